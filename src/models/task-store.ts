@@ -15,7 +15,7 @@ export interface ListTasksQuery {
 export interface ClaimOptions {
   /** The claiming task; it becomes the owner of a pending image. */
   taskId: string;
-  /** Re-fetch an image stored before `notBefore` (ISO time, the task's creation). */
+  /** Re-fetch an image stored (updatedAt) before this ISO time; a refresh task passes its own createdAt. */
   refreshStoredBefore?: string;
   /** A pending claim older than this (ms) is taken to be abandoned (its worker died) and may be taken over. */
   staleAfterMs: number;
@@ -38,29 +38,41 @@ export class InvalidCursorError extends Error {
 export interface TaskStore {
   createTask(input: NewTask): Promise<Task>;
   getTask(id: string): Promise<Task | null>;
-  /** Newest first. */
+  /** Newest first: (createdAt, id) descending. A limit outside 1..1000 throws RangeError; an unreadable cursor InvalidCursorError. */
   listTasks(query: ListTasksQuery): Promise<Page<Task>>;
   /** Tasks in `queued` or `running`, oldest first: what a restart must resume. */
   listUnfinished(kind?: TaskKind): Promise<Task[]>;
 
   /** queued|running → running, attempts + 1. Null when the task is unknown or already final. */
   startTask(id: string): Promise<Task | null>;
-  /** Records the page text (text tasks) before the task is marked succeeded. */
+  /** Records the page text (text tasks) before the task is marked succeeded; overwrites. Throws for an unknown task. */
   saveText(id: string, text: string): Promise<void>;
   getText(id: string): Promise<string | null>;
-  /** running → succeeded|failed with what was learned; a no-op on a task already final. */
+  /**
+   * queued|running → succeeded|failed with what was learned (queued too: a task may fail before it starts);
+   * a no-op returning the task when it is already final; null when unknown. `page` left out keeps the earlier one.
+   */
   finishTask(id: string, result: { status: 'succeeded' | 'failed'; page?: PageInfo; error?: TaskError }): Promise<Task | null>;
 
-  /** Atomically: "yours to download" / "already stored" / "in progress elsewhere". */
+  /**
+   * Atomically: "yours to download" / "already stored" / "in progress elsewhere". 'claimed' when the URL is new,
+   * its image failed, its pending claim is stale or already held by `taskId` (a redelivered task takes its
+   * own claim back), or it was stored before `refreshStoredBefore`.
+   */
   claimImage(sourceUrl: string, options: ClaimOptions): Promise<ClaimResult>;
-  /** Only the owner of a pending claim can complete it; returns the record as it stands after. */
+  /**
+   * Only the owner of a pending claim can complete it; returns the record as it stands after (unchanged for
+   * anyone else). Completing clears the owner; a failure keeps the file of an earlier store (blobs are
+   * content-addressed and stay readable). Throws for an unknown image id.
+   */
   completeImage(imageId: string, ownerTaskId: string, completion: ImageCompletion): Promise<ImageRecord>;
   getImage(imageId: string): Promise<ImageRecord | null>;
 
   /** Idempotent per (taskId, position): a retried task overwrites its earlier outcome. */
   linkImage(link: { taskId: string; position: number; sourceUrl: string; imageId: string; outcome: ImageOutcome; error?: TaskError }): Promise<void>;
-  /** Ordered by position; `file` filled from the image record for stored/reused. */
+  /** Ordered by position; `file` filled from the image record for stored/reused. Unreadable cursor: InvalidCursorError. */
   listTaskImages(taskId: string, query: { limit: number; cursor?: string }): Promise<Page<TaskImage>>;
+  /** The link at the lowest position when a task links the same image twice. */
   getTaskImage(taskId: string, imageId: string): Promise<TaskImage | null>;
   imageCounts(taskId: string): Promise<ImageCounts>;
   /** Forget the image outcomes of a task (a retried task starts its images afresh). */

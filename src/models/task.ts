@@ -21,6 +21,8 @@ export interface PageInfo {
   bytes: number;
   /** For text tasks: length of the extracted text in characters. */
   textLength?: number;
+  /** For images tasks: distinct images referenced by the page (more than were processed when over the per-page cap). */
+  imagesDiscovered?: number;
 }
 
 export interface ImageCounts {

@@ -1,0 +1,71 @@
+/** SQLite schema, versioned through PRAGMA user_version. Each step runs once, in order. */
+import type Database from 'better-sqlite3';
+
+const MIGRATIONS: readonly string[] = [
+  // 1: initial schema
+  `
+  CREATE TABLE IF NOT EXISTS tasks (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('text', 'images')),
+    url         TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+    refresh     INTEGER NOT NULL CHECK (refresh IN (0, 1)),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    started_at  TEXT,
+    finished_at TEXT,
+    error       TEXT,
+    page        TEXT
+  );
+  CREATE INDEX IF NOT EXISTS tasks_kind_created ON tasks (kind, created_at DESC, id DESC);
+  CREATE INDEX IF NOT EXISTS tasks_kind_status_created ON tasks (kind, status, created_at DESC, id DESC);
+  CREATE INDEX IF NOT EXISTS tasks_status_created ON tasks (status, created_at, id);
+
+  CREATE TABLE IF NOT EXISTS task_texts (
+    task_id TEXT PRIMARY KEY REFERENCES tasks (id) ON DELETE CASCADE,
+    text    TEXT NOT NULL
+  );
+
+  CREATE TABLE IF NOT EXISTS images (
+    id            TEXT PRIMARY KEY,
+    source_url    TEXT NOT NULL UNIQUE,
+    status        TEXT NOT NULL CHECK (status IN ('pending', 'stored', 'failed')),
+    owner_task_id TEXT,
+    claimed_at    TEXT,
+    updated_at    TEXT NOT NULL,
+    file          TEXT,
+    error         TEXT
+  );
+
+  CREATE TABLE IF NOT EXISTS task_images (
+    task_id    TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL CHECK (position >= 0),
+    source_url TEXT NOT NULL,
+    image_id   TEXT NOT NULL REFERENCES images (id),
+    outcome    TEXT NOT NULL CHECK (outcome IN ('stored', 'reused', 'failed')),
+    error      TEXT,
+    PRIMARY KEY (task_id, position)
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS task_images_outcome ON task_images (task_id, outcome);
+  CREATE INDEX IF NOT EXISTS task_images_image ON task_images (task_id, image_id, position);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the file up to SCHEMA_VERSION; safe when several processes open the same file at once. */
+export function migrate(db: Database.Database): void {
+  const step = db.transaction(() => {
+    // Re-read inside the write lock: another process may have migrated meanwhile.
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(`database schema version ${version} is newer than this code (${SCHEMA_VERSION})`);
+    }
+    for (let v = version; v < SCHEMA_VERSION; v++) {
+      db.exec(MIGRATIONS[v] ?? '');
+    }
+    if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  });
+  step.immediate();
+}

@@ -1,0 +1,373 @@
+/**
+ * TaskStore on one SQLite file (better-sqlite3), for the standalone mode. Several processes may share
+ * the file: WAL lets readers run beside a writer, and every read-then-write runs in an IMMEDIATE
+ * transaction, so it holds the write lock from its first read.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTaskCursor, newIdWithTime,
+} from '../ids.js';
+import type {
+  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, NewTask, Page, PageInfo, StoredFile, Task,
+  TaskError, TaskImage, TaskKind, TaskStatus,
+} from '../task.js';
+import type { ClaimOptions, ImageCompletion, ListTasksQuery, TaskStore } from '../task-store.js';
+import { migrate } from './schema.js';
+
+interface TaskRow {
+  id: string;
+  kind: TaskKind;
+  url: string;
+  status: TaskStatus;
+  refresh: number;
+  attempts: number;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  error: string | null;
+  page: string | null;
+}
+
+interface ImageRow {
+  id: string;
+  source_url: string;
+  status: ImageStatus;
+  owner_task_id: string | null;
+  claimed_at: string | null;
+  updated_at: string;
+  file: string | null;
+  error: string | null;
+}
+
+interface TaskImageRow {
+  task_id: string;
+  position: number;
+  source_url: string;
+  image_id: string;
+  outcome: ImageOutcome;
+  error: string | null;
+  file: string | null;
+}
+
+interface CountRow {
+  task_id: string;
+  outcome: ImageOutcome;
+  n: number;
+}
+
+const BUSY_TIMEOUT_MS = 10_000;
+const MAX_LIST_LIMIT = 1000;
+
+const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+const parse = <T>(v: string | null): T | undefined => (v === null ? undefined : (JSON.parse(v) as T));
+const nowIso = (): string => new Date().toISOString();
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new RangeError(`limit must be an integer in 1..${MAX_LIST_LIMIT}, got ${limit}`);
+  }
+}
+
+function emptyCounts(): ImageCounts {
+  return { found: 0, stored: 0, reused: 0, failed: 0 };
+}
+
+function toImage(r: ImageRow): ImageRecord {
+  const image: ImageRecord = { id: r.id, sourceUrl: r.source_url, status: r.status, updatedAt: r.updated_at };
+  if (r.owner_task_id !== null) image.ownerTaskId = r.owner_task_id;
+  if (r.claimed_at !== null) image.claimedAt = r.claimed_at;
+  const file = parse<StoredFile>(r.file);
+  if (file) image.file = file;
+  const error = parse<TaskError>(r.error);
+  if (error) image.error = error;
+  return image;
+}
+
+function toTaskImage(r: TaskImageRow): TaskImage {
+  const link: TaskImage = {
+    taskId: r.task_id, position: r.position, sourceUrl: r.source_url, imageId: r.image_id, outcome: r.outcome,
+  };
+  const error = parse<TaskError>(r.error);
+  if (error) link.error = error;
+  const file = r.outcome === 'failed' ? undefined : parse<StoredFile>(r.file);
+  if (file) link.file = file;
+  return link;
+}
+
+function prepareStatements(db: Database.Database) {
+  const listSql = (status: boolean, cursor: boolean): string => `
+    SELECT * FROM tasks WHERE kind = @kind ${status ? 'AND status = @status' : ''}
+      ${cursor ? 'AND (created_at, id) < (@createdAt, @id)' : ''}
+      ORDER BY created_at DESC, id DESC LIMIT @limit`;
+  return {
+    insertTask: db.prepare<[TaskRow], void>(`
+      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page)
+      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page)`),
+    getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
+    list: {
+      plain: db.prepare<[Record<string, unknown>], TaskRow>(listSql(false, false)),
+      status: db.prepare<[Record<string, unknown>], TaskRow>(listSql(true, false)),
+      cursor: db.prepare<[Record<string, unknown>], TaskRow>(listSql(false, true)),
+      statusCursor: db.prepare<[Record<string, unknown>], TaskRow>(listSql(true, true)),
+    },
+    unfinished: db.prepare<[], TaskRow>(`
+      SELECT * FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at, id`),
+    unfinishedOfKind: db.prepare<[TaskKind], TaskRow>(`
+      SELECT * FROM tasks WHERE status IN ('queued', 'running') AND kind = ? ORDER BY created_at, id`),
+    startTask: db.prepare<[{ id: string; now: string }], TaskRow>(`
+      UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = @now, updated_at = @now
+      WHERE id = @id AND status IN ('queued', 'running') RETURNING *`),
+    finishTask: db.prepare<[{ id: string; now: string; status: string; page: string | null; error: string | null }], TaskRow>(`
+      UPDATE tasks SET status = @status, page = COALESCE(@page, page), error = @error,
+        finished_at = @now, updated_at = @now
+      WHERE id = @id AND status IN ('queued', 'running') RETURNING *`),
+    saveText: db.prepare<[string, string], void>(`
+      INSERT INTO task_texts (task_id, text) VALUES (?, ?)
+      ON CONFLICT (task_id) DO UPDATE SET text = excluded.text`),
+    getText: db.prepare<[string], { text: string }>('SELECT text FROM task_texts WHERE task_id = ?'),
+    countsOf: db.prepare<[string], CountRow>(`
+      SELECT task_id, outcome, COUNT(*) AS n FROM task_images WHERE task_id = ? GROUP BY outcome`),
+    countsOfMany: db.prepare<[string], CountRow>(`
+      SELECT task_id, outcome, COUNT(*) AS n FROM task_images
+      WHERE task_id IN (SELECT value FROM json_each(?)) GROUP BY task_id, outcome`),
+    insertImage: db.prepare<[{ id: string; url: string; owner: string; now: string }], ImageRow>(`
+      INSERT INTO images (id, source_url, status, owner_task_id, claimed_at, updated_at)
+      VALUES (@id, @url, 'pending', @owner, @now, @now)
+      ON CONFLICT (source_url) DO NOTHING RETURNING *`),
+    takeOverImage: db.prepare<[{ url: string; owner: string; now: string; staleBefore: string; refreshBefore: string | null }], ImageRow>(`
+      UPDATE images SET status = 'pending', owner_task_id = @owner, claimed_at = @now, updated_at = @now, error = NULL
+      WHERE source_url = @url AND (
+        status = 'failed'
+        OR (status = 'pending' AND (owner_task_id = @owner OR claimed_at IS NULL OR claimed_at < @staleBefore))
+        OR (status = 'stored' AND @refreshBefore IS NOT NULL AND updated_at < @refreshBefore)
+      ) RETURNING *`),
+    imageByUrl: db.prepare<[string], ImageRow>('SELECT * FROM images WHERE source_url = ?'),
+    imageById: db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?'),
+    completeImage: db.prepare<[{ id: string; owner: string; now: string; status: string; file: string | null; error: string | null }], ImageRow>(`
+      UPDATE images SET status = @status, file = COALESCE(@file, file), error = @error,
+        owner_task_id = NULL, claimed_at = NULL, updated_at = @now
+      WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
+    linkImage: db.prepare<[Record<string, unknown>], void>(`
+      INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error)
+      VALUES (@taskId, @position, @sourceUrl, @imageId, @outcome, @error)
+      ON CONFLICT (task_id, position) DO UPDATE SET source_url = excluded.source_url,
+        image_id = excluded.image_id, outcome = excluded.outcome, error = excluded.error`),
+    listTaskImages: db.prepare<[{ taskId: string; after: number; limit: number }], TaskImageRow>(`
+      SELECT ti.*, i.file AS file FROM task_images ti JOIN images i ON i.id = ti.image_id
+      WHERE ti.task_id = @taskId AND ti.position > @after ORDER BY ti.position LIMIT @limit`),
+    getTaskImage: db.prepare<[string, string], TaskImageRow>(`
+      SELECT ti.*, i.file AS file FROM task_images ti JOIN images i ON i.id = ti.image_id
+      WHERE ti.task_id = ? AND ti.image_id = ? ORDER BY ti.position LIMIT 1`),
+    clearTaskImages: db.prepare<[string], void>('DELETE FROM task_images WHERE task_id = ?'),
+  };
+}
+
+export class SqliteTaskStore implements TaskStore {
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<typeof prepareStatements>;
+  private readonly claimTx: Database.Transaction<(sourceUrl: string, options: ClaimOptions) => ClaimResult>;
+
+  constructor(file: string) {
+    if (file !== ':memory:' && file !== '') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    migrate(this.db);
+
+    this.stmt = prepareStatements(this.db);
+    this.claimTx = this.db.transaction((sourceUrl: string, options: ClaimOptions) => this.claimImageSync(sourceUrl, options));
+  }
+
+  private toTask(r: TaskRow, counts?: ImageCounts): Task {
+    const task: Task = {
+      id: r.id, kind: r.kind, url: r.url, status: r.status, refresh: r.refresh === 1, attempts: r.attempts,
+      createdAt: r.created_at, updatedAt: r.updated_at,
+    };
+    if (r.started_at !== null) task.startedAt = r.started_at;
+    if (r.finished_at !== null) task.finishedAt = r.finished_at;
+    const error = parse<TaskError>(r.error);
+    if (error) task.error = error;
+    const page = parse<PageInfo>(r.page);
+    if (page) task.page = page;
+    if (r.kind === 'images') task.counts = counts ?? this.countsSync(r.id);
+    return task;
+  }
+
+  private countsSync(taskId: string): ImageCounts {
+    const counts = emptyCounts();
+    for (const row of this.stmt.countsOf.all(taskId)) {
+      counts[row.outcome] += row.n;
+      counts.found += row.n;
+    }
+    return counts;
+  }
+
+  private getTaskSync(id: string): Task | null {
+    const row = this.stmt.getTask.get(id);
+    return row ? this.toTask(row) : null;
+  }
+
+  async createTask(input: NewTask): Promise<Task> {
+    const { id, ms } = newIdWithTime();
+    const at = new Date(ms).toISOString();
+    const row: TaskRow = {
+      id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, attempts: 0,
+      created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null,
+    };
+    this.stmt.insertTask.run(row);
+    return this.toTask(row, input.kind === 'images' ? emptyCounts() : undefined);
+  }
+
+  async getTask(id: string): Promise<Task | null> {
+    return this.getTaskSync(id);
+  }
+
+  async listTasks(query: ListTasksQuery): Promise<Page<Task>> {
+    checkLimit(query.limit);
+    const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
+    const params: Record<string, unknown> = { kind: query.kind, limit: query.limit + 1 };
+    if (query.status) params.status = query.status;
+    if (after) Object.assign(params, after);
+    const { list } = this.stmt;
+    const stmt = query.status ? (after ? list.statusCursor : list.status) : (after ? list.cursor : list.plain);
+    // One read snapshot for the page and its counts.
+    return this.db.transaction((): Page<Task> => {
+      const rows = stmt.all(params);
+      const more = rows.length > query.limit;
+      const pageRows = more ? rows.slice(0, query.limit) : rows;
+      const items = this.toTasks(pageRows);
+      const last = pageRows[pageRows.length - 1];
+      return more && last ? { items, nextCursor: encodeTaskCursor(last.created_at, last.id) } : { items };
+    }).deferred();
+  }
+
+  private toTasks(rows: TaskRow[]): Task[] {
+    const images = rows.filter((r) => r.kind === 'images').map((r) => r.id);
+    const counts = this.countsForMany(images);
+    return rows.map((r) => this.toTask(r, r.kind === 'images' ? counts.get(r.id) ?? emptyCounts() : undefined));
+  }
+
+  private countsForMany(ids: string[]): Map<string, ImageCounts> {
+    const map = new Map<string, ImageCounts>();
+    if (ids.length === 0) return map;
+    for (const row of this.stmt.countsOfMany.all(JSON.stringify(ids))) {
+      let c = map.get(row.task_id);
+      if (!c) map.set(row.task_id, (c = emptyCounts()));
+      c[row.outcome] += row.n;
+      c.found += row.n;
+    }
+    return map;
+  }
+
+  async listUnfinished(kind?: TaskKind): Promise<Task[]> {
+    return this.db.transaction(() => this.toTasks(kind ? this.stmt.unfinishedOfKind.all(kind) : this.stmt.unfinished.all())).deferred();
+  }
+
+  async startTask(id: string): Promise<Task | null> {
+    const row = this.stmt.startTask.get({ id, now: nowIso() });
+    return row ? this.toTask(row) : null;
+  }
+
+  async saveText(id: string, text: string): Promise<void> {
+    this.db.transaction(() => {
+      if (!this.stmt.getTask.get(id)) throw new Error(`unknown task ${id}`);
+      this.stmt.saveText.run(id, text);
+    }).immediate();
+  }
+
+  async getText(id: string): Promise<string | null> {
+    return this.stmt.getText.get(id)?.text ?? null;
+  }
+
+  async finishTask(
+    id: string,
+    result: { status: 'succeeded' | 'failed'; page?: PageInfo; error?: TaskError },
+  ): Promise<Task | null> {
+    const row = this.stmt.finishTask.get({
+      id, now: nowIso(), status: result.status, page: json(result.page), error: json(result.error),
+    });
+    return row ? this.toTask(row) : this.getTaskSync(id);
+  }
+
+  async claimImage(sourceUrl: string, options: ClaimOptions): Promise<ClaimResult> {
+    return this.claimTx.immediate(sourceUrl, options);
+  }
+
+  private claimImageSync(sourceUrl: string, options: ClaimOptions): ClaimResult {
+    const nowMs = Date.now();
+    const now = new Date(nowMs).toISOString();
+    const owner = options.taskId;
+    const inserted = this.stmt.insertImage.get({ id: newIdWithTime().id, url: sourceUrl, owner, now });
+    if (inserted) return { outcome: 'claimed', image: toImage(inserted) };
+    const taken = this.stmt.takeOverImage.get({
+      url: sourceUrl, owner, now,
+      staleBefore: new Date(nowMs - Math.max(0, options.staleAfterMs)).toISOString(),
+      refreshBefore: options.refreshStoredBefore ?? null,
+    });
+    if (taken) return { outcome: 'claimed', image: toImage(taken) };
+    const row = this.stmt.imageByUrl.get(sourceUrl);
+    if (!row) throw new Error(`image vanished during claim: ${sourceUrl}`);
+    return { outcome: row.status === 'stored' ? 'stored' : 'in_progress', image: toImage(row) };
+  }
+
+  async completeImage(imageId: string, ownerTaskId: string, completion: ImageCompletion): Promise<ImageRecord> {
+    const row = this.stmt.completeImage.get({
+      id: imageId, owner: ownerTaskId, now: nowIso(), status: completion.status,
+      file: completion.status === 'stored' ? json(completion.file) : null,
+      error: completion.status === 'failed' ? json(completion.error) : null,
+    }) ?? this.stmt.imageById.get(imageId);
+    if (!row) throw new Error(`unknown image ${imageId}`);
+    return toImage(row);
+  }
+
+  async getImage(imageId: string): Promise<ImageRecord | null> {
+    const row = this.stmt.imageById.get(imageId);
+    return row ? toImage(row) : null;
+  }
+
+  async linkImage(link: {
+    taskId: string; position: number; sourceUrl: string; imageId: string; outcome: ImageOutcome; error?: TaskError;
+  }): Promise<void> {
+    this.stmt.linkImage.run({
+      taskId: link.taskId, position: link.position, sourceUrl: link.sourceUrl, imageId: link.imageId,
+      outcome: link.outcome, error: json(link.error),
+    });
+  }
+
+  async listTaskImages(taskId: string, query: { limit: number; cursor?: string }): Promise<Page<TaskImage>> {
+    checkLimit(query.limit);
+    const after = query.cursor === undefined ? -1 : decodePositionCursor(query.cursor);
+    const rows = this.stmt.listTaskImages.all({ taskId, after, limit: query.limit + 1 });
+    const more = rows.length > query.limit;
+    const items = (more ? rows.slice(0, query.limit) : rows).map(toTaskImage);
+    const last = items[items.length - 1];
+    return more && last ? { items, nextCursor: encodePositionCursor(last.position) } : { items };
+  }
+
+  async getTaskImage(taskId: string, imageId: string): Promise<TaskImage | null> {
+    const row = this.stmt.getTaskImage.get(taskId, imageId);
+    return row ? toTaskImage(row) : null;
+  }
+
+  async imageCounts(taskId: string): Promise<ImageCounts> {
+    return this.countsSync(taskId);
+  }
+
+  async clearTaskImages(taskId: string): Promise<void> {
+    this.stmt.clearTaskImages.run(taskId);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Opens (creating it and its directory when missing) the store at `file`; ':memory:' for a private in-memory one. */
+export function openSqliteTaskStore(file: string): SqliteTaskStore {
+  return new SqliteTaskStore(file);
+}

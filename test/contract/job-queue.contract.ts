@@ -1,0 +1,90 @@
+/** The JobQueue contract: every adapter (inline, RabbitMQ) runs these same tests. */
+import type { Job, JobQueue } from '../../src/queue/job-queue.js';
+
+const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await tick();
+  }
+}
+
+export function describeJobQueueContract(name: string, open: () => Promise<JobQueue>): void {
+  describe(`JobQueue contract: ${name}`, () => {
+    let queue: JobQueue;
+    let prefix: string;
+    let n = 0;
+    beforeEach(async () => {
+      queue = await open();
+      prefix = `t${Date.now()}-${++n}-`;
+    });
+    afterEach(async () => {
+      await queue.close();
+    });
+
+    it('delivers every dispatched job to the consumer, jobs sent before and after consume', async () => {
+      const seen: Job[] = [];
+      await queue.dispatch({ taskId: `${prefix}early`, kind: 'text' });
+      await queue.consume(async (job) => void seen.push(job), { concurrency: 2 });
+      for (let i = 0; i < 20; i++) await queue.dispatch({ taskId: `${prefix}${i}`, kind: i % 2 ? 'text' : 'images' });
+      await until(() => seen.length >= 21);
+      await tick(100);
+      expect(seen).toHaveLength(21);
+      expect(new Set(seen.map((j) => j.taskId)).size).toBe(21);
+      expect(seen.find((j) => j.taskId === `${prefix}3`)).toEqual({ taskId: `${prefix}3`, kind: 'text' });
+      expect(seen.find((j) => j.taskId === `${prefix}4`)).toEqual({ taskId: `${prefix}4`, kind: 'images' });
+    });
+
+    it('never runs more handlers at once than the concurrency', async () => {
+      let running = 0;
+      let peak = 0;
+      let done = 0;
+      await queue.consume(
+        async () => {
+          peak = Math.max(peak, ++running);
+          await tick(20);
+          running--;
+          done++;
+        },
+        { concurrency: 3 },
+      );
+      for (let i = 0; i < 15; i++) await queue.dispatch({ taskId: `${prefix}${i}`, kind: 'text' });
+      await until(() => done === 15);
+      expect(peak).toBe(3);
+    });
+
+    it('close waits for running handlers to finish and starts no new ones', async () => {
+      const started: string[] = [];
+      const finished: string[] = [];
+      await queue.consume(
+        async (job) => {
+          started.push(job.taskId);
+          await tick(300);
+          finished.push(job.taskId);
+        },
+        { concurrency: 1 },
+      );
+      for (let i = 0; i < 3; i++) await queue.dispatch({ taskId: `${prefix}${i}`, kind: 'text' });
+      await until(() => started.length === 1);
+      await queue.close();
+      expect(finished).toEqual(started);
+      expect(started).toHaveLength(1);
+    });
+
+    it('keeps consuming after a handler fails', async () => {
+      const seen: string[] = [];
+      await queue.consume(
+        async (job) => {
+          seen.push(job.taskId);
+          if (job.taskId.endsWith('bad')) throw new Error('handler failed');
+        },
+        { concurrency: 1 },
+      );
+      await queue.dispatch({ taskId: `${prefix}bad`, kind: 'text' });
+      await queue.dispatch({ taskId: `${prefix}good`, kind: 'text' });
+      await until(() => seen.includes(`${prefix}good`));
+    });
+  });
+}

@@ -1,0 +1,506 @@
+/**
+ * The TaskStore contract, run against every adapter. Uses the port only.
+ * `open` must give an empty store (a fresh file or database) for each test; `cleanup` then disposes of it
+ * (it should close the store); without `cleanup` the suite just closes it.
+ */
+import { randomUUID } from 'node:crypto';
+import { InvalidCursorError } from '../../src/models/task-store.js';
+import type { TaskStore } from '../../src/models/task-store.js';
+import type { StoredFile, Task, TaskKind } from '../../src/models/task.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function fileFor(n: number): StoredFile {
+  const sha256 = n.toString(16).padStart(64, '0');
+  return { sha256, key: `images/${sha256.slice(0, 2)}/${sha256}.png`, mime: 'image/png', bytes: 100 + n, width: 10, height: 20 };
+}
+
+export function describeTaskStoreContract(
+  name: string,
+  open: () => Promise<TaskStore>,
+  cleanup?: (store: TaskStore) => Promise<void>,
+): void {
+  describe(`TaskStore contract: ${name}`, () => {
+    let store: TaskStore;
+    /** A URL no other test uses, so a shared image table cannot leak between tests. */
+    const uniqueUrl = (label = 'img') => `https://example.test/${label}/${randomUUID()}.png`;
+    const newTask = (kind: TaskKind = 'images', url = uniqueUrl('page'), refresh = false) =>
+      store.createTask({ kind, url, refresh });
+    const claim = (url: string, taskId: string, extra: { refreshStoredBefore?: string; staleAfterMs?: number } = {}) =>
+      store.claimImage(url, { taskId, staleAfterMs: extra.staleAfterMs ?? 60_000, refreshStoredBefore: extra.refreshStoredBefore });
+
+    beforeEach(async () => {
+      store = await open();
+    });
+
+    afterEach(async () => {
+      if (cleanup) await cleanup(store);
+      else await store.close();
+    });
+
+    describe('tasks', () => {
+      it('creates a queued task and gets it back', async () => {
+        const created = await store.createTask({ kind: 'text', url: 'https://example.test/a', refresh: true });
+        expect(created).toMatchObject({
+          kind: 'text', url: 'https://example.test/a', status: 'queued', refresh: true, attempts: 0,
+        });
+        expect(created.id).toMatch(/^[A-Za-z0-9_-]{16,}$/);
+        expect(new Date(created.createdAt).toISOString()).toBe(created.createdAt);
+        expect(created.counts).toBeUndefined();
+        expect(await store.getTask(created.id)).toEqual(created);
+      });
+
+      it('gives distinct ids', async () => {
+        const ids = new Set<string>();
+        for (let i = 0; i < 20; i++) ids.add((await newTask('text')).id);
+        expect(ids.size).toBe(20);
+      });
+
+      it('answers null for an unknown id', async () => {
+        expect(await store.getTask('nope')).toBeNull();
+        expect(await store.getTask(randomUUID())).toBeNull();
+        expect(await store.startTask(randomUUID())).toBeNull();
+        expect(await store.finishTask(randomUUID(), { status: 'succeeded' })).toBeNull();
+        expect(await store.getText(randomUUID())).toBeNull();
+      });
+
+      it('lists newest first, filtered by kind and status', async () => {
+        const t1 = await newTask('text');
+        await sleep(3);
+        const i1 = await newTask('images');
+        await sleep(3);
+        const t2 = await newTask('text');
+        await sleep(3);
+        const t3 = await newTask('text');
+        await store.startTask(t2.id);
+
+        const texts = await store.listTasks({ kind: 'text', limit: 100 });
+        expect(texts.items.map((t) => t.id)).toEqual([t3.id, t2.id, t1.id]);
+        expect(texts.nextCursor).toBeUndefined();
+
+        const images = await store.listTasks({ kind: 'images', limit: 100 });
+        expect(images.items.map((t) => t.id)).toEqual([i1.id]);
+        expect(images.items[0]?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+
+        const queued = await store.listTasks({ kind: 'text', status: 'queued', limit: 100 });
+        expect(queued.items.map((t) => t.id)).toEqual([t3.id, t1.id]);
+        const running = await store.listTasks({ kind: 'text', status: 'running', limit: 100 });
+        expect(running.items.map((t) => t.id)).toEqual([t2.id]);
+        expect(await store.listTasks({ kind: 'images', status: 'succeeded', limit: 100 })).toEqual({ items: [] });
+      });
+
+      it('pages through 25 tasks by 10 with no duplicates or omissions', async () => {
+        const created: Task[] = [];
+        for (let i = 0; i < 25; i++) created.push(await newTask('text', `https://example.test/p/${i}`));
+
+        const seen: Task[] = [];
+        const sizes: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.listTasks({ kind: 'text', limit: 10, cursor });
+          sizes.push(page.items.length);
+          seen.push(...page.items);
+          cursor = page.nextCursor;
+          expect(sizes.length).toBeLessThan(10);
+        } while (cursor);
+
+        expect(sizes).toEqual([10, 10, 5]);
+        expect(new Set(seen.map((t) => t.id)).size).toBe(25);
+        expect(new Set(seen.map((t) => t.id))).toEqual(new Set(created.map((t) => t.id)));
+        for (let i = 1; i < seen.length; i++) {
+          expect(seen[i - 1]!.createdAt >= seen[i]!.createdAt).toBe(true);
+        }
+      });
+
+      it('gives no nextCursor when a page ends exactly at the last task', async () => {
+        for (let i = 0; i < 4; i++) await newTask('text');
+        const first = await store.listTasks({ kind: 'text', limit: 2 });
+        expect(first.items).toHaveLength(2);
+        expect(first.nextCursor).toBeDefined();
+        const second = await store.listTasks({ kind: 'text', limit: 2, cursor: first.nextCursor });
+        expect(second.items).toHaveLength(2);
+        expect(second.nextCursor).toBeUndefined();
+      });
+
+      it('pages with a status filter', async () => {
+        for (let i = 0; i < 5; i++) await newTask('images');
+        const running = await newTask('images');
+        await store.startTask(running.id);
+        const p1 = await store.listTasks({ kind: 'images', status: 'queued', limit: 3 });
+        const p2 = await store.listTasks({ kind: 'images', status: 'queued', limit: 3, cursor: p1.nextCursor });
+        expect(p1.items).toHaveLength(3);
+        expect(p2.items).toHaveLength(2);
+        expect(p2.nextCursor).toBeUndefined();
+        expect([...p1.items, ...p2.items].every((t) => t.status === 'queued')).toBe(true);
+      });
+
+      it('rejects an unreadable cursor with InvalidCursorError', async () => {
+        await newTask('text');
+        const bad = ['garbage!!', 'abc', Buffer.from('{"x":1}').toString('base64url'), Buffer.from('[1,2]').toString('base64url'), ''];
+        for (const cursor of bad) {
+          await expect(store.listTasks({ kind: 'text', limit: 10, cursor })).rejects.toBeInstanceOf(InvalidCursorError);
+        }
+      });
+
+      it('lists unfinished tasks oldest first', async () => {
+        const a = await newTask('text');
+        await sleep(3);
+        const b = await newTask('images');
+        await sleep(3);
+        const c = await newTask('text');
+        await sleep(3);
+        const d = await newTask('text');
+        await store.startTask(b.id);
+        await store.startTask(c.id);
+        await store.finishTask(c.id, { status: 'succeeded' });
+        await store.finishTask(d.id, { status: 'failed', error: { code: 'cancelled', message: 'x' } });
+
+        expect((await store.listUnfinished()).map((t) => t.id)).toEqual([a.id, b.id]);
+        expect((await store.listUnfinished('text')).map((t) => t.id)).toEqual([a.id]);
+        const images = await store.listUnfinished('images');
+        expect(images.map((t) => t.id)).toEqual([b.id]);
+        expect(images[0]?.status).toBe('running');
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('starts, then finishes succeeded with page info', async () => {
+        const task = await newTask('text');
+        const started = await store.startTask(task.id);
+        expect(started).toMatchObject({ id: task.id, status: 'running', attempts: 1 });
+        expect(started?.startedAt).toBeDefined();
+        expect(started?.finishedAt).toBeUndefined();
+
+        const page = { finalUrl: 'https://example.test/final', httpStatus: 200, contentType: 'text/html', title: 'T', bytes: 1234, textLength: 99 };
+        const finished = await store.finishTask(task.id, { status: 'succeeded', page });
+        expect(finished).toMatchObject({ id: task.id, status: 'succeeded', attempts: 1, page });
+        expect(finished?.finishedAt).toBeDefined();
+        expect(finished?.error).toBeUndefined();
+        expect(await store.getTask(task.id)).toEqual(finished);
+      });
+
+      it('finishes failed with an error', async () => {
+        const task = await newTask('images');
+        await store.startTask(task.id);
+        const error = { code: 'http_error', message: 'Not Found', httpStatus: 404 };
+        const finished = await store.finishTask(task.id, { status: 'failed', error });
+        expect(finished).toMatchObject({ status: 'failed', error });
+        expect((await store.getTask(task.id))?.error).toEqual(error);
+      });
+
+      it('counts attempts when a running task is started again', async () => {
+        const task = await newTask('text');
+        await store.startTask(task.id);
+        await store.startTask(task.id);
+        const third = await store.startTask(task.id);
+        expect(third).toMatchObject({ status: 'running', attempts: 3 });
+      });
+
+      it('refuses to start a final task', async () => {
+        const task = await newTask('text');
+        await store.startTask(task.id);
+        await store.finishTask(task.id, { status: 'succeeded' });
+        expect(await store.startTask(task.id)).toBeNull();
+        expect((await store.getTask(task.id))?.attempts).toBe(1);
+      });
+
+      it('makes finishing a final task a no-op', async () => {
+        const task = await newTask('text');
+        await store.startTask(task.id);
+        const page = { finalUrl: 'https://example.test/', httpStatus: 200, bytes: 1 };
+        const first = await store.finishTask(task.id, { status: 'succeeded', page });
+        await sleep(3);
+        const again = await store.finishTask(task.id, { status: 'failed', error: { code: 'late', message: 'late' } });
+        expect(again).toEqual(first);
+        expect(await store.getTask(task.id)).toEqual(first);
+      });
+    });
+
+    describe('text', () => {
+      it('saves and reads back unicode text, overwriting', async () => {
+        const task = await newTask('text');
+        expect(await store.getText(task.id)).toBeNull();
+        await store.saveText(task.id, 'first');
+        const text = 'Grüße, 世界! 🙂 — “quotes” \u0000 nul and \r\n newlines';
+        await store.saveText(task.id, text);
+        expect(await store.getText(task.id)).toBe(text);
+      });
+
+      it('keeps an empty text apart from no text', async () => {
+        const task = await newTask('text');
+        await store.saveText(task.id, '');
+        expect(await store.getText(task.id)).toBe('');
+      });
+
+      it('holds a 1 MB text', async () => {
+        const task = await newTask('text');
+        const text = 'abcdé🙂\n'.repeat(1024 * 1024 / 8);
+        await store.saveText(task.id, text);
+        const back = await store.getText(task.id);
+        expect(back?.length).toBe(text.length);
+        expect(back === text).toBe(true);
+      });
+    });
+
+    describe('images', () => {
+      it('claims a new URL, and tells another task it is in progress', async () => {
+        const [a, b] = [await newTask(), await newTask()];
+        const url = uniqueUrl();
+        const first = await claim(url, a.id);
+        expect(first.outcome).toBe('claimed');
+        expect(first.image).toMatchObject({ sourceUrl: url, status: 'pending', ownerTaskId: a.id });
+        expect(first.image.claimedAt).toBeDefined();
+
+        const second = await claim(url, b.id);
+        expect(second.outcome).toBe('in_progress');
+        expect(second.image).toMatchObject({ id: first.image.id, status: 'pending', ownerTaskId: a.id });
+        expect(await store.getImage(first.image.id)).toEqual(second.image);
+      });
+
+      it('gives a task back its own pending claim (a redelivered task)', async () => {
+        const a = await newTask();
+        const url = uniqueUrl();
+        const first = await claim(url, a.id);
+        const again = await claim(url, a.id);
+        expect(again.outcome).toBe('claimed');
+        expect(again.image.id).toBe(first.image.id);
+      });
+
+      it('reports a stored image as stored to everyone', async () => {
+        const [a, b] = [await newTask(), await newTask()];
+        const url = uniqueUrl();
+        const { image } = await claim(url, a.id);
+        const file = fileFor(1);
+        const done = await store.completeImage(image.id, a.id, { status: 'stored', file });
+        expect(done).toMatchObject({ id: image.id, status: 'stored', file });
+        expect(done.ownerTaskId).toBeUndefined();
+        expect(done.error).toBeUndefined();
+
+        for (const taskId of [a.id, b.id]) {
+          const again = await claim(url, taskId);
+          expect(again.outcome).toBe('stored');
+          expect(again.image).toMatchObject({ id: image.id, status: 'stored', file });
+        }
+        expect(await store.getImage(image.id)).toMatchObject({ status: 'stored', file });
+      });
+
+      it('lets a failed image be claimed again (retry)', async () => {
+        const [a, b] = [await newTask(), await newTask()];
+        const url = uniqueUrl();
+        const { image } = await claim(url, a.id);
+        const error = { code: 'timeout', message: 'too slow' };
+        const failed = await store.completeImage(image.id, a.id, { status: 'failed', error });
+        expect(failed).toMatchObject({ status: 'failed', error });
+
+        const retry = await claim(url, b.id);
+        expect(retry.outcome).toBe('claimed');
+        expect(retry.image).toMatchObject({ id: image.id, status: 'pending', ownerTaskId: b.id });
+        expect(retry.image.error).toBeUndefined();
+        // The first owner lost it.
+        expect(await store.completeImage(image.id, a.id, { status: 'stored', file: fileFor(2) })).toEqual(retry.image);
+      });
+
+      it('takes over a stale pending claim', async () => {
+        const [a, b] = [await newTask(), await newTask()];
+        const url = uniqueUrl();
+        const { image } = await claim(url, a.id);
+        expect((await claim(url, b.id, { staleAfterMs: 60_000 })).outcome).toBe('in_progress');
+        await sleep(20);
+        const taken = await claim(url, b.id, { staleAfterMs: 5 });
+        expect(taken.outcome).toBe('claimed');
+        expect(taken.image).toMatchObject({ id: image.id, ownerTaskId: b.id, status: 'pending' });
+        // The old owner can no longer complete it; the new one can.
+        const stale = await store.completeImage(image.id, a.id, { status: 'stored', file: fileFor(3) });
+        expect(stale).toMatchObject({ status: 'pending', ownerTaskId: b.id });
+        expect(await store.completeImage(image.id, b.id, { status: 'stored', file: fileFor(4) })).toMatchObject({
+          status: 'stored', file: fileFor(4),
+        });
+      });
+
+      it('re-claims a stored image only when stored before refreshStoredBefore', async () => {
+        const [a, b] = [await newTask(), await newTask()];
+        const url = uniqueUrl();
+        const { image } = await claim(url, a.id);
+        await store.completeImage(image.id, a.id, { status: 'stored', file: fileFor(5) });
+
+        const older = await claim(url, b.id, { refreshStoredBefore: '2000-01-01T00:00:00.000Z' });
+        expect(older.outcome).toBe('stored');
+
+        await sleep(5);
+        const refresh = await claim(url, b.id, { refreshStoredBefore: new Date().toISOString() });
+        expect(refresh.outcome).toBe('claimed');
+        expect(refresh.image).toMatchObject({ id: image.id, status: 'pending', ownerTaskId: b.id });
+        // Others now wait for the refresh.
+        expect((await claim(url, a.id)).outcome).toBe('in_progress');
+        const done = await store.completeImage(image.id, b.id, { status: 'stored', file: fileFor(6) });
+        expect(done.file).toEqual(fileFor(6));
+      });
+
+      it('gives exactly one of 50 concurrent claims', async () => {
+        const tasks = await Promise.all(Array.from({ length: 50 }, () => newTask()));
+        const url = uniqueUrl();
+        const results = await Promise.all(tasks.map((t) => claim(url, t.id)));
+        const claimed = results.filter((r) => r.outcome === 'claimed');
+        expect(claimed).toHaveLength(1);
+        expect(results.filter((r) => r.outcome === 'in_progress')).toHaveLength(49);
+        expect(new Set(results.map((r) => r.image.id)).size).toBe(1);
+        const owner = claimed[0]!.image.ownerTaskId;
+        expect(results.every((r) => r.image.ownerTaskId === owner)).toBe(true);
+      });
+
+      it('claims different URLs independently', async () => {
+        const a = await newTask();
+        const results = await Promise.all(Array.from({ length: 10 }, () => claim(uniqueUrl(), a.id)));
+        expect(results.every((r) => r.outcome === 'claimed')).toBe(true);
+        expect(new Set(results.map((r) => r.image.id)).size).toBe(10);
+      });
+
+      it('leaves a claim unchanged when someone else completes it', async () => {
+        const [a, b] = [await newTask(), await newTask()];
+        const { image } = await claim(uniqueUrl(), a.id);
+        const after = await store.completeImage(image.id, b.id, { status: 'stored', file: fileFor(7) });
+        expect(after).toEqual(image);
+        expect(await store.getImage(image.id)).toEqual(image);
+      });
+
+      it('leaves a stored image unchanged when completed again', async () => {
+        const a = await newTask();
+        const { image } = await claim(uniqueUrl(), a.id);
+        const stored = await store.completeImage(image.id, a.id, { status: 'stored', file: fileFor(8) });
+        const again = await store.completeImage(image.id, a.id, { status: 'failed', error: { code: 'x', message: 'x' } });
+        expect(again).toEqual(stored);
+      });
+
+      it('answers null for an unknown image', async () => {
+        expect(await store.getImage(randomUUID())).toBeNull();
+      });
+    });
+
+    describe('task images', () => {
+      /** Claims and stores an image, returning its id. */
+      async function storedImage(taskId: string, url: string, n: number): Promise<string> {
+        const { image } = await claim(url, taskId);
+        await store.completeImage(image.id, taskId, { status: 'stored', file: fileFor(n) });
+        return image.id;
+      }
+
+      it('links images, lists them in order with files, and counts them', async () => {
+        const task = await newTask();
+        const other = await newTask();
+        const urls = [uniqueUrl(), uniqueUrl(), uniqueUrl()];
+        const stored = await storedImage(task.id, urls[0]!, 10);
+        const reused = await storedImage(other.id, urls[1]!, 11);
+        const { image: failing } = await claim(urls[2]!, task.id);
+        const error = { code: 'too_large', message: 'over the limit' };
+        await store.completeImage(failing.id, task.id, { status: 'failed', error });
+
+        // Linked out of order on purpose.
+        await store.linkImage({ taskId: task.id, position: 2, sourceUrl: urls[2]!, imageId: failing.id, outcome: 'failed', error });
+        await store.linkImage({ taskId: task.id, position: 0, sourceUrl: urls[0]!, imageId: stored, outcome: 'stored' });
+        await store.linkImage({ taskId: task.id, position: 1, sourceUrl: urls[1]!, imageId: reused, outcome: 'reused' });
+
+        const page = await store.listTaskImages(task.id, { limit: 10 });
+        expect(page.nextCursor).toBeUndefined();
+        expect(page.items).toEqual([
+          { taskId: task.id, position: 0, sourceUrl: urls[0], imageId: stored, outcome: 'stored', file: fileFor(10) },
+          { taskId: task.id, position: 1, sourceUrl: urls[1], imageId: reused, outcome: 'reused', file: fileFor(11) },
+          { taskId: task.id, position: 2, sourceUrl: urls[2], imageId: failing.id, outcome: 'failed', error },
+        ]);
+
+        const counts = { found: 3, stored: 1, reused: 1, failed: 1 };
+        expect(await store.imageCounts(task.id)).toEqual(counts);
+        expect((await store.getTask(task.id))?.counts).toEqual(counts);
+        const listed = await store.listTasks({ kind: 'images', limit: 10 });
+        expect(listed.items.find((t) => t.id === task.id)?.counts).toEqual(counts);
+        expect(listed.items.find((t) => t.id === other.id)?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+        expect(await store.listTaskImages(other.id, { limit: 10 })).toEqual({ items: [] });
+      });
+
+      it('gives an images task zero counts from the start', async () => {
+        const task = await newTask('images');
+        expect(task.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+        expect((await store.getTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+        expect(await store.imageCounts(task.id)).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+        expect((await store.startTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+      });
+
+      it('overwrites a link at the same position (idempotent)', async () => {
+        const task = await newTask();
+        const url = uniqueUrl();
+        const { image } = await claim(url, task.id);
+        await store.completeImage(image.id, task.id, { status: 'failed', error: { code: 'e', message: 'e' } });
+        await store.linkImage({ taskId: task.id, position: 0, sourceUrl: url, imageId: image.id, outcome: 'failed', error: { code: 'e', message: 'e' } });
+        await store.linkImage({ taskId: task.id, position: 0, sourceUrl: url, imageId: image.id, outcome: 'failed', error: { code: 'e', message: 'e' } });
+        expect(await store.imageCounts(task.id)).toEqual({ found: 1, stored: 0, reused: 0, failed: 1 });
+
+        const again = await claim(url, task.id);
+        expect(again.outcome).toBe('claimed');
+        await store.completeImage(image.id, task.id, { status: 'stored', file: fileFor(12) });
+        await store.linkImage({ taskId: task.id, position: 0, sourceUrl: url, imageId: image.id, outcome: 'stored' });
+        expect(await store.imageCounts(task.id)).toEqual({ found: 1, stored: 1, reused: 0, failed: 0 });
+        const [only] = (await store.listTaskImages(task.id, { limit: 10 })).items;
+        expect(only).toEqual({ taskId: task.id, position: 0, sourceUrl: url, imageId: image.id, outcome: 'stored', file: fileFor(12) });
+      });
+
+      it('pages through a task\'s images', async () => {
+        const task = await newTask();
+        const ids: string[] = [];
+        for (let i = 0; i < 7; i++) {
+          const url = uniqueUrl();
+          const id = await storedImage(task.id, url, 100 + i);
+          ids.push(id);
+          await store.linkImage({ taskId: task.id, position: i, sourceUrl: url, imageId: id, outcome: 'stored' });
+        }
+        const positions: number[] = [];
+        const sizes: number[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.listTaskImages(task.id, { limit: 3, cursor });
+          sizes.push(page.items.length);
+          positions.push(...page.items.map((i) => i.position));
+          cursor = page.nextCursor;
+          expect(sizes.length).toBeLessThan(10);
+        } while (cursor);
+        expect(sizes).toEqual([3, 3, 1]);
+        expect(positions).toEqual([0, 1, 2, 3, 4, 5, 6]);
+
+        await expect(store.listTaskImages(task.id, { limit: 3, cursor: 'garbage!!' })).rejects.toBeInstanceOf(InvalidCursorError);
+        await expect(store.listTaskImages(task.id, { limit: 3, cursor: 'abc' })).rejects.toBeInstanceOf(InvalidCursorError);
+      });
+
+      it('gets one image of a task', async () => {
+        const task = await newTask();
+        const other = await newTask();
+        const url = uniqueUrl();
+        const id = await storedImage(task.id, url, 20);
+        await store.linkImage({ taskId: task.id, position: 4, sourceUrl: url, imageId: id, outcome: 'stored' });
+        await store.linkImage({ taskId: other.id, position: 0, sourceUrl: url, imageId: id, outcome: 'reused' });
+
+        expect(await store.getTaskImage(task.id, id)).toEqual({
+          taskId: task.id, position: 4, sourceUrl: url, imageId: id, outcome: 'stored', file: fileFor(20),
+        });
+        expect(await store.getTaskImage(other.id, id)).toMatchObject({ outcome: 'reused', position: 0, file: fileFor(20) });
+        expect(await store.getTaskImage(task.id, randomUUID())).toBeNull();
+        const third = await newTask();
+        expect(await store.getTaskImage(third.id, id)).toBeNull();
+      });
+
+      it('clears a task\'s images', async () => {
+        const task = await newTask();
+        const other = await newTask();
+        for (let i = 0; i < 3; i++) {
+          const url = uniqueUrl();
+          const id = await storedImage(task.id, url, 30 + i);
+          await store.linkImage({ taskId: task.id, position: i, sourceUrl: url, imageId: id, outcome: 'stored' });
+          await store.linkImage({ taskId: other.id, position: i, sourceUrl: url, imageId: id, outcome: 'reused' });
+        }
+        await store.clearTaskImages(task.id);
+        expect(await store.listTaskImages(task.id, { limit: 10 })).toEqual({ items: [] });
+        expect(await store.imageCounts(task.id)).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+        expect((await store.getTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+        // Another task's links and the images themselves stay.
+        expect(await store.imageCounts(other.id)).toEqual({ found: 3, stored: 0, reused: 3, failed: 0 });
+      });
+    });
+  });
+}
