@@ -1,0 +1,44 @@
+/** The Express app factory: no I/O of its own, everything arrives through the ports. */
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from '../logger.js';
+import type { TaskStore } from '../models/task-store.js';
+import type { JobQueue } from '../queue/job-queue.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { imagesTasksRouter } from './images-router.js';
+import { openApiDocument } from './openapi.js';
+import { errorHandler, unknownRoute } from './problem.js';
+import { textTasksRouter } from './text-router.js';
+
+export interface AppDeps {
+  store: TaskStore;
+  queue: JobQueue;
+  blobs: BlobStore;
+  log: Logger;
+  /** Standalone mode serves the media directory itself at /media/; in a cluster nginx does. */
+  mediaDir?: string;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback, uniquelocal');
+  app.set('query parser', 'simple');
+  app.use(pinoHttp({ logger: deps.log, autoLogging: { ignore: (req) => req.url === '/health' } }));
+  app.use(express.json({ limit: '64kb', strict: false }));
+
+  app.get('/health', async (_req, res) => {
+    await deps.store.getTask('health-probe');
+    res.json({ status: 'ok' });
+  });
+  app.get('/openapi.json', (_req, res) => void res.json(openApiDocument));
+  app.use('/text_tasks', textTasksRouter(deps));
+  app.use('/images_tasks', imagesTasksRouter(deps));
+  if (deps.mediaDir) {
+    // Files are content-addressed, so they never change: cache them for good.
+    app.use('/media', express.static(deps.mediaDir, { index: false, dotfiles: 'ignore', immutable: true, maxAge: '365d', fallthrough: true }));
+  }
+  app.use(unknownRoute);
+  app.use(errorHandler(deps.log));
+  return app;
+}

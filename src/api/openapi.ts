@@ -1,0 +1,92 @@
+/** The API's OpenAPI 3.1 description, served at /openapi.json. Keep in step with the routers. */
+
+const problem = { $ref: '#/components/responses/Problem' };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const pageParams = [
+  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
+  { name: 'cursor', in: 'query', schema: { type: 'string' }, description: 'next_cursor of the previous page' },
+];
+
+function taskPaths(collection: string, schema: string) {
+  const ref = { $ref: `#/components/schemas/${schema}` };
+  return {
+    [collection]: {
+      post: {
+        summary: `Create a ${schema}`,
+        requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NewTask' } } } },
+        responses: {
+          '202': { description: 'Accepted; poll the Location', headers: { Location: { schema: { type: 'string' } } }, content: { 'application/json': { schema: ref } } },
+          '400': problem, '413': problem, '415': problem, '503': problem,
+        },
+      },
+      get: {
+        summary: `List ${schema}s, newest first`,
+        parameters: [{ name: 'status', in: 'query', schema: { $ref: '#/components/schemas/Status' } }, ...pageParams],
+        responses: {
+          '200': { description: 'A page', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: ref }, next_cursor: { type: ['string', 'null'] } } } } } },
+          '400': problem,
+        },
+      },
+    },
+    [`${collection}/{id}`]: {
+      get: { summary: `Get a ${schema}`, parameters: [idParam], responses: { '200': { description: 'The task', content: { 'application/json': { schema: ref } } }, '404': problem } },
+    },
+  };
+}
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: { title: 'scrapeds', version: '0.1.0', description: 'Turns web pages into text and image datasets.' },
+  paths: {
+    '/health': { get: { summary: 'Liveness and store reachability', responses: { '200': { description: 'OK' } } } },
+    ...taskPaths('/text_tasks', 'TextTask'),
+    '/text_tasks/{id}/text': {
+      get: { summary: 'The extracted text', parameters: [idParam], responses: { '200': { description: 'text/plain; charset=utf-8', content: { 'text/plain': { schema: { type: 'string' } } } }, '404': problem, '409': problem } },
+    },
+    ...taskPaths('/images_tasks', 'ImagesTask'),
+    '/images_tasks/{id}/images': {
+      get: {
+        summary: 'The images of the page, in order of discovery',
+        parameters: [idParam, ...pageParams],
+        responses: { '200': { description: 'A page of images', content: { 'application/json': { schema: { type: 'object', properties: { items: { type: 'array', items: { $ref: '#/components/schemas/Image' } }, next_cursor: { type: ['string', 'null'] } } } } } }, '400': problem, '404': problem },
+      },
+    },
+    '/images_tasks/{id}/images/{imageId}': {
+      get: { summary: 'Download one image file', parameters: [idParam, { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The file, with its image/* type' }, '304': { description: 'Not modified (ETag is the sha256)' }, '404': problem } },
+    },
+  },
+  components: {
+    responses: { Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
+    schemas: {
+      Status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
+      NewTask: { type: 'object', required: ['url'], additionalProperties: false, properties: { url: { type: 'string', format: 'uri', maxLength: 2048 }, refresh: { type: 'boolean', default: false } } },
+      Error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' }, http_status: { type: 'integer' }, address: { type: 'string' } } },
+      Problem: { type: 'object', properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } } },
+      TaskBase: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' }, url: { type: 'string' }, status: { $ref: '#/components/schemas/Status' }, refresh: { type: 'boolean' }, attempts: { type: 'integer' },
+          created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
+          started_at: { type: ['string', 'null'] }, finished_at: { type: ['string', 'null'] }, error: { $ref: '#/components/schemas/Error' },
+          page: { type: ['object', 'null'], properties: { final_url: { type: 'string' }, http_status: { type: 'integer' }, content_type: { type: ['string', 'null'] }, title: { type: ['string', 'null'] }, bytes: { type: 'integer' } } },
+        },
+      },
+      TextTask: { allOf: [{ $ref: '#/components/schemas/TaskBase' }, { properties: { kind: { const: 'text' } } }] },
+      ImagesTask: {
+        allOf: [
+          { $ref: '#/components/schemas/TaskBase' },
+          { properties: { kind: { const: 'images' }, counts: { type: 'object', properties: { found: { type: 'integer' }, stored: { type: 'integer' }, reused: { type: 'integer' }, failed: { type: 'integer' } } } } },
+        ],
+      },
+      Image: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' }, position: { type: 'integer' }, source_url: { type: 'string' }, outcome: { type: 'string', enum: ['stored', 'reused', 'failed'] },
+          url: { type: ['string', 'null'], description: 'public file URL (/media/…)' }, download_url: { type: ['string', 'null'] },
+          mime: { type: ['string', 'null'] }, bytes: { type: ['integer', 'null'] }, width: { type: ['integer', 'null'] }, height: { type: ['integer', 'null'] },
+          sha256: { type: ['string', 'null'] }, error: { $ref: '#/components/schemas/Error' },
+        },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,53 @@
+import type { PageInfo } from '../models/task.js';
+import { decodeHtml } from '../scrape/decode.js';
+import type { Fetcher } from '../scrape/fetcher.js';
+import { extractPage } from '../scrape/html.js';
+import { ScrapeError } from '../scrape/scrape-error.js';
+
+export interface PageFetcher {
+  fetcher: Fetcher;
+  timeoutMs: number;
+  maxBytes: number;
+  maxRedirects: number;
+}
+
+export interface FetchedPage {
+  info: PageInfo;
+  text: string;
+  images: string[];
+}
+
+const HTML_TYPES = /^(text\/html|application\/xhtml\+xml)$/i;
+
+/** Fetches a page and extracts its text and image references; a non-HTML page is a typed error. */
+export async function fetchPage(pages: PageFetcher, url: string, signal: AbortSignal): Promise<FetchedPage> {
+  const res = await pages.fetcher.fetch(url, {
+    timeoutMs: pages.timeoutMs,
+    maxBytes: pages.maxBytes,
+    maxRedirects: pages.maxRedirects,
+    accept: 'text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.1',
+    signal,
+  });
+  const mime = res.contentType?.split(';')[0]?.trim() ?? '';
+  const info: PageInfo = { finalUrl: res.finalUrl, httpStatus: res.status, contentType: res.contentType, bytes: res.body.length };
+  if (mime.toLowerCase() === 'text/plain') {
+    const text = normalisePlainText(decodeHtml(res.body, res.contentType));
+    return { info, text, images: [] };
+  }
+  // A server that names no type is usually sending HTML; anything else named is not a page we can read.
+  if (mime && !HTML_TYPES.test(mime)) {
+    throw new ScrapeError('not_html', `expected an HTML page, got ${mime}`, { httpStatus: res.status });
+  }
+  const extracted = extractPage(decodeHtml(res.body, res.contentType), res.finalUrl);
+  return { info: { ...info, title: extracted.title }, text: extracted.text, images: extracted.images };
+}
+
+function normalisePlainText(text: string): string {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((l) => l.replace(/[ \t\f\v]+/g, ' ').trim())
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}

@@ -1,0 +1,43 @@
+/**
+ * Runs one job to a final task state. Idempotent: a redelivered job for a final task is a no-op,
+ * and a retried running task starts over (its image outcomes are rewritten, stored files reused).
+ */
+import type { Logger } from '../logger.js';
+import type { TaskStore } from '../models/task-store.js';
+import type { Task } from '../models/task.js';
+import type { Job, JobHandler } from '../queue/job-queue.js';
+import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
+import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
+import { runTextTask, type TextTaskDeps } from './text-task.js';
+
+export type TaskRunnerDeps = TextTaskDeps & ImagesTaskDeps & {
+  store: TaskStore;
+  log: Logger;
+  taskTimeoutMs: number;
+};
+
+export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
+  return async (job: Job) => {
+    const task = await deps.store.startTask(job.taskId);
+    if (!task) return; // unknown or already final: the redelivery of a finished job
+    const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
+    log.info({ attempt: task.attempts }, 'task started');
+    const deadline = AbortSignal.timeout(deps.taskTimeoutMs);
+    let result: Parameters<TaskStore['finishTask']>[1];
+    try {
+      const page = await runKind(task, deps, log, deadline);
+      result = deadline.aborted
+        ? { status: 'failed', page, error: toTaskError(new ScrapeError('timeout', `task deadline of ${deps.taskTimeoutMs} ms exceeded`)) }
+        : { status: 'succeeded', page };
+    } catch (err) {
+      if (!(err instanceof ScrapeError)) log.error({ err }, 'task crashed');
+      result = { status: 'failed', error: toTaskError(err) };
+    }
+    const final = await deps.store.finishTask(task.id, result);
+    log.info({ status: final?.status, error: final?.error, counts: final?.counts }, 'task finished');
+  };
+}
+
+function runKind(task: Task, deps: TaskRunnerDeps, log: Logger, signal: AbortSignal) {
+  return task.kind === 'text' ? runTextTask(task, deps, signal) : runImagesTask(task, deps, log, signal);
+}

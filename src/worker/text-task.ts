@@ -1,0 +1,16 @@
+import type { TaskStore } from '../models/task-store.js';
+import type { PageInfo, Task } from '../models/task.js';
+import type { PageFetcher } from './page.js';
+import { fetchPage } from './page.js';
+
+export interface TextTaskDeps {
+  store: TaskStore;
+  pages: PageFetcher;
+}
+
+/** Fetch, extract, and record the text before the task may be marked succeeded. */
+export async function runTextTask(task: Task, deps: TextTaskDeps, signal: AbortSignal): Promise<PageInfo> {
+  const page = await fetchPage(deps.pages, task.url, signal);
+  await deps.store.saveText(task.id, page.text);
+  return { ...page.info, textLength: page.text.length };
+}
