@@ -38,8 +38,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
     connectTimeoutMs: config.fetch.connectTimeoutMs,
     policy: { allowPrivate: config.fetch.allowPrivateNetworks, allowCidrs: config.fetch.allowCidrs },
   });
+  const shutdown = new AbortController();
   const runner = createTaskRunner({
     store,
+    shutdown: shutdown.signal,
     blobs,
     log,
     taskTimeoutMs: config.fetch.taskTimeoutMs,
@@ -75,8 +77,11 @@ export async function startService(config: Config, log: Logger): Promise<Running
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownGraceMs, 'timeout').unref());
-      if ((await Promise.race([queue.close(), grace])) === 'timeout') {
+      const drained = queue.close();
+      if ((await Promise.race([drained, grace])) === 'timeout') {
         log.warn({ graceMs: config.shutdownGraceMs }, 'tasks still running at shutdown; they resume at the next start');
+        shutdown.abort();
+        await drained;
       }
       server.closeAllConnections();
       await stopped;

@@ -14,7 +14,24 @@ export type TaskRunnerDeps = TextTaskDeps & ImagesTaskDeps & {
   store: TaskStore;
   log: Logger;
   taskTimeoutMs: number;
+  /** Aborted when shutdown gives up waiting: running tasks stop and stay unfinished, to be resumed. */
+  shutdown?: AbortSignal;
 };
+
+/** One signal per task for its deadline and for shutdown (AbortSignal.any would pin every task to the shutdown signal). */
+function taskSignal(timeoutMs: number, shutdown?: AbortSignal): { signal: AbortSignal; release(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error('task deadline exceeded')), timeoutMs);
+  const onShutdown = () => controller.abort(new Error('shutting down'));
+  shutdown?.addEventListener('abort', onShutdown, { once: true });
+  return {
+    signal: controller.signal,
+    release() {
+      clearTimeout(timer);
+      shutdown?.removeEventListener('abort', onShutdown);
+    },
+  };
+}
 
 export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
   return async (job: Job) => {
@@ -22,16 +39,22 @@ export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
     if (!task) return; // unknown or already final: the redelivery of a finished job
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
     log.info({ attempt: task.attempts }, 'task started');
-    const deadline = AbortSignal.timeout(deps.taskTimeoutMs);
+    const { signal, release } = taskSignal(deps.taskTimeoutMs, deps.shutdown);
     let result: Parameters<TaskStore['finishTask']>[1];
     try {
-      const page = await runKind(task, deps, log, deadline);
-      result = deadline.aborted
+      const page = await runKind(task, deps, log, signal);
+      result = signal.aborted
         ? { status: 'failed', page, error: toTaskError(new ScrapeError('timeout', `task deadline of ${deps.taskTimeoutMs} ms exceeded`)) }
         : { status: 'succeeded', page };
     } catch (err) {
       if (!(err instanceof ScrapeError)) log.error({ err }, 'task crashed');
       result = { status: 'failed', error: toTaskError(err) };
+    } finally {
+      release();
+    }
+    if (deps.shutdown?.aborted) {
+      log.warn('task interrupted by shutdown; it stays unfinished and resumes at the next start');
+      return;
     }
     const final = await deps.store.finishTask(task.id, result);
     log.info({ status: final?.status, error: final?.error, counts: final?.counts }, 'task finished');

@@ -43,7 +43,8 @@ describe('text tasks, end to end on the standalone service', () => {
       page: { final_url: site.url('/article'), http_status: 200, title: 'Owls & Larks', bytes: Buffer.byteLength(ARTICLE) },
     });
     const text = await request(svc.url).get(`${location}/text`).expect(200).expect('content-type', 'text/plain; charset=utf-8');
-    expect(text.text).toBe('Owls & Larks\nNight birds and day birds — compared.\none\ntwo items');
+    // The title leads; blocks stand apart by a blank line, list items by a line break.
+    expect(text.text).toBe('Owls & Larks\n\nOwls & Larks\n\nNight birds and day birds — compared.\n\none\ntwo items');
     for (const hidden of ['SCRIPT', 'JSON-LD', 'TEMPLATE', 'SVG', 'color: red', 'comment', 'Enable JS']) expect(text.text).not.toContain(hidden);
     expect((task.page as { text_length: number }).text_length).toBe(text.text.length);
   });
