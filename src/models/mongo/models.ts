@@ -1,0 +1,35 @@
+/** Binds the schemas to one mongoose Connection (never the global one) and creates their indexes. */
+import type { Connection, Model } from 'mongoose';
+import { imageSchema, type ImageDoc } from './image-model.js';
+import { ticketSchema, type TicketDoc } from './revision.js';
+import { taskImageSchema, type TaskImageDoc } from './task-image-model.js';
+import { taskSchema, type TaskDoc } from './task-model.js';
+import { textSchema, type TextDoc } from './text-model.js';
+
+export interface Models {
+  tasks: Model<TaskDoc>;
+  texts: Model<TextDoc>;
+  images: Model<ImageDoc>;
+  taskImages: Model<TaskImageDoc>;
+  tickets: Model<TicketDoc>;
+}
+
+export function bindModels(conn: Connection): Models {
+  return {
+    tasks: conn.model<TaskDoc>('Task', taskSchema, 'tasks'),
+    texts: conn.model<TextDoc>('TaskText', textSchema, 'task_texts'),
+    images: conn.model<ImageDoc>('Image', imageSchema, 'images'),
+    taskImages: conn.model<TaskImageDoc>('TaskImage', taskImageSchema, 'task_images'),
+    tickets: conn.model<TicketDoc>('RevisionTicket', ticketSchema, 'revision_tickets'),
+  };
+}
+
+/**
+ * createIndexes, not syncIndexes: it only adds what is missing, so processes opening the store at once
+ * (or an older version still running) never drop each other's indexes.
+ */
+export async function ensureIndexes(models: Models): Promise<void> {
+  for (const model of Object.values(models) as Model<unknown>[]) {
+    await model.createIndexes();
+  }
+}

@@ -1,0 +1,35 @@
+/** The `task_images` collection: how each image of a task ended, one document per (task, position). */
+import { Schema } from 'mongoose';
+import type { ImageOutcome, TaskError } from '../task.js';
+
+export interface TaskImageDoc {
+  /** `${taskId}/${position}`: an upsert by `_id` is an index lookup even on FerretDB v1. */
+  _id: string;
+  taskId: string;
+  position: number;
+  sourceUrl: string;
+  imageId: string;
+  outcome: ImageOutcome;
+  error?: TaskError;
+}
+
+export const taskImageSchema = new Schema<TaskImageDoc>(
+  {
+    _id: { type: String, required: true },
+    taskId: { type: String, required: true },
+    position: { type: Number, required: true, min: 0 },
+    sourceUrl: { type: String, required: true },
+    imageId: { type: String, required: true },
+    outcome: { type: String, enum: ['stored', 'reused', 'failed'], required: true },
+    error: Schema.Types.Mixed,
+  },
+  { versionKey: false, id: false, strict: true, minimize: false },
+);
+
+taskImageSchema.index({ taskId: 1, position: 1 }, { unique: true });
+taskImageSchema.index({ taskId: 1, imageId: 1, position: 1 });
+taskImageSchema.index({ taskId: 1, outcome: 1 });
+
+export function taskImageId(taskId: string, position: number): string {
+  return `${taskId}/${position}`;
+}

@@ -1,0 +1,47 @@
+/** The `tasks` collection: one document per task. */
+import { Schema } from 'mongoose';
+import type { PageInfo, TaskError, TaskKind, TaskStatus } from '../task.js';
+import { TASK_STATUSES } from '../task.js';
+
+export interface TaskDoc {
+  _id: string;
+  kind: TaskKind;
+  url: string;
+  status: TaskStatus;
+  refresh: boolean;
+  attempts: number;
+  createdAt: Date;
+  updatedAt: Date;
+  startedAt?: Date;
+  finishedAt?: Date;
+  error?: TaskError;
+  page?: PageInfo;
+  /** Bumped by every update; see revision.ts. */
+  rev: number;
+}
+
+export const taskSchema = new Schema<TaskDoc>(
+  {
+    _id: { type: String, required: true },
+    kind: { type: String, enum: ['text', 'images'], required: true },
+    url: { type: String, required: true },
+    status: { type: String, enum: TASK_STATUSES, required: true },
+    refresh: { type: Boolean, required: true },
+    attempts: { type: Number, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    startedAt: Date,
+    finishedAt: Date,
+    // Mixed, not sub-schemas: these are domain objects passed through whole, and a field added to
+    // TaskError or PageInfo must not be dropped silently by mongoose's strict mode.
+    error: Schema.Types.Mixed,
+    page: Schema.Types.Mixed,
+    rev: { type: Number, required: true },
+  },
+  { versionKey: false, id: false, strict: true, minimize: false },
+);
+
+// listTasks (newest first, optionally by status) and listUnfinished (oldest first).
+taskSchema.index({ kind: 1, createdAt: -1, _id: -1 });
+taskSchema.index({ kind: 1, status: 1, createdAt: -1, _id: -1 });
+taskSchema.index({ status: 1, createdAt: 1, _id: 1 });

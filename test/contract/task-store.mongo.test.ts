@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import mongoose from 'mongoose';
+import type { Connection } from 'mongoose';
+import { openMongoTaskStore } from '../../src/models/mongo/mongo-task-store.js';
+import { imageIdFor } from '../../src/models/mongo/image-model.js';
+import type { TaskStore } from '../../src/models/task-store.js';
+import { describeWithService } from '../helpers/services.js';
+import { describeTaskStoreContract } from './task-store.contract.js';
+
+const freshDbName = () => `scrapeds_ct_${randomBytes(6).toString('hex')}`;
+
+describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
+  /** For dropping the per-test databases. */
+  let admin: Connection | undefined;
+  const dbNames = new Map<TaskStore, string>();
+
+  async function adminConn(): Promise<Connection> {
+    admin ??= await mongoose.createConnection(url).asPromise();
+    return admin;
+  }
+
+  async function dropDb(name: string): Promise<void> {
+    await (await adminConn()).useDb(name, { useCache: false }).dropDatabase();
+  }
+
+  async function openFresh(dbName = freshDbName()): Promise<TaskStore> {
+    const store = await openMongoTaskStore(url, { dbName });
+    dbNames.set(store, dbName);
+    return store;
+  }
+
+  async function dispose(...stores: TaskStore[]): Promise<void> {
+    const names = new Set<string>();
+    for (const store of stores) {
+      await store.close();
+      const name = dbNames.get(store);
+      if (name) names.add(name);
+      dbNames.delete(store);
+    }
+    for (const name of names) await dropDb(name);
+  }
+
+  afterAll(async () => {
+    await admin?.close();
+  });
+
+  describeTaskStoreContract('mongo', () => openFresh(), (store) => dispose(store));
+
+  describe('on one database shared by two connections', () => {
+    let a: TaskStore;
+    let b: TaskStore;
+    const file = { sha256: 'f'.repeat(64), key: `images/ff/${'f'.repeat(64)}.png`, mime: 'image/png', bytes: 3 };
+
+    beforeEach(async () => {
+      const name = freshDbName();
+      a = await openFresh(name);
+      b = await openFresh(name);
+    });
+
+    afterEach(async () => {
+      await dispose(a, b);
+    });
+
+    it('sees each other\'s writes and gives exactly one claim per URL', async () => {
+      const task = await a.createTask({ kind: 'images', url: 'https://example.test/page', refresh: false });
+      expect(await b.getTask(task.id)).toEqual(task);
+      await b.startTask(task.id);
+      expect((await a.getTask(task.id))?.status).toBe('running');
+
+      const other = await b.createTask({ kind: 'images', url: 'https://example.test/other', refresh: false });
+      const urls = Array.from({ length: 20 }, (_, i) => `https://example.test/img/${i}.png`);
+      const results = await Promise.all(urls.flatMap((u) => [
+        a.claimImage(u, { taskId: task.id, staleAfterMs: 60_000 }),
+        b.claimImage(u, { taskId: other.id, staleAfterMs: 60_000 }),
+      ]));
+      for (let i = 0; i < urls.length; i++) {
+        const pair = [results[2 * i]!, results[2 * i + 1]!];
+        expect(pair.map((r) => r.outcome).sort()).toEqual(['claimed', 'in_progress']);
+        expect(pair[0]!.image.id).toBe(pair[1]!.image.id);
+      }
+
+      const first = results[0]!;
+      const owner = first.image.ownerTaskId!;
+      const [ownerStore, otherStore, otherId] = owner === task.id ? [a, b, other.id] : [b, a, task.id];
+      expect(await otherStore.completeImage(first.image.id, otherId, { status: 'stored', file })).toMatchObject({ status: 'pending' });
+      await ownerStore.completeImage(first.image.id, owner, { status: 'stored', file });
+      expect((await otherStore.claimImage(urls[0]!, { taskId: otherId, staleAfterMs: 60_000 })).outcome).toBe('stored');
+    });
+
+    // A conditional update is not atomic on FerretDB v1: this is what the revision tickets are for.
+    it('gives exactly one claim when 40 tasks on two connections retry the same failed image', async () => {
+      const tasks = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+        (i % 2 ? a : b).createTask({ kind: 'images', url: `https://example.test/p/${i}`, refresh: false })));
+      for (let round = 0; round < 5; round++) {
+        const u = `https://example.test/flaky/${round}.png`;
+        const { image } = await a.claimImage(u, { taskId: tasks[0]!.id, staleAfterMs: 60_000 });
+        await a.completeImage(image.id, tasks[0]!.id, { status: 'failed', error: { code: 'timeout', message: 't' } });
+
+        const results = await Promise.all(tasks.map((t, i) =>
+          (i % 2 ? a : b).claimImage(u, { taskId: t.id, staleAfterMs: 60_000 })));
+        const claimed = results.filter((r) => r.outcome === 'claimed');
+        expect(claimed).toHaveLength(1);
+        const winner = claimed[0]!.image.ownerTaskId;
+        expect(results.every((r) => r.image.ownerTaskId === winner)).toBe(true);
+        expect((await b.getImage(image.id))?.ownerTaskId).toBe(winner);
+      }
+    });
+
+    it('lets either the owner\'s completion or a stale takeover win, never both', async () => {
+      const [t1, t2] = [
+        await a.createTask({ kind: 'images', url: 'https://example.test/1', refresh: false }),
+        await b.createTask({ kind: 'images', url: 'https://example.test/2', refresh: false }),
+      ];
+      for (let round = 0; round < 10; round++) {
+        const u = `https://example.test/slow/${round}.png`;
+        const { image } = await a.claimImage(u, { taskId: t1.id, staleAfterMs: 60_000 });
+        await new Promise((r) => setTimeout(r, 3));
+        const [done, taken] = await Promise.all([
+          a.completeImage(image.id, t1.id, { status: 'stored', file }),
+          b.claimImage(u, { taskId: t2.id, staleAfterMs: 1 }),
+        ]);
+        const completed = done.status === 'stored' && done.ownerTaskId === undefined;
+        const tookOver = taken.outcome === 'claimed';
+        expect(completed !== tookOver).toBe(true);
+        const final = await a.getImage(image.id);
+        expect(final?.status).toBe(completed ? 'stored' : 'pending');
+      }
+    });
+  });
+
+  describe('opening', () => {
+    it('creates the unique indexes and keeps data across reopening; closing twice is harmless', async () => {
+      const name = freshDbName();
+      const first = await openFresh(name);
+      const task = await first.createTask({ kind: 'text', url: 'https://example.test/', refresh: false });
+      await first.saveText(task.id, 'kept');
+      await first.close();
+      await first.close();
+
+      const second = await openFresh(name); // indexes already there: creating them again is a no-op
+      try {
+        expect(await second.getTask(task.id)).toEqual(task);
+        expect(await second.getText(task.id)).toBe('kept');
+        const db = (await adminConn()).useDb(name, { useCache: false }).db!;
+        const unique = async (coll: string) => (await db.collection(coll).indexes())
+          .filter((i) => i.unique).map((i) => i.key);
+        expect(await unique('images')).toEqual([{ sourceUrl: 1 }]);
+        expect(await unique('task_images')).toEqual([{ taskId: 1, position: 1 }]);
+      } finally {
+        await dispose(first, second);
+      }
+    });
+
+    it('refuses a second image with the same source URL', async () => {
+      const store = await openFresh();
+      try {
+        const db = (await adminConn()).useDb(dbNames.get(store)!, { useCache: false }).db!;
+        const u = 'https://example.test/dup.png';
+        await store.claimImage(u, { taskId: 't', staleAfterMs: 1 });
+        await expect(db.collection<{ _id: string; sourceUrl: string; status: string; updatedAt: Date; rev: number }>('images').insertOne({ _id: 'other', sourceUrl: u, status: 'failed', updatedAt: new Date(), rev: 0 }))
+          .rejects.toMatchObject({ code: 11000 });
+        expect(imageIdFor(u)).toMatch(/^[0-9a-f]{32}$/);
+      } finally {
+        await dispose(store);
+      }
+    });
+
+    it('rejects a limit out of range', async () => {
+      const store = await openFresh();
+      try {
+        await expect(store.listTasks({ kind: 'text', limit: 0 })).rejects.toBeInstanceOf(RangeError);
+        await expect(store.listTasks({ kind: 'text', limit: 1001 })).rejects.toBeInstanceOf(RangeError);
+        await expect(store.listTaskImages('x', { limit: 1001 })).rejects.toBeInstanceOf(RangeError);
+      } finally {
+        await dispose(store);
+      }
+    });
+
+    it('fails to open an unreachable server within its timeout', async () => {
+      await expect(openMongoTaskStore('mongodb://127.0.0.1:1/x?serverSelectionTimeoutMS=300')).rejects.toThrow();
+    });
+  });
+});
