@@ -19,6 +19,8 @@ const schema = z.object({
   PUBLIC_API_URL: z.string().url().optional(),
   MONGO_URL: z.string().optional(),
   AMQP_URL: z.string().optional(),
+  /** The RabbitMQ queue (Celery routing key) jobs go through. */
+  QUEUE_NAME: z.string().min(1).default('scrapeds'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   WORKER_CONCURRENCY: int(1, 256).default(4),
@@ -51,6 +53,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const c = parsed.data;
+  if (c.ROLE !== 'serve' && !c.AMQP_URL) {
+    // Separate api and worker processes only meet through RabbitMQ; the in-process queue cannot join them.
+    throw new ConfigError(`invalid configuration:\n  ROLE=${c.ROLE} needs AMQP_URL (or use ROLE=serve)`);
+  }
   const dataDir = path.resolve(c.DATA_DIR);
   return {
     role: c.ROLE,
@@ -63,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     publicApiUrl: c.PUBLIC_API_URL,
     mongoUrl: c.MONGO_URL,
     amqpUrl: c.AMQP_URL,
+    queueName: c.QUEUE_NAME,
     logLevel: c.LOG_LEVEL,
     workerConcurrency: c.WORKER_CONCURRENCY,
     imageConcurrency: c.IMAGE_CONCURRENCY,

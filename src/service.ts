@@ -1,6 +1,7 @@
 /**
  * The composition root: builds adapters from config once; nothing below asks which mode it runs in.
  * Roles: `serve` (API + worker in one process), `api`, `worker`.
+ * Adapters: MONGO_URL → MongoDB, else SQLite in DATA_DIR; AMQP_URL → RabbitMQ (Celery protocol), else in-process.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -8,13 +9,16 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { openMongoTaskStore } from './models/mongo/mongo-task-store.js';
 import { openSqliteTaskStore } from './models/sqlite/sqlite-task-store.js';
 import type { TaskStore } from './models/task-store.js';
+import { createCeleryQueue } from './queue/celery/celery-queue.js';
 import { InlineQueue } from './queue/inline-queue.js';
 import type { JobQueue } from './queue/job-queue.js';
-import { createFetcher } from './scrape/fetcher.js';
+import { createFetcher, type Fetcher } from './scrape/fetcher.js';
+import type { BlobStore } from './storage/blob-store.js';
 import { VolumeBlobStore } from './storage/volume-blob-store.js';
-import { createTaskRunner } from './worker/task-runner.js';
+import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js';
 
 export interface RunningService {
   /** Base URL of the API, when this role serves it. */
@@ -25,25 +29,35 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export async function startService(config: Config, log: Logger): Promise<RunningService> {
-  if (config.mongoUrl || config.amqpUrl || config.role !== 'serve') {
-    throw new Error('cluster mode (MONGO_URL, AMQP_URL, ROLE=api|worker) is not available in this build yet; unset them to run standalone');
-  }
+interface Adapters {
+  store: TaskStore;
+  queue: JobQueue;
+  blobs: BlobStore;
+}
+
+async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
   fs.mkdirSync(config.mediaDir, { recursive: true });
-  const store = openSqliteTaskStore(config.sqliteFile);
-  const queue = new InlineQueue(config.queueCapacity, (job, err) => log.error({ err, taskId: job.taskId }, 'job handler failed'));
+  const store = config.mongoUrl ? await openMongoTaskStore(config.mongoUrl) : openSqliteTaskStore(config.sqliteFile);
+  const queue = config.amqpUrl
+    ? createCeleryQueue({ amqpUrl: config.amqpUrl, queueName: config.queueName, log, connectionName: `scrapeds-${config.role}` })
+    : new InlineQueue(config.queueCapacity, (job, err) => {
+        if (!(err instanceof TaskInterruptedError)) log.error({ err, taskId: job.taskId }, 'job handler failed');
+      });
   const blobs = new VolumeBlobStore(config.mediaDir, config.publicMediaUrl ?? '/media');
+  return { store, queue, blobs };
+}
+
+function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; ready: Promise<void> } {
   const fetcher = createFetcher({
     userAgent: config.fetch.userAgent,
     connectTimeoutMs: config.fetch.connectTimeoutMs,
     policy: { allowPrivate: config.fetch.allowPrivateNetworks, allowCidrs: config.fetch.allowCidrs },
   });
-  const shutdown = new AbortController();
   const runner = createTaskRunner({
     store,
-    shutdown: shutdown.signal,
     blobs,
     log,
+    shutdown,
     taskTimeoutMs: config.fetch.taskTimeoutMs,
     pages: { fetcher, timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects },
     images: {
@@ -53,14 +67,21 @@ export async function startService(config: Config, log: Logger): Promise<Running
       claimStaleMs: config.claimStaleMs,
     },
   });
+  const ready = (async () => {
+    if (queue instanceof InlineQueue) {
+      // The embedded queue keeps nothing across restarts; the store knows what was queued or running.
+      const unfinished = await store.listUnfinished();
+      for (const task of unfinished) await queue.dispatch({ taskId: task.id, kind: task.kind });
+      if (unfinished.length) log.info({ count: unfinished.length }, 'resuming unfinished tasks');
+    }
+    await queue.consume(runner, { concurrency: config.workerConcurrency });
+    log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
+  })();
+  return { fetcher, ready };
+}
 
-  // Durability of the embedded queue: whatever was queued or running when the last process stopped.
-  const unfinished = await store.listUnfinished();
-  for (const task of unfinished) await queue.dispatch({ taskId: task.id, kind: task.kind });
-  if (unfinished.length) log.info({ count: unfinished.length }, 'resuming unfinished tasks');
-  await queue.consume(runner, { concurrency: config.workerConcurrency });
-
-  const app = createApp({ store, queue, blobs, log, mediaDir: config.mediaDir });
+async function startHttp(config: Config, log: Logger, adapters: Adapters): Promise<{ server: http.Server; url: string }> {
+  const app = createApp({ ...adapters, log, mediaDir: config.mediaDir });
   const server = http.createServer(app);
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -69,24 +90,33 @@ export async function startService(config: Config, log: Logger): Promise<Running
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
-  log.info({ url, dataDir: config.dataDir }, 'listening');
+  log.info({ url, role: config.role, dataDir: config.dataDir, store: config.mongoUrl ? 'mongodb' : 'sqlite', queue: config.amqpUrl ? 'rabbitmq' : 'inline' }, 'listening');
+  return { server, url };
+}
+
+export async function startService(config: Config, log: Logger): Promise<RunningService> {
+  const adapters = await openAdapters(config, log);
+  const shutdown = new AbortController();
+  const worker = config.role === 'api' ? undefined : startWorker(config, log, adapters, shutdown.signal);
+  await worker?.ready;
+  const http = config.role === 'worker' ? undefined : await startHttp(config, log, adapters);
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      const stopped = http && new Promise<void>((resolve) => http.server.close(() => resolve()));
+      http?.server.closeIdleConnections();
       const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownGraceMs, 'timeout').unref());
-      const drained = queue.close();
+      const drained = adapters.queue.close();
       if ((await Promise.race([drained, grace])) === 'timeout') {
         log.warn({ graceMs: config.shutdownGraceMs }, 'tasks still running at shutdown; they resume at the next start');
         shutdown.abort();
         await drained;
       }
-      server.closeAllConnections();
+      http?.server.closeAllConnections();
       await stopped;
-      await fetcher.close();
-      await store.close();
+      await worker?.fetcher.close();
+      await adapters.store.close();
     })());
-  return { url, store, queue, close };
+  return { url: http?.url, store: adapters.store, queue: adapters.queue, close };
 }

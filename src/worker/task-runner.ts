@@ -10,6 +10,14 @@ import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
 import { runTextTask, type TextTaskDeps } from './text-task.js';
 
+/** The handler's way of saying "do not acknowledge this job": shutdown stopped it before its end. */
+export class TaskInterruptedError extends Error {
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} interrupted by shutdown`);
+    this.name = 'TaskInterruptedError';
+  }
+}
+
 export type TaskRunnerDeps = TextTaskDeps & ImagesTaskDeps & {
   store: TaskStore;
   log: Logger;
@@ -53,8 +61,9 @@ export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
       release();
     }
     if (deps.shutdown?.aborted) {
-      log.warn('task interrupted by shutdown; it stays unfinished and resumes at the next start');
-      return;
+      // Not acked: RabbitMQ redelivers it; the embedded queue's store resumes it at the next start.
+      log.warn('task interrupted by shutdown; it stays unfinished and will run again');
+      throw new TaskInterruptedError(task.id);
     }
     const final = await deps.store.finishTask(task.id, result);
     log.info({ status: final?.status, error: final?.error, counts: final?.counts }, 'task finished');

@@ -1,0 +1,306 @@
+/**
+ * The cluster JobQueue: RabbitMQ, speaking Celery message protocol v2 (see celery-message.ts and
+ * docs/celery-protocol.md), written on amqplib rather than on celery-node 0.5.9, whose Client
+ * publishes fire-and-forget and whose Worker acks on receipt; see docs/celery-protocol.md.
+ *
+ * At-least-once: a delivery is acked only after the handler resolves; prefetch = concurrency.
+ * A job whose handler throws is retried after a delay (see retryLater). Malformed messages are
+ * rejected without requeue (dead-lettered if the queue has a DLX policy), never retried.
+ */
+import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import pLimit from 'p-limit';
+import { pino, type Logger } from 'pino';
+import type { Job, JobHandler, JobQueue } from '../job-queue.js';
+import { AmqpConnector } from './amqp-connector.js';
+import { backoffDelay, sleep, withTimeout, type Backoff } from './backoff.js';
+import { QUEUE_OPTIONS, decodeCeleryTask, encodeCeleryTask } from './celery-message.js';
+
+export interface CeleryQueueOptions {
+  amqpUrl: string;
+  /** The Celery queue (routing key on the default exchange). */
+  queueName?: string;
+  log?: Logger;
+  /** Between connection attempts. */
+  reconnect?: Backoff;
+  /** How long a dispatch keeps retrying while RabbitMQ is unreachable before it throws. */
+  dispatchTimeoutMs?: number;
+  /** How long a delivery whose handler threw is held before it is requeued; grows while handlers keep failing. */
+  retry?: Backoff;
+  /** Shown in RabbitMQ's connection list. */
+  connectionName?: string;
+}
+
+export function createCeleryQueue(options: CeleryQueueOptions): JobQueue {
+  return new CeleryQueue(options);
+}
+
+/** One consumer channel; `open` turns false when it closes, after which its deliveries cannot be acked. */
+interface Subscription {
+  ch: Channel;
+  open: boolean;
+  consumerTag?: string;
+}
+
+class CeleryQueue implements JobQueue {
+  private readonly queueName: string;
+  private readonly log: Logger;
+  private readonly reconnect: Backoff;
+  private readonly retry: Backoff;
+  private readonly dispatchTimeoutMs: number;
+  private readonly connector: AmqpConnector;
+  private readonly stopping = new AbortController();
+  private closing?: Promise<void>;
+
+  private publisher?: Promise<ConfirmChannel>;
+
+  private handler?: JobHandler;
+  private concurrency = 1;
+  private limit?: ReturnType<typeof pLimit>;
+  private subscription?: Subscription;
+  private subscribing?: Promise<void>;
+  private readonly inFlight = new Set<Promise<void>>();
+  private consecutiveFailures = 0;
+
+  constructor(options: CeleryQueueOptions) {
+    this.queueName = options.queueName ?? 'scrapeds';
+    this.log = (options.log ?? pino({ enabled: false })).child({ queue: this.queueName });
+    this.reconnect = options.reconnect ?? { minMs: 250, maxMs: 15_000 };
+    this.retry = options.retry ?? { minMs: 1_000, maxMs: 60_000 };
+    this.dispatchTimeoutMs = options.dispatchTimeoutMs ?? 15_000;
+    this.connector = new AmqpConnector(options.amqpUrl, options.connectionName ?? `scrapeds ${process.pid}`, this.log);
+  }
+
+  private get closed(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  // ------------------------------------------------------------------ dispatch
+
+  async dispatch(job: Job): Promise<void> {
+    if (this.closed) throw new Error('queue is closed');
+    const { celeryId, content, options } = encodeCeleryTask(job);
+    const deadline = Date.now() + this.dispatchTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const remaining = deadline - Date.now();
+        await withTimeout(this.publish(content, options), remaining, `no publish confirm within ${this.dispatchTimeoutMs} ms`);
+        this.log.debug({ taskId: job.taskId, celeryId }, 'dispatched');
+        return;
+      } catch (err) {
+        const delay = backoffDelay(attempt, this.reconnect);
+        if (this.closed || Date.now() + delay >= deadline) {
+          throw new Error(`could not dispatch task ${job.taskId} to RabbitMQ queue ${this.queueName}: ${(err as Error).message}`, { cause: err });
+        }
+        this.log.warn({ taskId: job.taskId, err, attempt, delayMs: delay }, 'dispatch failed; retrying');
+        await sleep(delay, this.stopping.signal);
+      }
+    }
+  }
+
+  /** Resolves when the broker has confirmed the message (it is then on disk: persistent, durable queue). */
+  private async publish(content: Buffer, options: Options.Publish): Promise<void> {
+    const ch = await this.publisherChannel();
+    await new Promise<void>((resolve, reject) => {
+      ch.publish('', this.queueName, content, options, (err: unknown) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  private publisherChannel(): Promise<ConfirmChannel> {
+    if (this.publisher) return this.publisher;
+    const opening: Promise<ConfirmChannel> = (async () => {
+      const conn = await this.connector.connection();
+      const ch = await conn.createConfirmChannel();
+      ch.on('error', (err: Error) => this.log.warn({ err }, 'AMQP publisher channel error'));
+      ch.on('close', () => {
+        if (this.publisher === opening) this.publisher = undefined;
+      });
+      await ch.assertQueue(this.queueName, QUEUE_OPTIONS);
+      return ch;
+    })();
+    this.publisher = opening;
+    // A failed attempt is not cached: the next dispatch tries afresh.
+    opening.catch(() => {
+      if (this.publisher === opening) this.publisher = undefined;
+    });
+    return opening;
+  }
+
+  // ------------------------------------------------------------------ consume
+
+  async consume(handler: JobHandler, options: { concurrency: number }): Promise<void> {
+    if (this.closed) throw new Error('queue is closed');
+    if (this.handler) throw new Error('this queue already has a consumer');
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new Error('concurrency must be a positive integer');
+    this.handler = handler;
+    this.concurrency = options.concurrency;
+    // Also bounds handlers across a reconnect, while those of the lost channel still run.
+    this.limit = pLimit(options.concurrency);
+    await this.ensureSubscribed();
+  }
+
+  /** (Re)subscribes until it succeeds or the queue closes; concurrent callers share one loop. */
+  private ensureSubscribed(): Promise<void> {
+    this.subscribing ??= this.subscribeLoop().finally(() => {
+      this.subscribing = undefined;
+    });
+    return this.subscribing;
+  }
+
+  private async subscribeLoop(): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        await this.subscribe();
+        // The channel may already have died again; then go round once more.
+        if (this.subscription?.open) {
+          if (attempt > 0) this.log.info({ attempt }, 'consuming again');
+          return;
+        }
+      } catch (err) {
+        this.log.warn({ err, attempt }, 'cannot consume; retrying');
+      }
+      await sleep(backoffDelay(attempt, this.reconnect), this.stopping.signal);
+    }
+  }
+
+  private async subscribe(): Promise<void> {
+    const conn = await this.connector.connection();
+    const ch = await conn.createChannel();
+    const sub: Subscription = { ch, open: true };
+    ch.on('error', (err: Error) => this.log.warn({ err }, 'AMQP consumer channel error'));
+    ch.on('close', () => {
+      sub.open = false;
+      if (this.subscription !== sub) return;
+      this.subscription = undefined;
+      if (!this.closed) void this.ensureSubscribed();
+    });
+    try {
+      await ch.prefetch(this.concurrency);
+      await ch.assertQueue(this.queueName, QUEUE_OPTIONS);
+      this.subscription = sub;
+      const { consumerTag } = await ch.consume(this.queueName, (msg) => this.onDelivery(sub, msg), { noAck: false });
+      sub.consumerTag = consumerTag;
+    } catch (err) {
+      if (this.subscription === sub) this.subscription = undefined;
+      await ch.close().catch(() => {});
+      throw err;
+    }
+    if (this.closed) await this.cancel(sub);
+  }
+
+  private onDelivery(sub: Subscription, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // The broker cancelled us (queue deleted, node going down): start over on a fresh channel.
+      this.log.warn('consumer cancelled by the broker');
+      void sub.ch.close().catch(() => {});
+      return;
+    }
+    if (this.closed) {
+      this.settle(sub, msg, 'requeue');
+      return;
+    }
+    const decoded = decodeCeleryTask(msg);
+    if (!decoded.ok) {
+      this.log.error(
+        { reason: decoded.reason, task: decoded.taskName, redelivered: msg.fields.redelivered, body: msg.content.subarray(0, 200).toString('utf8') },
+        'rejecting malformed message',
+      );
+      this.settle(sub, msg, 'reject');
+      return;
+    }
+    const limit = this.limit as ReturnType<typeof pLimit>;
+    const run = limit(() => this.run(sub, msg, decoded.job, decoded.celeryId)).catch((err: unknown) =>
+      this.log.error({ err, taskId: decoded.job.taskId }, 'unexpected error while running a job'),
+    );
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run));
+  }
+
+  private async run(sub: Subscription, msg: ConsumeMessage, job: Job, celeryId: string): Promise<void> {
+    // Waited for a slot while its channel died: the broker has already requeued it.
+    if (!sub.open) return;
+    if (this.closed) return this.settle(sub, msg, 'requeue');
+    const log = this.log.child({ taskId: job.taskId, celeryId });
+    try {
+      await (this.handler as JobHandler)(job);
+      this.consecutiveFailures = 0;
+      this.settle(sub, msg, 'ack');
+    } catch (err) {
+      await this.retryLater(sub, msg, err, log);
+    }
+  }
+
+  /**
+   * A handler that throws hit infrastructure trouble (handlers record task failures themselves).
+   * Dropping the job would strand its task, so it is retried without limit: the delivery is held
+   * for a backoff delay (its prefetch slot stays taken, so a failing store is not hammered), then
+   * republished to the back of the queue with Celery's `retries` header + 1 and acked, which lets
+   * other jobs pass a failing one. The delay grows with the failure streak and the message's retries.
+   */
+  private async retryLater(sub: Subscription, msg: ConsumeMessage, err: unknown, log: Logger): Promise<void> {
+    const headers = msg.properties.headers ?? {};
+    const retries = typeof headers.retries === 'number' && Number.isInteger(headers.retries) ? headers.retries : 0;
+    const delayMs = backoffDelay(Math.max(this.consecutiveFailures++, retries), this.retry);
+    log.error({ err, retries, delayMs }, 'handler failed; retrying the job later');
+    await sleep(delayMs, this.stopping.signal);
+    if (!sub.open) return;
+    if (this.closed) return this.settle(sub, msg, 'requeue');
+    const p = msg.properties;
+    try {
+      const copy: Options.Publish = {
+        contentType: p.contentType as string | undefined,
+        contentEncoding: p.contentEncoding as string | undefined,
+        deliveryMode: p.deliveryMode as number | undefined,
+        priority: p.priority as number | undefined,
+        correlationId: p.correlationId as string | undefined,
+        replyTo: p.replyTo as string | undefined,
+        messageId: p.messageId as string | undefined,
+        type: p.type as string | undefined,
+        appId: p.appId as string | undefined,
+        headers: { ...headers, retries: retries + 1 },
+      };
+      await withTimeout(this.publish(msg.content, copy), this.dispatchTimeoutMs, 'no publish confirm for the retry');
+      this.settle(sub, msg, 'ack');
+    } catch (publishErr) {
+      log.warn({ err: publishErr }, 'could not republish the job; requeueing it in place');
+      this.settle(sub, msg, 'requeue');
+    }
+  }
+
+  private settle(sub: Subscription, msg: ConsumeMessage, how: 'ack' | 'requeue' | 'reject'): void {
+    // On a closed channel the delivery tag is void and the broker has requeued the message already.
+    if (!sub.open) return;
+    try {
+      if (how === 'ack') sub.ch.ack(msg);
+      else sub.ch.nack(msg, false, how === 'requeue');
+    } catch (err) {
+      this.log.warn({ err, how }, 'could not settle a delivery');
+    }
+  }
+
+  private async cancel(sub: Subscription): Promise<void> {
+    if (!sub.open || !sub.consumerTag) return;
+    await sub.ch.cancel(sub.consumerTag).catch((err: unknown) => this.log.warn({ err }, 'could not cancel the consumer'));
+  }
+
+  // ------------------------------------------------------------------ close
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping.abort();
+    await this.subscribing;
+    const sub = this.subscription;
+    if (sub) await this.cancel(sub);
+    // Running handlers finish and ack; deliveries still waiting for a slot are requeued.
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    this.subscription = undefined;
+    if (sub?.open) await sub.ch.close().catch(() => {});
+    const publisher = await this.publisher?.catch(() => undefined);
+    if (publisher) await publisher.close().catch(() => {});
+    await this.connector.close();
+    this.log.debug('closed');
+  }
+}
