@@ -2,11 +2,9 @@
  * The JobQueue contract against a real RabbitMQ (AMQP_URL), plus what only a broker can show:
  * redelivery after a worker dies, prefetch sharing, malformed messages, Celery interop, reconnects.
  * Each test uses its own queue and deletes it afterwards. Outages are simulated with a TCP proxy
- * in front of RabbitMQ, so no other suite sharing the broker is disturbed; set RABBITMQ_CTL
- * (e.g. "scripts/services.sh ctl") to also run a real `rabbitmqctl stop_app/start_app` test.
+ * in front of RabbitMQ, so no other suite sharing the broker is disturbed; a real restart of the
+ * node is in test/serial/cluster.test.ts.
  */
-import { exec } from 'node:child_process';
-import { promisify } from 'node:util';
 import net from 'node:net';
 import amqplib, { type Channel, type ChannelModel, type Options } from 'amqplib';
 import celery from 'celery-node';
@@ -372,28 +370,5 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
         await proxy.close();
       }
     });
-
-    const ctl = process.env.RABBITMQ_CTL;
-    (ctl ? it : it.skip)('survives `rabbitmqctl stop_app` / `start_app` (RABBITMQ_CTL)', async () => {
-      const run = (cmd: string) => promisify(exec)(`${ctl} ${cmd}`, { timeout: 60_000 });
-      const worker = open();
-      const sender = open({ dispatchTimeoutMs: 30_000 });
-      const seen: string[] = [];
-      await worker.consume(async (job) => void seen.push(job.taskId), { concurrency: 1 });
-      await sender.dispatch({ taskId: 'r-before', kind: 'text' });
-      await until(() => seen.length === 1, 10_000, 'first job');
-      await run('stop_app');
-      const pending = sender.dispatch({ taskId: 'r-during', kind: 'text' });
-      await tick(1_000); // both keep trying to reconnect meanwhile
-      expect(seen).toHaveLength(1);
-      await run('start_app');
-      await pending;
-      await until(() => new Set(seen).size === 2, 30_000, 'job after restart');
-      expect([...new Set(seen)]).toEqual(['r-before', 'r-during']);
-      // The admin connection died with the app; afterEach needs a fresh one.
-      await admin.close().catch(() => {});
-      admin = await amqplib.connect(amqpUrl);
-      adminCh = await admin.createChannel();
-    }, 90_000);
   });
 });

@@ -1,0 +1,58 @@
+/** Runs the built service (`node dist/main.js`, what `npm start` runs) as a child process and reads its JSON logs. */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+
+export const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Every log line so far, parsed. */
+  lines: Array<Record<string, unknown>>;
+  /** Resolves once the process logs `readyMsg`; with the API, to its URL. */
+  ready: Promise<string | undefined>;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Builds dist/ once when a test runs without ./test.sh having built it. */
+export function ensureBuilt(): void {
+  if (!fs.existsSync(path.join(repoRoot, 'dist/main.js'))) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
+}
+
+export function spawnService(env: Record<string, string>, readyMsg = 'listening'): ServiceProcess {
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: repoRoot,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<string | undefined>((resolve, reject) => {
+    void exited.then((code) => reject(new Error(`service exited with ${code} before "${readyMsg}": ${stderr.slice(-2000)}`)));
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        entry = { msg: line, unparsed: true };
+      }
+      lines.push(entry);
+      if (entry.msg === readyMsg) resolve(entry.url as string | undefined);
+    });
+  });
+  ready.catch(() => {}); // observed by callers; avoid an unhandled rejection when nobody waits
+  return {
+    child,
+    lines,
+    ready,
+    exited,
+    stop: (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
