@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# The one test command (CI runs it through .ci/run): installs what it needs, then typecheck, lint, build, tests.
+# The one test command (CI runs it through .ci/run). It installs and starts what the tests need
+# (npm packages; RabbitMQ, nginx and FerretDB via scripts/services.sh), then: typecheck, lint, build,
+# the parallel test suites, and the serial ones (test/serial/, which restart the shared RabbitMQ).
+# MONGO_URL / AMQP_URL point the tests at services of your own instead (then set RABBITMQ_CTL to a
+# command that runs rabbitmqctl against that broker, for the restart test).
+# Extra arguments go to jest (both phases), e.g. ./test.sh test/e2e.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -11,12 +16,45 @@ if [ ! -f node_modules/.lock-hash ] || [ "$(cat node_modules/.lock-hash)" != "$l
   echo "$lock_hash" > node_modules/.lock-hash
 fi
 
+echo "== services"
+scripts/services.sh install
+if [ -z "${MONGO_URL:-}" ] || [ -z "${AMQP_URL:-}" ]; then
+  scripts/services.sh start
+  # shellcheck disable=SC1091
+  source .services/env
+  export RABBITMQ_CTL="${RABBITMQ_CTL:-$PWD/scripts/services.sh ctl}"
+  if [ "${KEEP_SERVICES:-}" != 1 ]; then trap 'scripts/services.sh stop >/dev/null 2>&1 || true' EXIT; fi
+fi
+export MONGO_URL AMQP_URL
+
 echo "== typecheck"
 npx tsc --noEmit
 echo "== lint"
 npx eslint .
 echo "== build"
 npm run build --silent
+if docker compose version >/dev/null 2>&1; then
+  echo "== docker compose config"
+  docker compose config -q
+else
+  echo "== docker compose config: skipped, this docker client has no compose plugin"
+fi
 
+results=$(mktemp -d)
+status=0
 echo "== tests"
-NODE_OPTIONS=--experimental-vm-modules npx jest --ci "$@"
+NODE_OPTIONS=--experimental-vm-modules npx jest --ci --maxWorkers=2 --json --outputFile="$results/parallel.json" "$@" || status=$?
+echo "== serial tests"
+JEST_SERIAL=1 NODE_OPTIONS=--experimental-vm-modules npx jest --ci --json --outputFile="$results/serial.json" --passWithNoTests "$@" || status=$?
+
+# One closing line for both phases, in the plain form CI reads.
+node -e '
+  let p = 0, f = 0, s = 0;
+  for (const file of process.argv.slice(1)) {
+    try { const r = JSON.parse(require("fs").readFileSync(file, "utf8")); p += r.numPassedTests; f += r.numFailedTests + r.numRuntimeErrorTestSuites; s += r.numPendingTests + r.numTodoTests; }
+    catch { f += 1; console.log(`no results in ${file}`); }
+  }
+  console.log(`${p} passed, ${f} failed` + (s ? `, ${s} skipped` : ""));
+' "$results/parallel.json" "$results/serial.json"
+rm -rf "$results"
+exit $status

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Build and start the cluster (docker-compose.yml: nginx, API ×2, worker ×2, MongoDB, RabbitMQ), then wait
+# until /health answers through nginx. Safe to re-run: compose only re-creates what changed.
+#   ./deploy.sh                     # PORT=8080 by default; WORKERS=N / API_REPLICAS=N to scale
+#   DEPLOY_TIMEOUT=300 ./deploy.sh  # seconds to wait for health (default 180)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+port=${PORT:-8080}
+timeout=${DEPLOY_TIMEOUT:-180}
+url="http://localhost:$port"
+
+die() { printf 'deploy: %s\n' "$*" >&2; exit 1; }
+
+command -v docker >/dev/null 2>&1 || die "docker is not installed (https://docs.docker.com/engine/install/)"
+docker compose version >/dev/null 2>&1 || die "the docker compose plugin (v2) is not installed"
+if ! docker info >/dev/null 2>&1; then
+  die "no Docker engine reachable ($(docker context show 2>/dev/null || echo default) context): start dockerd, or point DOCKER_HOST at one.
+For a single machine without Docker, run it standalone: npm ci && npm start"
+fi
+
+scale=()
+[ -z "${WORKERS:-}" ] || scale+=(--scale "worker=$WORKERS")
+[ -z "${API_REPLICAS:-}" ] || scale+=(--scale "api=$API_REPLICAS")
+
+echo "== build"
+docker compose build
+echo "== up"
+# --wait would also wait for health, but gives up on the first unhealthy container with little to show.
+docker compose up -d --remove-orphans ${scale[@]+"${scale[@]}"}
+
+echo "== waiting for $url/health (up to ${timeout}s)"
+deadline=$((SECONDS + timeout))
+until curl -fsS -o /dev/null --max-time 5 "$url/health" 2>/dev/null; do
+  if [ $SECONDS -ge $deadline ]; then
+    echo "deploy: $url/health did not answer within ${timeout}s" >&2
+    docker compose ps -a >&2 || true
+    docker compose logs --no-color --tail 50 >&2 || true
+    exit 1
+  fi
+  sleep 2
+done
+
+docker compose ps
+cat <<EOF
+
+scrapeds is up at $url  (files under $url/media/, OpenAPI at $url/openapi.json)
+  ./fetch_some_data.sh --api $url https://example.com/
+  docker compose logs -f api worker        # JSON logs
+  docker compose up -d --scale worker=4    # more workers (api scales the same way; nginx follows)
+  docker compose down                      # stop (add -v to delete the data volumes)
+EOF
