@@ -37,6 +37,18 @@ const schema = z.object({
   MAX_IMAGE_BYTES: int(1024, 1_000_000_000).default(20 * 1024 * 1024),
   MAX_IMAGES_PER_PAGE: int(1, 100_000).default(1000),
   MAX_REDIRECTS: int(0, 50).default(5),
+  RESPECT_ROBOTS_TXT: bool.default(true),
+  /** Requests in flight to one host, across every task of the process. */
+  PER_HOST_CONCURRENCY: int(1, 256).default(4),
+  /** Least time between two request starts to one host (a robots.txt Crawl-delay can raise it). */
+  PER_HOST_DELAY_MS: int(0, 600_000).default(0),
+  FETCH_RETRIES: int(0, 10).default(2),
+  /** The longest Retry-After (429/503) we wait for; a longer one fails the fetch. */
+  RETRY_AFTER_MAX_MS: int(0, 3_600_000).default(60_000),
+  /** Comma-separated http:// forward proxies to rotate through; empty: fetch directly. */
+  PROXY_URLS: list.pipe(z.array(z.string().regex(/^https?:\/\/\S+$/, 'each proxy must be an http:// or https:// URL'))).default([]),
+  /** Rotate to the next proxy after this long even without a ban; 0: only on 403/429 or failure. */
+  PROXY_ROTATE_AFTER_MS: int(0, 86_400_000).default(300_000),
   /** A pending image claim older than this is taken to be abandoned by a dead worker. */
   CLAIM_STALE_MS: int(1000, 86_400_000).default(120_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
@@ -87,6 +99,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxImageBytes: c.MAX_IMAGE_BYTES,
       maxImagesPerPage: c.MAX_IMAGES_PER_PAGE,
       maxRedirects: c.MAX_REDIRECTS,
+      respectRobotsTxt: c.RESPECT_ROBOTS_TXT,
+      perHostConcurrency: c.PER_HOST_CONCURRENCY,
+      perHostDelayMs: c.PER_HOST_DELAY_MS,
+      retries: c.FETCH_RETRIES,
+      retryAfterMaxMs: c.RETRY_AFTER_MAX_MS,
+      proxyUrls: c.PROXY_URLS,
+      proxyRotateAfterMs: c.PROXY_ROTATE_AFTER_MS,
     },
   };
 }

@@ -16,6 +16,8 @@ import { createCeleryQueue } from './queue/celery/celery-queue.js';
 import { InlineQueue } from './queue/inline-queue.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { createFetcher, type Fetcher } from './scrape/fetcher.js';
+import { HostLimiter } from './scrape/host-limiter.js';
+import { ProxyPool } from './scrape/proxy-pool.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { VolumeBlobStore } from './storage/volume-blob-store.js';
 import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js';
@@ -48,10 +50,19 @@ async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
 }
 
 function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; ready: Promise<void> } {
+  const f = config.fetch;
   const fetcher = createFetcher({
-    userAgent: config.fetch.userAgent,
-    connectTimeoutMs: config.fetch.connectTimeoutMs,
-    policy: { allowPrivate: config.fetch.allowPrivateNetworks, allowCidrs: config.fetch.allowCidrs },
+    userAgent: f.userAgent,
+    connectTimeoutMs: f.connectTimeoutMs,
+    connectionsPerOrigin: f.perHostConcurrency,
+    policy: { allowPrivate: f.allowPrivateNetworks, allowCidrs: f.allowCidrs },
+    hostLimiter: new HostLimiter({ concurrency: f.perHostConcurrency, minDelayMs: f.perHostDelayMs }),
+    robots: f.respectRobotsTxt ? {} : undefined,
+    retry: { retries: f.retries, retryAfterMaxMs: f.retryAfterMaxMs },
+    proxies: f.proxyUrls.length
+      ? new ProxyPool({ urls: f.proxyUrls, rotateAfterMs: f.proxyRotateAfterMs, connectTimeoutMs: f.connectTimeoutMs, connectionsPerOrigin: f.perHostConcurrency, log })
+      : undefined,
+    log,
   });
   const runner = createTaskRunner({
     store,

@@ -68,7 +68,7 @@ export const openApiDocument = {
           id: { type: 'string' }, url: { type: 'string' }, status: { $ref: '#/components/schemas/Status' }, refresh: { type: 'boolean' }, attempts: { type: 'integer' },
           created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
           started_at: { type: ['string', 'null'] }, finished_at: { type: ['string', 'null'] }, error: { $ref: '#/components/schemas/Error' },
-          page: { type: ['object', 'null'], properties: { final_url: { type: 'string' }, http_status: { type: 'integer' }, content_type: { type: ['string', 'null'] }, title: { type: ['string', 'null'] }, bytes: { type: 'integer' } } },
+          page: { type: ['object', 'null'], properties: { final_url: { type: 'string' }, http_status: { type: 'integer' }, content_type: { type: ['string', 'null'] }, title: { type: ['string', 'null'] }, bytes: { type: 'integer' }, proxy: { type: ['string', 'null'], description: 'the proxy the page came through, credentials redacted' } } },
         },
       },
       TextTask: { allOf: [{ $ref: '#/components/schemas/TaskBase' }, { properties: { kind: { const: 'text' } } }] },

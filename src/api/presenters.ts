@@ -28,6 +28,7 @@ export function presentTask(t: Task) {
           content_type: t.page.contentType ?? null,
           title: t.page.title ?? null,
           bytes: t.page.bytes,
+          proxy: t.page.proxy ?? null,
           ...(t.kind === 'text' ? { text_length: t.page.textLength ?? null } : { images_discovered: t.page.imagesDiscovered ?? null }),
         }
       : null,

@@ -23,6 +23,8 @@ export interface PageInfo {
   textLength?: number;
   /** For images tasks: distinct images referenced by the page (more than were processed when over the per-page cap). */
   imagesDiscovered?: number;
+  /** The proxy the page came through (credentials redacted); absent when fetched directly. */
+  proxy?: string;
 }
 
 export interface ImageCounts {

@@ -13,11 +13,16 @@ export type ScrapeErrorCode =
   | 'too_many_redirects'
   | 'not_html'
   | 'not_an_image'
-  | 'too_many_images';
+  | 'too_many_images'
+  | 'robots_disallowed'
+  | 'robots_unavailable'
+  | 'proxy_error';
 
 export interface ScrapeErrorDetails {
   httpStatus?: number;
   address?: string;
+  /** The raw `Retry-After` of a 429/503, for the retry policy; not shown to users. */
+  retryAfter?: string;
 }
 
 export class ScrapeError extends Error {

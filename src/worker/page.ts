@@ -30,6 +30,7 @@ export async function fetchPage(pages: PageFetcher, url: string, signal: AbortSi
   });
   const mime = res.contentType?.split(';')[0]?.trim() ?? '';
   const info: PageInfo = { finalUrl: res.finalUrl, httpStatus: res.status, contentType: res.contentType, bytes: res.body.length };
+  if (res.proxy) info.proxy = res.proxy;
   if (mime.toLowerCase() === 'text/plain') {
     const text = normalisePlainText(decodeHtml(res.body, res.contentType));
     return { info, text, images: [] };

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { openSqliteTaskStore } from '../../src/models/sqlite/sqlite-task-store.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
-import { ensureBuilt, repoRoot, spawnService } from '../helpers/processes.js';
+import { ensureBuilt, repoRoot, spawnService, standaloneEnv, stopAllServices } from '../helpers/processes.js';
 import { submit, tempDir } from '../helpers/service.js';
 
 describe('the service process', () => {
@@ -13,6 +13,7 @@ describe('the service process', () => {
     site = await startFixtureSite();
   });
   afterAll(async () => {
+    await stopAllServices();
     await site.close();
   });
 
@@ -45,7 +46,7 @@ describe('the service process', () => {
   ])('refuses the bad configuration %o with a clear message and exit code 1', (env, mentioned) => {
     let out = '';
     try {
-      execFileSync(process.execPath, ['dist/main.js'], { cwd: repoRoot, env: { ...process.env, DATA_DIR: tempDir(), ...env }, stdio: 'pipe' });
+      execFileSync(process.execPath, ['dist/main.js'], { cwd: repoRoot, env: { ...standaloneEnv(), DATA_DIR: tempDir(), ...env }, stdio: 'pipe' });
     } catch (err) {
       const e = err as { status: number; stderr: Buffer };
       expect(e.status).toBe(1);

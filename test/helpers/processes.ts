@@ -21,10 +21,25 @@ export function ensureBuilt(): void {
   if (!fs.existsSync(path.join(repoRoot, 'dist/main.js'))) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
 }
 
+/** ./test.sh exports the service URLs for the suites; a child gets only the configuration its test gives. */
+const INHERITED_CONFIG = ['MONGO_URL', 'AMQP_URL', 'ROLE', 'QUEUE_NAME', 'DATA_DIR', 'PORT', 'PUBLIC_MEDIA_URL', 'PROXY_URLS'];
+
+/** The parent's environment without the service configuration ./test.sh exports. */
+export function standaloneEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !INHERITED_CONFIG.includes(k)));
+}
+
+const running = new Set<ServiceProcess>();
+
+/** Kills every service process a test started and has not stopped (call in afterAll; a failed test must not leave one behind). */
+export async function stopAllServices(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop('SIGKILL')));
+}
+
 export function spawnService(env: Record<string, string>, readyMsg = 'listening'): ServiceProcess {
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: { ...standaloneEnv(), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];
@@ -45,7 +60,7 @@ export function spawnService(env: Record<string, string>, readyMsg = 'listening'
     });
   });
   ready.catch(() => {}); // observed by callers; avoid an unhandled rejection when nobody waits
-  return {
+  const service: ServiceProcess = {
     child,
     lines,
     ready,
@@ -55,4 +70,7 @@ export function spawnService(env: Record<string, string>, readyMsg = 'listening'
       return exited;
     },
   };
+  running.add(service);
+  void exited.then(() => running.delete(service));
+  return service;
 }

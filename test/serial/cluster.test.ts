@@ -12,7 +12,7 @@ import request from 'supertest';
 import { png } from '../fixtures/images.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
 import { startNginx, type RunningNginx } from '../helpers/nginx.js';
-import { ensureBuilt, spawnService, type ServiceProcess } from '../helpers/processes.js';
+import { ensureBuilt, spawnService, stopAllServices, type ServiceProcess } from '../helpers/processes.js';
 import { describeWithService, isCI } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -152,6 +152,7 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
       cluster = undefined;
     });
     afterAll(async () => {
+      await stopAllServices();
       await site.close();
     });
 
