@@ -202,9 +202,29 @@ ferretdb_install() {
   log "ferretdb build took $((SECONDS - t0))s: $FERRETDB_BIN"
 }
 
+# `docker compose config` validates docker-compose.yml without an engine; where the docker client has no
+# compose plugin, build one from the Go module proxy (cached) so test.sh can run that check.
+COMPOSE_VERSION=v2.29.7
+compose_install() {
+  command -v docker >/dev/null 2>&1 || { log "no docker client: compose check not possible"; return; }
+  if docker compose version >/dev/null 2>&1; then return; fi
+  local go plugin_dir=${DOCKER_CONFIG:-${HOME:-/root}/.docker}/cli-plugins
+  go=$(find_go) || { log "no Go toolchain: cannot build the docker compose plugin"; return; }
+  log "building docker compose $COMPOSE_VERSION (one-time)"
+  local t0=$SECONDS
+  mkdir -p "$SERVICES_CACHE/compose" "$plugin_dir"
+  if GOBIN=$SERVICES_CACHE/compose GOFLAGS=-buildvcs=false "$go" install "github.com/docker/compose/v2/cmd@$COMPOSE_VERSION"; then
+    cp -f "$SERVICES_CACHE/compose/cmd" "$plugin_dir/docker-compose"
+    log "docker compose build took $((SECONDS - t0))s"
+  else
+    log "docker compose build failed: test.sh will skip the compose check"
+  fi
+}
+
 cmd_install() {
   apt_install
   ferretdb_install
+  compose_install
   local nginx
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
   [ -x "$nginx" ] || die "nginx binary not found after install"
