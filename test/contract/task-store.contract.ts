@@ -504,3 +504,57 @@ export function describeTaskStoreContract(
     });
   });
 }
+
+/**
+ * The contract for two store instances on the same backing store (one file, one database): `openPair`
+ * gives two fresh instances sharing one empty store for each test, `dispose` then closes both (and may
+ * drop what they shared). `more` adds adapter-specific tests that use the same pair.
+ */
+export function describeSharedStoreContract(
+  name: string,
+  openPair: () => Promise<[TaskStore, TaskStore]>,
+  dispose: (a: TaskStore, b: TaskStore) => Promise<void>,
+  more?: (pair: () => [TaskStore, TaskStore]) => void,
+): void {
+  describe(`TaskStore contract, two instances on one store: ${name}`, () => {
+    let a: TaskStore;
+    let b: TaskStore;
+
+    beforeEach(async () => {
+      [a, b] = await openPair();
+    });
+
+    afterEach(async () => {
+      await dispose(a, b);
+    });
+
+    it('lets two instances see each other\'s writes, with claims exclusive across them', async () => {
+      const task = await a.createTask({ kind: 'images', url: 'https://example.test/page', refresh: false });
+      expect(await b.getTask(task.id)).toEqual(task);
+      await b.startTask(task.id);
+      expect((await a.getTask(task.id))?.status).toBe('running');
+
+      const other = await b.createTask({ kind: 'images', url: 'https://example.test/other', refresh: false });
+      const urls = Array.from({ length: 20 }, (_, i) => `https://example.test/img/${i}.png`);
+      const results = await Promise.all(urls.flatMap((url) => [
+        a.claimImage(url, { taskId: task.id, staleAfterMs: 60_000 }),
+        b.claimImage(url, { taskId: other.id, staleAfterMs: 60_000 }),
+      ]));
+      for (let i = 0; i < urls.length; i++) {
+        const pair = [results[2 * i]!, results[2 * i + 1]!];
+        expect(pair.map((r) => r.outcome).sort()).toEqual(['claimed', 'in_progress']);
+        expect(pair[0]!.image.id).toBe(pair[1]!.image.id);
+      }
+
+      const first = results[0]!;
+      const file: StoredFile = { sha256: 'f'.repeat(64), key: `images/ff/${'f'.repeat(64)}.png`, mime: 'image/png', bytes: 3 };
+      const owner = first.image.ownerTaskId!;
+      const [ownerStore, otherStore, otherId] = owner === task.id ? [a, b, other.id] : [b, a, task.id];
+      expect(await otherStore.completeImage(first.image.id, otherId, { status: 'stored', file })).toMatchObject({ status: 'pending' });
+      await ownerStore.completeImage(first.image.id, owner, { status: 'stored', file });
+      expect((await otherStore.claimImage(urls[0]!, { taskId: otherId, staleAfterMs: 60_000 })).outcome).toBe('stored');
+    });
+
+    more?.(() => [a, b]);
+  });
+}

@@ -5,7 +5,7 @@ import { openMongoTaskStore } from '../../src/models/mongo/mongo-task-store.js';
 import { imageIdFor } from '../../src/models/mongo/image-model.js';
 import type { TaskStore } from '../../src/models/task-store.js';
 import { describeWithService } from '../helpers/services.js';
-import { describeTaskStoreContract } from './task-store.contract.js';
+import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
 
 const freshDbName = () => `scrapeds_ct_${randomBytes(6).toString('hex')}`;
 
@@ -46,49 +46,15 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
 
   describeTaskStoreContract('mongo', () => openFresh(), (store) => dispose(store));
 
-  describe('on one database shared by two connections', () => {
-    let a: TaskStore;
-    let b: TaskStore;
+  describeSharedStoreContract('mongo, one database shared by two connections', async () => {
+    const name = freshDbName();
+    return [await openFresh(name), await openFresh(name)];
+  }, (a, b) => dispose(a, b), (pair) => {
     const file = { sha256: 'f'.repeat(64), key: `images/ff/${'f'.repeat(64)}.png`, mime: 'image/png', bytes: 3 };
-
-    beforeEach(async () => {
-      const name = freshDbName();
-      a = await openFresh(name);
-      b = await openFresh(name);
-    });
-
-    afterEach(async () => {
-      await dispose(a, b);
-    });
-
-    it('sees each other\'s writes and gives exactly one claim per URL', async () => {
-      const task = await a.createTask({ kind: 'images', url: 'https://example.test/page', refresh: false });
-      expect(await b.getTask(task.id)).toEqual(task);
-      await b.startTask(task.id);
-      expect((await a.getTask(task.id))?.status).toBe('running');
-
-      const other = await b.createTask({ kind: 'images', url: 'https://example.test/other', refresh: false });
-      const urls = Array.from({ length: 20 }, (_, i) => `https://example.test/img/${i}.png`);
-      const results = await Promise.all(urls.flatMap((u) => [
-        a.claimImage(u, { taskId: task.id, staleAfterMs: 60_000 }),
-        b.claimImage(u, { taskId: other.id, staleAfterMs: 60_000 }),
-      ]));
-      for (let i = 0; i < urls.length; i++) {
-        const pair = [results[2 * i]!, results[2 * i + 1]!];
-        expect(pair.map((r) => r.outcome).sort()).toEqual(['claimed', 'in_progress']);
-        expect(pair[0]!.image.id).toBe(pair[1]!.image.id);
-      }
-
-      const first = results[0]!;
-      const owner = first.image.ownerTaskId!;
-      const [ownerStore, otherStore, otherId] = owner === task.id ? [a, b, other.id] : [b, a, task.id];
-      expect(await otherStore.completeImage(first.image.id, otherId, { status: 'stored', file })).toMatchObject({ status: 'pending' });
-      await ownerStore.completeImage(first.image.id, owner, { status: 'stored', file });
-      expect((await otherStore.claimImage(urls[0]!, { taskId: otherId, staleAfterMs: 60_000 })).outcome).toBe('stored');
-    });
 
     // A conditional update is not atomic on FerretDB v1: this is what the revision tickets are for.
     it('gives exactly one claim when 40 tasks on two connections retry the same failed image', async () => {
+      const [a, b] = pair();
       const tasks = await Promise.all(Array.from({ length: 40 }, (_, i) =>
         (i % 2 ? a : b).createTask({ kind: 'images', url: `https://example.test/p/${i}`, refresh: false })));
       for (let round = 0; round < 5; round++) {
@@ -107,6 +73,7 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
     });
 
     it('lets either the owner\'s completion or a stale takeover win, never both', async () => {
+      const [a, b] = pair();
       const [t1, t2] = [
         await a.createTask({ kind: 'images', url: 'https://example.test/1', refresh: false }),
         await b.createTask({ kind: 'images', url: 'https://example.test/2', refresh: false }),

@@ -3,8 +3,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { gif, jpeg, png } from '../fixtures/images.js';
-import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
-import { startTestService, submit, waitForTask, type TestService } from '../helpers/service.js';
+import { submit, waitForTask, withSiteAndService } from '../helpers/service.js';
 
 interface ApiImage {
   id: string;
@@ -40,8 +39,6 @@ function filesUnder(dir: string): string[] {
 }
 
 describe('images tasks, end to end on the standalone service', () => {
-  let site: FixtureSite;
-  let svc: TestService;
   const files: Record<string, Buffer> = {
     '/img/a.png': png(3, 2, 1),
     '/img/b.png': png(4, 4, 2),
@@ -55,18 +52,12 @@ describe('images tasks, end to end on the standalone service', () => {
     '/img/same-2.png': png(10, 10, 42),
   };
 
-  beforeAll(async () => {
-    site = await startFixtureSite();
+  const ctx = withSiteAndService({ IMAGE_CONCURRENCY: '4', MAX_IMAGE_BYTES: '4096' }, (site) => {
     for (const [p, body] of Object.entries(files)) site.serve(p, body, p.endsWith('.gif') ? 'image/gif' : p.endsWith('.jpg') ? 'image/jpeg' : 'image/png');
-    svc = await startTestService({ IMAGE_CONCURRENCY: '4', MAX_IMAGE_BYTES: '4096' });
-  });
-  afterAll(async () => {
-    await svc.close();
-    await site.close();
   });
 
   it('stores every image the page references, byte-identical, with metadata', async () => {
-    site.serve(
+    ctx.site.serve(
       '/gallery',
       `<html><head><meta property="og:image" content="/img/a.png"></head><body>
         <img src="img/a.png"><img srcset="/img/b.png 1x, /img/c.gif 2x">
@@ -76,10 +67,10 @@ describe('images tasks, end to end on the standalone service', () => {
       </body></html>`,
       'text/html',
     );
-    const location = await submit(svc.url, 'images', site.url('/gallery'));
-    const task = await waitForTask(svc.url, location);
+    const location = await submit(ctx.svc.url, 'images', ctx.site.url('/gallery'));
+    const task = await waitForTask(ctx.svc.url, location);
     expect(task).toMatchObject({ status: 'succeeded', counts: { found: 7, stored: 7, reused: 0, failed: 0 } });
-    const images = await listImages(svc.url, location);
+    const images = await listImages(ctx.svc.url, location);
     const expected = ['/img/a.png', '/img/b.png', '/img/c.gif', '/img/d.jpg', '/img/e.png', '/img/f.png', '/img/g.png'];
     expect(images.map((i) => new URL(i.source_url).pathname).sort()).toEqual(expected);
     expect(images.map((i) => i.position)).toEqual([0, 1, 2, 3, 4, 5, 6]);
@@ -87,11 +78,11 @@ describe('images tasks, end to end on the standalone service', () => {
       const original = files[new URL(img.source_url).pathname] as Buffer;
       expect(img).toMatchObject({ outcome: 'stored', bytes: original.length, sha256: sha256(original), error: null });
       expect(img.url).toMatch(new RegExp(`^/media/images/${img.sha256!.slice(0, 2)}/${img.sha256}\\.(png|gif|jpg)$`));
-      const viaMedia = await request(svc.url).get(img.url!).buffer(true).parse(binary).expect(200);
+      const viaMedia = await request(ctx.svc.url).get(img.url!).buffer(true).parse(binary).expect(200);
       expect(Buffer.compare(viaMedia.body as Buffer, original)).toBe(0);
-      const viaApi = await request(svc.url).get(img.download_url!).buffer(true).parse(binary).expect(200).expect('content-type', img.mime!);
+      const viaApi = await request(ctx.svc.url).get(img.download_url!).buffer(true).parse(binary).expect(200).expect('content-type', img.mime!);
       expect(Buffer.compare(viaApi.body as Buffer, original)).toBe(0);
-      for (const p of expected) expect(site.hits(p)).toBeLessThanOrEqual(1);
+      for (const p of expected) expect(ctx.site.hits(p)).toBeLessThanOrEqual(1);
     }
     const byPath = Object.fromEntries(images.map((i) => [new URL(i.source_url).pathname, i]));
     expect(byPath['/img/a.png']).toMatchObject({ mime: 'image/png', width: 3, height: 2 });
@@ -100,26 +91,26 @@ describe('images tasks, end to end on the standalone service', () => {
   });
 
   it('resolves relative URLs against <base href>', async () => {
-    site.serve('/deep/page', '<html><head><base href="/base/"></head><body><img src="h.png"></body></html>', 'text/html');
-    const location = await submit(svc.url, 'images', site.url('/deep/page'));
-    expect(await waitForTask(svc.url, location)).toMatchObject({ status: 'succeeded', counts: { stored: 1 } });
-    expect((await listImages(svc.url, location))[0]?.source_url).toBe(site.url('/base/h.png'));
+    ctx.site.serve('/deep/page', '<html><head><base href="/base/"></head><body><img src="h.png"></body></html>', 'text/html');
+    const location = await submit(ctx.svc.url, 'images', ctx.site.url('/deep/page'));
+    expect(await waitForTask(ctx.svc.url, location)).toMatchObject({ status: 'succeeded', counts: { stored: 1 } });
+    expect((await listImages(ctx.svc.url, location))[0]?.source_url).toBe(ctx.site.url('/base/h.png'));
   });
 
   it('fetches each shared image exactly once when two tasks on two pages start at once', async () => {
     const shared = Array.from({ length: 12 }, (_, i) => `/shared/${i}.png`);
     shared.forEach((p, i) =>
-      site.route(p, async (_req, res) => {
+      ctx.site.route(p, async (_req, res) => {
         await new Promise((r) => setTimeout(r, 30)); // keep downloads in flight while the other task claims
         res.writeHead(200, { 'content-type': 'image/png' }).end(png(2, 2, 100 + i));
       }),
     );
     const tags = (list: string[]) => list.map((p) => `<img src="${p}">`).join('');
-    site.serve('/page-1', `<body>${tags(shared)}</body>`, 'text/html');
-    site.serve('/page-2', `<body>${tags([...shared].reverse())}</body>`, 'text/html');
-    const [l1, l2] = await Promise.all([submit(svc.url, 'images', site.url('/page-1')), submit(svc.url, 'images', site.url('/page-2'))]);
-    const [t1, t2] = await Promise.all([waitForTask(svc.url, l1), waitForTask(svc.url, l2)]);
-    for (const p of shared) expect(site.hits(p)).toBe(1);
+    ctx.site.serve('/page-1', `<body>${tags(shared)}</body>`, 'text/html');
+    ctx.site.serve('/page-2', `<body>${tags([...shared].reverse())}</body>`, 'text/html');
+    const [l1, l2] = await Promise.all([submit(ctx.svc.url, 'images', ctx.site.url('/page-1')), submit(ctx.svc.url, 'images', ctx.site.url('/page-2'))]);
+    const [t1, t2] = await Promise.all([waitForTask(ctx.svc.url, l1), waitForTask(ctx.svc.url, l2)]);
+    for (const p of shared) expect(ctx.site.hits(p)).toBe(1);
     const c1 = t1.counts as Record<string, number>;
     const c2 = t2.counts as Record<string, number>;
     expect([t1.status, t2.status]).toEqual(['succeeded', 'succeeded']);
@@ -131,26 +122,26 @@ describe('images tasks, end to end on the standalone service', () => {
   });
 
   it('keeps one file for the same bytes under two URLs, and lists both sources', async () => {
-    site.serve('/twins', '<img src="/img/same-1.png"><img src="/img/same-2.png">', 'text/html');
-    const location = await submit(svc.url, 'images', site.url('/twins'));
-    expect(await waitForTask(svc.url, location)).toMatchObject({ status: 'succeeded', counts: { found: 2, stored: 2 } });
-    const [one, two] = await listImages(svc.url, location);
+    ctx.site.serve('/twins', '<img src="/img/same-1.png"><img src="/img/same-2.png">', 'text/html');
+    const location = await submit(ctx.svc.url, 'images', ctx.site.url('/twins'));
+    expect(await waitForTask(ctx.svc.url, location)).toMatchObject({ status: 'succeeded', counts: { found: 2, stored: 2 } });
+    const [one, two] = await listImages(ctx.svc.url, location);
     expect(one!.source_url).not.toBe(two!.source_url);
     expect(one!.url).toBe(two!.url);
     expect(one!.id).not.toBe(two!.id);
-    const onDisk = filesUnder(path.join(svc.dataDir, 'media')).filter((f) => f.includes(one!.sha256!));
+    const onDisk = filesUnder(path.join(ctx.svc.dataDir, 'media')).filter((f) => f.includes(one!.sha256!));
     expect(onDisk).toHaveLength(1);
   });
 
   it('records a clear error per failed image: 404, not an image, too large', async () => {
-    site.serve('/fake.png', '<html>not an image</html>', 'image/png');
-    site.serve('/huge.png', Buffer.concat([png(1, 1), Buffer.alloc(10_000)]), 'image/png');
-    site.serve('/mixed', '<img src="/nope.png"><img src="/fake.png"><img src="/huge.png"><img src="/img/a.png">', 'text/html');
-    const location = await submit(svc.url, 'images', site.url('/mixed'));
-    const task = await waitForTask(svc.url, location);
+    ctx.site.serve('/fake.png', '<html>not an image</html>', 'image/png');
+    ctx.site.serve('/huge.png', Buffer.concat([png(1, 1), Buffer.alloc(10_000)]), 'image/png');
+    ctx.site.serve('/mixed', '<img src="/nope.png"><img src="/fake.png"><img src="/huge.png"><img src="/img/a.png">', 'text/html');
+    const location = await submit(ctx.svc.url, 'images', ctx.site.url('/mixed'));
+    const task = await waitForTask(ctx.svc.url, location);
     expect(task.status).toBe('succeeded');
     expect(task.counts).toEqual({ found: 4, stored: 0, reused: 1, failed: 3 });
-    const images = await listImages(svc.url, location);
+    const images = await listImages(ctx.svc.url, location);
     expect(images.map((i) => [i.outcome, i.error?.code ?? null])).toEqual([
       ['failed', 'http_error'],
       ['failed', 'not_an_image'],
@@ -159,36 +150,36 @@ describe('images tasks, end to end on the standalone service', () => {
     ]);
     expect(images[0]!.error!.http_status).toBe(404);
     expect(images[0]).toMatchObject({ url: null, download_url: null, sha256: null });
-    await request(svc.url).get(`${location}/images/${images[0]!.id}`).expect(404);
+    await request(ctx.svc.url).get(`${location}/images/${images[0]!.id}`).expect(404);
   });
 
   it('retries a failed image in a later task, and refresh: true forces a new fetch', async () => {
     let broken = true;
-    site.route('/flaky.png', (_req, res) => {
+    ctx.site.route('/flaky.png', (_req, res) => {
       if (broken) return void res.writeHead(503).end();
       res.writeHead(200, { 'content-type': 'image/png' }).end(png(3, 3, 77));
     });
-    site.serve('/flaky-page', '<img src="/flaky.png">', 'text/html');
-    const first = await waitForTask(svc.url, await submit(svc.url, 'images', site.url('/flaky-page')));
+    ctx.site.serve('/flaky-page', '<img src="/flaky.png">', 'text/html');
+    const first = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'images', ctx.site.url('/flaky-page')));
     expect(first.counts).toMatchObject({ failed: 1 });
     broken = false;
-    const second = await waitForTask(svc.url, await submit(svc.url, 'images', site.url('/flaky-page')));
+    const second = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'images', ctx.site.url('/flaky-page')));
     expect(second.counts).toMatchObject({ stored: 1, failed: 0 });
-    const hitsAfterStore = site.hits('/flaky.png');
-    const third = await waitForTask(svc.url, await submit(svc.url, 'images', site.url('/flaky-page')));
+    const hitsAfterStore = ctx.site.hits('/flaky.png');
+    const third = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'images', ctx.site.url('/flaky-page')));
     expect(third.counts).toMatchObject({ reused: 1 });
-    expect(site.hits('/flaky.png')).toBe(hitsAfterStore);
-    const refreshed = await waitForTask(svc.url, await submit(svc.url, 'images', site.url('/flaky-page'), { refresh: true }));
+    expect(ctx.site.hits('/flaky.png')).toBe(hitsAfterStore);
+    const refreshed = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'images', ctx.site.url('/flaky-page'), { refresh: true }));
     expect(refreshed.counts).toMatchObject({ stored: 1, reused: 0 });
-    expect(site.hits('/flaky.png')).toBe(hitsAfterStore + 1);
+    expect(ctx.site.hits('/flaky.png')).toBe(hitsAfterStore + 1);
   });
 
   it('stores data: URI images', async () => {
     const bytes = png(2, 3, 9);
-    site.serve('/inline', `<img src="data:image/png;base64,${bytes.toString('base64')}">`, 'text/html');
-    const location = await submit(svc.url, 'images', site.url('/inline'));
-    expect(await waitForTask(svc.url, location)).toMatchObject({ status: 'succeeded', counts: { stored: 1 } });
-    const [img] = await listImages(svc.url, location);
+    ctx.site.serve('/inline', `<img src="data:image/png;base64,${bytes.toString('base64')}">`, 'text/html');
+    const location = await submit(ctx.svc.url, 'images', ctx.site.url('/inline'));
+    expect(await waitForTask(ctx.svc.url, location)).toMatchObject({ status: 'succeeded', counts: { stored: 1 } });
+    const [img] = await listImages(ctx.svc.url, location);
     expect(img).toMatchObject({ sha256: sha256(bytes), width: 2, height: 3, mime: 'image/png' });
     expect(img!.source_url).toMatch(/^data:image\/png;sha256,[0-9a-f]{64}$/);
   });

@@ -3,46 +3,38 @@ import request from 'supertest';
 import { png } from '../fixtures/images.js';
 import { startFixtureProxy, type FixtureProxy } from '../fixtures/proxy.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
-import { startTestService, submit, waitForTask, type TestService } from '../helpers/service.js';
+import { startTestService, submit, waitForTask, withSiteAndService, type TestService } from '../helpers/service.js';
 
 describe('politeness and limits, end to end on the standalone service', () => {
-  let site: FixtureSite;
-  let svc: TestService;
   const image = png(2, 2, 3);
 
-  beforeAll(async () => {
-    site = await startFixtureSite();
+  const ctx = withSiteAndService({ MAX_IMAGES_PER_PAGE: '20', IMAGE_CONCURRENCY: '8' }, (site) => {
     site.serve('/robots.txt', 'User-agent: scrapeds\nDisallow: /members/\nDisallow: /img/private/\n', 'text/plain');
     site.serve('/members/profile', '<p>members only</p>', 'text/html');
     site.serve('/img/ok.png', image, 'image/png');
     site.serve('/img/private/no.png', image, 'image/png');
-    svc = await startTestService({ MAX_IMAGES_PER_PAGE: '20', IMAGE_CONCURRENCY: '8' });
-  });
-  afterAll(async () => {
-    await svc.close();
-    await site.close();
   });
 
   it('fails a task for a page robots.txt disallows, with error code robots_disallowed', async () => {
-    const location = await submit(svc.url, 'text', site.url('/members/profile'));
-    const task = await waitForTask(svc.url, location);
+    const location = await submit(ctx.svc.url, 'text', ctx.site.url('/members/profile'));
+    const task = await waitForTask(ctx.svc.url, location);
     expect(task).toMatchObject({ status: 'failed', error: { code: 'robots_disallowed' }, page: null });
     expect((task.error as { message: string }).message).toContain('/members/profile');
-    expect(site.hits('/members/profile')).toBe(0);
-    await request(svc.url).get(`${location}/text`).expect(409);
+    expect(ctx.site.hits('/members/profile')).toBe(0);
+    await request(ctx.svc.url).get(`${location}/text`).expect(409);
   });
 
   it('records robots_disallowed for an image robots.txt disallows, and stores the rest', async () => {
-    site.serve('/gallery-robots', '<img src="/img/ok.png"><img src="/img/private/no.png">', 'text/html');
-    const location = await submit(svc.url, 'images', site.url('/gallery-robots'));
-    const task = await waitForTask(svc.url, location);
+    ctx.site.serve('/gallery-robots', '<img src="/img/ok.png"><img src="/img/private/no.png">', 'text/html');
+    const location = await submit(ctx.svc.url, 'images', ctx.site.url('/gallery-robots'));
+    const task = await waitForTask(ctx.svc.url, location);
     expect(task).toMatchObject({ status: 'succeeded', counts: { found: 2, stored: 1, failed: 1 } });
-    const images = (await request(svc.url).get(`${location}/images`).expect(200)).body.items as Array<{ source_url: string; error: { code: string } | null }>;
+    const images = (await request(ctx.svc.url).get(`${location}/images`).expect(200)).body.items as Array<{ source_url: string; error: { code: string } | null }>;
     expect(images.map((i) => [new URL(i.source_url).pathname, i.error?.code ?? null])).toEqual([
       ['/img/ok.png', null],
       ['/img/private/no.png', 'robots_disallowed'],
     ]);
-    expect(site.hits('/img/private/no.png')).toBe(0);
+    expect(ctx.site.hits('/img/private/no.png')).toBe(0);
   });
 
   it('processes only MAX_IMAGES_PER_PAGE of a page with 10,000 <img> tags, and says how many there were', async () => {
@@ -51,14 +43,14 @@ describe('politeness and limits, end to end on the standalone service', () => {
     for (let i = 0; i < 10_000; i++) {
       const path = `/many/${i}.png`;
       tags.push(`<img src="${path}">`);
-      site.route(path, (_req, res) => {
+      ctx.site.route(path, (_req, res) => {
         imageHits++;
         res.writeHead(200, { 'content-type': 'image/png' }).end(png(1, 1, i % 250));
       });
     }
-    site.serve('/ten-thousand', `<html><body>${tags.join('\n')}</body></html>`, 'text/html');
-    const location = await submit(svc.url, 'images', site.url('/ten-thousand'));
-    const task = await waitForTask(svc.url, location);
+    ctx.site.serve('/ten-thousand', `<html><body>${tags.join('\n')}</body></html>`, 'text/html');
+    const location = await submit(ctx.svc.url, 'images', ctx.site.url('/ten-thousand'));
+    const task = await waitForTask(ctx.svc.url, location);
     expect(task).toMatchObject({ status: 'succeeded', page: { images_discovered: 10_000 } });
     const counts = task.counts as Record<string, number>;
     expect(counts.found).toBe(20);
@@ -67,8 +59,8 @@ describe('politeness and limits, end to end on the standalone service', () => {
   });
 
   it('records no proxy when fetching directly', async () => {
-    site.serve('/plain', '<p>plain</p>', 'text/html');
-    const task = await waitForTask(svc.url, await submit(svc.url, 'text', site.url('/plain')));
+    ctx.site.serve('/plain', '<p>plain</p>', 'text/html');
+    const task = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'text', ctx.site.url('/plain')));
     expect(task).toMatchObject({ status: 'succeeded', page: { proxy: null } });
   });
 });

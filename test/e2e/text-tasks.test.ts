@@ -1,6 +1,5 @@
 import request from 'supertest';
-import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
-import { startTestService, submit, waitForTask, type TestService } from '../helpers/service.js';
+import { submit, waitForTask, withSiteAndService } from '../helpers/service.js';
 
 const ARTICLE = `<!doctype html>
 <html><head><title>Owls &amp; Larks</title>
@@ -19,30 +18,20 @@ const ARTICLE = `<!doctype html>
 </body></html>`;
 
 describe('text tasks, end to end on the standalone service', () => {
-  let site: FixtureSite;
-  let svc: TestService;
-
-  beforeAll(async () => {
-    site = await startFixtureSite();
-    svc = await startTestService();
-  });
-  afterAll(async () => {
-    await svc.close();
-    await site.close();
-  });
+  const ctx = withSiteAndService();
 
   it('fetches a page and stores its text without scripts, styles, comments or tags', async () => {
-    site.serve('/article', ARTICLE, 'text/html; charset=utf-8');
-    const location = await submit(svc.url, 'text', site.url('/article'));
-    const task = await waitForTask(svc.url, location);
+    ctx.site.serve('/article', ARTICLE, 'text/html; charset=utf-8');
+    const location = await submit(ctx.svc.url, 'text', ctx.site.url('/article'));
+    const task = await waitForTask(ctx.svc.url, location);
     expect(task).toMatchObject({
       status: 'succeeded',
       kind: 'text',
       error: null,
       attempts: 1,
-      page: { final_url: site.url('/article'), http_status: 200, title: 'Owls & Larks', bytes: Buffer.byteLength(ARTICLE) },
+      page: { final_url: ctx.site.url('/article'), http_status: 200, title: 'Owls & Larks', bytes: Buffer.byteLength(ARTICLE) },
     });
-    const text = await request(svc.url).get(`${location}/text`).expect(200).expect('content-type', 'text/plain; charset=utf-8');
+    const text = await request(ctx.svc.url).get(`${location}/text`).expect(200).expect('content-type', 'text/plain; charset=utf-8');
     // The title leads; blocks stand apart by a blank line, list items by a line break.
     expect(text.text).toBe('Owls & Larks\n\nOwls & Larks\n\nNight birds and day birds — compared.\n\none\ntwo items');
     for (const hidden of ['SCRIPT', 'JSON-LD', 'TEMPLATE', 'SVG', 'color: red', 'comment', 'Enable JS']) expect(text.text).not.toContain(hidden);
@@ -52,55 +41,55 @@ describe('text tasks, end to end on the standalone service', () => {
   it('decodes a windows-1251 page whose charset is only in <meta>', async () => {
     const cyrillic = Buffer.from([0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2, 0x2c, 0x20, 0xec, 0xe8, 0xf0]); // "Привет, мир"
     const body = Buffer.concat([Buffer.from('<html><head><meta charset="windows-1251"></head><body><p>'), cyrillic, Buffer.from('</p></body></html>')]);
-    site.serve('/cp1251', body, 'text/html');
-    const location = await submit(svc.url, 'text', site.url('/cp1251'));
-    expect((await waitForTask(svc.url, location)).status).toBe('succeeded');
-    expect((await request(svc.url).get(`${location}/text`)).text).toBe('Привет, мир');
+    ctx.site.serve('/cp1251', body, 'text/html');
+    const location = await submit(ctx.svc.url, 'text', ctx.site.url('/cp1251'));
+    expect((await waitForTask(ctx.svc.url, location)).status).toBe('succeeded');
+    expect((await request(ctx.svc.url).get(`${location}/text`)).text).toBe('Привет, мир');
   });
 
   it('follows redirects and records the final URL', async () => {
-    site.route('/old', (_req, res) => void res.writeHead(301, { location: '/new' }).end());
-    site.serve('/new', '<p>moved here</p>', 'text/html');
-    const task = await waitForTask(svc.url, await submit(svc.url, 'text', site.url('/old')));
-    expect(task).toMatchObject({ status: 'succeeded', page: { final_url: site.url('/new'), http_status: 200 } });
+    ctx.site.route('/old', (_req, res) => void res.writeHead(301, { location: '/new' }).end());
+    ctx.site.serve('/new', '<p>moved here</p>', 'text/html');
+    const task = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'text', ctx.site.url('/old')));
+    expect(task).toMatchObject({ status: 'succeeded', page: { final_url: ctx.site.url('/new'), http_status: 200 } });
   });
 
   it('fails a task with a typed error naming the HTTP status', async () => {
-    const task = await waitForTask(svc.url, await submit(svc.url, 'text', site.url('/missing')));
+    const task = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'text', ctx.site.url('/missing')));
     expect(task).toMatchObject({ status: 'failed', error: { code: 'http_error', http_status: 404 } });
-    await request(svc.url).get(`/text_tasks/${task.id as string}/text`).expect(409).expect('content-type', /application\/problem\+json/);
+    await request(ctx.svc.url).get(`/text_tasks/${task.id as string}/text`).expect(409).expect('content-type', /application\/problem\+json/);
   });
 
   it('refuses a page that is not HTML or text', async () => {
-    site.serve('/blob.bin', Buffer.alloc(100), 'application/octet-stream');
-    const task = await waitForTask(svc.url, await submit(svc.url, 'text', site.url('/blob.bin')));
+    ctx.site.serve('/blob.bin', Buffer.alloc(100), 'application/octet-stream');
+    const task = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'text', ctx.site.url('/blob.bin')));
     expect(task).toMatchObject({ status: 'failed', error: { code: 'not_html' } });
   });
 
   it('answers 409 for the text of a task that has not finished', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    site.route('/slow', async (_req, res) => {
+    ctx.site.route('/slow', async (_req, res) => {
       await gate;
       res.writeHead(200, { 'content-type': 'text/html' }).end('<p>late</p>');
     });
-    const location = await submit(svc.url, 'text', site.url('/slow'));
-    const early = await request(svc.url).get(`${location}/text`).expect(409);
+    const location = await submit(ctx.svc.url, 'text', ctx.site.url('/slow'));
+    const early = await request(ctx.svc.url).get(`${location}/text`).expect(409);
     expect(early.body).toMatchObject({ status: 409, title: 'Text Not Available' });
     release();
-    await waitForTask(svc.url, location);
-    expect((await request(svc.url).get(`${location}/text`).expect(200)).text).toBe('late');
+    await waitForTask(ctx.svc.url, location);
+    expect((await request(ctx.svc.url).get(`${location}/text`).expect(200)).text).toBe('late');
   });
 
   it('lists tasks newest first with status filter and cursor pagination', async () => {
     const ids: string[] = [];
-    site.serve('/p', '<p>x</p>', 'text/html');
-    for (let i = 0; i < 5; i++) ids.push((await request(svc.url).post('/text_tasks').send({ url: site.url(`/p?i=${i}`) }).expect(202)).body.id);
-    for (const id of ids) await waitForTask(svc.url, `/text_tasks/${id}`);
+    ctx.site.serve('/p', '<p>x</p>', 'text/html');
+    for (let i = 0; i < 5; i++) ids.push((await request(ctx.svc.url).post('/text_tasks').send({ url: ctx.site.url(`/p?i=${i}`) }).expect(202)).body.id);
+    for (const id of ids) await waitForTask(ctx.svc.url, `/text_tasks/${id}`);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: request.Response = await request(svc.url)
+      const res: request.Response = await request(ctx.svc.url)
         .get('/text_tasks')
         .query({ status: 'succeeded', limit: 2, ...(cursor ? { cursor } : {}) })
         .expect(200);

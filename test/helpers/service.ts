@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/service.js';
+import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
 import { tempDir } from './temp.js';
 
 export { tempDir };
@@ -25,6 +26,41 @@ export async function startTestService(env: Record<string, string> = {}, dataDir
   });
   const service = await startService(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return { ...service, url: service.url as string, dataDir };
+}
+
+export interface SiteAndService {
+  readonly site: FixtureSite;
+  readonly svc: TestService;
+}
+
+/**
+ * For a describe block: before all its tests, starts the fixture site, lets `prepare` set up its routes,
+ * then starts the service with `env`; after them, stops both. Read `site` and `svc` inside hooks and tests.
+ */
+export function withSiteAndService(env: Record<string, string> = {}, prepare?: (site: FixtureSite) => void): SiteAndService {
+  let site: FixtureSite | undefined;
+  let svc: TestService | undefined;
+  beforeAll(async () => {
+    site = await startFixtureSite();
+    prepare?.(site);
+    svc = await startTestService(env);
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await site?.close();
+  });
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is not started: read it inside a hook or test`);
+    return value;
+  };
+  return {
+    get site() {
+      return started(site, 'the fixture site');
+    },
+    get svc() {
+      return started(svc, 'the test service');
+    },
+  };
 }
 
 /** Polls a task until it is final; fails the test after `timeoutMs`. */

@@ -1,16 +1,11 @@
 /** The `task_images` collection: how each image of a task ended, one document per (task, position). */
 import { Schema } from 'mongoose';
-import type { ImageOutcome, TaskError } from '../task.js';
+import type { TaskImage } from '../task.js';
 
-export interface TaskImageDoc {
+/** A task image as stored: the file is not kept here but joined from `images` by `imageId`. */
+export interface TaskImageDoc extends Omit<TaskImage, 'file'> {
   /** `${taskId}/${position}`: an upsert by `_id` is an index lookup even on FerretDB v1. */
   _id: string;
-  taskId: string;
-  position: number;
-  sourceUrl: string;
-  imageId: string;
-  outcome: ImageOutcome;
-  error?: TaskError;
 }
 
 export const taskImageSchema = new Schema<TaskImageDoc>(

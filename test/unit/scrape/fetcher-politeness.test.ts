@@ -1,22 +1,12 @@
 /** The fetcher with politeness on: robots.txt, per-host limits and retries, against the fixture site. */
 import type http from 'node:http';
-import { createFetcher, type Fetcher, type FetcherOptions, type FetchLimits } from '../../../src/scrape/fetcher.js';
+import { createFetcher, type Fetcher, type FetcherOptions } from '../../../src/scrape/fetcher.js';
 import { HostLimiter } from '../../../src/scrape/host-limiter.js';
-import { ScrapeError } from '../../../src/scrape/scrape-error.js';
 import { FakeClock } from '../../fixtures/clock.js';
+import { failure, limits } from '../../fixtures/fetch.js';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/site.js';
 
-const limits: FetchLimits = { timeoutMs: 5000, maxBytes: 1024 * 1024, maxRedirects: 5 };
 const base = { userAgent: 'scrapeds/1.0 (test)', policy: { allowPrivate: true, allowCidrs: [] }, connectTimeoutMs: 2000 } satisfies FetcherOptions;
-
-async function failure(promise: Promise<unknown>): Promise<ScrapeError> {
-  const err = await promise.then(
-    () => new Error('expected the fetch to fail'),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ScrapeError)) throw err;
-  return err;
-}
 
 let site: FixtureSite;
 const fetchers: Fetcher[] = [];

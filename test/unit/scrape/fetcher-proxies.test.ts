@@ -1,36 +1,15 @@
 /** Fetching through rotating proxies: two (or three) local forward proxies in front of the fixture site. */
 import type dns from 'node:dns';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ProxyAgent } from 'undici';
-import type { Resolver } from '../../../src/scrape/address-guard.js';
-import { createFetcher, type Fetcher, type FetcherOptions, type FetchLimits } from '../../../src/scrape/fetcher.js';
+import { createFetcher, type Fetcher, type FetcherOptions } from '../../../src/scrape/fetcher.js';
 import { ProxyPool } from '../../../src/scrape/proxy-pool.js';
-import { ScrapeError } from '../../../src/scrape/scrape-error.js';
 import { FakeClock } from '../../fixtures/clock.js';
+import { closedPort, failure, fakeResolver, limits } from '../../fixtures/fetch.js';
 import { capturingLogger } from '../../fixtures/log.js';
 import { startFixtureProxy, type FixtureProxy } from '../../fixtures/proxy.js';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/site.js';
 
-const limits: FetchLimits = { timeoutMs: 5000, maxBytes: 1024 * 1024, maxRedirects: 5 };
 const userAgent = 'scrapeds/1.0 (test)';
-
-async function failure(promise: Promise<unknown>): Promise<ScrapeError> {
-  const err = await promise.then(
-    () => new Error('expected the fetch to fail'),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ScrapeError)) throw err;
-  return err;
-}
-
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let site: FixtureSite;
 let one: FixtureProxy;
@@ -156,11 +135,7 @@ describe('the SSRF guard with a proxy (the proxy resolves names, so we check the
     'fixture.test': [{ address: '127.0.0.1', family: 4 }],
     'internal.test': [{ address: '10.0.0.1', family: 4 }],
   };
-  const resolver: Resolver = (hostname, _options, callback) => {
-    const addresses = names[hostname];
-    if (addresses) setImmediate(() => callback(null, addresses));
-    else setImmediate(() => callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []));
-  };
+  const resolver = fakeResolver(names);
   const port = () => new URL(site.origin).port;
 
   it.each([

@@ -1,32 +1,11 @@
 import type dns from 'node:dns';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import zlib from 'node:zlib';
-import type { Resolver } from '../../../src/scrape/address-guard.js';
-import { createFetcher, type Fetcher, type FetchLimits } from '../../../src/scrape/fetcher.js';
-import { ScrapeError } from '../../../src/scrape/scrape-error.js';
+import { createFetcher, type Fetcher } from '../../../src/scrape/fetcher.js';
+import { closedPort, failure, fakeResolver, limits } from '../../fixtures/fetch.js';
 import { startFixtureSite, type FixtureSite } from '../../fixtures/site.js';
 
-const limits: FetchLimits = { timeoutMs: 5000, maxBytes: 1024 * 1024, maxRedirects: 5 };
 const userAgent = 'scrapeds-test/1.0';
-
-async function failure(promise: Promise<unknown>): Promise<ScrapeError> {
-  const err = await promise.then(
-    () => new Error('expected the fetch to fail'),
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ScrapeError)) throw err;
-  return err;
-}
-
-/** A port nothing listens on: bind one, then let it go. */
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function drainedOrClosed(res: http.ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -264,12 +243,7 @@ describe('fetcher with an allow list: every redirect hop goes through the guard'
     'internal.test': [{ address: '10.0.0.1', family: 4 }],
   };
   const resolved: string[] = [];
-  const resolver: Resolver = (hostname, _options, callback) => {
-    resolved.push(hostname);
-    const addresses = names[hostname];
-    if (addresses) setImmediate(() => callback(null, addresses));
-    else setImmediate(() => callback(Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' }), []));
-  };
+  const resolver = fakeResolver(names, resolved);
   let fetcher: Fetcher;
   beforeAll(() => {
     fetcher = createFetcher({ userAgent, policy: { allowPrivate: false, allowCidrs: ['127.0.0.1/32'] }, connectTimeoutMs: 2000, resolver });
