@@ -1,4 +1,5 @@
 /** Environment → typed, validated configuration. The only reader of process.env. */
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -26,6 +27,9 @@ const schema = z.object({
   WORKER_CONCURRENCY: int(1, 256).default(4),
   IMAGE_CONCURRENCY: int(1, 256).default(8),
   QUEUE_CAPACITY: int(1, 10_000_000).default(100_000),
+  /** Worker threads that parse HTML; 0 parses on the main thread (tests run from TypeScript sources do). */
+  PARSE_THREADS: int(0, 64).default(Math.max(1, os.availableParallelism() - 1)),
+  PARSE_TIMEOUT_MS: int(100, 600_000).default(30_000),
 
   USER_AGENT: z.string().min(1).default('scrapeds/0.1 (+https://github.com/scrapeds; dataset collection)'),
   ALLOW_PRIVATE_NETWORKS: bool.default(false),
@@ -86,6 +90,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     workerConcurrency: c.WORKER_CONCURRENCY,
     imageConcurrency: c.IMAGE_CONCURRENCY,
     queueCapacity: c.QUEUE_CAPACITY,
+    parseThreads: c.PARSE_THREADS,
+    parseTimeoutMs: c.PARSE_TIMEOUT_MS,
     claimStaleMs: c.CLAIM_STALE_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     fetch: {

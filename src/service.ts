@@ -16,6 +16,7 @@ import { createCeleryQueue } from './queue/celery/celery-queue.js';
 import { InlineQueue } from './queue/inline-queue.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { createFetcher, type Fetcher } from './scrape/fetcher.js';
+import { inlineExtractor, threadedExtractor, type PageExtractor } from './scrape/page-extractor.js';
 import { HostLimiter } from './scrape/host-limiter.js';
 import { ProxyPool } from './scrape/proxy-pool.js';
 import type { BlobStore } from './storage/blob-store.js';
@@ -49,7 +50,8 @@ async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
   return { store, queue, blobs };
 }
 
-function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; ready: Promise<void> } {
+function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; ready: Promise<void> } {
+  const extractor = config.parseThreads > 0 ? threadedExtractor({ threads: config.parseThreads, timeoutMs: config.parseTimeoutMs }) : inlineExtractor();
   const f = config.fetch;
   const fetcher = createFetcher({
     userAgent: f.userAgent,
@@ -70,7 +72,7 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
     log,
     shutdown,
     taskTimeoutMs: config.fetch.taskTimeoutMs,
-    pages: { fetcher, timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects },
+    pages: { fetcher, extractor, timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects },
     images: {
       concurrency: config.imageConcurrency,
       maxBytes: config.fetch.maxImageBytes,
@@ -88,7 +90,7 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
     await queue.consume(runner, { concurrency: config.workerConcurrency });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();
-  return { fetcher, ready };
+  return { fetcher, extractor, ready };
 }
 
 async function startHttp(config: Config, log: Logger, adapters: Adapters): Promise<{ server: http.Server; url: string }> {
@@ -127,6 +129,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       http?.server.closeAllConnections();
       await stopped;
       await worker?.fetcher.close();
+      await worker?.extractor.close();
       await adapters.store.close();
     })());
   return { url: http?.url, store: adapters.store, queue: adapters.queue, close };

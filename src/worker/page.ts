@@ -1,11 +1,12 @@
 import type { PageInfo } from '../models/task.js';
 import { decodeHtml } from '../scrape/decode.js';
 import type { Fetcher } from '../scrape/fetcher.js';
-import { extractPage } from '../scrape/html.js';
+import type { PageExtractor } from '../scrape/page-extractor.js';
 import { ScrapeError } from '../scrape/scrape-error.js';
 
 export interface PageFetcher {
   fetcher: Fetcher;
+  extractor: PageExtractor;
   timeoutMs: number;
   maxBytes: number;
   maxRedirects: number;
@@ -39,7 +40,7 @@ export async function fetchPage(pages: PageFetcher, url: string, signal: AbortSi
   if (mime && !HTML_TYPES.test(mime)) {
     throw new ScrapeError('not_html', `expected an HTML page, got ${mime}`, { httpStatus: res.status });
   }
-  const extracted = extractPage(decodeHtml(res.body, res.contentType), res.finalUrl);
+  const extracted = await pages.extractor.extract({ body: res.body, contentType: res.contentType, pageUrl: res.finalUrl }, signal);
   return { info: { ...info, title: extracted.title }, text: extracted.text, images: extracted.images };
 }
 
