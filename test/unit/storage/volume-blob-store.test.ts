@@ -42,6 +42,13 @@ describe('VolumeBlobStore', () => {
     expect(fs.readdirSync(path.join(root, 'c'))).toEqual(['x.txt']);
   });
 
+  it('writes again into a directory removed behind its back', async () => {
+    await blobs.put('gone/one.bin', Buffer.from('1'));
+    fs.rmSync(path.join(root, 'gone'), { recursive: true });
+    await blobs.put('gone/two.bin', Buffer.from('2'));
+    expect(fs.readFileSync(path.join(root, 'gone/two.bin'), 'utf8')).toBe('2');
+  });
+
   it('answers null / false for a missing file', async () => {
     expect(await blobs.get('nope/missing.png')).toBeNull();
     expect(await blobs.exists('nope/missing.png')).toBe(false);
