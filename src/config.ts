@@ -30,6 +30,9 @@ const schema = z.object({
   /** Worker threads that parse HTML; 0 parses on the main thread (tests run from TypeScript sources do). */
   PARSE_THREADS: int(0, 64).default(Math.max(1, os.availableParallelism() - 1)),
   PARSE_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  /** A page fetched this recently serves the other tasks of its URL (0 turns reuse off); bounded in bytes. */
+  PAGE_REUSE_MS: int(0, 3_600_000).default(60_000),
+  PAGE_REUSE_BYTES: int(0, 4_000_000_000).default(64 * 1024 * 1024),
 
   USER_AGENT: z.string().min(1).default('scrapeds/0.1 (+https://github.com/scrapeds; dataset collection)'),
   ALLOW_PRIVATE_NETWORKS: bool.default(false),
@@ -92,6 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     queueCapacity: c.QUEUE_CAPACITY,
     parseThreads: c.PARSE_THREADS,
     parseTimeoutMs: c.PARSE_TIMEOUT_MS,
+    pageReuse: { ttlMs: c.PAGE_REUSE_MS, maxBytes: c.PAGE_REUSE_BYTES },
     claimStaleMs: c.CLAIM_STALE_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     fetch: {

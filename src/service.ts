@@ -21,6 +21,7 @@ import { HostLimiter } from './scrape/host-limiter.js';
 import { ProxyPool } from './scrape/proxy-pool.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { VolumeBlobStore } from './storage/volume-blob-store.js';
+import { RecentPages } from './worker/recent-pages.js';
 import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js';
 
 export interface RunningService {
@@ -72,7 +73,7 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
     log,
     shutdown,
     taskTimeoutMs: config.fetch.taskTimeoutMs,
-    pages: { fetcher, extractor, timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects },
+    pages: { fetcher, extractor, recent: new RecentPages(config.pageReuse), timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects },
     images: {
       concurrency: config.imageConcurrency,
       maxBytes: config.fetch.maxImageBytes,

@@ -28,7 +28,7 @@ interface ImageJob {
 }
 
 export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logger, signal: AbortSignal): Promise<PageInfo> {
-  const page = await fetchPage(deps.pages, task.url, signal);
+  const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
   const refs = page.images.slice(0, deps.images.maxPerPage);
   if (refs.length < page.images.length) {
     log.warn({ discovered: page.images.length, cap: deps.images.maxPerPage }, 'page has more images than the per-page cap; the rest are skipped');

@@ -2,11 +2,14 @@ import type { PageInfo } from '../models/task.js';
 import { decodeHtml } from '../scrape/decode.js';
 import type { Fetcher } from '../scrape/fetcher.js';
 import type { PageExtractor } from '../scrape/page-extractor.js';
+import type { RecentPages } from './recent-pages.js';
 import { ScrapeError } from '../scrape/scrape-error.js';
 
 export interface PageFetcher {
   fetcher: Fetcher;
   extractor: PageExtractor;
+  /** Shares one fetch and parse between the tasks of one URL that run close together. */
+  recent?: RecentPages;
   timeoutMs: number;
   maxBytes: number;
   maxRedirects: number;
@@ -20,8 +23,13 @@ export interface FetchedPage {
 
 const HTML_TYPES = /^(text\/html|application\/xhtml\+xml)$/i;
 
+/** The page of a task: fetched and parsed, or reused from a task of the same URL moments ago (unless `fresh`). */
+export function fetchPage(pages: PageFetcher, url: string, signal: AbortSignal, fresh = false): Promise<FetchedPage> {
+  return pages.recent ? pages.recent.get(url, () => loadPage(pages, url, signal), fresh) : loadPage(pages, url, signal);
+}
+
 /** Fetches a page and extracts its text and image references; a non-HTML page is a typed error. */
-export async function fetchPage(pages: PageFetcher, url: string, signal: AbortSignal): Promise<FetchedPage> {
+async function loadPage(pages: PageFetcher, url: string, signal: AbortSignal): Promise<FetchedPage> {
   const res = await pages.fetcher.fetch(url, {
     timeoutMs: pages.timeoutMs,
     maxBytes: pages.maxBytes,

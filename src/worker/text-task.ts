@@ -10,7 +10,7 @@ export interface TextTaskDeps {
 
 /** Fetch, extract, and record the text before the task may be marked succeeded. */
 export async function runTextTask(task: Task, deps: TextTaskDeps, signal: AbortSignal): Promise<PageInfo> {
-  const page = await fetchPage(deps.pages, task.url, signal);
+  const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
   await deps.store.saveText(task.id, page.text);
   return { ...page.info, textLength: page.text.length };
 }

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { png } from '../fixtures/images.js';
 import { submit, waitForTask, withSiteAndService } from '../helpers/service.js';
 
 const ARTICLE = `<!doctype html>
@@ -79,6 +80,18 @@ describe('text tasks, end to end on the standalone service', () => {
     release();
     await waitForTask(ctx.svc.url, location);
     expect((await request(ctx.svc.url).get(`${location}/text`).expect(200)).text).toBe('late');
+  });
+
+  it('fetches a page once for a text task and an images task of the same URL, and again on refresh', async () => {
+    ctx.site.serve('/both', '<p>both kinds</p><img src="/both.png">', 'text/html');
+    ctx.site.serve('/both.png', png(2, 2, 11), 'image/png');
+    const [text, images] = await Promise.all([submit(ctx.svc.url, 'text', ctx.site.url('/both')), submit(ctx.svc.url, 'images', ctx.site.url('/both'))]);
+    expect((await waitForTask(ctx.svc.url, text)).status).toBe('succeeded');
+    expect(await waitForTask(ctx.svc.url, images)).toMatchObject({ status: 'succeeded', counts: { stored: 1 } });
+    expect(ctx.site.hits('/both')).toBe(1);
+    expect((await request(ctx.svc.url).get(`${text}/text`)).text).toBe('both kinds');
+    await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'text', ctx.site.url('/both'), { refresh: true }));
+    expect(ctx.site.hits('/both')).toBe(2);
   });
 
   it('lists tasks newest first with status filter and cursor pagination', async () => {
