@@ -1,0 +1,69 @@
+/**
+ * API read throughput: GET /text_tasks/:id on the standalone service (one succeeded task) against a bare
+ * Express hello-world, with autocannon from this process, same connections and duration for each.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import autocannon from 'autocannon';
+import { cpuSeconds, peakRss, sleep, track } from './lib/proc.mjs';
+import { rootRequire } from './lib/root-deps.mjs';
+import { startStandalone } from './runners/service.mjs';
+
+const { request } = rootRequire('undici');
+
+async function cannon(url, { connections, seconds }) {
+  const fromUs = Number(process.hrtime.bigint() / 1000n);
+  const r = await autocannon({ url, connections, duration: seconds, pipelining: 1 });
+  return {
+    window: { fromUs, toUs: Number(process.hrtime.bigint() / 1000n) },
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    ok: r['2xx'],
+    errors: r.errors + r.timeouts + r.non2xx,
+  };
+}
+
+async function withCost(pid, fn) {
+  const c0 = cpuSeconds(pid);
+  const r = await fn();
+  return { ...r, serverCpuSeconds: cpuSeconds(pid) - c0, serverPeakRss: peakRss(pid) };
+}
+
+async function oneSucceededTask(url, site) {
+  const res = await request(`${url}/text_tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${site.base}/p/0.html` }) });
+  const task = await res.body.json();
+  for (let i = 0; i < 200; i++) {
+    const r = await request(`${url}/text_tasks/${task.id}`);
+    const t = await r.body.json();
+    if (t.status === 'succeeded') return `/text_tasks/${task.id}`;
+    if (t.status === 'failed') throw new Error(`API bench task failed: ${JSON.stringify(t.error)}`);
+    await sleep(50);
+  }
+  throw new Error('API bench task did not finish');
+}
+
+/** `env` is extra service configuration, e.g. LOG_LEVEL=warn to see what per-request logging costs. */
+export async function serviceRead({ distDir, site, outDir, connections, seconds, name = 'api', env = {}, nodeArgs = [] }) {
+  const svc = await startStandalone({ distDir, dataDir: path.join(outDir, name, 'data'), logDir: outDir, logName: `${name}.log`, env, nodeArgs });
+  try {
+    const taskPath = await oneSucceededTask(svc.url, site);
+    await cannon(svc.url + taskPath, { connections, seconds: 1 }); // warm up the JIT
+    return await withCost(svc.procs[0].pid, () => cannon(svc.url + taskPath, { connections, seconds }));
+  } finally {
+    await svc.stop();
+  }
+}
+
+export async function expressHello({ connections, seconds }) {
+  const child = track(spawn(process.execPath, [path.join(import.meta.dirname, 'runners/express-hello.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  try {
+    const { port } = await new Promise((resolve) => readline.createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l))));
+    const url = `http://127.0.0.1:${port}/hello`;
+    await cannon(url, { connections, seconds: 1 });
+    return await withCost(child.pid, () => cannon(url, { connections, seconds }));
+  } finally {
+    child.kill('SIGTERM');
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The job (N pages → text and images on disk) done by each runner, each run with a fresh output directory
+ * and fresh processes. A result: seconds, pages, images (distinct files stored), cpuSeconds, peakRss.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { cpuSeconds, runRunner, sum } from './lib/proc.mjs';
+import { startCluster, startStandalone, measureService, runApiJob } from './runners/service.mjs';
+
+const here = import.meta.dirname;
+export const venvPython = path.join(here, 'node_modules/.venv/bin/python');
+
+function freshDir(dir) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Peers and the raw loop: separate processes speaking the harness protocol. */
+export async function runPeer(name, { site, concurrency, outDir, images, run = 1 }) {
+  const dir = freshDir(path.join(outDir, `${name}-${run}`));
+  const arg = JSON.stringify({ base: site.base, pages: site.plan.pagePaths, concurrency, outDir: path.join(dir, 'files'), images });
+  const logFile = path.join(dir, 'stderr.log');
+  if (name === 'scrapy') return runRunner(venvPython, [path.join(here, 'runners/scrapy_images.py'), arg], { logFile });
+  const script = { raw: 'raw-undici.mjs', crawlee: 'crawlee-cheerio.mjs' }[name];
+  // Crawlee keeps its request queue in CRAWLEE_STORAGE_DIR (default ./storage): give it the run's own dir.
+  const env = { CRAWLEE_STORAGE_DIR: path.join(dir, 'crawlee-storage') };
+  return runRunner(process.execPath, [path.join(here, 'runners', script), arg], { env, logFile });
+}
+
+/** This service, standalone: one process, fresh data dir. `nodeArgs` e.g. --cpu-prof. */
+export async function runStandalone({ distDir, site, concurrency, outDir, images, name = 'standalone', run = 1, nodeArgs = [], env = {} }) {
+  const dir = freshDir(path.join(outDir, `${name}-${run}`));
+  const svc = await startStandalone({ distDir, dataDir: path.join(dir, 'data'), logDir: dir, nodeArgs, env: { PER_HOST_CONCURRENCY: String(concurrency), ...env } });
+  try {
+    return await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths, { kinds: images ? ['text', 'images'] : ['text'] }));
+  } finally {
+    await svc.stop();
+  }
+}
+
+/** This service as a cluster; also reports what FerretDB and RabbitMQ spent meanwhile, where they are ours. */
+export async function runCluster({ distDir, site, concurrency, outDir, workers, services }) {
+  const dir = freshDir(path.join(outDir, `cluster${workers}`));
+  const svc = await startCluster({
+    distDir,
+    dataDir: path.join(dir, 'data'),
+    logDir: dir,
+    workers,
+    mongoUrl: services.mongoUrl,
+    amqpUrl: services.amqpUrl,
+    env: { PER_HOST_CONCURRENCY: String(concurrency) },
+  });
+  try {
+    const infra = services.infraPids();
+    const infra0 = infra.map(cpuSeconds);
+    const r = await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths));
+    const infraCpu = infra.map((pid, i) => cpuSeconds(pid) - infra0[i]);
+    return { ...r, infraCpu: infra.length ? { ferretdb: infraCpu[0], rabbitmq: infraCpu[1], total: sum(infraCpu) } : undefined };
+  } finally {
+    await svc.stop();
+  }
+}
+
+/** Runs `fn` `repeat` times; keeps the run with the median wall time, and the spread of rates. */
+export async function medianOf(repeat, fn) {
+  const runs = [];
+  for (let i = 0; i < repeat; i++) runs.push(await fn(i));
+  const sorted = [...runs].sort((a, b) => a.seconds - b.seconds);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  return { ...median, runs: runs.map((r) => r.seconds) };
+}

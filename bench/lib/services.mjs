@@ -1,0 +1,35 @@
+/**
+ * MongoDB (FerretDB) and RabbitMQ for the cluster runs. MONGO_URL and AMQP_URL from the environment win;
+ * otherwise the project's scripts/services.sh starts a private pair in bench/out/services (its own state dir
+ * and RabbitMQ node name, so the shared test services are neither used nor stopped), stopped at the end.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { repoRoot } from './root-deps.mjs';
+
+export function clusterServices(outDir) {
+  if (process.env.MONGO_URL && process.env.AMQP_URL) {
+    return { mongoUrl: process.env.MONGO_URL, amqpUrl: process.env.AMQP_URL, source: 'MONGO_URL/AMQP_URL from the environment', infraPids: () => [], stop: () => {} };
+  }
+  const dir = path.join(outDir, 'services');
+  const env = { ...process.env, SERVICES_DIR: dir, SERVICES_RABBIT_NODE: 'scrapeds-bench@localhost' };
+  const script = path.join(repoRoot, 'scripts/services.sh');
+  const run = (cmd) => spawnSync(script, [cmd], { cwd: repoRoot, env, encoding: 'utf8', timeout: 900_000 });
+  for (const cmd of ['install', 'start']) {
+    const r = run(cmd);
+    if (r.status !== 0) {
+      run('stop');
+      return { unavailable: `scripts/services.sh ${cmd} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || String(r.error)).trim().split('\n').slice(-3).join(' / ')}` };
+    }
+  }
+  const vars = Object.fromEntries([...fs.readFileSync(path.join(dir, 'env'), 'utf8').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+  const pidOf = (f) => Number(fs.readFileSync(path.join(dir, f), 'utf8').trim());
+  return {
+    mongoUrl: vars.MONGO_URL,
+    amqpUrl: vars.AMQP_URL,
+    source: 'private FerretDB v1 + RabbitMQ started by scripts/services.sh for this run',
+    infraPids: () => ['ferretdb/pid', 'rabbitmq/rabbitmq.pid'].map(pidOf),
+    stop: () => run('stop'),
+  };
+}

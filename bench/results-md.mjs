@@ -1,0 +1,163 @@
+/** bench/RESULTS.md from the results object that run.mjs collects. */
+const MB = (b) => (b / 2 ** 20).toFixed(0);
+const f1 = (x) => (x == null || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const f2 = (x) => (x == null || !Number.isFinite(x) ? '—' : x.toFixed(2));
+const ok = (r) => r && !r.skipped && !r.error;
+const rate = (r, what) => (ok(r) ? r[what] / r.seconds : NaN);
+const NAMES = { standalone: 'this service, standalone', raw: 'raw undici loop (upper bound)', crawlee: 'Crawlee CheerioCrawler', scrapy: 'Scrapy + ImagesPipeline' };
+const ORDER = ['standalone', 'raw', 'crawlee', 'scrapy'];
+
+function jobTable(job, what, expected) {
+  const lines = [
+    `| runner | ${what === 'images' ? 'images/s' : 'pages/s'} | wall s (runs) | CPU s | CPU ms per ${what === 'images' ? 'image' : 'page'} | peak RSS MB | stored (pages / images) | × raw | × Crawlee | × Scrapy |`,
+    '|---|---:|---:|---:|---:|---:|---|---:|---:|---:|',
+  ];
+  for (const k of ORDER) {
+    const r = job[k];
+    if (!ok(r)) {
+      lines.push(`| ${NAMES[k]} | ${r?.skipped ? `skipped: ${r.skipped}` : `error: ${r?.error ?? 'not run'}`} | | | | | | | | |`);
+      continue;
+    }
+    const v = rate(r, what);
+    const count = what === 'images' ? r.images : r.pages;
+    const stored = `${r.pages}/${expected.pages} · ${r.images}/${expected.images}${r.failedTasks ? ` · ${r.failedTasks} tasks failed` : ''}`;
+    const vs = (p) => f2(v / rate(job[p], what));
+    lines.push(
+      `| ${NAMES[k]} | **${f1(v)}** | ${f2(r.seconds)} (${r.runs.map(f2).join(', ')}${r.failedRuns?.length ? `; ${r.failedRuns.length} run(s) failed: ${r.failedRuns[0]}` : ''}) | ${f2(r.cpuSeconds)} | ${f2((1000 * r.cpuSeconds) / count)} | ${MB(r.peakRss)} | ${stored} | ${vs('raw')} | ${vs('crawlee')} | ${vs('scrapy')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function targets(R) {
+  const t = [];
+  const add = (name, measured, value, goal, cmp = '≥') => {
+    const met = Number.isFinite(value) ? (cmp === '≥' ? value >= goal : value < goal) : undefined;
+    t.push(`| ${name} | ${measured} | ${met === undefined ? 'not measured' : met ? '**met**' : '**missed**'} |`);
+  };
+  const ratio = (job, what, peer) => rate(R[job]?.standalone, what) / rate(R[job]?.[peer], what);
+  add('pages/s ≥ 1.2× Crawlee (text job)', `${f2(ratio('textJob', 'pages', 'crawlee'))}×`, ratio('textJob', 'pages', 'crawlee'), 1.2);
+  add('images/s ≥ 1.2× Crawlee (text + images job)', `${f2(ratio('fullJob', 'images', 'crawlee'))}×`, ratio('fullJob', 'images', 'crawlee'), 1.2);
+  add('pages/s ≥ 0.8× raw undici (text job)', `${f2(ratio('textJob', 'pages', 'raw'))}×`, ratio('textJob', 'pages', 'raw'), 0.8);
+  add('images/s ≥ 0.8× raw undici (text + images job)', `${f2(ratio('fullJob', 'images', 'raw'))}×`, ratio('fullJob', 'images', 'raw'), 0.8);
+  const c = R.cluster;
+  const scaling = ok(c) ? rate(c.two, 'images') / rate(c.one, 'images') : NaN;
+  add('cluster: 2 workers ≥ 1.7× one (CPU-bound job)', ok(c) ? `${f2(scaling)}×` : c?.skipped ?? c?.error ?? '', scaling, 1.7);
+  const api = ok(R.api) ? R.api.service.rps / R.api.express.rps : NaN;
+  add('API read ≥ 0.7× bare Express', ok(R.api) ? `${f2(api)}× (${f1(R.api.service.rps)} vs ${f1(R.api.express.rps)} req/s)` : R.api?.error ?? '', api, 0.7);
+  const s = R.scale;
+  add(
+    `100k image URLs < 400 MB RSS${ok(s) && s.imageUrls < 100_000 ? ` (run at ${s.imageUrls} URLs only)` : ''}`,
+    ok(s) ? `${MB(s.peakRss)} MB` : s?.error ?? '',
+    ok(s) ? s.peakRss / 2 ** 20 : NaN,
+    400,
+    '<',
+  );
+  return ['| target (issue 5) | measured | |', '|---|---|---|', ...t].join('\n');
+}
+
+function clusterSection(c) {
+  if (!ok(c)) return `Skipped: ${c?.skipped ?? c?.error}`;
+  const row = (name, r) =>
+    `| ${name} | ${f1(rate(r, 'pages'))} | **${f1(rate(r, 'images'))}** | ${f2(r.seconds)} | ${f2(r.cpuSeconds)} | ${r.infraCpu ? `${f2(r.infraCpu.ferretdb)} / ${f2(r.infraCpu.rabbitmq)}` : 'n/a'} | ${MB(r.peakRss)} (${r.perProcessRss.map(MB).join(' + ')}) | ${r.pages} · ${r.images}${r.failedTasks ? ` · ${r.failedTasks} failed` : ''} |`;
+  return [
+    `Services: ${c.source}. ${c.pages} pages × ${c.imagesPerPage} images (${c.uniqueImages} distinct), text + images tasks, 1 API process; each worker WORKER_CONCURRENCY=4, PER_HOST_CONCURRENCY=${c.concurrency}.`,
+    '',
+    '| cluster | pages/s | images/s | wall s | CPU s (API + workers) | CPU s FerretDB / RabbitMQ | peak RSS MB (API + workers) | stored pages · images |',
+    '|---|---:|---:|---:|---:|---:|---|---|',
+    row('1 worker', c.one),
+    row('2 workers', c.two),
+    '',
+    `2 workers / 1 worker: **${f2(rate(c.two, 'images') / rate(c.one, 'images'))}×** images/s.`,
+  ].join('\n');
+}
+
+function apiSection(a) {
+  if (!ok(a)) return `Error: ${a?.error}`;
+  const row = (name, r) => `| ${name} | **${f1(r.rps)}** | ${r.p50} | ${r.p99} | ${r.errors} | ${f2(r.serverCpuSeconds)} | ${MB(r.serverPeakRss)} |`;
+  return [
+    `autocannon ${a.connections} connections, ${a.seconds} s each (after 1 s of warm-up), from the harness process on the same machine.`,
+    '',
+    '| server | req/s | p50 ms | p99 ms | errors | server CPU s | server peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    row('`GET /text_tasks/:id`, standalone, default LOG_LEVEL=info', a.service),
+    row('`GET /text_tasks/:id`, standalone, LOG_LEVEL=warn', a.serviceWarn),
+    row('bare Express 5 hello-world (`res.json`)', a.express),
+    '',
+    `Ratio: **${f2(a.service.rps / a.express.rps)}×** bare Express (${f2(a.serviceWarn.rps / a.express.rps)}× with request logging off).`,
+  ].join('\n');
+}
+
+function scaleSection(s, scale) {
+  if (!ok(s)) return `Error: ${s?.error}`;
+  const samples = s.rssSamples.map((b) => MB(b));
+  return [
+    `BENCH_SCALE=${scale}: ${s.pages} pages × ${s.imageUrls / s.pages} distinct 128-byte PNGs = **${s.imageUrls} image URLs**, images tasks only, standalone with its default configuration.`,
+    '',
+    '| image URLs | wall s | images/s | CPU s | peak RSS MB | stored | failed tasks |',
+    '|---:|---:|---:|---:|---:|---:|---:|',
+    `| ${s.imageUrls} | ${f1(s.seconds)} | ${f1(s.images / s.seconds)} | ${f1(s.cpuSeconds)} | **${MB(s.peakRss)}** | ${s.images} | ${s.failedTasks} |`,
+    '',
+    `RSS every ${samples.length > 60 ? 'few ' : ''}second${samples.length > 60 ? 's' : ''} (MB): ${(samples.length > 60 ? samples.filter((_, i) => i % Math.ceil(samples.length / 60) === 0) : samples).join(' ')}`,
+  ].join('\n');
+}
+
+function profileSection(p, what) {
+  if (!ok(p)) return `Error: ${p?.error ?? 'not run'}`;
+  // Worker threads that only waited for work (e.g. the parse pool during API reads) are left out.
+  return [
+    `Profiles: ${p.files.map((f) => `\`${f}\``).join(', ')} (${what}). Self time summed by function + script by bench/cpuprofile-summary.mjs; "inclusive" follows the sampled stacks, so time after an \`await\` is not counted for the caller.`,
+    '',
+    '### main thread',
+    '',
+    p.markdown,
+    ...(p.workersMarkdown && p.workerOrigins.some((o) => o.key !== '(idle)' && o.share > 0.01) ? ['', `### worker threads (${p.workerThreads}, summed: the HTML parsing pool)`, '', p.workersMarkdown] : []),
+  ].join('\n');
+}
+
+export function resultsMarkdown(R) {
+  const p = R.params;
+  const exp = (plan) => ({ pages: plan.pages, images: plan.uniqueImages });
+  return `# Benchmark results (issue 5)
+
+Written by \`npm run bench\` (bench/run.mjs) on ${R.startedAt}; the whole run took **${f1(R.durationSec / 60)} min**. Re-run to reproduce; every size is an env variable (bench/README.md).
+${R.warnings.length ? `\n${R.warnings.map((w) => `> ${w}`).join('\n>\n')}\n` : ''}
+## Machine, versions, parameters
+- Machine: ${R.machine.nproc} CPUs (${R.machine.cpu}), ${R.machine.memGiB} GiB RAM, Linux ${R.machine.kernel}. Load average before / after: ${R.machine.loadStart} / ${R.machine.loadEnd} (a shared machine: other people's test runs add noise).
+- Versions: ${Object.entries(R.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')}.
+- Fixture site (own process, 127.0.0.1): ${p.site.pages} pages of ~${Math.round(p.site.pageBytes / 1024)} KiB HTML × ${p.site.imagesPerPage} images (PNG, ${p.site.imageBytes} B), share ${p.site.share} of each page's images from a common pool → ${R.plan.uniqueImages} distinct images, ${R.plan.imageRefs} references; latency ${p.site.latencyMs} ms.
+- Concurrency ${p.concurrency} requests in flight to the site for every runner: the service's PER_HOST_CONCURRENCY (default 4; WORKER_CONCURRENCY 4, IMAGE_CONCURRENCY 8 as default), Crawlee min = maxConcurrency, Scrapy CONCURRENT_REQUESTS(_PER_DOMAIN), the raw loop's semaphore and undici connections. Repeats: ${p.repeat}, the run with the median wall time is shown (all wall times in brackets).
+- What is timed: from the first request of the job to the last file stored (the service: first \`POST\` to the poll that finds nothing queued or running). CPU seconds: utime + stime from /proc/<pid>/stat over that window, for the runner's process(es) only (not the fixture site, not the harness). Peak RSS: VmHWM from /proc/<pid>/status, summed over processes.
+
+## Targets
+${targets(R)}
+
+## Text + images job (text of every page and every distinct image on disk)
+The service gets a text task and an images task per page (as a user does), so it fetches every page twice; the peers fetch it once. Images/s counts distinct images stored; pages/s is pages ÷ the same wall time, so its ratios equal these.
+
+${jobTable(R.fullJob, 'images', exp(R.plan))}
+
+## Text-only job (pages/s)
+${jobTable(R.textJob, 'pages', { pages: R.plan.pages, images: 0 })}
+
+## Cluster mode (1 API + 1 or 2 workers, MongoDB wire protocol + RabbitMQ)
+${clusterSection(R.cluster)}
+
+## API read throughput
+${apiSection(R.api)}
+
+## Scale: image URLs on the standalone default
+${scaleSection(R.scale, p.scale)}
+
+## Where the standalone service spends its CPU (\`node --cpu-prof\`, text + images job)
+${profileSection(R.profile, `the job ran ${f2(R.profile?.seconds)} s under the profiler; only samples from the first POST to the last poll are counted, so start-up is not`)}
+
+## Where the API read spends its CPU (\`node --cpu-prof\`, \`GET /text_tasks/:id\` under autocannon)
+${profileSection(R.apiProfile, `${f1(R.apiProfile?.rps)} req/s for ${R.apiProfile?.seconds} s under the profiler; only samples taken during that measured autocannon run are counted`)}
+
+## Notes
+${R.notes.map((n) => `- ${n}`).join('\n')}
+`;
+}
