@@ -135,7 +135,7 @@ ${R.warnings.length ? `\n${R.warnings.map((w) => `> ${w}`).join('\n>\n')}\n` : '
 ${targets(R)}
 
 ## Text + images job (text of every page and every distinct image on disk)
-The service gets a text task and an images task per page (as a user does), so it fetches every page twice; the peers fetch it once. Images/s counts distinct images stored; pages/s is pages ÷ the same wall time, so its ratios equal these.
+The service gets a text task and an images task per page (as a user does), and both tasks of a page share one fetch and parse (page reuse, PAGE_REUSE_MS); the peers fetch each page once too. Images/s counts distinct images stored; pages/s is pages ÷ the same wall time, so its ratios equal these.
 
 ${jobTable(R.fullJob, 'images', exp(R.plan))}
 
