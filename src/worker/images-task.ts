@@ -5,6 +5,7 @@ import type { ImageOutcome, ImageRecord, PageInfo, Task, TaskError } from '../mo
 import { decodeDataUri, inspectImage } from '../scrape/image-file.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { sleep } from '../util/sleep.js';
 import { dataUriSourceKey, imageKey } from './image-keys.js';
 import { fetchPage, type PageFetcher } from './page.js';
 
@@ -114,16 +115,4 @@ async function waitForImage(imageId: string, deps: ImagesTaskDeps, signal: Abort
     delay = Math.min(delay * 2, 1000);
   }
   return null;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

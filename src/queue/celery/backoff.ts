@@ -10,20 +10,6 @@ export function backoffDelay(attempt: number, { minMs, maxMs }: Backoff): number
   return Math.max(minMs, Math.round(ceiling * (0.5 + Math.random() * 0.5)));
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts (shutdown must not wait out a backoff). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Rejects with `message` if `promise` has not settled within `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -12,7 +12,8 @@ import pLimit from 'p-limit';
 import { pino, type Logger } from 'pino';
 import type { Job, JobHandler, JobQueue } from '../job-queue.js';
 import { AmqpConnector } from './amqp-connector.js';
-import { backoffDelay, sleep, withTimeout, type Backoff } from './backoff.js';
+import { sleep } from '../../util/sleep.js';
+import { backoffDelay, withTimeout, type Backoff } from './backoff.js';
 import { QUEUE_OPTIONS, decodeCeleryTask, encodeCeleryTask } from './celery-message.js';
 
 export interface CeleryQueueOptions {
