@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command (CI runs it through .ci/run). It installs and starts what the tests need
-# (npm packages; RabbitMQ, nginx and FerretDB via scripts/services.sh), then: typecheck, lint, build,
+# (npm packages; RabbitMQ, nginx and FerretDB via scripts/services.sh; a Python venv via
+# scripts/python-venv.sh), then: typecheck, lint, build,
 # the parallel test suites, and the serial ones (test/serial/, which restart the shared RabbitMQ).
 # MONGO_URL / AMQP_URL point the tests at services of your own instead (then set RABBITMQ_CTL to a
 # command that runs rabbitmqctl against that broker, for the restart test).
@@ -26,6 +27,10 @@ if [ -z "${MONGO_URL:-}" ] || [ -z "${AMQP_URL:-}" ]; then
   if [ "${KEEP_SERVICES:-}" != 1 ]; then trap 'scripts/services.sh stop >/dev/null 2>&1 || true' EXIT; fi
 fi
 export MONGO_URL AMQP_URL
+echo "== python venv"
+# Python peers (Celery, pyarrow, webdataset, datasets): suites needing them use describeWithService('SCRAPEDS_PYTHON').
+SCRAPEDS_PYTHON=$(scripts/python-venv.sh)
+export SCRAPEDS_PYTHON
 
 echo "== typecheck"
 npx tsc --noEmit
