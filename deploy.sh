@@ -3,6 +3,9 @@
 # until /health answers through nginx. Safe to re-run: compose only re-creates what changed.
 #   ./deploy.sh                     # PORT=8080 by default; WORKERS=N / API_REPLICAS=N to scale
 #   DEPLOY_TIMEOUT=300 ./deploy.sh  # seconds to wait for health (default 180)
+#   LOCAL_IMAGES=1 ./deploy.sh      # no Docker Hub: base images from scripts/local-images.sh (Debian, npm)
+#   EXTRA_CA_FILE=ca.pem ./deploy.sh  # trust this CA (PEM) in the build (npm) and the service (docker/ca/)
+#   COMPOSE_FILE=docker-compose.yml:docker-compose.s3.yml ./deploy.sh   # files in S3 (docs/cluster.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -17,6 +20,20 @@ docker compose version >/dev/null 2>&1 || die "the docker compose plugin (v2) is
 if ! docker info >/dev/null 2>&1; then
   die "no Docker engine reachable ($(docker context show 2>/dev/null || echo default) context): start dockerd, or point DOCKER_HOST at one.
 For a single machine without Docker, run it standalone: npm ci && npm start"
+fi
+
+if [ -n "${EXTRA_CA_FILE:-}" ]; then
+  [ -r "$EXTRA_CA_FILE" ] || die "EXTRA_CA_FILE=$EXTRA_CA_FILE is not a readable file"
+  grep -q 'BEGIN CERTIFICATE' "$EXTRA_CA_FILE" || die "EXTRA_CA_FILE=$EXTRA_CA_FILE holds no PEM certificate"
+  cp "$EXTRA_CA_FILE" docker/ca/extra-ca.crt
+fi
+
+if [ "${LOCAL_IMAGES:-}" = 1 ]; then
+  echo "== local base images (scripts/local-images.sh)"
+  images=$(scripts/local-images.sh) || die "scripts/local-images.sh failed"
+  while IFS= read -r line; do export "${line?}"; done <<<"$images"
+  # The classic builder: BuildKit fetches its Dockerfile frontend from Docker Hub.
+  export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
 fi
 
 scale=()

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Throwaway test services for scrapeds: FerretDB (MongoDB wire protocol, SQLite
-# backend) and a private RabbitMQ node, run as the current user on loopback
-# ports, never as system services. nginx is only installed (tests start it).
+# backend), a private RabbitMQ node and SeaweedFS (an S3-compatible object
+# store), run as the current user on loopback ports, never as system services.
+# nginx is only installed (tests start it).
 #
-#   scripts/services.sh install   # apt packages + FerretDB build (idempotent)
+#   scripts/services.sh install   # apt packages + FerretDB and SeaweedFS builds (idempotent)
 #   scripts/services.sh start     # start/reuse; writes $SERVICES_DIR/env
 #   scripts/services.sh stop      # stop what start started
 #   scripts/services.sh status
@@ -25,6 +26,13 @@ SERVICES_DIR=${SERVICES_DIR:-$PWD/.services}
 SERVICES_CACHE=${SERVICES_CACHE:-${HOME:-/root}/.cache/scrapeds}
 SERVICES_TIMEOUT=${SERVICES_TIMEOUT:-90}
 FERRETDB_BIN=$SERVICES_CACHE/bin/ferretdb
+# SeaweedFS tags releases as "4.01", not semver, so the module proxy knows only pseudo-versions: pin one.
+SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6
+SEAWEEDFS_MODULE=github.com/seaweedfs/seaweedfs
+WEED_BIN=$SERVICES_CACHE/bin/weed
+# The S3 identity of the tests (written to the env file); SeaweedFS checks every request against it.
+S3_ACCESS_KEY=scrapeds-test
+S3_SECRET_KEY=scrapeds-test-secret
 # Debian's /usr/sbin/rabbitmq-* wrappers switch to the rabbitmq user when run as
 # root; the scripts in /usr/lib/rabbitmq/bin run as the caller.
 RABBIT_BIN=/usr/lib/rabbitmq/bin
@@ -202,6 +210,30 @@ ferretdb_install() {
   log "ferretdb build took $((SECONDS - t0))s: $FERRETDB_BIN"
 }
 
+weed_install() {
+  if [ -x "$WEED_BIN" ] && [ "$(read_file "$WEED_BIN.version")" = "$SEAWEEDFS_VERSION" ]; then
+    log "seaweedfs $SEAWEEDFS_VERSION already built: $WEED_BIN"
+    return
+  fi
+  local go
+  go=$(find_go) || die "Go toolchain not found (need Go >= 1.26 for SeaweedFS $SEAWEEDFS_VERSION)"
+  log "building seaweedfs $SEAWEEDFS_VERSION with $go (one-time; a large program: minutes)"
+  local t0=$SECONDS
+  # Not `go install …@version`: the module's go.mod has a replace directive, which go install refuses.
+  # So build inside the downloaded module (read-only, but the output goes elsewhere).
+  export GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=-buildvcs=false
+  local dir
+  dir=$("$go" mod download -json "$SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [ -n "$dir" ] && [ -f "$dir/go.mod" ] || die "go mod download $SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION failed"
+  mkdir -p "$SERVICES_CACHE/bin"
+  # CGO off: a static binary. nice: the build takes every core for minutes.
+  (cd "$dir" && CGO_ENABLED=0 nice -n 10 "$go" build -ldflags '-s -w' -o "$WEED_BIN.tmp" ./weed) || die "seaweedfs build failed"
+  mv -f "$WEED_BIN.tmp" "$WEED_BIN"
+  "$WEED_BIN" version >/dev/null 2>&1 || die "built weed does not run"
+  echo "$SEAWEEDFS_VERSION" >"$WEED_BIN.version"
+  log "seaweedfs build took $((SECONDS - t0))s: $WEED_BIN"
+}
+
 # `docker compose config` validates docker-compose.yml without an engine; where the docker client has no
 # compose plugin, build one from the Go module proxy (cached) so test.sh can run that check.
 COMPOSE_VERSION=v2.29.7
@@ -224,6 +256,7 @@ compose_install() {
 cmd_install() {
   apt_install
   ferretdb_install
+  weed_install
   compose_install
   local nginx
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
@@ -231,6 +264,7 @@ cmd_install() {
   [ -x "$RABBIT_BIN/rabbitmq-server" ] || die "$RABBIT_BIN/rabbitmq-server not found after install"
   echo "nginx: $nginx"
   echo "ferretdb: $FERRETDB_BIN"
+  echo "weed: $WEED_BIN"
   echo "rabbitmq-server: $RABBIT_BIN/rabbitmq-server"
 }
 
@@ -395,6 +429,73 @@ rabbit_stop() {
   rm -f "$RMQ_DIR/pid" "$RMQ_DIR/epmd_pid" "$RMQ_DIR/rabbitmq.pid"
 }
 
+# ---------------------------------------------------------------- seaweedfs (S3)
+
+S3_DIR=$SERVICES_DIR/seaweedfs
+
+s3_running() {
+  local pid port
+  pid=$(read_file "$S3_DIR/pid"); port=$(read_file "$S3_DIR/port")
+  pid_alive "$pid" && [ -n "$port" ] && s3_probe "$port"
+}
+
+# Ready when a signed ListBuckets succeeds: the gateway is up and has reached its filer.
+s3_probe() {
+  curl -sf -o /dev/null --max-time 3 --aws-sigv4 "aws:amz:us-east-1:s3" --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" "http://127.0.0.1:$1/" 2>/dev/null
+}
+
+s3_start() {
+  if s3_running; then
+    log "seaweedfs already running (pid $(cat "$S3_DIR/pid"), s3 port $(cat "$S3_DIR/port"))"
+    return
+  fi
+  [ -x "$WEED_BIN" ] || die "seaweedfs not built: run scripts/services.sh install"
+  s3_stop quiet
+  mkdir -p "$S3_DIR/data"
+  # One process: master, volume server, filer and S3 gateway, each with an HTTP and a gRPC port.
+  local port p name args=() taken
+  port=$(free_port "${S3_PORT:-$(read_file "$S3_DIR/port")}")
+  echo "$port" >"$S3_DIR/port"
+  taken=" $port "
+  for name in master.port master.port.grpc volume.port volume.port.grpc filer.port filer.port.grpc s3.port.grpc; do
+    p=$(free_port)
+    while [[ $taken == *" $p "* ]]; do p=$(free_port); done
+    taken+="$p "
+    args+=("-$name=$p")
+  done
+  printf '{"identities": [{"name": "scrapeds", "credentials": [{"accessKey": "%s", "secretKey": "%s"}], "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}\n' \
+    "$S3_ACCESS_KEY" "$S3_SECRET_KEY" >"$S3_DIR/s3.json"
+  : >"$S3_DIR/weed.log"
+  setsid "$WEED_BIN" server -dir="$S3_DIR/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -master.volumeSizeLimitMB=256 -volume.max=64 -master.telemetry=false -s3.port.iceberg=0 -s3.port.lance=0 "${args[@]}" \
+    -filer -s3 -s3.port="$port" -s3.config="$S3_DIR/s3.json" \
+    </dev/null >>"$S3_DIR/weed.log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$S3_DIR/pid"
+  local deadline=$((SECONDS + SERVICES_TIMEOUT))
+  until s3_probe "$port"; do
+    if ! pid_alive "$pid"; then
+      show_log "$S3_DIR/weed.log"; s3_stop quiet; die "seaweedfs exited during start-up"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      show_log "$S3_DIR/weed.log"; s3_stop quiet
+      die "seaweedfs S3 not answering on 127.0.0.1:$port after ${SERVICES_TIMEOUT}s"
+    fi
+    sleep 0.3
+  done
+  log "seaweedfs started (pid $pid, s3 port $port)"
+}
+
+s3_stop() {
+  local pid
+  pid=$(read_file "$S3_DIR/pid")
+  if pid_alive "$pid"; then
+    [ "${1:-}" = quiet ] || log "stopping seaweedfs (pid $pid)"
+    kill_pid "$pid" 10
+  fi
+  rm -f "$S3_DIR/pid"
+}
+
 # ---------------------------------------------------------------- commands
 
 write_env() {
@@ -404,6 +505,10 @@ write_env() {
 export MONGO_URL=mongodb://127.0.0.1:$(cat "$FDB_DIR/port")/scrapeds_test
 export AMQP_URL=amqp://guest:guest@127.0.0.1:$(cat "$RMQ_DIR/port")
 export NGINX_BIN=$nginx
+export S3_ENDPOINT=http://127.0.0.1:$(cat "$S3_DIR/port")
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY
+export AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+export AWS_EC2_METADATA_DISABLED=true
 EOF
   mv -f "$SERVICES_DIR/env.tmp" "$SERVICES_DIR/env"
 }
@@ -424,6 +529,7 @@ cmd_start() {
   local t0=$SECONDS
   ferretdb_start
   rabbit_start
+  s3_start
   write_env
   log "ready in $((SECONDS - t0))s; source $SERVICES_DIR/env"
   cat "$SERVICES_DIR/env"
@@ -436,6 +542,7 @@ cmd_stop() {
   if pid_alive "$fpid"; then kill -TERM "$fpid" 2>/dev/null || true; fi
   ferretdb_stop
   rabbit_stop
+  s3_stop
   rm -f "$SERVICES_DIR/env"
   log "stopped"
 }
@@ -448,6 +555,9 @@ cmd_status() {
   if rabbit_running; then
     echo "rabbitmq: running pid=$(cat "$RMQ_DIR/pid") node=$RABBIT_NODE url=amqp://127.0.0.1:$(cat "$RMQ_DIR/port")"
   else echo "rabbitmq: stopped"; rc=1; fi
+  if s3_running; then
+    echo "seaweedfs: running pid=$(cat "$S3_DIR/pid") url=http://127.0.0.1:$(cat "$S3_DIR/port")"
+  else echo "seaweedfs: stopped"; rc=1; fi
   echo "ferretdb binary: $([ -x "$FERRETDB_BIN" ] && echo "$FERRETDB_BIN" || echo missing)"
   echo "nginx binary: $(command -v nginx || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; } || echo missing)"
   [ -f "$SERVICES_DIR/env" ] && echo "env: $SERVICES_DIR/env"

@@ -18,6 +18,16 @@ const schema = z.object({
   PUBLIC_MEDIA_URL: z.string().url().optional(),
   /** Absolute base URL of the API for Location headers; default: derived from each request. */
   PUBLIC_API_URL: z.string().url().optional(),
+  /** Where files go: `volume` (DATA_DIR/media) or `s3` (S3_BUCKET; credentials from the standard AWS chain). */
+  BLOB_STORE: z.enum(['volume', 's3']).default('volume'),
+  S3_BUCKET: z.string().min(3).optional(),
+  /** Unset: AWS S3. Set for R2, MinIO, Ceph, SeaweedFS, … */
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  /** Media links are the API's /media/…, answered with a redirect to a GET presigned for S3_PRESIGN_SECONDS. */
+  S3_PRESIGN: bool.default(false),
+  S3_PRESIGN_SECONDS: int(1, 7 * 24 * 3600).default(3600),
   MONGO_URL: z.string().optional(),
   AMQP_URL: z.string().optional(),
   /** The RabbitMQ queue (Celery routing key) jobs go through. */
@@ -76,6 +86,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     // Separate api and worker processes only meet through RabbitMQ; the in-process queue cannot join them.
     throw new ConfigError(`invalid configuration:\n  ROLE=${c.ROLE} needs AMQP_URL (or use ROLE=serve)`);
   }
+  if (c.BLOB_STORE === 's3' && !c.S3_BUCKET) throw new ConfigError('invalid configuration:\n  BLOB_STORE=s3 needs S3_BUCKET');
+  if (c.S3_PRESIGN && c.PUBLIC_MEDIA_URL) {
+    throw new ConfigError('invalid configuration:\n  S3_PRESIGN=true and PUBLIC_MEDIA_URL both say where media links point: set one');
+  }
   const dataDir = path.resolve(c.DATA_DIR);
   return {
     role: c.ROLE,
@@ -86,6 +100,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     sqliteFile: path.join(dataDir, 'tasks.sqlite'),
     publicMediaUrl: c.PUBLIC_MEDIA_URL,
     publicApiUrl: c.PUBLIC_API_URL,
+    blobStore: c.BLOB_STORE,
+    s3:
+      c.BLOB_STORE === 's3'
+        ? {
+            bucket: c.S3_BUCKET as string,
+            endpoint: c.S3_ENDPOINT,
+            region: c.S3_REGION,
+            forcePathStyle: c.S3_FORCE_PATH_STYLE,
+            presign: c.S3_PRESIGN,
+            presignSeconds: c.S3_PRESIGN_SECONDS,
+          }
+        : undefined,
     mongoUrl: c.MONGO_URL,
     amqpUrl: c.AMQP_URL,
     queueName: c.QUEUE_NAME,

@@ -1,13 +1,15 @@
 /**
  * The composition root: builds adapters from config once; nothing below asks which mode it runs in.
  * Roles: `serve` (API + worker in one process), `api`, `worker`.
- * Adapters: MONGO_URL → MongoDB, else SQLite in DATA_DIR; AMQP_URL → RabbitMQ (Celery protocol), else in-process.
+ * Adapters: MONGO_URL → MongoDB, else SQLite in DATA_DIR; AMQP_URL → RabbitMQ (Celery protocol), else in-process;
+ * BLOB_STORE=s3 → the S3 bucket, else DATA_DIR/media.
  */
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
-import type { Config } from './config.js';
+import type { MediaSource } from './api/media-router.js';
+import { ConfigError, type Config } from './config.js';
 import type { Logger } from './logger.js';
 import { openMongoTaskStore } from './models/mongo/mongo-task-store.js';
 import { openSqliteTaskStore } from './models/sqlite/sqlite-task-store.js';
@@ -20,6 +22,7 @@ import { inlineExtractor, threadedExtractor, type PageExtractor } from './scrape
 import { HostLimiter } from './scrape/host-limiter.js';
 import { ProxyPool } from './scrape/proxy-pool.js';
 import type { BlobStore } from './storage/blob-store.js';
+import { S3BlobStore, S3ConfigError } from './storage/s3-blob-store.js';
 import { VolumeBlobStore } from './storage/volume-blob-store.js';
 import { RecentPages } from './worker/recent-pages.js';
 import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js';
@@ -37,18 +40,37 @@ interface Adapters {
   store: TaskStore;
   queue: JobQueue;
   blobs: BlobStore;
+  media: MediaSource;
+  closeBlobs(): void;
+}
+
+/** The blob store, checked before anything else opens: a wrong bucket or key stops the start with a clear message. */
+async function openBlobs(config: Config): Promise<Pick<Adapters, 'blobs' | 'media' | 'closeBlobs'>> {
+  if (config.s3) {
+    const s3 = new S3BlobStore({ ...config.s3, publicBaseUrl: config.publicMediaUrl ?? '/media' });
+    try {
+      await s3.verify();
+    } catch (err) {
+      s3.close();
+      throw err instanceof S3ConfigError ? new ConfigError(`invalid configuration:\n  ${err.message}`) : err;
+    }
+    const presign = config.s3.presign ? (key: string) => s3.presignedUrl(key) : undefined;
+    return { blobs: s3, media: { kind: 'store', blobs: s3, presign }, closeBlobs: () => s3.close() };
+  }
+  fs.mkdirSync(config.mediaDir, { recursive: true });
+  const blobs = new VolumeBlobStore(config.mediaDir, config.publicMediaUrl ?? '/media');
+  return { blobs, media: { kind: 'dir', dir: config.mediaDir }, closeBlobs: () => undefined };
 }
 
 async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
-  fs.mkdirSync(config.mediaDir, { recursive: true });
+  const blobs = await openBlobs(config);
   const store = config.mongoUrl ? await openMongoTaskStore(config.mongoUrl) : openSqliteTaskStore(config.sqliteFile);
   const queue = config.amqpUrl
     ? createCeleryQueue({ amqpUrl: config.amqpUrl, queueName: config.queueName, log, connectionName: `scrapeds-${config.role}` })
     : new InlineQueue(config.queueCapacity, (job, err) => {
         if (!(err instanceof TaskInterruptedError)) log.error({ err, taskId: job.taskId }, 'job handler failed');
       });
-  const blobs = new VolumeBlobStore(config.mediaDir, config.publicMediaUrl ?? '/media');
-  return { store, queue, blobs };
+  return { store, queue, ...blobs };
 }
 
 function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; ready: Promise<void> } {
@@ -95,7 +117,7 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
 }
 
 async function startHttp(config: Config, log: Logger, adapters: Adapters): Promise<{ server: http.Server; url: string }> {
-  const app = createApp({ ...adapters, log, mediaDir: config.mediaDir });
+  const app = createApp({ ...adapters, log });
   const server = http.createServer(app);
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -104,7 +126,7 @@ async function startHttp(config: Config, log: Logger, adapters: Adapters): Promi
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host}:${port}`;
-  log.info({ url, role: config.role, dataDir: config.dataDir, store: config.mongoUrl ? 'mongodb' : 'sqlite', queue: config.amqpUrl ? 'rabbitmq' : 'inline' }, 'listening');
+  log.info({ url, role: config.role, dataDir: config.dataDir, store: config.mongoUrl ? 'mongodb' : 'sqlite', blobs: config.blobStore, queue: config.amqpUrl ? 'rabbitmq' : 'inline' }, 'listening');
   return { server, url };
 }
 
@@ -132,6 +154,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await worker?.fetcher.close();
       await worker?.extractor.close();
       await adapters.store.close();
+      adapters.closeBlobs();
     })());
   return { url: http?.url, store: adapters.store, queue: adapters.queue, close };
 }

