@@ -41,10 +41,11 @@ scale=()
 [ -z "${API_REPLICAS:-}" ] || scale+=(--scale "api=$API_REPLICAS")
 
 echo "== build"
-docker compose build
+# api and worker share one image: build it once (compose would build it for each service, twice the time).
+docker compose build api
 echo "== up"
 # --wait would also wait for health, but gives up on the first unhealthy container with little to show.
-docker compose up -d --remove-orphans ${scale[@]+"${scale[@]}"}
+docker compose up -d --no-build --remove-orphans ${scale[@]+"${scale[@]}"}
 
 echo "== waiting for $url/health (up to ${timeout}s)"
 deadline=$((SECONDS + timeout))

