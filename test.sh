@@ -41,6 +41,7 @@ npm run build --silent
 if docker compose version >/dev/null 2>&1; then
   echo "== docker compose config"
   docker compose config -q
+  COMPOSE_PROFILES=seaweedfs docker compose -f docker-compose.yml -f docker-compose.s3.yml config -q
 else
   echo "== docker compose config: skipped, this docker client has no compose plugin"
 fi

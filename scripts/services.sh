@@ -110,12 +110,15 @@ find_go() {
 
 # ---------------------------------------------------------------- install
 
-APT_PACKAGES=(rabbitmq-server nginx)
+APT_PACKAGES=(rabbitmq-server nginx debootstrap)
+# The compose test (test/serial/deploy.test.ts) needs a Docker engine; Debian's docker.io brings dockerd
+# (the test starts it). Left alone where an engine or another Docker package is already there.
+if ! command -v dockerd >/dev/null 2>&1 && [ ! -S /var/run/docker.sock ]; then APT_PACKAGES+=(docker.io); fi
 
 # pids of daemons a package install might start (pgrep caps patterns at 15 chars)
 service_pids() {
   local n
-  for n in beam.smp epmd nginx erl_child_setup; do pgrep -x "$n" 2>/dev/null || true; done | sort
+  for n in beam.smp epmd nginx erl_child_setup dockerd containerd; do pgrep -x "$n" 2>/dev/null || true; done | sort
 }
 
 apt_install() {
@@ -167,7 +170,7 @@ apt_install() {
 
   # Anything the install started anyway (e.g. epmd, or systemd units): stop it.
   if [ -d /run/systemd/system ]; then
-    as_root systemctl disable --now rabbitmq-server.service nginx.service epmd.socket epmd.service >/dev/null 2>&1 || true
+    as_root systemctl disable --now rabbitmq-server.service nginx.service epmd.socket epmd.service docker.service docker.socket containerd.service >/dev/null 2>&1 || true
   fi
   local after pid
   after=$(service_pids)

@@ -46,6 +46,7 @@ describeWithDocker('deploy.sh: the compose stack for real', () => {
   let env: NodeJS.ProcessEnv;
   const originals = new Map<string, Buffer>();
   const locations: string[] = [];
+  let overrideFile: string;
 
   const docker = async (args: string[], timeout = 5 * MINUTE) => (await exec('docker', args, { env, cwd: repoRoot, timeout, maxBuffer: 64 * 1024 * 1024 })).stdout;
   const compose = (args: string[], timeout?: number) => docker(['compose', ...args], timeout);
@@ -108,6 +109,16 @@ describeWithDocker('deploy.sh: the compose stack for real', () => {
       const imgs = [0, 1, 2].map((k) => `<img src="/pool/${(n * 5 + k * 7) % IMAGE_POOL}.png">`).join('');
       res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body><h1>Page ${n}</h1><p>text of page ${n}</p>${imgs}</body></html>`);
     });
+    // Pages for the S3 variant: images no earlier task stored, so they must go to the bucket.
+    site.route('/q', (req, res) => {
+      const n = Number(new URL(req.url ?? '', 'http://x').searchParams.get('n'));
+      res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body><img src="/s3pool/${n % 4}.png"><img src="/s3pool/${(n + 1) % 4}.png"></body></html>`);
+    });
+    for (let i = 0; i < 4; i++) {
+      const body = png(7, 5, 3000 + i);
+      originals.set(site.url(`/s3pool/${i}.png`), body);
+      site.serve(`/s3pool/${i}.png`, body, 'image/png');
+    }
     for (let i = 0; i < IMAGE_POOL; i++) {
       const body = png(4 + (i % 5), 3, 2000 + i);
       originals.set(site.url(`/pool/${i}.png`), body);
@@ -122,6 +133,7 @@ describeWithDocker('deploy.sh: the compose stack for real', () => {
       override,
       `networks:\n  default:\n    name: ${network}\n    external: true\n  front: {}\nservices:\n  nginx:\n    networks: [default, front]\n    ports: !override\n      - "127.0.0.1:\${PORT}:8080"\n`,
     );
+    overrideFile = override;
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     const ca = process.env.SCRAPEDS_EXTRA_CA_FILE ?? process.env.NODE_EXTRA_CA_CERTS;
@@ -237,4 +249,38 @@ describeWithDocker('deploy.sh: the compose stack for real', () => {
       expect(sha256(file.body as Buffer)).toBe(img.sha256);
     }
   }, 45 * MINUTE);
+
+  it('runs the S3 variant (docker-compose.s3.yml, profile seaweedfs): new files go to the bucket, served through nginx', async () => {
+    await compose(['down'], 5 * MINUTE);
+    env.COMPOSE_FILE = [path.join(repoRoot, 'docker-compose.yml'), path.join(repoRoot, 'docker-compose.s3.yml'), overrideFile].join(path.delimiter);
+    env.COMPOSE_PROFILES = 'seaweedfs';
+    expect(env.S3_IMAGE).toMatch(/^scrapeds-local\/seaweedfs:/); // scripts/local-images.sh made it from the weed binary
+    await deploy();
+    await waitHealthy(['api healthy', 'api healthy', 'mongo healthy', 'nginx healthy', 'rabbitmq healthy', 's3 healthy', 'worker healthy', 'worker healthy']);
+
+    const fresh: string[] = [];
+    for (let n = 0; n < 6; n++) {
+      const res = await fetch(`${base}/images_tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: site.url(`/q?n=${n}`) }) });
+      expect(res.status).toBe(202);
+      fresh.push(res.headers.get('location')!);
+    }
+    locations.push(...fresh);
+    const tasks = await waitAllFinal(10 * MINUTE);
+    expect(tasks.filter((t) => t.status !== 'succeeded')).toEqual([]);
+
+    const [apiContainer] = await containers('api');
+    for (const loc of fresh) {
+      const items = ((await api(`${loc}/images`)).body as { items: Array<{ url: string; source_url: string }> }).items;
+      expect(items).toHaveLength(2);
+      for (const img of items) {
+        // Not on the shared volume: nginx finds no file there and hands the request to the API, which reads the bucket.
+        const onVolume = await docker(['exec', apiContainer!, 'test', '-e', `/data${img.url}`]).then(() => true, () => false);
+        expect(onVolume).toBe(false);
+        const file = await api(img.url);
+        expect(file.status).toBe(200);
+        expect(sha256(file.body as Buffer)).toBe(sha256(originals.get(img.source_url)!));
+      }
+    }
+    expect(await logsOf(apiContainer!)).toContain('"blobs":"s3"');
+  }, 30 * MINUTE);
 });
