@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
 import type { Task, TaskKind, TaskStatus } from '../models/task.js';
 import { QueueFullError, type JobQueue } from '../queue/job-queue.js';
+import { allowOnly } from './allow-only.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
 import { createTaskBody, listQuery, parse } from './validation.js';
@@ -62,9 +63,12 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     res.json({ items: page.items.map(presentTask), next_cursor: page.nextCursor ?? null });
   });
 
+  router.all('/', allowOnly('GET', 'POST'));
+
   router.get('/:id', async (req, res) => {
     res.json(presentTask(await loadTask(deps.store, kind, req.params.id as string)));
   });
+  router.all('/:id', allowOnly('GET'));
 
   return router;
 }

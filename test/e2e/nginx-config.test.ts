@@ -9,29 +9,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describeWithNginx, startNginx, type RunningNginx } from '../helpers/nginx.js';
+import { send, type Reply } from '../helpers/raw-http.js';
 import { tempDir } from '../helpers/temp.js';
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** Raw HTTP: fetch() would normalise `..` and %2e%2e away before nginx ever saw them. */
-function send(base: string, rawPath: string, { method = 'GET', body }: { method?: string; body?: Buffer } = {}): Promise<Reply> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, path: rawPath, method, agent: false, headers: body ? { 'content-length': body.length } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    // nginx may answer (413) and close before the whole body is written; the answer is what counts.
-    req.on('error', (err: NodeJS.ErrnoException) => (['EPIPE', 'ECONNRESET'].includes(err.code ?? '') ? undefined : reject(err)));
-    req.end(body);
-  });
-}
 
 interface FakeApi {
   name: string;
