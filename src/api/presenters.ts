@@ -1,11 +1,14 @@
 /** Domain → wire representation (snake_case JSON, links to related resources). */
+import { publicTaskError } from '../models/task-error.js';
 import type { Task, TaskError, TaskImage } from '../models/task.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 export const collectionPath = (kind: Task['kind']) => (kind === 'text' ? '/text_tasks' : '/images_tasks');
 
-const error = (e?: TaskError) =>
-  e && { code: e.code, message: e.message, ...(e.httpStatus ? { http_status: e.httpStatus } : {}), ...(e.address ? { address: e.address } : {}) };
+const error = (stored?: TaskError) => {
+  const e = stored && publicTaskError(stored);
+  return e && { code: e.code, message: e.message, ...(e.httpStatus ? { http_status: e.httpStatus } : {}), ...(e.address ? { address: e.address } : {}) };
+};
 
 export function presentTask(t: Task) {
   const self = `${collectionPath(t.kind)}/${t.id}`;
