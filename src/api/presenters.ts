@@ -10,6 +10,19 @@ const error = (stored?: TaskError) => {
   return e && { code: e.code, message: e.message, ...(e.httpStatus ? { http_status: e.httpStatus } : {}), ...(e.address ? { address: e.address } : {}) };
 };
 
+/**
+ * A URL found on a page or in a redirect may carry `user:password@`; it is never shown. (Submitted URLs
+ * with credentials are refused at the door.)
+ */
+function withoutCredentials(url: string): string {
+  if (!url.includes('@') || !URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
+}
+
 export function presentTask(t: Task) {
   const self = `${collectionPath(t.kind)}/${t.id}`;
   return {
@@ -26,7 +39,7 @@ export function presentTask(t: Task) {
     error: error(t.error) ?? null,
     page: t.page
       ? {
-          final_url: t.page.finalUrl,
+          final_url: withoutCredentials(t.page.finalUrl),
           http_status: t.page.httpStatus,
           content_type: t.page.contentType ?? null,
           title: t.page.title ?? null,
@@ -45,7 +58,7 @@ export function presentImage(img: TaskImage, blobs: BlobStore) {
   return {
     id: img.imageId,
     position: img.position,
-    source_url: img.sourceUrl,
+    source_url: withoutCredentials(img.sourceUrl),
     outcome: img.outcome,
     url: f ? blobs.publicUrl(f.key) : null,
     download_url: f ? `/images_tasks/${img.taskId}/images/${img.imageId}` : null,

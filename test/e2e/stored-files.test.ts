@@ -60,3 +60,22 @@ describe('stored files are served inert', () => {
     expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 });
+
+describe('credentials found on a page are never shown', () => {
+  const ctx = withSiteAndService({}, (site) => {
+    site.serve('/a.png', png(2, 2, 21), 'image/png');
+    site.route('/to-creds', (_req, res) => void res.writeHead(302, { location: site.url('/page').replace('://', '://user:hunter2@') }).end());
+  });
+
+  it('strips user:password@ from image source URLs and the final URL of a redirect', async () => {
+    const withCreds = ctx.site.url('/a.png').replace('://', '://user:hunter2@');
+    ctx.site.serve('/page', `<html><body><img src="${withCreds}"></body></html>`, 'text/html');
+    const location = await submit(ctx.svc.url, 'images', ctx.site.url('/to-creds'));
+    const task = await waitForTask(ctx.svc.url, location);
+    const images = await request(ctx.svc.url).get(`${location}/images`).expect(200);
+    const shown = JSON.stringify(task) + JSON.stringify(images.body) + JSON.stringify((await request(ctx.svc.url).get('/images_tasks').expect(200)).body);
+    expect(shown).not.toContain('hunter2');
+    expect(shown).not.toContain('user:');
+    expect(images.body.items[0]?.source_url).toBe(ctx.site.url('/a.png'));
+  });
+});
