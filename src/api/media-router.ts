@@ -3,6 +3,7 @@ import express, { Router } from 'express';
 import { checkKey, InvalidKeyError, type BlobStore } from '../storage/blob-store.js';
 import { contentTypeOf } from '../storage/content-types.js';
 import { notFound } from './problem.js';
+import { storedFileHeaders } from './security-headers.js';
 
 export type MediaSource =
   /** Standalone with a volume: the directory itself. */
@@ -10,13 +11,22 @@ export type MediaSource =
   /** A store without a local directory (S3): the API streams each file, or sends the client to a signed URL. */
   | { kind: 'store'; blobs: BlobStore; presign?: (key: string) => Promise<string> };
 
-// Files are content-addressed, so they never change: cache them for good.
+// Stored files are content-addressed, so they never change: cached for good, and served as inert.
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 export function mediaRouter(source: MediaSource): Router {
   if (source.kind === 'dir') {
     const router = Router();
-    router.use(express.static(source.dir, { index: false, dotfiles: 'ignore', immutable: true, maxAge: '365d', fallthrough: true }));
+    router.use(
+      express.static(source.dir, {
+        index: false,
+        dotfiles: 'ignore',
+        immutable: true,
+        maxAge: '365d',
+        fallthrough: true,
+        setHeaders: (res, file) => res.set(storedFileHeaders({ fileName: file })),
+      }),
+    );
     return router;
   }
   const router = Router();
@@ -35,13 +45,7 @@ export function mediaRouter(source: MediaSource): Router {
     }
     const stream = await source.blobs.get(key);
     if (!stream) throw notFound(`no file ${key}`);
-    res.set({
-      'content-type': contentTypeOf(key),
-      'cache-control': IMMUTABLE,
-      'x-content-type-options': 'nosniff',
-      // An SVG opened directly must not run script on the API's origin (as nginx's /media/ says too).
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
-    });
+    res.set({ 'content-type': contentTypeOf(key), 'cache-control': IMMUTABLE, ...storedFileHeaders({ fileName: key }) });
     stream.on('error', (err) => res.destroy(err));
     stream.pipe(res);
   });
