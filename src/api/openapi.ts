@@ -92,7 +92,7 @@ export const openApiDocument = {
         type: 'object',
         properties: {
           id: { type: 'string' }, position: { type: 'integer' }, source_url: { type: 'string' }, outcome: { type: 'string', enum: ['stored', 'reused', 'failed'] },
-          url: { type: ['string', 'null'], description: 'public file URL (/media/…)' }, download_url: { type: ['string', 'null'] },
+          url: { type: ['string', 'null'], description: 'public file URL: /media/… on this origin (served by nginx or the API; with S3_PRESIGN=true a 302 to a presigned GET of the bucket), or under PUBLIC_MEDIA_URL' }, download_url: { type: ['string', 'null'] },
           mime: { type: ['string', 'null'] }, bytes: { type: ['integer', 'null'] }, width: { type: ['integer', 'null'] }, height: { type: ['integer', 'null'] },
           sha256: { type: ['string', 'null'] }, error: { $ref: '#/components/schemas/Error' },
         },
