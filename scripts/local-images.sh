@@ -86,6 +86,20 @@ recipe() {
   local name=$1; shift
   recipe_tag "$DEBIAN_IMAGE $* $(cat "$work/$name/Dockerfile" "$work/$name"/*.sh 2>/dev/null)"
 }
+# binary_image NAME BINARY FILE: context $work/NAME with BINARY copied in as FILE, built unless its tag
+# (recipe + the binary's hash) exists; prints the tag.
+binary_image() {
+  local tag
+  tag=scrapeds-local/$1:$(recipe "$1" "$(sha256sum "$2" | cut -c1-16)")
+  if have_image "$tag"; then
+    log "reusing $tag"
+  else
+    cp "$2" "$work/$1/$3"
+    build "$1" "$tag"
+  fi
+  echo "$tag"
+}
+
 # ---------------------------------------------------------------- node
 mkdir -p "$work/node"
 cat >"$work/node/Dockerfile" <<'EOF'
@@ -186,13 +200,7 @@ VOLUME /data/db
 EXPOSE 27017
 CMD ["ferretdb"]
 EOF
-MONGO_IMAGE=scrapeds-local/ferretdb:$(recipe ferretdb "$(sha256sum "$FERRETDB_BIN" | cut -c1-16)")
-if have_image "$MONGO_IMAGE"; then
-  log "reusing $MONGO_IMAGE"
-else
-  cp "$FERRETDB_BIN" "$work/ferretdb/ferretdb"
-  build ferretdb "$MONGO_IMAGE"
-fi
+MONGO_IMAGE=$(binary_image ferretdb "$FERRETDB_BIN" ferretdb) || exit 1
 
 # ---------------------------------------------------------------- S3 (SeaweedFS), for docker-compose.s3.yml
 S3_IMAGE=
@@ -212,13 +220,7 @@ VOLUME /data
 EXPOSE 8333
 ENTRYPOINT ["weed"]
 EOF
-  S3_IMAGE=scrapeds-local/seaweedfs:$(recipe seaweedfs "$(sha256sum "$WEED_BIN" | cut -c1-16)")
-  if have_image "$S3_IMAGE"; then
-    log "reusing $S3_IMAGE"
-  else
-    cp "$WEED_BIN" "$work/seaweedfs/weed"
-    build seaweedfs "$S3_IMAGE"
-  fi
+  S3_IMAGE=$(binary_image seaweedfs "$WEED_BIN" weed) || exit 1
 else
   log "no SeaweedFS binary at $WEED_BIN (scripts/services.sh install builds it): no S3 image"
 fi

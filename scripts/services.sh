@@ -182,6 +182,16 @@ apt_install() {
   log "apt install took $((SECONDS - t0))s"
 }
 
+# go_module_dir MODULE VERSION: download MODULE@VERSION through the module proxy; print its (read-only) dir.
+go_module_dir() {
+  local go dir
+  go=$(find_go) || die "Go toolchain not found (need a recent Go to build $1)"
+  export GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=-buildvcs=false
+  dir=$("$go" mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
+  [ -n "$dir" ] && [ -f "$dir/go.mod" ] || die "go mod download $1@$2 failed"
+  echo "$dir"
+}
+
 ferretdb_install() {
   if [ -x "$FERRETDB_BIN" ] && "$FERRETDB_BIN" --version 2>/dev/null | grep -q "version: $FERRETDB_VERSION"; then
     log "ferretdb $FERRETDB_VERSION already built: $FERRETDB_BIN"
@@ -195,10 +205,8 @@ ferretdb_install() {
   # panics at start-up: the module zip lacks the generated build/version/version.txt.
   # So: fetch the module via the proxy, copy it, add version.txt, and build that.
   # The SQLite backend is on by default (build tag ferretdb_no_sqlite would drop it).
-  export GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=-buildvcs=false
   local dir
-  dir=$("$go" mod download -json "$FERRETDB_MODULE@$FERRETDB_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
-  [ -n "$dir" ] && [ -f "$dir/go.mod" ] || die "go mod download $FERRETDB_MODULE@$FERRETDB_VERSION failed"
+  dir=$(go_module_dir "$FERRETDB_MODULE" "$FERRETDB_VERSION")
   local src=$SERVICES_CACHE/src/ferretdb-$FERRETDB_VERSION
   rm -rf "$src"
   mkdir -p "$(dirname "$src")" "$SERVICES_CACHE/bin"
@@ -224,10 +232,8 @@ weed_install() {
   local t0=$SECONDS
   # Not `go install …@version`: the module's go.mod has a replace directive, which go install refuses.
   # So build inside the downloaded module (read-only, but the output goes elsewhere).
-  export GOTOOLCHAIN=${GOTOOLCHAIN:-auto} GOFLAGS=-buildvcs=false
   local dir
-  dir=$("$go" mod download -json "$SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
-  [ -n "$dir" ] && [ -f "$dir/go.mod" ] || die "go mod download $SEAWEEDFS_MODULE@$SEAWEEDFS_VERSION failed"
+  dir=$(go_module_dir "$SEAWEEDFS_MODULE" "$SEAWEEDFS_VERSION")
   mkdir -p "$SERVICES_CACHE/bin"
   # CGO off: a static binary. nice: the build takes every core for minutes.
   (cd "$dir" && CGO_ENABLED=0 nice -n 10 "$go" build -ldflags '-s -w' -o "$WEED_BIN.tmp" ./weed) || die "seaweedfs build failed"
@@ -314,15 +320,18 @@ ferretdb_start() {
   log "ferretdb started (pid $pid, port $port)"
 }
 
-ferretdb_stop() {
+# stop_by_pidfile NAME DIR [quiet]: stop the process whose pid is in DIR/pid, then forget it.
+stop_by_pidfile() {
   local pid
-  pid=$(read_file "$FDB_DIR/pid")
+  pid=$(read_file "$2/pid")
   if pid_alive "$pid"; then
-    [ "${1:-}" = quiet ] || log "stopping ferretdb (pid $pid)"
+    [ "${3:-}" = quiet ] || log "stopping $1 (pid $pid)"
     kill_pid "$pid" 10
   fi
-  rm -f "$FDB_DIR/pid"
+  rm -f "$2/pid"
 }
+
+ferretdb_stop() { stop_by_pidfile ferretdb "$FDB_DIR" "${1:-}"; }
 
 # ---------------------------------------------------------------- rabbitmq
 
@@ -489,15 +498,7 @@ s3_start() {
   log "seaweedfs started (pid $pid, s3 port $port)"
 }
 
-s3_stop() {
-  local pid
-  pid=$(read_file "$S3_DIR/pid")
-  if pid_alive "$pid"; then
-    [ "${1:-}" = quiet ] || log "stopping seaweedfs (pid $pid)"
-    kill_pid "$pid" 10
-  fi
-  rm -f "$S3_DIR/pid"
-}
+s3_stop() { stop_by_pidfile seaweedfs "$S3_DIR" "${1:-}"; }
 
 # ---------------------------------------------------------------- commands
 
