@@ -45,7 +45,11 @@ echo "== build"
 docker compose build api
 echo "== up"
 # --wait would also wait for health, but gives up on the first unhealthy container with little to show.
-docker compose up -d --no-build --remove-orphans ${scale[@]+"${scale[@]}"}
+if ! docker compose up -d --no-build --remove-orphans ${scale[@]+"${scale[@]}"}; then
+  docker compose ps -a >&2 || true
+  docker compose logs --no-color --tail 30 >&2 || true
+  die "docker compose up failed (above: the containers and their last log lines)"
+fi
 
 echo "== waiting for $url/health (up to ${timeout}s)"
 deadline=$((SECONDS + timeout))

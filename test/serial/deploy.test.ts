@@ -149,7 +149,8 @@ describeWithDocker('deploy.sh: the compose stack for real', () => {
       WORKER_CONCURRENCY: '4',
       ...(ca ? { EXTRA_CA_FILE: ca } : {}),
     };
-    for (const k of ['MONGO_URL', 'AMQP_URL', 'PUBLIC_MEDIA_URL', 'PUBLIC_API_URL', 'BLOB_STORE']) delete env[k];
+    // The test services' settings (./test.sh exports them) must not reach compose's interpolation.
+    for (const k of Object.keys(env)) if (/^(MONGO_URL|AMQP_URL|PUBLIC_MEDIA_URL|PUBLIC_API_URL|BLOB_STORE|S3_.*|AWS_.*)$/.test(k)) delete env[k];
     // deploy.sh (LOCAL_IMAGES=1) finds these itself; the test's own `compose up`s need them too.
     const images = (await exec('scripts/local-images.sh', [], { env, cwd: repoRoot, timeout: 30 * MINUTE })).stdout;
     for (const line of images.trim().split('\n')) {
