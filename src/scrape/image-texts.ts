@@ -11,17 +11,10 @@
  */
 import type { CheerioAPI } from 'cheerio/slim';
 import { isTag, isText, type AnyNode, type Element } from 'domhandler';
+import type { ImageText } from '../models/task.js';
 
-export type CaptionSource = 'figcaption' | 'alt' | 'title';
-
-export interface ImageText {
-  alt?: string;
-  title?: string;
-  figcaption?: string;
-  nearby?: string;
-  caption?: string;
-  captionSource?: CaptionSource;
-}
+export type { ImageText } from '../models/task.js';
+export type CaptionSource = NonNullable<ImageText['captionSource']>;
 
 export const MAX_CAPTION_CHARS = 1000;
 export const MAX_NEARBY_CHARS = 300;

@@ -13,35 +13,9 @@
  *    directives scoped to other bots are recorded, but say nothing either way).
  */
 
-export type RightsVerdict = 'reserved' | 'allowed' | 'unknown';
-/** What one signal says about this item on its own. */
-export type RightsEffect = 'reserved' | 'allowed' | 'none';
+import type { RightsMechanism, RightsRecord, RightsSignal, RightsVerdict } from '../../models/rights.js';
 
-export type RightsMechanism =
-  | 'robots.txt'
-  | 'content-signal'
-  | 'x-robots-tag'
-  | 'meta-robots'
-  | 'tdmrep-file'
-  | 'tdmrep-header'
-  | 'tdmrep-meta'
-  | 'ai.txt';
-
-export interface RightsSignal {
-  signal: RightsMechanism;
-  /** Where it was seen: a file and its group, line or rule; a header or tag and the URL it came with. */
-  where: string;
-  /** The value as written (trimmed, bounded). */
-  value: string;
-  effect: RightsEffect;
-  /** Why the effect is what it is, when the value alone does not say (scoped elsewhere, malformed, overridden…). */
-  note?: string;
-}
-
-export interface RightsRecord {
-  verdict: RightsVerdict;
-  signals: RightsSignal[];
-}
+export type { RightsEffect, RightsMechanism, RightsRecord, RightsSignal, RightsVerdict } from '../../models/rights.js';
 
 const TDMREP_ORDER: readonly RightsMechanism[] = ['tdmrep-file', 'tdmrep-header', 'tdmrep-meta'];
 
