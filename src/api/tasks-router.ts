@@ -2,11 +2,11 @@
 import { Router, type Request } from 'express';
 import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
-import type { Task, TaskKind, TaskStatus } from '../models/task.js';
+import type { ImagesTaskOptions, NewTask, Task, TaskKind, TaskStatus } from '../models/task.js';
 import { QueueFullError, type JobQueue } from '../queue/job-queue.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
-import { createTaskBody, listQuery, parse } from './validation.js';
+import { createImagesTaskBody, createTaskBody, listQuery, parse } from './validation.js';
 
 export interface TasksDeps {
   store: TaskStore;
@@ -28,6 +28,24 @@ export function rethrowCursor(err: unknown): never {
   throw err;
 }
 
+/** The request body → the task to create; each kind takes its own fields. */
+function newTask(kind: TaskKind, input: unknown): NewTask {
+  if (kind === 'text') {
+    const body = parse(createTaskBody, input, 'body');
+    return { kind, url: body.url, refresh: body.refresh };
+  }
+  const body = parse(createImagesTaskBody, input, 'body');
+  const filters: NonNullable<ImagesTaskOptions['filters']> = {};
+  if (body.min_width !== undefined) filters.minWidth = body.min_width;
+  if (body.min_height !== undefined) filters.minHeight = body.min_height;
+  if (body.max_aspect_ratio !== undefined) filters.maxAspectRatio = body.max_aspect_ratio;
+  if (body.mime_types !== undefined) filters.mimeTypes = [...new Set(body.mime_types)];
+  const options: ImagesTaskOptions = {};
+  if (Object.keys(filters).length) options.filters = filters;
+  if (body.resize) options.resize = { maxSide: body.resize.max_side, format: body.resize.format };
+  return Object.keys(options).length ? { kind, url: body.url, refresh: body.refresh, options } : { kind, url: body.url, refresh: body.refresh };
+}
+
 export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   const router = Router();
   const base = collectionPath(kind);
@@ -36,8 +54,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     if (!req.is('application/json')) {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the task as application/json', [{ field: 'body', message: 'must be application/json' }]);
     }
-    const body = parse(createTaskBody, req.body, 'body');
-    const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh });
+    const task = await deps.store.createTask(newTask(kind, req.body));
     try {
       await deps.queue.dispatch({ taskId: task.id, kind });
     } catch (err) {

@@ -2,8 +2,9 @@
  * Signals from robots.txt-format files. Pure: the files arrive parsed (robots.ts, origin-files.ts).
  *
  * robots.txt
- * - Our own token (or `*` when we have no group): a rule disallowing the URL reserves it. The fetcher
- *   refuses such URLs unless RESPECT_ROBOTS_TXT=false or a proxy bypasses it; the record still says so.
+ * - Our own token (or `*` when we have no group): a rule disallowing the URL is recorded, neutral. It is
+ *   about crawling, which RESPECT_ROBOTS_TXT governs (the fetcher refuses such URLs unless it is false),
+ *   not about AI training.
  * - Each AI-training crawler token with a group of its own: its rule for the URL reserves or allows. A
  *   token without a group falls back to `*`, which is not a statement about AI, so nothing is recorded.
  * - `Content-Signal` lines (contentsignals.org) in a group for `*`, us or an AI crawler, or outside any
@@ -41,8 +42,8 @@ export function robotsTxtSignals(view: RobotsFileView, target: URL, tokens: Righ
   const out: RightsSignal[] = [];
   const named = new Set(view.groups.agentsWithRules);
   const ours = ruleSignal('robots.txt', view, target, tokens.ours, named.has(tokens.ours) ? `"${tokens.ours}"` : `"*", for "${tokens.ours}"`);
-  // Our own group only speaks to crawling: an Allow for us is not a permission to train.
-  if (ours?.effect === 'reserved') out.push(ours);
+  // Our own group speaks to crawling only: a Disallow is recorded, an Allow is no permission to train.
+  if (ours?.effect === 'reserved') out.push({ ...ours, effect: 'none', note: 'crawling access, governed by RESPECT_ROBOTS_TXT; not a statement about AI training' });
   for (const token of tokens.ai) {
     if (!named.has(token)) continue;
     const s = ruleSignal('robots.txt', view, target, token, `"${token}"`);

@@ -67,9 +67,9 @@ Disallow: /
     expect(robotsTxtSignals(robotsView('User-agent: *\nDisallow: /private\n'), new URL(`${ORIGIN}/public`), tokens)).toEqual([]);
   });
 
-  it('our own token disallowed (directly or through *) reserves; allowed is not a permission to train', () => {
+  it('our own token disallowed (directly or through *) is recorded as crawling access, neutral; allowed is not recorded', () => {
     const viaStar = robotsTxtSignals(robotsView('User-agent: *\nDisallow: /\n'), new URL(`${ORIGIN}/p`), tokens);
-    expect(viaStar).toEqual([expect.objectContaining({ effect: 'reserved', where: expect.stringContaining('group "*", for "scrapeds"') })]);
+    expect(viaStar).toEqual([expect.objectContaining({ effect: 'none', value: 'Disallow', where: expect.stringContaining('group "*", for "scrapeds"') })]);
     const ours = robotsTxtSignals(robotsView('User-agent: scrapeds\nDisallow: /x\nUser-agent: *\nAllow: /\n'), new URL(`${ORIGIN}/y`), tokens);
     expect(ours).toEqual([]);
   });
