@@ -62,7 +62,7 @@ export function parse<T extends z.ZodType>(schema: T, input: unknown, root: stri
   if (result.success) return result.data;
   throw invalid(
     result.error.issues.map((i) => ({
-      field: i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? i.keys.join(',') : root,
+      field: i.code === 'unrecognized_keys' ? [...i.path, i.keys.join(',')].join('.') : i.path.length ? i.path.join('.') : root,
       message: i.message,
     })),
   );
