@@ -75,6 +75,11 @@ describe('image-text pairs, filters, resizing and hashes, end to end', () => {
     expect(byPath['/img/none.gif']).toMatchObject({ alt: null, caption: null, caption_source: null, nearby_text: 'Just some words near it.' });
     expect(byPath['/img/og.png']).toMatchObject({ alt: 'Social card', caption: 'Social card' });
     for (const i of Object.values(byPath)) expect(i.phash).toMatch(/^[0-9a-f]{16}$/);
+
+    // The OpenAPI document describes every field the list shows.
+    const doc = (await request(ctx.svc.url).get('/openapi.json').expect(200)).body;
+    const described = Object.keys(doc.components.schemas.Image.properties);
+    expect(described).toEqual(expect.arrayContaining(Object.keys(byPath['/img/fig.png']!)));
   });
 
   it('skips what the filters reject, with the reason, keeping no bytes', async () => {
