@@ -1,6 +1,6 @@
 import type {
-  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
-  TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus,
+  ClaimResult, ImageCounts, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
+  TaskError, TaskImage, TaskKind, TaskStatus,
 } from './task.js';
 
 export interface ListTasksQuery {
@@ -23,16 +23,8 @@ export interface ClaimOptions {
 
 export type ImageCompletion = { status: 'stored'; file: StoredFile } | { status: 'failed'; error: TaskError };
 
-/** How one image of a task ended, with what the task learned about it. */
-export interface ImageLink {
-  taskId: string;
-  position: number;
-  sourceUrl: string;
-  imageId: string;
-  outcome: ImageOutcome;
-  error?: TaskError;
-  details?: TaskImageDetails;
-}
+/** How one image of a task ended, with what the task learned about it (its file is joined from the image record). */
+export type ImageLink = Omit<TaskImage, 'file'>;
 
 /** Thrown by a store for an opaque cursor it cannot read. */
 export class InvalidCursorError extends Error {
