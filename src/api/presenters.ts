@@ -1,14 +1,31 @@
 /** Domain → wire representation (snake_case JSON, links to related resources). */
 import type { RightsRecord } from '../models/rights.js';
+import { publicTaskError } from '../models/task-error.js';
 import type { ImagesTaskOptions, Task, TaskError, TaskImage } from '../models/task.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 export const collectionPath = (kind: Task['kind']) => (kind === 'text' ? '/text_tasks' : '/images_tasks');
 
-const error = (e?: TaskError) =>
-  e && { code: e.code, message: e.message, ...(e.httpStatus ? { http_status: e.httpStatus } : {}), ...(e.address ? { address: e.address } : {}) };
+const error = (stored?: TaskError) => {
+  const e = stored && publicTaskError(stored);
+  return e && { code: e.code, message: e.message, ...(e.httpStatus ? { http_status: e.httpStatus } : {}), ...(e.address ? { address: e.address } : {}) };
+};
 
-const rights = (r?: RightsRecord) => r ?? null;
+/**
+ * A URL found on a page or in a redirect may carry `user:password@`; it is never shown. (Submitted URLs
+ * with credentials are refused at the door.)
+ */
+function withoutCredentials(url: string): string {
+  if (!url.includes('@') || !URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
+}
+
+/** A signal's `where` names the URL it came with: without its credentials too. */
+const rights = (r?: RightsRecord) => r ? { verdict: r.verdict, signals: r.signals.map((s) => ({ ...s, where: s.where.replace(/\/\/[^/@\s]*@/g, '//') })) } : null;
 
 function presentOptions(o: ImagesTaskOptions | undefined) {
   const f = o?.filters;
@@ -37,7 +54,7 @@ export function presentTask(t: Task) {
     error: error(t.error) ?? null,
     page: t.page
       ? {
-          final_url: t.page.finalUrl,
+          final_url: withoutCredentials(t.page.finalUrl),
           http_status: t.page.httpStatus,
           content_type: t.page.contentType ?? null,
           title: t.page.title ?? null,
@@ -61,7 +78,7 @@ export function presentImage(img: TaskImage, blobs: BlobStore) {
   return {
     id: img.imageId,
     position: img.position,
-    source_url: img.sourceUrl,
+    source_url: withoutCredentials(img.sourceUrl),
     outcome: img.outcome,
     url: f ? blobs.publicUrl(f.key) : null,
     download_url: f ? `/images_tasks/${img.taskId}/images/${img.imageId}` : null,
