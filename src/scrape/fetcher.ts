@@ -41,6 +41,8 @@ export interface FetchLimits {
   signal?: AbortSignal;
   /** Keep the first `maxBytes` of a longer body instead of failing (robots.txt: RFC 9309 says parse the start). */
   truncate?: boolean;
+  /** Fewer retries than the fetcher's policy (rights files: a missing answer is cached briefly, not waited for). */
+  maxRetries?: number;
 }
 
 export interface FetchResult {
@@ -139,7 +141,9 @@ export function createFetcher(options: FetcherOptions): Fetcher {
 async function fetchUrl(ctx: Context, requestedUrl: string, limits: FetchLimits): Promise<FetchResult> {
   const url = checkTarget(parseUrl(requestedUrl), ctx.options.policy);
   const log = ctx.options.log;
-  return withRetries(() => fetchVia(ctx, requestedUrl, url, limits, true), ctx.options.retry ?? NO_RETRIES, {
+  const policy = ctx.options.retry ?? NO_RETRIES;
+  const retry = limits.maxRetries === undefined ? policy : { ...policy, retries: Math.min(policy.retries, limits.maxRetries) };
+  return withRetries(() => fetchVia(ctx, requestedUrl, url, limits, true), retry, {
     clock: ctx.clock,
     random: ctx.options.random,
     signal: limits.signal,

@@ -35,6 +35,8 @@ const FILE_LIMITS = {
   timeoutMs: 10_000,
   maxBytes: 64 * 1024,
   maxRedirects: 5,
+  // An unreadable file is cached for a minute and retried then; retrying now would hold up the page.
+  maxRetries: 0,
 } satisfies Omit<FetchLimits, 'signal'>;
 /** Bounds one origin's load including waits for a host slot: it is shared, so no one caller's signal can. */
 const LOAD_MAX_MS = 60_000;

@@ -7,7 +7,8 @@ const UA = 'scrapeds/0.1 (+https://github.com/scrapeds; dataset collection)';
 let site: FixtureSite;
 const fetchers: Fetcher[] = [];
 function fetcher(allowPrivate = true): Fetcher {
-  const f = createFetcher({ userAgent: UA, policy: { allowPrivate, allowCidrs: [] }, connectTimeoutMs: 2000 });
+  // Retries on, as in service: the rights files must not use them.
+  const f = createFetcher({ userAgent: UA, policy: { allowPrivate, allowCidrs: [] }, connectTimeoutMs: 2000, retry: { retries: 2, retryAfterMaxMs: 0 } });
   fetchers.push(f);
   return f;
 }
@@ -49,6 +50,7 @@ describe('OriginFiles', () => {
     expect(got.robots).toEqual({ kind: 'absent', url: `${site.origin}/robots.txt` });
     expect(got.tdmrep).toMatchObject({ kind: 'unreachable', reason: expect.stringContaining('503') });
     expect(got.aiTxt).toEqual({ kind: 'absent', url: `${site.origin}/ai.txt` });
+    expect(site.hits('/.well-known/tdmrep.json')).toBe(1); // not retried now: retried after the short TTL
     clock.advance(101);
     await files.get(site.origin);
     expect(site.hits('/.well-known/tdmrep.json')).toBe(2);
