@@ -1,3 +1,4 @@
+import type { BatchStore } from './batch-store.js';
 import type {
   ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
   TaskError, TaskImage, TaskKind, TaskStatus,
@@ -36,6 +37,8 @@ export class InvalidCursorError extends Error {
  * dedupe rests on a unique index on the image source URL, not on in-process locks.
  */
 export interface TaskStore {
+  /** Batches of tasks and their exports, on the same database. */
+  readonly batches: BatchStore;
   createTask(input: NewTask): Promise<Task>;
   getTask(id: string): Promise<Task | null>;
   /** Newest first: (createdAt, id) descending. A limit outside 1..1000 throws RangeError; an unreadable cursor InvalidCursorError. */

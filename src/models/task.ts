@@ -49,6 +49,9 @@ export interface Task {
   page?: PageInfo;
   /** Only for images tasks. */
   counts?: ImageCounts;
+  /** The batch the task was submitted in, and its position there (from 0). */
+  batchId?: string;
+  batchSeq?: number;
 }
 
 export interface NewTask {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteTaskStore } from '../../src/models/sqlite/sqlite-task-store.js';
 import { SCHEMA_VERSION } from '../../src/models/sqlite/schema.js';
+import { describeBatchStoreContract } from './batch-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'task-store-sqlite-'));
@@ -15,6 +16,7 @@ afterAll(() => {
 });
 
 describeTaskStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
+describeBatchStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
 
 describeSharedStoreContract('sqlite, one file shared by two instances', async () => {
   const file = nextFile();

@@ -25,6 +25,10 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
   if (d.error) task.error = d.error;
   if (d.page) task.page = d.page;
   if (d.kind === 'images') task.counts = counts ?? emptyCounts();
+  if (d.batchId) {
+    task.batchId = d.batchId;
+    task.batchSeq = d.batchSeq ?? 0;
+  }
   return task;
 }
 

@@ -1,5 +1,6 @@
 /** Binds the schemas to one mongoose Connection (never the global one) and creates their indexes. */
 import type { Connection, Model } from 'mongoose';
+import { batchSchema, exportSchema, type BatchDoc, type ExportDoc } from './batch-model.js';
 import { imageSchema, type ImageDoc } from './image-model.js';
 import { ticketSchema, type TicketDoc } from './revision.js';
 import { taskImageSchema, type TaskImageDoc } from './task-image-model.js';
@@ -12,6 +13,8 @@ export interface Models {
   images: Model<ImageDoc>;
   taskImages: Model<TaskImageDoc>;
   tickets: Model<TicketDoc>;
+  batches: Model<BatchDoc>;
+  exports: Model<ExportDoc>;
 }
 
 export function bindModels(conn: Connection): Models {
@@ -21,6 +24,8 @@ export function bindModels(conn: Connection): Models {
     images: conn.model<ImageDoc>('Image', imageSchema, 'images'),
     taskImages: conn.model<TaskImageDoc>('TaskImage', taskImageSchema, 'task_images'),
     tickets: conn.model<TicketDoc>('RevisionTicket', ticketSchema, 'revision_tickets'),
+    batches: conn.model<BatchDoc>('Batch', batchSchema, 'batches'),
+    exports: conn.model<ExportDoc>('Export', exportSchema, 'exports'),
   };
 }
 

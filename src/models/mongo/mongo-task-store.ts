@@ -15,6 +15,7 @@ import type {
   ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, PageInfo, Task, TaskError, TaskImage, TaskKind,
 } from '../task.js';
 import type { ClaimOptions, ImageCompletion, ListTasksQuery, TaskStore } from '../task-store.js';
+import { MongoBatchStore } from './mongo-batch-store.js';
 import { imageIdFor, type ImageDoc } from './image-model.js';
 import { addCount, emptyCounts, toImage, toTask, toTaskImage } from './mapping.js';
 import { bindModels, ensureIndexes, type Models } from './models.js';
@@ -49,9 +50,11 @@ async function upsert(run: () => Promise<unknown>): Promise<void> {
 export class MongoTaskStore implements TaskStore {
   private readonly revisions: Revisions;
   private closed = false;
+  readonly batches: MongoBatchStore;
 
   constructor(private readonly conn: Connection, private readonly m: Models) {
     this.revisions = new Revisions(m.tickets);
+    this.batches = new MongoBatchStore(m, this.revisions, (docs) => this.withCountsMany(docs));
   }
 
   async createTask(input: NewTask): Promise<Task> {

@@ -18,6 +18,8 @@ export interface TaskDoc {
   page?: PageInfo;
   /** Bumped by every update; see revision.ts. */
   rev: number;
+  batchId?: string;
+  batchSeq?: number;
 }
 
 export const taskSchema = new Schema<TaskDoc>(
@@ -37,6 +39,8 @@ export const taskSchema = new Schema<TaskDoc>(
     error: Schema.Types.Mixed,
     page: Schema.Types.Mixed,
     rev: { type: Number, required: true },
+    batchId: String,
+    batchSeq: Number,
   },
   { versionKey: false, id: false, strict: true, minimize: false },
 );
@@ -45,3 +49,6 @@ export const taskSchema = new Schema<TaskDoc>(
 taskSchema.index({ kind: 1, createdAt: -1, _id: -1 });
 taskSchema.index({ kind: 1, status: 1, createdAt: -1, _id: -1 });
 taskSchema.index({ status: 1, createdAt: 1, _id: 1 });
+// A batch's tasks in submission order, and its progress by status.
+taskSchema.index({ batchId: 1, batchSeq: 1 });
+taskSchema.index({ batchId: 1, status: 1, batchSeq: 1 });

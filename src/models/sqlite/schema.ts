@@ -50,6 +50,34 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS task_images_outcome ON task_images (task_id, outcome);
   CREATE INDEX IF NOT EXISTS task_images_image ON task_images (task_id, image_id, position);
   `,
+  // 2: batches (tasks keep their batch and position in it) and dataset exports
+  `
+  CREATE TABLE IF NOT EXISTS batches (
+    id           TEXT PRIMARY KEY,
+    kinds        TEXT NOT NULL,
+    refresh      INTEGER NOT NULL CHECK (refresh IN (0, 1)),
+    url_count    INTEGER NOT NULL,
+    task_count   INTEGER NOT NULL,
+    created_at   TEXT NOT NULL,
+    cancelled_at TEXT
+  );
+  CREATE INDEX IF NOT EXISTS batches_created ON batches (created_at DESC, id DESC);
+  ALTER TABLE tasks ADD COLUMN batch_id TEXT REFERENCES batches (id);
+  ALTER TABLE tasks ADD COLUMN batch_seq INTEGER;
+  CREATE INDEX IF NOT EXISTS tasks_batch_seq ON tasks (batch_id, batch_seq) WHERE batch_id IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS tasks_batch_status ON tasks (batch_id, status, batch_seq) WHERE batch_id IS NOT NULL;
+
+  CREATE TABLE IF NOT EXISTS exports (
+    id          TEXT PRIMARY KEY,
+    batch_id    TEXT NOT NULL REFERENCES batches (id),
+    options     TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+    created_at  TEXT NOT NULL,
+    finished_at TEXT,
+    shards      TEXT NOT NULL,
+    error       TEXT
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -15,6 +15,7 @@ import type {
 } from '../task.js';
 import type { ClaimOptions, ImageCompletion, ListTasksQuery, TaskStore } from '../task-store.js';
 import { migrate } from './schema.js';
+import { SqliteBatchStore } from './sqlite-batch-store.js';
 
 interface TaskRow {
   id: string;
@@ -29,6 +30,8 @@ interface TaskRow {
   finished_at: string | null;
   error: string | null;
   page: string | null;
+  batch_id?: string | null;
+  batch_seq?: number | null;
 }
 
 interface ImageRow {
@@ -168,6 +171,7 @@ function prepareStatements(db: Database.Database) {
 export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepareStatements>;
+  readonly batches: SqliteBatchStore<TaskRow>;
   private readonly claimTx: Database.Transaction<(sourceUrl: string, options: ClaimOptions) => ClaimResult>;
 
   constructor(file: string) {
@@ -180,6 +184,7 @@ export class SqliteTaskStore implements TaskStore {
     migrate(this.db);
 
     this.stmt = prepareStatements(this.db);
+    this.batches = new SqliteBatchStore<TaskRow>(this.db, (rows) => this.toTasks(rows));
     this.claimTx = this.db.transaction((sourceUrl: string, options: ClaimOptions) => this.claimImageSync(sourceUrl, options));
   }
 
@@ -195,6 +200,10 @@ export class SqliteTaskStore implements TaskStore {
     const page = parse<PageInfo>(r.page);
     if (page) task.page = page;
     if (r.kind === 'images') task.counts = counts ?? this.countsSync(r.id);
+    if (r.batch_id) {
+      task.batchId = r.batch_id;
+      task.batchSeq = r.batch_seq ?? 0;
+    }
     return task;
   }
 
@@ -246,6 +255,7 @@ export class SqliteTaskStore implements TaskStore {
     }).deferred();
   }
 
+  /** Rows → tasks, image counts read in one query (a read transaction keeps them consistent with the rows). */
   private toTasks(rows: TaskRow[]): Task[] {
     const images = rows.filter((r) => r.kind === 'images').map((r) => r.id);
     const counts = this.countsForMany(images);
