@@ -59,6 +59,10 @@ const schema = z.object({
   /** A pending image claim older than this is taken to be abandoned by a dead worker. */
   CLAIM_STALE_MS: int(1000, 86_400_000).default(120_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
+  // Batches and dataset exports.
+  BATCH_MAX_URLS: int(1, 10_000_000).default(1_000_000),
+  EXPORT_SHARD_SAMPLES: int(1, 10_000_000).default(10_000),
+  EXPORT_SHARD_BYTES: int(1024, 100_000_000_000).default(512 * 1024 * 1024),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -98,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     pageReuse: { ttlMs: c.PAGE_REUSE_MS, maxBytes: c.PAGE_REUSE_BYTES },
     claimStaleMs: c.CLAIM_STALE_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    datasets: { batchMaxUrls: c.BATCH_MAX_URLS, shardSamples: c.EXPORT_SHARD_SAMPLES, shardBytes: c.EXPORT_SHARD_BYTES },
     fetch: {
       userAgent: c.USER_AGENT,
       allowPrivateNetworks: c.ALLOW_PRIVATE_NETWORKS,

@@ -95,7 +95,7 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
 }
 
 async function startHttp(config: Config, log: Logger, adapters: Adapters): Promise<{ server: http.Server; url: string }> {
-  const app = createApp({ ...adapters, log, mediaDir: config.mediaDir });
+  const app = createApp({ ...adapters, log, mediaDir: config.mediaDir, datasets: config.datasets });
   const server = http.createServer(app);
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {

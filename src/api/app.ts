@@ -5,6 +5,7 @@ import type { Logger } from '../logger.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
+import { batchesRouter } from './batches-router.js';
 import { imagesTasksRouter } from './images-router.js';
 import { openApiDocument } from './openapi.js';
 import { errorHandler, unknownRoute } from './problem.js';
@@ -17,7 +18,11 @@ export interface AppDeps {
   log: Logger;
   /** Standalone mode serves the media directory itself at /media/; in a cluster nginx does. */
   mediaDir?: string;
+  /** Batch and export limits (config.datasets). */
+  datasets?: { batchMaxUrls: number; shardSamples: number; shardBytes: number };
 }
+
+const DATASET_DEFAULTS = { batchMaxUrls: 1_000_000, shardSamples: 10_000, shardBytes: 512 * 1024 * 1024 };
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
@@ -35,6 +40,8 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
+  app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS) }));
   app.use(express.json({ limit: '64kb', strict: false }));
 
   app.get('/health', async (_req, res) => {

@@ -33,6 +33,7 @@ export function presentTask(t: Task) {
         }
       : null,
     ...(t.kind === 'images' ? { counts: t.counts ?? { found: 0, stored: 0, reused: 0, failed: 0 } } : {}),
+    batch_id: t.batchId ?? null,
     links: t.kind === 'text' ? { self, text: `${self}/text` } : { self, images: `${self}/images` },
   };
 }

@@ -1,0 +1,114 @@
+/** /batches: submit many URLs at once, follow them, cancel or retry them, stream their results. */
+import express, { Router, type Request } from 'express';
+import type { Logger } from '../logger.js';
+import { unfinishedCount } from '../models/batch-progress.js';
+import type { BatchJob, BatchWithProgress } from '../models/batch.js';
+import type { TaskStore } from '../models/task-store.js';
+import { TASK_STATUSES } from '../models/task.js';
+import { dispatchAll } from '../queue/dispatch-all.js';
+import { QueueFullError, type JobQueue } from '../queue/job-queue.js';
+import { readJsonBatch, readNdjsonBatch, isNdjson } from './batch-input.js';
+import { presentBatch } from './batch-presenters.js';
+import { notFound, ProblemError } from './problem.js';
+import { presentTask } from './presenters.js';
+import { rethrowCursor } from './tasks-router.js';
+import { pageQuery, parse } from './validation.js';
+import { z } from 'zod';
+
+export interface BatchesDeps {
+  store: TaskStore;
+  queue: JobQueue;
+  log: Logger;
+  batchMaxUrls: number;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A JSON `urls` array of the largest batch, at about 100 bytes a URL; NDJSON bodies are streamed instead. */
+const jsonLimit = (maxUrls: number) => Math.max(64 * 1024, maxUrls * 100);
+
+const tasksQuery = pageQuery.extend({
+  status: z.enum(['finished', ...TASK_STATUSES] as [string, ...string[]], { error: `must be one of ${TASK_STATUSES.join(', ')}, finished` }).optional(),
+});
+
+export async function loadBatch(store: TaskStore, id: string): Promise<BatchWithProgress> {
+  const batch = ID.test(id) ? await store.batches.getBatch(id) : null;
+  if (!batch) throw notFound(`no batch with id ${id}`);
+  return batch;
+}
+
+/**
+ * Queues the jobs; those the queue would not take are failed at once (nothing waits on them forever) and
+ * the caller hears 503, as for a single task. A batch retry re-queues them later.
+ */
+async function dispatchJobs(deps: BatchesDeps, batchId: string, jobs: BatchJob[]): Promise<void> {
+  const { undispatched, error } = await dispatchAll(deps.queue, jobs);
+  if (undispatched.length === 0) return;
+  const code = error instanceof QueueFullError ? 'queue_full' : 'queue_unavailable';
+  const message = String((error as Error).message);
+  for (const job of undispatched) await deps.store.finishTask(job.taskId, { status: 'failed', error: { code, message } });
+  deps.log.warn({ err: error, batchId, undispatched: undispatched.length }, 'batch dispatch failed');
+  throw new ProblemError(503, 'Service Unavailable',
+    `the task queue took ${jobs.length - undispatched.length} of the ${jobs.length} tasks of batch ${batchId} (${code}); the rest failed: retry them with POST /batches/${batchId}/retry`,
+    undefined, { 'retry-after': '5' });
+}
+
+export function batchesRouter(deps: BatchesDeps): Router {
+  const router = Router();
+  const json = express.json({ limit: jsonLimit(deps.batchMaxUrls), strict: false });
+
+  router.post('/', async (req: Request, res, next) => {
+    if (isNdjson(req)) return next();
+    if (!req.is('application/json')) {
+      throw new ProblemError(415, 'Unsupported Media Type', 'send the batch as application/json or application/x-ndjson', [{ field: 'body', message: 'must be application/json or application/x-ndjson' }]);
+    }
+    json(req, res, next);
+  }, async (req: Request, res) => {
+    const input = isNdjson(req) ? await readNdjsonBatch(req, deps.batchMaxUrls) : readJsonBatch(req.body, deps.batchMaxUrls);
+    const { batch, jobs } = await deps.store.batches.createBatch(input);
+    deps.log.info({ batchId: batch.id, urls: batch.urlCount, tasks: batch.taskCount }, 'batch created');
+    await dispatchJobs(deps, batch.id, jobs);
+    res.status(202).location(`/batches/${batch.id}`).json(presentBatch(batch));
+  });
+
+  router.get('/', async (req, res) => {
+    const q = parse(pageQuery, req.query, 'query');
+    const page = await deps.store.batches.listBatches({ limit: q.limit, cursor: q.cursor }).catch(rethrowCursor);
+    if (page.nextCursor) res.links({ next: `/batches?${new URLSearchParams({ limit: String(q.limit), cursor: page.nextCursor })}` });
+    res.json({ items: page.items.map((b) => presentBatch(b)), next_cursor: page.nextCursor ?? null });
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json(presentBatch(await loadBatch(deps.store, req.params.id as string)));
+  });
+
+  router.get('/:id/tasks', async (req, res) => {
+    const batch = await loadBatch(deps.store, req.params.id as string);
+    const q = parse(tasksQuery, req.query, 'query');
+    const status = q.status as Parameters<TaskStore['batches']['listBatchTasks']>[1]['status'];
+    const page = await deps.store.batches.listBatchTasks(batch.id, { status, limit: q.limit, cursor: q.cursor }).catch(rethrowCursor);
+    if (page.nextCursor) {
+      const next = new URLSearchParams({ ...(q.status ? { status: q.status } : {}), limit: String(q.limit), cursor: page.nextCursor });
+      res.links({ next: `/batches/${batch.id}/tasks?${next}` });
+    }
+    res.json({ batch_id: batch.id, items: page.items.map(presentTask), next_cursor: page.nextCursor ?? null });
+  });
+
+  router.post('/:id/retry', async (req, res) => {
+    const batch = await loadBatch(deps.store, req.params.id as string);
+    const jobs = (await deps.store.batches.retryBatch(batch.id)) ?? [];
+    await dispatchJobs(deps, batch.id, jobs);
+    res.status(202).json({ retried: jobs.length, batch: presentBatch(await loadBatch(deps.store, batch.id)) });
+  });
+
+  router.delete('/:id', async (req, res) => {
+    const batch = await loadBatch(deps.store, req.params.id as string);
+    if (unfinishedCount(batch.progress) === 0) {
+      throw new ProblemError(409, 'Conflict', `batch ${batch.id} has finished: there is nothing left to cancel`, [{ field: 'id', message: 'batch has finished' }]);
+    }
+    const result = await deps.store.batches.cancelBatch(batch.id);
+    if (!result) throw notFound(`no batch with id ${batch.id}`);
+    res.json({ cancelled: result.cancelled, batch: presentBatch(result.batch) });
+  });
+
+  return router;
+}
