@@ -13,11 +13,16 @@ import { notFound, ProblemError } from './problem.js';
 import { presentTask } from './presenters.js';
 import { rethrowCursor } from './tasks-router.js';
 import { pageQuery, parse } from './validation.js';
+import { streamResults } from './results-stream.js';
+import { batchRecords } from '../datasets/batch-records.js';
+import { decodePositionCursor } from '../models/ids.js';
+import type { BlobStore } from '../storage/blob-store.js';
 import { z } from 'zod';
 
 export interface BatchesDeps {
   store: TaskStore;
   queue: JobQueue;
+  blobs: BlobStore;
   log: Logger;
   batchMaxUrls: number;
 }
@@ -29,6 +34,8 @@ const jsonLimit = (maxUrls: number) => Math.max(64 * 1024, maxUrls * 100);
 const tasksQuery = pageQuery.extend({
   status: z.enum(['finished', ...TASK_STATUSES] as [string, ...string[]], { error: `must be one of ${TASK_STATUSES.join(', ')}, finished` }).optional(),
 });
+
+const resultsQuery = pageQuery.pick({ cursor: true });
 
 export async function loadBatch(store: TaskStore, id: string): Promise<BatchWithProgress> {
   const batch = ID.test(id) ? await store.batches.getBatch(id) : null;
@@ -91,6 +98,20 @@ export function batchesRouter(deps: BatchesDeps): Router {
       res.links({ next: `/batches/${batch.id}/tasks?${next}` });
     }
     res.json({ batch_id: batch.id, items: page.items.map(presentTask), next_cursor: page.nextCursor ?? null });
+  });
+
+  router.get('/:id/results', async (req, res) => {
+    const batch = await loadBatch(deps.store, req.params.id as string);
+    const q = parse(resultsQuery, req.query, 'query');
+    // Checked before the headers go out: afterwards an error can only cut the stream.
+    if (q.cursor !== undefined) {
+      try {
+        decodePositionCursor(q.cursor);
+      } catch (err) {
+        rethrowCursor(err);
+      }
+    }
+    await streamResults(res, batchRecords(deps.store, batch.id, q.cursor), deps.blobs);
   });
 
   router.post('/:id/retry', async (req, res) => {

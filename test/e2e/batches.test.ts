@@ -1,7 +1,18 @@
+import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { ndjson, serveDatasetSite, waitForBatch, type DatasetSite } from '../helpers/batches.js';
 import { startTestService, withSiteAndService } from '../helpers/service.js';
 import { startFixtureSite } from '../fixtures/site.js';
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+type Parser = (res: request.Response, cb: (err: Error | null, body: unknown) => void) => void;
+const collect = (map: (b: Buffer) => unknown): Parser => (res, cb) => {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => cb(null, map(Buffer.concat(chunks))));
+};
+const textParser = collect((b) => b.toString('utf8'));
+const binaryParser = collect((b) => b);
 
 describe('batches, end to end on the standalone service', () => {
   let data: DatasetSite;
@@ -37,6 +48,38 @@ describe('batches, end to end on the standalone service', () => {
 
     const list = await api().get('/batches').expect(200);
     expect(list.body.items.map((b: { id: string }) => b.id)).toContain(res.body.id);
+  });
+
+  it('streams the results as NDJSON, each record complete, resumable from any record cursor', async () => {
+    const { body } = await api().post('/batches').send({ urls: [...data.pages, ctx.site.url('/broken')], kinds: ['text', 'images'] }).expect(202);
+    await waitForBatch(ctx.svc.url, body.id);
+    const res = await api().get(`/batches/${body.id}/results`).buffer(true).parse(textParser).expect(200);
+    expect(res.headers['content-type']).toMatch(/^application\/x-ndjson/);
+    const records = (res.body as string).trim().split('\n').map((l) => JSON.parse(l));
+    expect(records.map((r) => [r.seq, r.kind, r.status])).toEqual([
+      [0, 'text', 'succeeded'], [1, 'images', 'succeeded'], [2, 'text', 'succeeded'], [3, 'images', 'succeeded'],
+      [4, 'text', 'succeeded'], [5, 'images', 'succeeded'], [6, 'text', 'failed'], [7, 'images', 'failed'],
+    ]);
+    expect(records[0]).toMatchObject({ url: data.pages[0], batch_id: body.id, page: { title: 'One', http_status: 200 }, error: null });
+    expect(records[0].text).toContain('First page text.');
+    expect(records[2].text).toContain('äöü');
+    expect(records[6]).toMatchObject({ text: null, error: { code: 'http_error', http_status: 500 } });
+    const five = records[5].images;
+    // Stored by this batch or an earlier test's: either way the same file.
+    expect(five.map((i: { source_url: string; outcome: string }) => [new URL(i.source_url).pathname, i.outcome === 'failed'])).toEqual([
+      ['/img/a.png', false], ['/img/d.png', false], ['/img/missing.png', true],
+    ]);
+    for (const img of records.flatMap((r) => r.images ?? []).filter((i: { sha256: string | null }) => i.sha256)) {
+      const expected = sha256(data.images[new URL(img.source_url).pathname] as Buffer);
+      expect(img.sha256).toBe(expected);
+      const file = await api().get(img.url).buffer(true).parse(binaryParser).expect(200);
+      expect(sha256(file.body as Buffer)).toBe(expected);
+    }
+    // Resume after the fourth record.
+    const rest = await api().get(`/batches/${body.id}/results`).query({ cursor: records[3].cursor }).buffer(true).parse(textParser).expect(200);
+    expect((rest.body as string).trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([4, 5, 6, 7]);
+    await api().get(`/batches/${body.id}/results`).query({ cursor: 'bad!' }).expect(400);
+    await api().get('/batches/nope/results').expect(404);
   });
 
   it('streams an NDJSON body of thousands of URLs, and cancels what has not started', async () => {
