@@ -6,6 +6,7 @@ import type { TaskStore } from '../models/task-store.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { batchesRouter } from './batches-router.js';
+import { exportsRouter } from './exports-router.js';
 import { imagesTasksRouter } from './images-router.js';
 import { openApiDocument } from './openapi.js';
 import { errorHandler, unknownRoute } from './problem.js';
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): Express {
   // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
   app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS) }));
   app.use(express.json({ limit: '64kb', strict: false }));
+  app.use(exportsRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS) }));
 
   app.get('/health', async (_req, res) => {
     await deps.store.getTask('health-probe');
