@@ -1,4 +1,5 @@
 /** The API's OpenAPI 3.1 description, served at /openapi.json. Keep in step with the routers. */
+import { batchPaths, batchSchemas } from './openapi-batches.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -54,10 +55,12 @@ export const openApiDocument = {
     '/images_tasks/{id}/images/{imageId}': {
       get: { summary: 'Download one image file', parameters: [idParam, { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The file, with its image/* type' }, '304': { description: 'Not modified (ETag is the sha256)' }, '404': problem } },
     },
+    ...batchPaths,
   },
   components: {
     responses: { Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     schemas: {
+      ...batchSchemas,
       Status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
       NewTask: { type: 'object', required: ['url'], additionalProperties: false, properties: { url: { type: 'string', format: 'uri', maxLength: 2048 }, refresh: { type: 'boolean', default: false } } },
       Error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' }, http_status: { type: 'integer' }, address: { type: 'string' } } },

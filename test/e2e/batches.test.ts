@@ -119,6 +119,15 @@ describe('batches, end to end on the standalone service', () => {
     expect(done).toMatchObject({ status: 'completed', counts: { succeeded: 2, failed: 0 } });
   });
 
+  it('describes the batch and export routes in the OpenAPI document', async () => {
+    const doc = await api().get('/openapi.json').expect(200);
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining([
+      '/batches', '/batches/{id}', '/batches/{id}/tasks', '/batches/{id}/results', '/batches/{id}/retry', '/batches/{id}/exports', '/exports/{id}',
+    ]));
+    expect(Object.keys(doc.body.paths['/batches/{id}'])).toEqual(['get', 'delete']);
+    expect(doc.body.components.schemas.NewExport.properties.format.enum).toEqual(['webdataset', 'parquet', 'jsonl']);
+  });
+
   describe('bad input gets a 4xx naming the field or line, and writes nothing', () => {
     const batchCount = async () => (await api().get('/batches').query({ limit: 1000 }).expect(200)).body.items.length as number;
 
