@@ -63,6 +63,13 @@ const schema = z.object({
   BATCH_MAX_URLS: int(1, 10_000_000).default(1_000_000),
   EXPORT_SHARD_SAMPLES: int(1, 10_000_000).default(10_000),
   EXPORT_SHARD_BYTES: int(1024, 100_000_000_000).default(512 * 1024 * 1024),
+  // Webhooks: first retry after the base delay, each next one 4× later (capped), none after the window.
+  WEBHOOK_RETRY_BASE_MS: int(1, 3_600_000).default(5_000),
+  WEBHOOK_RETRY_MAX_MS: int(1, 86_400_000).default(10 * 3_600_000),
+  WEBHOOK_RETRY_WINDOW_MS: int(1, 7 * 86_400_000).default(24 * 3_600_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  WEBHOOK_POLL_MS: int(10, 60_000).default(1_000),
+  WEBHOOK_CONCURRENCY: int(1, 256).default(8),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -102,6 +109,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     pageReuse: { ttlMs: c.PAGE_REUSE_MS, maxBytes: c.PAGE_REUSE_BYTES },
     claimStaleMs: c.CLAIM_STALE_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    webhooks: {
+      schedule: { baseDelayMs: c.WEBHOOK_RETRY_BASE_MS, maxDelayMs: c.WEBHOOK_RETRY_MAX_MS, windowMs: c.WEBHOOK_RETRY_WINDOW_MS },
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+      pollMs: c.WEBHOOK_POLL_MS,
+      concurrency: c.WEBHOOK_CONCURRENCY,
+    },
     datasets: { batchMaxUrls: c.BATCH_MAX_URLS, shardSamples: c.EXPORT_SHARD_SAMPLES, shardBytes: c.EXPORT_SHARD_BYTES },
     fetch: {
       userAgent: c.USER_AGENT,

@@ -23,6 +23,9 @@ import type { BlobStore } from './storage/blob-store.js';
 import { VolumeBlobStore } from './storage/volume-blob-store.js';
 import { RecentPages } from './worker/recent-pages.js';
 import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js';
+import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import { WebhookEvents } from './webhooks/events.js';
+import { createWebhookSender } from './webhooks/sender.js';
 
 export interface RunningService {
   /** Base URL of the API, when this role serves it. */
@@ -51,7 +54,7 @@ async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
   return { store, queue, blobs };
 }
 
-function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; ready: Promise<void> } {
+function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; webhooks: { close(): Promise<void> }; ready: Promise<void> } {
   const extractor = config.parseThreads > 0 ? threadedExtractor({ threads: config.parseThreads, timeoutMs: config.parseTimeoutMs }) : inlineExtractor();
   const f = config.fetch;
   const fetcher = createFetcher({
@@ -72,6 +75,7 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
     blobs,
     log,
     shutdown,
+    events: new WebhookEvents(store),
     taskTimeoutMs: config.fetch.taskTimeoutMs,
     pages: { fetcher, extractor, recent: new RecentPages(config.pageReuse), timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects },
     images: {
@@ -80,6 +84,16 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
       maxPerPage: config.fetch.maxImagesPerPage,
       claimStaleMs: config.claimStaleMs,
     },
+  });
+  const w = config.webhooks;
+  const webhooks = startWebhookDispatcher({
+    store,
+    log,
+    sender: createWebhookSender({ policy: { allowPrivate: f.allowPrivateNetworks, allowCidrs: f.allowCidrs }, timeoutMs: w.timeoutMs, userAgent: f.userAgent }),
+    schedule: w.schedule,
+    pollMs: w.pollMs,
+    leaseMs: w.timeoutMs * 3,
+    concurrency: w.concurrency,
   });
   const ready = (async () => {
     if (queue instanceof InlineQueue) {
@@ -91,11 +105,11 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
     await queue.consume(runner, { concurrency: config.workerConcurrency });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();
-  return { fetcher, extractor, ready };
+  return { fetcher, extractor, webhooks, ready };
 }
 
 async function startHttp(config: Config, log: Logger, adapters: Adapters): Promise<{ server: http.Server; url: string }> {
-  const app = createApp({ ...adapters, log, mediaDir: config.mediaDir, datasets: config.datasets });
+  const app = createApp({ ...adapters, log, mediaDir: config.mediaDir, datasets: config.datasets, addressPolicy: { allowPrivate: config.fetch.allowPrivateNetworks, allowCidrs: config.fetch.allowCidrs } });
   const server = http.createServer(app);
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -129,6 +143,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       }
       http?.server.closeAllConnections();
       await stopped;
+      await worker?.webhooks.close();
       await worker?.fetcher.close();
       await worker?.extractor.close();
       await adapters.store.close();

@@ -11,6 +11,8 @@ import { imagesTasksRouter } from './images-router.js';
 import { openApiDocument } from './openapi.js';
 import { errorHandler, unknownRoute } from './problem.js';
 import { textTasksRouter } from './text-router.js';
+import type { AddressPolicy } from '../scrape/address-guard.js';
+import { WebhookEvents } from '../webhooks/events.js';
 
 export interface AppDeps {
   store: TaskStore;
@@ -21,6 +23,8 @@ export interface AppDeps {
   mediaDir?: string;
   /** Batch and export limits (config.datasets). */
   datasets?: { batchMaxUrls: number; shardSamples: number; shardBytes: number };
+  /** The SSRF guard's policy, applied to webhook URLs at submission; default: refuse private addresses. */
+  addressPolicy?: AddressPolicy;
 }
 
 const DATASET_DEFAULTS = { batchMaxUrls: 1_000_000, shardSamples: 10_000, shardBytes: 512 * 1024 * 1024 };
@@ -42,7 +46,9 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
-  app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS) }));
+  const addressPolicy = deps.addressPolicy ?? { allowPrivate: false, allowCidrs: [] };
+  const events = new WebhookEvents(deps.store);
+  app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS), addressPolicy, events }));
   app.use(express.json({ limit: '64kb', strict: false }));
   app.use(exportsRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS) }));
 
@@ -51,8 +57,8 @@ export function createApp(deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
   app.get('/openapi.json', (_req, res) => void res.json(openApiDocument));
-  app.use('/text_tasks', textTasksRouter(deps));
-  app.use('/images_tasks', imagesTasksRouter(deps));
+  app.use('/text_tasks', textTasksRouter({ ...deps, addressPolicy }));
+  app.use('/images_tasks', imagesTasksRouter({ ...deps, addressPolicy }));
   if (deps.mediaDir) {
     // Files are content-addressed, so they never change: cache them for good.
     app.use('/media', express.static(deps.mediaDir, { index: false, dotfiles: 'ignore', immutable: true, maxAge: '365d', fallthrough: true }));

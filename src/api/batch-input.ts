@@ -10,6 +10,7 @@ import type { NewBatch } from '../models/batch.js';
 import type { TaskKind } from '../models/task.js';
 import { invalid, ProblemError } from './problem.js';
 import { httpUrl, parse } from './validation.js';
+import { webhookEvents, webhookSecret, webhookSpec, type WebhookInput } from './webhook-input.js';
 
 const KINDS = ['text', 'images'] as const;
 /** Longer lines cannot hold one valid URL object. */
@@ -27,12 +28,16 @@ const jsonBatch = strictObject({
   urls: z.array(httpUrl, { error: (i) => (i.input === undefined ? 'is required' : 'must be an array of URLs') }),
   kinds: kinds.optional().default(['text']),
   refresh: z.boolean({ error: 'must be a boolean' }).optional().default(false),
+  webhook: webhookSpec.optional(),
 });
 
 const ndjsonQuery = z.strictObject(
   {
     kinds: z.string().optional().default('text').transform((v) => v.split(',').map((k) => k.trim())).pipe(kinds),
     refresh: z.enum(['true', 'false'], { error: 'must be true or false' }).optional().default('false').transform((v) => v === 'true'),
+    // The webhook of an NDJSON batch: its URL and events here, its secret (if chosen) in a Webhook-Secret header.
+    webhook_url: httpUrl.optional(),
+    webhook_events: z.string().optional().transform((v) => (v ? v.split(',').map((e) => e.trim()) : undefined)).pipe(webhookEvents),
   },
   { error: (i) => (i.code === 'unrecognized_keys' ? `unknown parameter(s): ${i.keys.join(', ')}` : 'invalid query') },
 );
@@ -47,18 +52,27 @@ const noUrls = (field: string) => invalid([{ field, message: 'must hold at least
 export const isNdjson = (req: Request): boolean => Boolean(req.is(['application/x-ndjson', 'application/ndjson', 'application/jsonl']));
 
 /** A JSON body already parsed by express.json. */
-export function readJsonBatch(body: unknown, maxUrls: number): NewBatch {
+/** A batch submission: the batch, and the webhook to tell about it. */
+export type BatchInput = NewBatch & { webhook?: WebhookInput };
+
+export function readJsonBatch(body: unknown, maxUrls: number): BatchInput {
   // Count first: validating a million URLs only to refuse them all would be wasted work.
   const count = (body as { urls?: unknown } | null)?.urls;
   if (Array.isArray(count) && count.length > maxUrls) throw tooMany(maxUrls, 'urls');
   const b = parse(jsonBatch, body, 'body');
   if (b.urls.length === 0) throw noUrls('urls');
-  return { kinds: b.kinds as TaskKind[], refresh: b.refresh, urls: b.urls };
+  return { kinds: b.kinds as TaskKind[], refresh: b.refresh, urls: b.urls, ...(b.webhook ? { webhook: b.webhook as WebhookInput } : {}) };
 }
 
 /** Streams the NDJSON body; throws a problem naming the first bad line (1-based). */
-export async function readNdjsonBatch(req: Request, maxUrls: number): Promise<NewBatch> {
+export async function readNdjsonBatch(req: Request, maxUrls: number): Promise<BatchInput> {
   const options = parse(ndjsonQuery, req.query, 'query');
+  const secretHeader = req.get('webhook-secret');
+  if (secretHeader !== undefined && !options.webhook_url) throw invalid([{ field: 'webhook-secret', message: 'needs webhook_url' }]);
+  const secret = secretHeader === undefined ? undefined : parse(webhookSecret, secretHeader, 'webhook-secret');
+  const webhook: WebhookInput | undefined = options.webhook_url
+    ? { url: options.webhook_url, events: options.webhook_events as WebhookInput['events'], ...(secret ? { secret } : {}) }
+    : undefined;
   const urls: string[] = [];
   const lines = readline.createInterface({ input: req, crlfDelay: Infinity });
   let n = 0;
@@ -86,5 +100,5 @@ export async function readNdjsonBatch(req: Request, maxUrls: number): Promise<Ne
     lines.close();
   }
   if (urls.length === 0) throw noUrls('body');
-  return { kinds: options.kinds as TaskKind[], refresh: options.refresh, urls };
+  return { kinds: options.kinds as TaskKind[], refresh: options.refresh, urls, ...(webhook ? { webhook } : {}) };
 }

@@ -18,6 +18,10 @@ import { batchRecords } from '../datasets/batch-records.js';
 import { decodePositionCursor } from '../models/ids.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { z } from 'zod';
+import type { AddressPolicy } from '../scrape/address-guard.js';
+import type { WebhookEvents } from '../webhooks/events.js';
+import { checkWebhookTarget, presentEndpoint, toEndpoint } from './webhook-input.js';
+import { presentDelivery } from './webhook-presenters.js';
 
 export interface BatchesDeps {
   store: TaskStore;
@@ -25,6 +29,8 @@ export interface BatchesDeps {
   blobs: BlobStore;
   log: Logger;
   batchMaxUrls: number;
+  addressPolicy: AddressPolicy;
+  events: WebhookEvents;
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -70,11 +76,16 @@ export function batchesRouter(deps: BatchesDeps): Router {
     }
     json(req, res, next);
   }, async (req: Request, res) => {
-    const input = isNdjson(req) ? await readNdjsonBatch(req, deps.batchMaxUrls) : readJsonBatch(req.body, deps.batchMaxUrls);
+    const ndjson = isNdjson(req);
+    const { webhook, ...input } = ndjson ? await readNdjsonBatch(req, deps.batchMaxUrls) : readJsonBatch(req.body, deps.batchMaxUrls);
+    if (webhook) await checkWebhookTarget(webhook.url, deps.addressPolicy, ndjson ? 'webhook_url' : 'webhook.url');
     const { batch, jobs } = await deps.store.batches.createBatch(input);
     deps.log.info({ batchId: batch.id, urls: batch.urlCount, tasks: batch.taskCount }, 'batch created');
+    // Before the first job goes out, so no event of the batch can miss its endpoint.
+    const endpoint = webhook && toEndpoint(webhook, 'batch', batch.id);
+    if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
     await dispatchJobs(deps, batch.id, jobs);
-    res.status(202).location(`/batches/${batch.id}`).json(presentBatch(batch));
+    res.status(202).location(`/batches/${batch.id}`).json({ ...presentBatch(batch), ...(endpoint ? { webhook: presentEndpoint(endpoint) } : {}) });
   });
 
   router.get('/', async (req, res) => {
@@ -114,6 +125,20 @@ export function batchesRouter(deps: BatchesDeps): Router {
     await streamResults(res, batchRecords(deps.store, batch.id, q.cursor), deps.blobs);
   });
 
+  router.get('/:id/webhooks', async (req, res) => {
+    const batch = await loadBatch(deps.store, req.params.id as string);
+    const q = parse(pageQuery, req.query, 'query');
+    const endpoint = await deps.store.webhooks.getEndpoint(batch.id);
+    const page = await deps.store.webhooks.listDeliveries(batch.id, { limit: q.limit, cursor: q.cursor }).catch(rethrowCursor);
+    if (page.nextCursor) res.links({ next: `/batches/${batch.id}/webhooks?${new URLSearchParams({ limit: String(q.limit), cursor: page.nextCursor })}` });
+    res.json({
+      batch_id: batch.id,
+      endpoint: endpoint ? { url: endpoint.url, events: endpoint.events } : null,
+      items: page.items.map(presentDelivery),
+      next_cursor: page.nextCursor ?? null,
+    });
+  });
+
   router.post('/:id/retry', async (req, res) => {
     const batch = await loadBatch(deps.store, req.params.id as string);
     const jobs = (await deps.store.batches.retryBatch(batch.id)) ?? [];
@@ -128,6 +153,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     }
     const result = await deps.store.batches.cancelBatch(batch.id);
     if (!result) throw notFound(`no batch with id ${batch.id}`);
+    await deps.events.batchMayHaveFinished(batch.id);
     res.json({ cancelled: result.cancelled, batch: presentBatch(result.batch) });
   });
 

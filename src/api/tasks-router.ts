@@ -7,14 +7,19 @@ import { QueueFullError, type JobQueue } from '../queue/job-queue.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
 import { createTaskBody, listQuery, parse } from './validation.js';
+import type { AddressPolicy } from '../scrape/address-guard.js';
+import { checkWebhookTarget, presentEndpoint, toEndpoint, webhookSpec, type WebhookInput } from './webhook-input.js';
 
 export interface TasksDeps {
   store: TaskStore;
   queue: JobQueue;
   log: Logger;
+  addressPolicy: AddressPolicy;
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const createBody = createTaskBody.extend({ webhook: webhookSpec.optional() });
 
 /** Loads a task of the route's kind or throws a 404 problem. */
 export async function loadTask(store: TaskStore, kind: TaskKind, id: string): Promise<Task> {
@@ -36,8 +41,13 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     if (!req.is('application/json')) {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the task as application/json', [{ field: 'body', message: 'must be application/json' }]);
     }
-    const body = parse(createTaskBody, req.body, 'body');
+    const body = parse(createBody, req.body, 'body');
+    const webhook = body.webhook as WebhookInput | undefined;
+    if (webhook) await checkWebhookTarget(webhook.url, deps.addressPolicy, 'webhook.url');
     const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh });
+    // Before dispatch, so the task's events find their endpoint.
+    const endpoint = webhook && toEndpoint(webhook, 'task', task.id);
+    if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
     try {
       await deps.queue.dispatch({ taskId: task.id, kind });
     } catch (err) {
@@ -47,7 +57,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
       deps.log.warn({ err, taskId: task.id }, 'dispatch failed');
       throw new ProblemError(503, 'Service Unavailable', `the task queue cannot take the task now (${code})`, undefined, { 'retry-after': '5' });
     }
-    res.status(202).location(`${base}/${task.id}`).json(presentTask(task));
+    res.status(202).location(`${base}/${task.id}`).json({ ...presentTask(task), ...(endpoint ? { webhook: presentEndpoint(endpoint) } : {}) });
   });
 
   router.get('/', async (req, res) => {

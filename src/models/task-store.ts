@@ -1,4 +1,5 @@
 import type { BatchStore } from './batch-store.js';
+import type { WebhookStore } from './webhook-store.js';
 import type {
   ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
   TaskError, TaskImage, TaskKind, TaskStatus,
@@ -39,6 +40,8 @@ export class InvalidCursorError extends Error {
 export interface TaskStore {
   /** Batches of tasks and their exports, on the same database. */
   readonly batches: BatchStore;
+  /** Webhook endpoints and their deliveries, on the same database (durable, shared by every process). */
+  readonly webhooks: WebhookStore;
   createTask(input: NewTask): Promise<Task>;
   getTask(id: string): Promise<Task | null>;
   /** Newest first: (createdAt, id) descending. A limit outside 1..1000 throws RangeError; an unreadable cursor InvalidCursorError. */

@@ -9,6 +9,7 @@ import type { Job, JobHandler } from '../queue/job-queue.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
 import { runTextTask, type TextTaskDeps } from './text-task.js';
+import type { WebhookEvents } from '../webhooks/events.js';
 
 /** The handler's way of saying "do not acknowledge this job": shutdown stopped it before its end. */
 export class TaskInterruptedError extends Error {
@@ -24,6 +25,8 @@ export type TaskRunnerDeps = TextTaskDeps & ImagesTaskDeps & {
   taskTimeoutMs: number;
   /** Aborted when shutdown gives up waiting: running tasks stop and stay unfinished, to be resumed. */
   shutdown?: AbortSignal;
+  /** Webhook events of tasks and batches (recorded as deliveries; sent by the dispatcher). */
+  events?: WebhookEvents;
 };
 
 /** One signal per task for its deadline and for shutdown (AbortSignal.any would pin every task to the shutdown signal). */
@@ -47,6 +50,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
     if (!task) return; // unknown or already final: the redelivery of a finished job
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
     log.info({ attempt: task.attempts }, 'task started');
+    await notify(log, () => deps.events?.taskStarted(task));
     const { signal, release } = taskSignal(deps.taskTimeoutMs, deps.shutdown);
     let result: Parameters<TaskStore['finishTask']>[1];
     try {
@@ -67,7 +71,17 @@ export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
     }
     const final = await deps.store.finishTask(task.id, result);
     log.info({ status: final?.status, error: final?.error, counts: final?.counts }, 'task finished');
+    if (final) await notify(log, () => deps.events?.taskFinished(final));
   };
+}
+
+/** A webhook event that cannot be recorded is logged, never a reason to fail or redo the task. */
+async function notify(log: Logger, record: () => Promise<void> | undefined): Promise<void> {
+  try {
+    await record();
+  } catch (err) {
+    log.error({ err }, 'webhook event not recorded');
+  }
 }
 
 function runKind(task: Task, deps: TaskRunnerDeps, log: Logger, signal: AbortSignal) {

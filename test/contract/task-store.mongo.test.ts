@@ -7,6 +7,7 @@ import type { TaskStore } from '../../src/models/task-store.js';
 import { describeWithService } from '../helpers/services.js';
 import { describeBatchStoreContract } from './batch-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
+import { describeWebhookClaimRace, describeWebhookStoreContract } from './webhook-store.contract.js';
 
 const freshDbName = () => `scrapeds_ct_${randomBytes(6).toString('hex')}`;
 
@@ -47,11 +48,13 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
 
   describeTaskStoreContract('mongo', () => openFresh(), (store) => dispose(store));
   describeBatchStoreContract('mongo', () => openFresh(), (store) => dispose(store));
+  describeWebhookStoreContract('mongo', () => openFresh(), (store) => dispose(store));
 
   describeSharedStoreContract('mongo, one database shared by two connections', async () => {
     const name = freshDbName();
     return [await openFresh(name), await openFresh(name)];
   }, (a, b) => dispose(a, b), (pair) => {
+    describeWebhookClaimRace(pair);
     const file = { sha256: 'f'.repeat(64), key: `images/ff/${'f'.repeat(64)}.png`, mime: 'image/png', bytes: 3 };
 
     // A conditional update is not atomic on FerretDB v1: this is what the revision tickets are for.

@@ -6,6 +6,7 @@ import { openSqliteTaskStore } from '../../src/models/sqlite/sqlite-task-store.j
 import { SCHEMA_VERSION } from '../../src/models/sqlite/schema.js';
 import { describeBatchStoreContract } from './batch-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
+import { describeWebhookClaimRace, describeWebhookStoreContract } from './webhook-store.contract.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'task-store-sqlite-'));
 let n = 0;
@@ -17,6 +18,7 @@ afterAll(() => {
 
 describeTaskStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
 describeBatchStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
+describeWebhookStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
 
 describeSharedStoreContract('sqlite, one file shared by two instances', async () => {
   const file = nextFile();
@@ -24,7 +26,7 @@ describeSharedStoreContract('sqlite, one file shared by two instances', async ()
 }, async (a, b) => {
   await a.close();
   await b.close();
-});
+}, describeWebhookClaimRace);
 
 describe('SqliteTaskStore on a shared file', () => {
   it('creates its directory, uses WAL and records the schema version', async () => {

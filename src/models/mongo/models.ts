@@ -6,6 +6,7 @@ import { ticketSchema, type TicketDoc } from './revision.js';
 import { taskImageSchema, type TaskImageDoc } from './task-image-model.js';
 import { taskSchema, type TaskDoc } from './task-model.js';
 import { textSchema, type TextDoc } from './text-model.js';
+import { webhookDeliverySchema, webhookEndpointSchema, type WebhookDeliveryDoc, type WebhookEndpointDoc } from './webhook-model.js';
 
 export interface Models {
   tasks: Model<TaskDoc>;
@@ -15,6 +16,8 @@ export interface Models {
   tickets: Model<TicketDoc>;
   batches: Model<BatchDoc>;
   exports: Model<ExportDoc>;
+  webhookEndpoints: Model<WebhookEndpointDoc>;
+  webhookDeliveries: Model<WebhookDeliveryDoc>;
 }
 
 export function bindModels(conn: Connection): Models {
@@ -26,6 +29,8 @@ export function bindModels(conn: Connection): Models {
     tickets: conn.model<TicketDoc>('RevisionTicket', ticketSchema, 'revision_tickets'),
     batches: conn.model<BatchDoc>('Batch', batchSchema, 'batches'),
     exports: conn.model<ExportDoc>('Export', exportSchema, 'exports'),
+    webhookEndpoints: conn.model<WebhookEndpointDoc>('WebhookEndpoint', webhookEndpointSchema, 'webhook_endpoints'),
+    webhookDeliveries: conn.model<WebhookDeliveryDoc>('WebhookDelivery', webhookDeliverySchema, 'webhook_deliveries'),
   };
 }
 

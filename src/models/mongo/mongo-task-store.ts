@@ -16,6 +16,7 @@ import type {
 } from '../task.js';
 import type { ClaimOptions, ImageCompletion, ListTasksQuery, TaskStore } from '../task-store.js';
 import { MongoBatchStore } from './mongo-batch-store.js';
+import { MongoWebhookStore } from './mongo-webhook-store.js';
 import { imageIdFor, type ImageDoc } from './image-model.js';
 import { addCount, emptyCounts, toImage, toTask, toTaskImage } from './mapping.js';
 import { bindModels, ensureIndexes, type Models } from './models.js';
@@ -51,9 +52,11 @@ export class MongoTaskStore implements TaskStore {
   private readonly revisions: Revisions;
   private closed = false;
   readonly batches: MongoBatchStore;
+  readonly webhooks: MongoWebhookStore;
 
   constructor(private readonly conn: Connection, private readonly m: Models) {
     this.revisions = new Revisions(m.tickets);
+    this.webhooks = new MongoWebhookStore(m, this.revisions);
     this.batches = new MongoBatchStore(m, this.revisions, (docs) => this.withCountsMany(docs));
   }
 

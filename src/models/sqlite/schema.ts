@@ -78,6 +78,23 @@ const MIGRATIONS: readonly string[] = [
     error       TEXT
   );
   `,
+  // 3: webhook endpoints (one per batch or task) and their deliveries, retried until delivered or expired
+  `
+  CREATE TABLE IF NOT EXISTS webhook_endpoints (
+    owner_id TEXT PRIMARY KEY,
+    doc      TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id              TEXT PRIMARY KEY,
+    owner_id        TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    created_at      TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    doc             TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_owner ON webhook_deliveries (owner_id, created_at, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

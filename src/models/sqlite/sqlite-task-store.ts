@@ -3,6 +3,7 @@
  * the file: WAL lets readers run beside a writer, and every read-then-write runs in an IMMEDIATE
  * transaction, so it holds the write lock from its first read.
  */
+import { SqliteWebhookStore } from './sqlite-webhook-store.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -172,6 +173,7 @@ export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   readonly batches: SqliteBatchStore<TaskRow>;
+  readonly webhooks: SqliteWebhookStore;
   private readonly claimTx: Database.Transaction<(sourceUrl: string, options: ClaimOptions) => ClaimResult>;
 
   constructor(file: string) {
@@ -185,6 +187,7 @@ export class SqliteTaskStore implements TaskStore {
 
     this.stmt = prepareStatements(this.db);
     this.batches = new SqliteBatchStore<TaskRow>(this.db, (rows) => this.toTasks(rows));
+    this.webhooks = new SqliteWebhookStore(this.db);
     this.claimTx = this.db.transaction((sourceUrl: string, options: ClaimOptions) => this.claimImageSync(sourceUrl, options));
   }
 
