@@ -1,5 +1,7 @@
 /** The batch and export part of the OpenAPI document (spread into openapi.ts). Keep in step with batches-router and exports-router. */
 
+import { ndjsonWebhookParams } from './openapi-webhooks.js';
+
 const problem = { $ref: '#/components/responses/Problem' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -16,6 +18,7 @@ export const batchPaths = {
       parameters: [
         { name: 'kinds', in: 'query', description: 'NDJSON only: comma-separated kinds', schema: { type: 'string', default: 'text' } },
         { name: 'refresh', in: 'query', description: 'NDJSON only', schema: { type: 'string', enum: ['true', 'false'] } },
+        ...ndjsonWebhookParams,
       ],
       requestBody: {
         required: true,
@@ -76,6 +79,7 @@ export const batchSchemas = {
       urls: { type: 'array', minItems: 1, items: { type: 'string', format: 'uri', maxLength: 2048 } },
       kinds: { type: 'array', items: { type: 'string', enum: ['text', 'images'] }, default: ['text'] },
       refresh: { type: 'boolean', default: false },
+      webhook: ref('Webhook'),
     },
   },
   Batch: {

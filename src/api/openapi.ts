@@ -1,5 +1,6 @@
 /** The API's OpenAPI 3.1 description, served at /openapi.json. Keep in step with the routers. */
 import { batchPaths, batchSchemas } from './openapi-batches.js';
+import { webhookEventsDoc, webhookPaths, webhookSchemas } from './openapi-webhooks.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -56,13 +57,16 @@ export const openApiDocument = {
       get: { summary: 'Download one image file', parameters: [idParam, { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The file, with its image/* type' }, '304': { description: 'Not modified (ETag is the sha256)' }, '404': problem } },
     },
     ...batchPaths,
+    ...webhookPaths,
   },
+  webhooks: webhookEventsDoc,
   components: {
     responses: { Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     schemas: {
       ...batchSchemas,
+      ...webhookSchemas,
       Status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
-      NewTask: { type: 'object', required: ['url'], additionalProperties: false, properties: { url: { type: 'string', format: 'uri', maxLength: 2048 }, refresh: { type: 'boolean', default: false } } },
+      NewTask: { type: 'object', required: ['url'], additionalProperties: false, properties: { url: { type: 'string', format: 'uri', maxLength: 2048 }, refresh: { type: 'boolean', default: false }, webhook: { $ref: '#/components/schemas/Webhook' } } },
       Error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' }, http_status: { type: 'integer' }, address: { type: 'string' } } },
       Problem: { type: 'object', properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } } },
       TaskBase: {

@@ -89,6 +89,13 @@ describe('scrapeds CLI', () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ task_count: 1, kinds: ['text'] });
   });
 
+  it('submit --webhook passes the endpoint, its secret (in a header) and events; the 202 shows them', async () => {
+    const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const r = await runCli([...api(), '--json', 'submit', '-', '--webhook', 'http://127.0.0.1:9/hook', '--webhook-secret', secret, '--webhook-events', 'batch.completed,batch.failed'], { input: `${data.pages[0]}\n` });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).webhook).toEqual({ url: 'http://127.0.0.1:9/hook', secret, events: ['batch.completed', 'batch.failed'] });
+  });
+
   it('crawl URL --max-pages N sends the documented crawl shape, with the API key as a bearer token', async () => {
     let seen: { body: unknown; auth: unknown } | undefined;
     ctx.site.route('/fake/batches', (req, res) => {
