@@ -14,6 +14,7 @@ import { buildService } from './lib/build.mjs';
 import { benchRequire, repoRoot, rootRequire, versionOf } from './lib/root-deps.mjs';
 import { clusterServices } from './lib/services.mjs';
 import { notes } from './notes.mjs';
+import { datasetsBench } from './datasets.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
 
@@ -212,6 +213,7 @@ try {
       };
     });
   }
+  if (want('datasets')) R.datasets = await section('datasets', () => datasetsBench({ distDir: build.distDir, outDir, log }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));
 } finally {
   site.stop();

@@ -5,13 +5,13 @@ import { unfinishedCount } from '../models/batch-progress.js';
 import type { BatchJob, BatchWithProgress } from '../models/batch.js';
 import type { TaskStore } from '../models/task-store.js';
 import { TASK_STATUSES } from '../models/task.js';
-import { dispatchAll } from '../queue/dispatch-all.js';
-import { QueueFullError, type JobQueue } from '../queue/job-queue.js';
+import { dispatchAll, reserveMany } from '../queue/dispatch-all.js';
+import type { JobQueue, Reservation } from '../queue/job-queue.js';
 import { readJsonBatch, readNdjsonBatch, isNdjson } from './batch-input.js';
 import { presentBatch } from './batch-presenters.js';
 import { notFound, ProblemError } from './problem.js';
 import { presentTask } from './presenters.js';
-import { rethrowCursor } from './tasks-router.js';
+import { reservePlace, rethrowCursor } from './tasks-router.js';
 import { pageQuery, parse } from './validation.js';
 import { streamResults } from './results-stream.js';
 import { batchRecords } from '../datasets/batch-records.js';
@@ -20,6 +20,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { z } from 'zod';
 import type { AddressPolicy } from '../scrape/address-guard.js';
 import type { WebhookEvents } from '../webhooks/events.js';
+import type { WebhookEndpoint } from '../models/webhook.js';
 import { checkWebhookTarget, presentEndpoint, toEndpoint } from './webhook-input.js';
 import { presentDelivery } from './webhook-presenters.js';
 
@@ -50,20 +51,24 @@ export async function loadBatch(store: TaskStore, id: string): Promise<BatchWith
 }
 
 /**
- * Queues the jobs; those the queue would not take are failed at once (nothing waits on them forever) and
- * the caller hears 503, as for a single task. A batch retry re-queues them later.
+ * Queues the jobs through places taken before their tasks were stored. Only a broker failing after that
+ * (RabbitMQ down past the dispatch timeout) leaves jobs undispatched: their tasks are failed at once, so
+ * nothing waits on them forever, and the caller hears 503; a batch retry re-queues them later.
  */
-async function dispatchJobs(deps: BatchesDeps, batchId: string, jobs: BatchJob[]): Promise<void> {
-  const { undispatched, error } = await dispatchAll(deps.queue, jobs);
+async function dispatchJobs(deps: BatchesDeps, batchId: string, places: Reservation[], jobs: BatchJob[]): Promise<void> {
+  const { undispatched, error } = await dispatchAll(places, jobs);
   if (undispatched.length === 0) return;
-  const code = error instanceof QueueFullError ? 'queue_full' : 'queue_unavailable';
-  const message = String((error as Error).message);
-  for (const job of undispatched) await deps.store.finishTask(job.taskId, { status: 'failed', error: { code, message } });
+  for (const job of undispatched) {
+    await deps.store.finishTask(job.taskId, { status: 'failed', error: { code: 'queue_unavailable', message: 'the task queue could not take the task' } });
+  }
   deps.log.warn({ err: error, batchId, undispatched: undispatched.length }, 'batch dispatch failed');
   throw new ProblemError(503, 'Service Unavailable',
-    `the task queue took ${jobs.length - undispatched.length} of the ${jobs.length} tasks of batch ${batchId} (${code}); the rest failed: retry them with POST /batches/${batchId}/retry`,
+    `the task queue took ${jobs.length - undispatched.length} of the ${jobs.length} tasks of batch ${batchId} (queue_unavailable); the rest failed: retry them with POST /batches/${batchId}/retry`,
     undefined, { 'retry-after': '5' });
 }
+
+/** Places for `n` jobs, or a 503 before anything is stored. */
+const reserveJobs = (queue: JobQueue, n: number): Reservation[] => reserveMany(n, () => reservePlace(queue));
 
 export function batchesRouter(deps: BatchesDeps): Router {
   const router = Router();
@@ -79,12 +84,20 @@ export function batchesRouter(deps: BatchesDeps): Router {
     const ndjson = isNdjson(req);
     const { webhook, ...input } = ndjson ? await readNdjsonBatch(req, deps.batchMaxUrls) : readJsonBatch(req.body, deps.batchMaxUrls);
     if (webhook) await checkWebhookTarget(webhook.url, deps.addressPolicy, ndjson ? 'webhook_url' : 'webhook.url');
-    const { batch, jobs } = await deps.store.batches.createBatch(input);
+    // Refused before anything is stored when the queue cannot take them all.
+    const places = reserveJobs(deps.queue, input.urls.length * input.kinds.length);
+    let endpoint: WebhookEndpoint | undefined;
+    const { batch, jobs } = await deps.store.batches.createBatch(input).then(async (created) => {
+      // Before the first job goes out, so no event of the batch can miss its endpoint.
+      endpoint = webhook && toEndpoint(webhook, 'batch', created.batch.id);
+      if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
+      return created;
+    }).catch((err: unknown) => {
+      for (const p of places) p.release();
+      throw err;
+    });
     deps.log.info({ batchId: batch.id, urls: batch.urlCount, tasks: batch.taskCount }, 'batch created');
-    // Before the first job goes out, so no event of the batch can miss its endpoint.
-    const endpoint = webhook && toEndpoint(webhook, 'batch', batch.id);
-    if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
-    await dispatchJobs(deps, batch.id, jobs);
+    await dispatchJobs(deps, batch.id, places, jobs);
     res.status(202).location(`/batches/${batch.id}`).json({ ...presentBatch(batch), ...(endpoint ? { webhook: presentEndpoint(endpoint) } : {}) });
   });
 
@@ -141,8 +154,13 @@ export function batchesRouter(deps: BatchesDeps): Router {
 
   router.post('/:id/retry', async (req, res) => {
     const batch = await loadBatch(deps.store, req.params.id as string);
-    const jobs = (await deps.store.batches.retryBatch(batch.id)) ?? [];
-    await dispatchJobs(deps, batch.id, jobs);
+    // Enough places for every failed task (a retry re-queues at most those), taken before any changes.
+    const places = reserveJobs(deps.queue, batch.progress.counts.failed);
+    const jobs = (await deps.store.batches.retryBatch(batch.id).catch((err: unknown) => {
+      for (const p of places) p.release();
+      throw err;
+    })) ?? [];
+    await dispatchJobs(deps, batch.id, places, jobs);
     res.status(202).json({ retried: jobs.length, batch: presentBatch(await loadBatch(deps.store, batch.id)) });
   });
 

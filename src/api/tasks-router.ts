@@ -3,11 +3,13 @@ import { Router, type Request } from 'express';
 import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
 import type { Task, TaskKind, TaskStatus } from '../models/task.js';
-import { QueueFullError, type JobQueue } from '../queue/job-queue.js';
+import { QueueClosedError, QueueFullError, type JobQueue, type Reservation } from '../queue/job-queue.js';
+import { allowOnly } from './allow-only.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
 import { createTaskBody, listQuery, parse } from './validation.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
+import type { WebhookEndpoint } from '../models/webhook.js';
 import { checkWebhookTarget, presentEndpoint, toEndpoint, webhookSpec, type WebhookInput } from './webhook-input.js';
 
 export interface TasksDeps {
@@ -33,6 +35,20 @@ export function rethrowCursor(err: unknown): never {
   throw err;
 }
 
+const unavailable = (code: string) =>
+  new ProblemError(503, 'Service Unavailable', `the task queue cannot take the task now (${code})`, undefined, { 'retry-after': '5' });
+
+/** A place in the queue, or the 503 that refuses the work before anything is stored. */
+export function reservePlace(queue: JobQueue): Reservation {
+  try {
+    return queue.reserve();
+  } catch (err) {
+    if (err instanceof QueueFullError) throw unavailable('queue_full');
+    if (err instanceof QueueClosedError) throw unavailable('shutting_down');
+    throw err;
+  }
+}
+
 export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   const router = Router();
   const base = collectionPath(kind);
@@ -44,18 +60,26 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     const body = parse(createBody, req.body, 'body');
     const webhook = body.webhook as WebhookInput | undefined;
     if (webhook) await checkWebhookTarget(webhook.url, deps.addressPolicy, 'webhook.url');
-    const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh });
-    // Before dispatch, so the task's events find their endpoint.
-    const endpoint = webhook && toEndpoint(webhook, 'task', task.id);
-    if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
+    // Refused before anything is stored: a client told "no" must not find a failed task of it later.
+    const place = reservePlace(deps.queue);
+    let endpoint: WebhookEndpoint | undefined;
+    const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh }).then(async (created) => {
+      // Before dispatch, so the task's events find their endpoint.
+      endpoint = webhook && toEndpoint(webhook, 'task', created.id);
+      if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
+      return created;
+    }).catch((err: unknown) => {
+      place.release();
+      throw err;
+    });
     try {
-      await deps.queue.dispatch({ taskId: task.id, kind });
+      await place.dispatch({ taskId: task.id, kind });
     } catch (err) {
-      // The task exists but will never run: close it as failed so nothing waits on it forever.
-      const code = err instanceof QueueFullError ? 'queue_full' : 'queue_unavailable';
-      await deps.store.finishTask(task.id, { status: 'failed', error: { code, message: String((err as Error).message) } });
+      // Only a broker that fails after the task was stored gets here (RabbitMQ down past the dispatch
+      // timeout): the task exists but will never run, so it is closed as failed rather than left waiting.
+      await deps.store.finishTask(task.id, { status: 'failed', error: { code: 'queue_unavailable', message: 'the task queue could not take the task' } });
       deps.log.warn({ err, taskId: task.id }, 'dispatch failed');
-      throw new ProblemError(503, 'Service Unavailable', `the task queue cannot take the task now (${code})`, undefined, { 'retry-after': '5' });
+      throw unavailable('queue_unavailable');
     }
     res.status(202).location(`${base}/${task.id}`).json({ ...presentTask(task), ...(endpoint ? { webhook: presentEndpoint(endpoint) } : {}) });
   });
@@ -72,9 +96,12 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     res.json({ items: page.items.map(presentTask), next_cursor: page.nextCursor ?? null });
   });
 
+  router.all('/', allowOnly('GET', 'POST'));
+
   router.get('/:id', async (req, res) => {
     res.json(presentTask(await loadTask(deps.store, kind, req.params.id as string)));
   });
+  router.all('/:id', allowOnly('GET'));
 
   return router;
 }

@@ -34,6 +34,29 @@ async function readAll(blobs: BlobStore, key: string): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Image files read ahead of the encoder: the reads overlap each other and the writing. */
+const READ_AHEAD = 32;
+
+/** Pairs each sample with its image bytes (when wanted), reading up to READ_AHEAD files at once, in order. */
+async function* withImageBytes(samples: AsyncIterable<Sample>, load: ((s: Sample) => Promise<Buffer>) | undefined): AsyncGenerator<{ sample: Sample; image?: Buffer }> {
+  const window: Array<{ sample: Sample; image?: Promise<Buffer> }> = [];
+  const next = async () => {
+    const head = window.shift() as { sample: Sample; image?: Promise<Buffer> };
+    return { sample: head.sample, image: await head.image };
+  };
+  try {
+    for await (const sample of samples) {
+      const image = load && sample.kind === 'images' ? load(sample) : undefined;
+      image?.catch(() => undefined); // awaited in turn below; this only keeps an early failure from going unhandled
+      window.push({ sample, image });
+      if (window.length >= READ_AHEAD) yield await next();
+    }
+    while (window.length > 0) yield await next();
+  } finally {
+    window.length = 0;
+  }
+}
+
 const emptyStats = (): ShardStats => ({ samples: 0, images: 0, texts: 0, imageBytes: 0, textBytes: 0 });
 
 export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: readonly TaskKind[]): Promise<ExportShard[]> {
@@ -50,7 +73,8 @@ export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: 
     /** Open shard and shards made so far, per series. */
     const series = new Map<string, { open?: OpenShard; made: number }>();
     try {
-      for await (const sample of samplesOf(batchRecords(deps.store, exp.batchId), kind)) {
+      const load = withImages ? (smp: Sample) => readAll(deps.blobs, (smp as Extract<Sample, { kind: 'images' }>).file.key) : undefined;
+      for await (const { sample, image } of withImageBytes(samplesOf(batchRecords(deps.store, exp.batchId), kind), load)) {
         const name = format.seriesOf(sample);
         let s = series.get(name);
         if (!s) series.set(name, (s = { made: 0 }));
@@ -61,7 +85,6 @@ export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: 
           s.open = { key, sink, encoder: format.open(sink, encoderOptions), stats: emptyStats() };
         }
         const shard = s.open;
-        const image = sample.kind === 'images' && withImages ? await readAll(deps.blobs, sample.file.key) : undefined;
         await shard.encoder.add(sample, image);
         count(shard.stats, sample);
         if (shard.stats.samples >= exp.options.shardSamples || shard.sink.bytes >= exp.options.shardBytes) {

@@ -181,6 +181,22 @@ describe('batches, end to end on the standalone service', () => {
   });
 });
 
+describe('a batch the queue cannot take', () => {
+  it('is refused with 503 before anything is stored', async () => {
+    const svc = await startTestService({ QUEUE_CAPACITY: '5', WORKER_CONCURRENCY: '1' });
+    try {
+      const urls = Array.from({ length: 10 }, (_, i) => `https://a.example/${i}`);
+      const res = await request(svc.url).post('/batches').send({ urls }).expect(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect((await request(svc.url).get('/batches').expect(200)).body.items).toEqual([]);
+      // The places were given back: a batch that fits is taken.
+      await request(svc.url).post('/batches').send({ urls: urls.slice(0, 3) }).expect(202);
+    } finally {
+      await svc.close();
+    }
+  });
+});
+
 describe('batch tasks go through the SSRF guard', () => {
   it('fails tasks to private addresses when private networks are not allowed', async () => {
     const site = await startFixtureSite();

@@ -66,6 +66,17 @@ describe('scrapeds CLI', () => {
     expect(r.stdout).toMatch(new RegExp(`^export \\S+: ${manifest.shards.length} shards verified in ${dir}$`, 'm'));
   });
 
+  it('submit --wait --json prints the finished batch; export --format jsonl reports each verified shard', async () => {
+    const r = await runCli([...api(), '--json', 'submit', '-', '--wait'], { input: `${data.pages[0]}\n${data.pages[1]}\n` });
+    expect(r.code).toBe(0);
+    const batch = JSON.parse(r.stdout);
+    expect(batch).toMatchObject({ status: 'completed', url_count: 2, counts: { succeeded: 2, failed: 0 } });
+    const dir = tempDir();
+    const exp = await runCli([...api(), 'export', batch.id, '--format', 'jsonl', '--out', dir]);
+    expect(exp.code).toBe(0);
+    expect(exp.stdout).toMatch(/^00000\.jsonl\.gz {2}2 records {2}\d+ bytes {2}sha256 [0-9a-f]{64} ok$/m);
+  });
+
   it('export refuses a shard whose bytes do not match the sha256 the API listed, and keeps no partial file', async () => {
     // A stand-in API on the fixture site whose export lists a wrong digest for its one shard.
     ctx.site.route('/fake/batches/b1/exports', (_req, res) => {
