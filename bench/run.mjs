@@ -17,6 +17,7 @@ import { notes } from './notes.mjs';
 import { datasetsBench } from './datasets.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
+import { hashesRun } from './hashes.mjs';
 
 const here = import.meta.dirname;
 const env = process.env;
@@ -214,6 +215,7 @@ try {
     });
   }
   if (want('datasets')) R.datasets = await section('datasets', () => datasetsBench({ distDir: build.distDir, outDir, log }));
+  if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));
 } finally {
   site.stop();

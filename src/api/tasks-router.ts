@@ -2,12 +2,12 @@
 import { Router, type Request } from 'express';
 import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
-import type { Task, TaskKind, TaskStatus } from '../models/task.js';
+import type { ImagesTaskOptions, NewTask, Task, TaskKind, TaskStatus } from '../models/task.js';
 import { QueueClosedError, QueueFullError, type JobQueue, type Reservation } from '../queue/job-queue.js';
 import { allowOnly } from './allow-only.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
-import { createTaskBody, listQuery, parse } from './validation.js';
+import { createImagesTaskBody, createTaskBody, listQuery, parse } from './validation.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
 import type { WebhookEndpoint } from '../models/webhook.js';
 import { checkWebhookTarget, presentEndpoint, toEndpoint, webhookSpec, type WebhookInput } from './webhook-input.js';
@@ -21,7 +21,6 @@ export interface TasksDeps {
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-const createBody = createTaskBody.extend({ webhook: webhookSpec.optional() });
 
 /** Loads a task of the route's kind or throws a 404 problem. */
 export async function loadTask(store: TaskStore, kind: TaskKind, id: string): Promise<Task> {
@@ -33,6 +32,28 @@ export async function loadTask(store: TaskStore, kind: TaskKind, id: string): Pr
 export function rethrowCursor(err: unknown): never {
   if (err instanceof InvalidCursorError) throw invalid([{ field: 'cursor', message: 'is not a cursor this API gave out' }]);
   throw err;
+}
+
+const textBody = createTaskBody.extend({ webhook: webhookSpec.optional() });
+const imagesBody = createImagesTaskBody.extend({ webhook: webhookSpec.optional() });
+const hook = (w: unknown) => (w ? { webhook: w as WebhookInput } : {});
+
+/** The request body → the task to create (and its webhook); each kind takes its own fields. */
+function newTask(kind: TaskKind, input: unknown): NewTask & { webhook?: WebhookInput } {
+  if (kind === 'text') {
+    const body = parse(textBody, input, 'body');
+    return { kind, url: body.url, refresh: body.refresh, ...hook(body.webhook) };
+  }
+  const body = parse(imagesBody, input, 'body');
+  const filters: NonNullable<ImagesTaskOptions['filters']> = {};
+  if (body.min_width !== undefined) filters.minWidth = body.min_width;
+  if (body.min_height !== undefined) filters.minHeight = body.min_height;
+  if (body.max_aspect_ratio !== undefined) filters.maxAspectRatio = body.max_aspect_ratio;
+  if (body.mime_types !== undefined) filters.mimeTypes = [...new Set(body.mime_types)];
+  const options: ImagesTaskOptions = {};
+  if (Object.keys(filters).length) options.filters = filters;
+  if (body.resize) options.resize = { maxSide: body.resize.max_side, format: body.resize.format };
+  return { kind, url: body.url, refresh: body.refresh, ...(Object.keys(options).length ? { options } : {}), ...hook(body.webhook) };
 }
 
 const unavailable = (code: string) =>
@@ -57,13 +78,12 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     if (!req.is('application/json')) {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the task as application/json', [{ field: 'body', message: 'must be application/json' }]);
     }
-    const body = parse(createBody, req.body, 'body');
-    const webhook = body.webhook as WebhookInput | undefined;
+    const { webhook, ...input } = newTask(kind, req.body);
     if (webhook) await checkWebhookTarget(webhook.url, deps.addressPolicy, 'webhook.url');
     // Refused before anything is stored: a client told "no" must not find a failed task of it later.
     const place = reservePlace(deps.queue);
     let endpoint: WebhookEndpoint | undefined;
-    const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh }).then(async (created) => {
+    const task = await deps.store.createTask(input).then(async (created) => {
       // Before dispatch, so the task's events find their endpoint.
       endpoint = webhook && toEndpoint(webhook, 'task', created.id);
       if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
