@@ -34,6 +34,8 @@ export class InvalidCursorError extends Error {
 /**
  * The persistence port. Every method is safe to call concurrently from many processes:
  * dedupe rests on a unique index on the image source URL, not on in-process locks.
+ * Every write either takes effect or throws (a full disk included): a write that resolved is durable and
+ * visible to the next reader; one that threw may or may not have taken effect, so callers retry it whole.
  */
 export interface TaskStore {
   createTask(input: NewTask): Promise<Task>;
