@@ -68,6 +68,12 @@ export interface TaskStore {
    * content-addressed and stay readable). Throws for an unknown image id.
    */
   completeImage(imageId: string, ownerTaskId: string, completion: ImageCompletion): Promise<ImageRecord>;
+  /**
+   * Gives up a pending claim of `ownerTaskId` without an outcome (its task failed for a reason of its own):
+   * the image stays pending with no owner, and the next claim of it, or a task joined to it, takes it at once.
+   * Returns the record as it stands after (unchanged for anyone but the owner); throws for an unknown image id.
+   */
+  releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord>;
   getImage(imageId: string): Promise<ImageRecord | null>;
 
   /** Idempotent per (taskId, position): a retried task overwrites its earlier outcome. */

@@ -28,6 +28,16 @@ interface ImageJob {
   reference: string;
 }
 
+/** What every image of one task run shares. */
+interface ImageRun {
+  deps: ImagesTaskDeps;
+  log: Logger;
+  /** The task's deadline and shutdown, and `cancelled`. */
+  signal: AbortSignal;
+  /** Aborted (with its error) when the task fails for a reason not an image's own: a full disk, a bug. */
+  cancelled: AbortSignal;
+}
+
 export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logger, signal: AbortSignal): Promise<PageInfo> {
   const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
   const refs = page.images.slice(0, deps.images.maxPerPage);
@@ -36,14 +46,26 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   }
   // A retried task starts its image outcomes afresh; stored files are reused through the claims.
   await deps.store.clearTaskImages(task.id);
+  const failure = new AbortController();
+  const run: ImageRun = { deps, log, signal: AbortSignal.any([signal, failure.signal]), cancelled: failure.signal };
   const limit = pLimit(deps.images.concurrency);
-  // Per-image fetch errors are recorded per image; only a failing store rejects here, failing the task.
-  await Promise.all(refs.map((reference, position) => limit(() => processImage({ task, position, reference }, deps, signal))));
+  // Per-image fetch errors are recorded per image. Anything else fails the task: the first such error cancels
+  // the downloads in flight and starts no more, and the task fails once each has given its claim back.
+  await Promise.allSettled(refs.map((reference, position) => limit(async () => {
+    if (failure.signal.aborted) return;
+    try {
+      await processImage({ task, position, reference }, run);
+    } catch (err) {
+      if (!failure.signal.aborted) failure.abort(err);
+    }
+  })));
+  if (failure.signal.aborted) throw failure.signal.reason;
   return { ...page.info, imagesDiscovered: page.images.length };
 }
 
-async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSignal): Promise<void> {
+async function processImage(job: ImageJob, run: ImageRun): Promise<void> {
   const { task } = job;
+  const { deps, signal, cancelled } = run;
   const sourceUrl = job.reference.startsWith('data:') ? dataUriSourceKey(job.reference) : job.reference;
   const link = (imageId: string, outcome: ImageOutcome, error?: TaskError) =>
     deps.store.linkImage({ taskId: task.id, position: job.position, sourceUrl, imageId, outcome, error });
@@ -56,21 +78,27 @@ async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSi
     });
     if (claim.outcome === 'stored') return link(claim.image.id, 'reused');
     if (claim.outcome === 'claimed') {
-      const record = await downloadAndStore(job, claim.image, deps, signal);
+      const record = await downloadAndStore(job, claim.image, run);
       return record.status === 'stored' ? link(record.id, 'stored') : link(record.id, 'failed', record.error);
     }
     // Another task is fetching it: join rather than fetch twice.
     const settled = await waitForImage(claim.image.id, deps, signal);
+    if (cancelled.aborted) throw cancelled.reason;
     if (settled?.status === 'stored') return link(settled.id, 'reused');
     if (settled?.status === 'failed') return link(settled.id, 'failed', settled.error);
     if (signal.aborted) return link(claim.image.id, 'failed', toTaskError(new ScrapeError('timeout', 'task deadline exceeded while waiting for the image')));
-    // Still pending but its claim went stale: its owner died. Loop to take it over.
+    // Still pending but its claim went stale (its owner died) or was released. Loop to take it over.
   }
 }
 
-async function downloadAndStore(job: ImageJob, image: ImageRecord, deps: ImagesTaskDeps, signal: AbortSignal): Promise<ImageRecord> {
+/**
+ * Downloads a claimed image and completes the claim: stored, or failed with the image's own error. Any other
+ * error (the task's, not the image's) gives the claim back untouched, so a retry or a joined task takes it at once.
+ */
+async function downloadAndStore(job: ImageJob, image: ImageRecord, run: ImageRun): Promise<ImageRecord> {
+  const { deps } = run;
   try {
-    const body = job.reference.startsWith('data:') ? dataUriBody(job.reference, deps.images.maxBytes) : await fetchImage(job.reference, deps, signal);
+    const body = job.reference.startsWith('data:') ? dataUriBody(job.reference, deps.images.maxBytes) : await fetchImage(job.reference, deps, run.signal);
     const info = await inspectImage(body);
     const key = imageKey(info.sha256, info.ext);
     // Same bytes under another URL: one file. The content address makes a second write pointless.
@@ -80,8 +108,14 @@ async function downloadAndStore(job: ImageJob, image: ImageRecord, deps: ImagesT
       file: { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height },
     });
   } catch (err) {
-    if (!(err instanceof ScrapeError)) throw err;
-    return deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: toTaskError(err) });
+    if (err instanceof ScrapeError && !run.cancelled.aborted) {
+      return deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: toTaskError(err) });
+    }
+    await deps.store.releaseImage(image.id, job.task.id).catch((releaseErr: unknown) => {
+      // It stays pending until CLAIM_STALE_MS, when another task may take it over.
+      run.log.warn({ err: releaseErr, imageId: image.id }, 'could not release an image claim');
+    });
+    throw err;
   }
 }
 

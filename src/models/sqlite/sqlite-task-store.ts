@@ -159,6 +159,9 @@ function prepareStatements(db: Database.Database) {
       UPDATE images SET status = @status, file = COALESCE(@file, file), error = @error,
         owner_task_id = NULL, claimed_at = NULL, updated_at = @now
       WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
+    releaseImage: db.prepare<[{ id: string; owner: string; now: string }], ImageRow>(`
+      UPDATE images SET owner_task_id = NULL, claimed_at = NULL, updated_at = @now
+      WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
     linkImage: db.prepare<[Record<string, unknown>], void>(`
       INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error)
       VALUES (@taskId, @position, @sourceUrl, @imageId, @outcome, @error)
@@ -330,6 +333,12 @@ export class SqliteTaskStore implements TaskStore {
       file: completion.status === 'stored' ? json(completion.file) : null,
       error: completion.status === 'failed' ? json(completion.error) : null,
     }) ?? this.stmt.imageById.get(imageId);
+    if (!row) throw new Error(`unknown image ${imageId}`);
+    return toImage(row);
+  }
+
+  async releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord> {
+    const row = written(this.stmt.releaseImage, { id: imageId, owner: ownerTaskId, now: nowIso() }) ?? this.stmt.imageById.get(imageId);
     if (!row) throw new Error(`unknown image ${imageId}`);
     return toImage(row);
   }
