@@ -16,7 +16,9 @@ export type ScrapeErrorCode =
   | 'too_many_images'
   | 'robots_disallowed'
   | 'robots_unavailable'
-  | 'proxy_error';
+  | 'proxy_error'
+  /** Every HTML parse thread was busy and the wait queue full (PARSE_QUEUE). */
+  | 'parser_busy';
 
 export interface ScrapeErrorDetails {
   httpStatus?: number;
