@@ -6,8 +6,8 @@
  */
 import type http from 'node:http';
 import zlib from 'node:zlib';
-import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
-import { ensureBuilt, spawnService, stopAllServices } from '../helpers/processes.js';
+import type { FixtureSite } from '../fixtures/site.js';
+import { spawnService, withBuiltServiceAndSite } from '../helpers/processes.js';
 import { submit, tempDir, waitForTask } from '../helpers/service.js';
 
 const HOSTILE = `<html><body>${'<div>'.repeat(400_000)}deep</body></html>`;
@@ -43,17 +43,10 @@ function serveTogether(site: FixtureSite, hostile: string): void {
 }
 
 describe('one parse thread, a hostile page and ordinary pages', () => {
-  let site: FixtureSite;
-  beforeAll(async () => {
-    ensureBuilt();
-    site = await startFixtureSite();
-  });
-  afterAll(async () => {
-    await stopAllServices();
-    await site.close();
-  });
+  const ctx = withBuiltServiceAndSite();
 
   async function run(hostilePath: string, env: Record<string, string>) {
+    const { site } = ctx;
     serveTogether(site, hostilePath);
     const svc = spawnService({
       DATA_DIR: tempDir(), PORT: '0', HOST: '127.0.0.1', ALLOW_PRIVATE_NETWORKS: 'true',
