@@ -50,7 +50,7 @@ describeWithTmpfs('an images task failing on a full media disk', 8 * 1024 * 1024
   it('releases its claims and cancels its downloads, so a retry proceeds at once', async () => {
     tmpfs().fill();
     const failed = await waitForTask(svc.url, await submit(svc.url, 'images', site.url('/gallery')));
-    expect(failed).toMatchObject({ status: 'failed', error: { code: 'internal_error' } });
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'storage_error' } });
 
     // Every download it had started was cancelled, and it started none after failing.
     const hitsAtFailure = images.map((p) => site.hits(p));
