@@ -9,6 +9,9 @@ import { load } from 'cheerio/slim';
 // domhandler and htmlparser2 are what cheerio/slim parses with; parsing with them here lets a handler cap depth.
 import { DomHandler, isTag, isText, type AnyNode, type Document, type Element } from 'domhandler';
 import { Parser } from 'htmlparser2';
+import { extractImageTexts, type ImageText } from './image-texts.js';
+import type { MetaTag } from './rights/directive-signals.js';
+import { rightsMetaTags } from './rights/meta-tags.js';
 import { ScrapeError } from './scrape-error.js';
 
 export interface ExtractedPage {
@@ -16,6 +19,10 @@ export interface ExtractedPage {
   text: string;
   /** Absolute http(s) URLs without fragment, or data:image URIs; distinct, in order of first appearance. */
   images: string[];
+  /** Alt, title, figcaption, nearby text and chosen caption per image URL (image-texts.ts). */
+  imageTexts: Record<string, ImageText>;
+  /** The meta tags a rights record reads (rights/meta-tags.ts). */
+  rightsMeta: MetaTag[];
 }
 
 /** Content that is never rendered as text. */
@@ -150,7 +157,13 @@ export function extractPage(html: string, pageUrl: string, options: ExtractOptio
     for (let i = el.children.length - 1; i >= 0; i--) stack.push({ node: el.children[i]!, visible: childVisible, pre: childPre });
   }
 
-  return { title, text: text.toString(), images: resolveImageRefs(refs, baseUrl(baseHref, pageUrl)) };
+  const base = baseUrl(baseHref, pageUrl);
+  const refsOf = (el: Element) => {
+    const own: string[] = [];
+    collectImageRefs(el, el.name.toLowerCase(), own);
+    return resolveImageRefs(own, base);
+  };
+  return { title, text: text.toString(), images: resolveImageRefs(refs, base), imageTexts: extractImageTexts($, refsOf), rightsMeta: rightsMetaTags($) };
 }
 
 /** Inside <pre> a newline is a line break; elsewhere it is just whitespace. */

@@ -18,6 +18,8 @@ export type ScrapeErrorCode =
   | 'robots_disallowed'
   | 'robots_unavailable'
   | 'proxy_error'
+  /** The site reserves the item against AI training and RIGHTS_POLICY=respect (src/worker/rights-policy.ts). */
+  | 'rights_reserved'
   /** Every HTML parse thread was busy and the wait queue full (PARSE_QUEUE). */
   | 'parser_busy';
 

@@ -1,13 +1,20 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../logger.js';
 import type { TaskStore } from '../models/task-store.js';
-import type { ImageOutcome, ImageRecord, PageInfo, Task, TaskError } from '../models/task.js';
+import type { RightsRecord, RightsSignal } from '../models/rights.js';
+import type { ImageOutcome, ImageRecord, ImageText, PageInfo, StoredFile, Task, TaskError, TaskImageDetails } from '../models/task.js';
+import { dhash } from '../scrape/image-hash.js';
 import { decodeDataUri, inspectImage } from '../scrape/image-file.js';
+import { responseSignals } from '../scrape/rights/rights-reader.js';
+import { decideRights } from '../scrape/rights/verdict.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { sleep } from '../util/sleep.js';
 import { dataUriSourceKey, imageKey } from './image-keys.js';
+import { ensureResized } from './image-extras.js';
+import { filterReason } from './image-filters.js';
 import { fetchPage, type PageFetcher } from './page.js';
+import { reservedError, withholds } from './rights-policy.js';
 
 export interface ImagesTaskDeps {
   store: TaskStore;
@@ -26,16 +33,26 @@ interface ImageJob {
   position: number;
   /** As referenced by the page; for data: URIs the payload itself. */
   reference: string;
-}
-
-/** What every image of one task run shares. */
-interface ImageRun {
-  deps: ImagesTaskDeps;
-  log: Logger;
-  /** The task's deadline and shutdown, and `cancelled`. */
-  signal: AbortSignal;
+  /** Its alt, title, figcaption, nearby text and caption on this page. */
+  text?: ImageText;
+  /** What the page says about its images (noai, noimageai); empty when rights are not read. */
+  forImages: RightsSignal[];
   /** Aborted (with its error) when the task fails for a reason not an image's own: a full disk, a bug. */
   cancelled: AbortSignal;
+  log: Logger;
+}
+
+/**
+ * An image completed as failed with this code was downloaded and not kept (filtered out, or reserved under
+ * RIGHTS_POLICY=respect): a task joining it, whose filters may differ, claims it again.
+ */
+const NOT_KEPT = 'not_kept';
+
+/** A downloaded image that the task does not keep, and why. */
+interface Withheld {
+  record: ImageRecord;
+  reason: TaskError;
+  rights?: RightsRecord;
 }
 
 export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logger, signal: AbortSignal): Promise<PageInfo> {
@@ -46,15 +63,17 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   }
   // A retried task starts its image outcomes afresh; stored files are reused through the claims.
   await deps.store.clearTaskImages(task.id);
-  const failure = new AbortController();
-  const run: ImageRun = { deps, log, signal: AbortSignal.any([signal, failure.signal]), cancelled: failure.signal };
   const limit = pLimit(deps.images.concurrency);
+  const forImages = page.rights?.forImages ?? [];
+  const failure = new AbortController();
+  const imageSignal = AbortSignal.any([signal, failure.signal]);
   // Per-image fetch errors are recorded per image. Anything else fails the task: the first such error cancels
   // the downloads in flight and starts no more, and the task fails once each has given its claim back.
   await Promise.allSettled(refs.map((reference, position) => limit(async () => {
     if (failure.signal.aborted) return;
     try {
-      await processImage({ task, position, reference }, run);
+      const job: ImageJob = { task, position, reference, text: page.imageTexts[reference], forImages, cancelled: failure.signal, log };
+      await processImage(job, deps, imageSignal);
     } catch (err) {
       if (!failure.signal.aborted) failure.abort(err);
     }
@@ -63,12 +82,24 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   return { ...page.info, imagesDiscovered: page.images.length };
 }
 
-async function processImage(job: ImageJob, run: ImageRun): Promise<void> {
+async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSignal): Promise<void> {
   const { task } = job;
-  const { deps, signal, cancelled } = run;
   const sourceUrl = job.reference.startsWith('data:') ? dataUriSourceKey(job.reference) : job.reference;
-  const link = (imageId: string, outcome: ImageOutcome, error?: TaskError) =>
-    deps.store.linkImage({ taskId: task.id, position: job.position, sourceUrl, imageId, outcome, error });
+  const link = (imageId: string, outcome: ImageOutcome, error?: TaskError, extra: Omit<TaskImageDetails, 'text'> = {}) =>
+    deps.store.linkImage({ taskId: task.id, position: job.position, sourceUrl, imageId, outcome, error, details: detailsOf(job.text, extra) });
+  // What is known before any download: the page's word about its images and the image origin's files.
+  const before = deps.pages.rights ? await deps.pages.rights.reader.imageBeforeDownload(job.reference, job.forImages, signal) : undefined;
+  /** A stored file, as this task sees it: its filters and the rights policy decide; resized when asked. */
+  const linkStored = async (image: ImageRecord, outcome: 'stored' | 'reused', body?: Buffer) => {
+    const file = image.file!;
+    const filtered = filterReason(task.options?.filters, file);
+    if (filtered) return link(image.id, 'skipped', { code: 'filtered', message: filtered });
+    const rights = before && decideRights([...before, ...(file.headerSignals ?? [])]);
+    if (rights && withholds(deps.pages.rights, rights)) return link(image.id, 'skipped', reservedError(rights), { rights });
+    const resize = task.options?.resize;
+    const resized = resize ? await ensureResized(file, resize, deps.blobs, body) : undefined;
+    return link(image.id, outcome, undefined, { ...(rights ? { rights } : {}), ...(resized ? { resized } : {}) });
+  };
 
   for (;;) {
     const claim = await deps.store.claimImage(sourceUrl, {
@@ -76,50 +107,73 @@ async function processImage(job: ImageJob, run: ImageRun): Promise<void> {
       refreshStoredBefore: task.refresh ? task.createdAt : undefined,
       staleAfterMs: deps.images.claimStaleMs,
     });
-    if (claim.outcome === 'stored') return link(claim.image.id, 'reused');
+    if (claim.outcome === 'stored') return linkStored(claim.image, 'reused');
     if (claim.outcome === 'claimed') {
-      const record = await downloadAndStore(job, claim.image, run);
-      return record.status === 'stored' ? link(record.id, 'stored') : link(record.id, 'failed', record.error);
+      const done = await downloadAndStore(job, claim.image, before, deps, signal);
+      if ('reason' in done) return link(done.record.id, 'skipped', done.reason, done.rights ? { rights: done.rights } : {});
+      return done.record.status === 'stored' ? linkStored(done.record, 'stored', done.body) : link(done.record.id, 'failed', done.record.error);
     }
     // Another task is fetching it: join rather than fetch twice.
     const settled = await waitForImage(claim.image.id, deps, signal);
-    if (cancelled.aborted) throw cancelled.reason;
-    if (settled?.status === 'stored') return link(settled.id, 'reused');
-    if (settled?.status === 'failed') return link(settled.id, 'failed', settled.error);
+    if (job.cancelled.aborted) throw job.cancelled.reason;
+    if (settled?.status === 'stored') return linkStored(settled, 'reused');
+    if (settled?.status === 'failed' && settled.error?.code !== NOT_KEPT) return link(settled.id, 'failed', settled.error);
     if (signal.aborted) return link(claim.image.id, 'failed', toTaskError(new ScrapeError('timeout', 'task deadline exceeded while waiting for the image')));
-    // Still pending but its claim went stale (its owner died) or was released. Loop to take it over.
+    // Still pending but its claim went stale (its owner died) or was released, or its fetcher did not keep
+    // it: take it over.
   }
 }
 
+function detailsOf(text: ImageText | undefined, extra: Omit<TaskImageDetails, 'text'>): TaskImageDetails | undefined {
+  const details: TaskImageDetails = text ? { text, ...extra } : { ...extra };
+  return Object.keys(details).length ? details : undefined;
+}
+
 /**
- * Downloads a claimed image and completes the claim: stored, or failed with the image's own error. Any other
- * error (the task's, not the image's) gives the claim back untouched, so a retry or a joined task takes it at once.
+ * Downloads, checks and stores a claimed image. Not kept (the claim completed as failed `not_kept`, no
+ * bytes written): when the rights known beforehand already reserve it (then it is not even downloaded),
+ * when the task's filters reject it, or when its own response headers reserve it.
  */
-async function downloadAndStore(job: ImageJob, image: ImageRecord, run: ImageRun): Promise<ImageRecord> {
-  const { deps } = run;
+async function downloadAndStore(
+  job: ImageJob, image: ImageRecord, before: RightsSignal[] | undefined, deps: ImagesTaskDeps, signal: AbortSignal,
+): Promise<{ record: ImageRecord; body?: Buffer } | Withheld> {
+  const withhold = async (reason: TaskError, rights?: RightsRecord): Promise<Withheld> => {
+    const record = await deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: { code: NOT_KEPT, message: `not kept by task ${job.task.id}: ${reason.message}` } });
+    return rights ? { record, reason, rights } : { record, reason };
+  };
   try {
-    const body = job.reference.startsWith('data:') ? dataUriBody(job.reference, deps.images.maxBytes) : await fetchImage(job.reference, deps, run.signal);
+    const known = before && decideRights(before);
+    if (known && withholds(deps.pages.rights, known)) return await withhold(reservedError(known), known);
+    const { body, headerSignals } = job.reference.startsWith('data:')
+      ? { body: dataUriBody(job.reference, deps.images.maxBytes), headerSignals: [] }
+      : await fetchImage(job.reference, deps, signal);
     const info = await inspectImage(body);
+    const filtered = filterReason(job.task.options?.filters, info);
+    if (filtered) return await withhold({ code: 'filtered', message: filtered });
+    const rights = before && decideRights([...before, ...headerSignals]);
+    if (rights && withholds(deps.pages.rights, rights)) return await withhold(reservedError(rights), rights);
     const key = imageKey(info.sha256, info.ext);
     // Same bytes under another URL: one file. The content address makes a second write pointless.
     if (!(await deps.blobs.exists(key))) await deps.blobs.put(key, body);
-    return await deps.store.completeImage(image.id, job.task.id, {
-      status: 'stored',
-      file: { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height },
-    });
+    const file: StoredFile = { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height };
+    const phash = await dhash(body);
+    if (phash) file.phash = phash;
+    if (headerSignals.length) file.headerSignals = headerSignals;
+    return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'stored', file }), body };
   } catch (err) {
-    if (err instanceof ScrapeError && !run.cancelled.aborted) {
-      return deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: toTaskError(err) });
+    if (err instanceof ScrapeError && !job.cancelled.aborted) {
+      return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: toTaskError(err) }) };
     }
+    // The task's failure, not the image's: give the claim back untouched, so a retry or a joined task takes it at once.
     await deps.store.releaseImage(image.id, job.task.id).catch((releaseErr: unknown) => {
       // It stays pending until CLAIM_STALE_MS, when another task may take it over.
-      run.log.warn({ err: releaseErr, imageId: image.id }, 'could not release an image claim');
+      job.log.warn({ err: releaseErr, imageId: image.id }, 'could not release an image claim');
     });
     throw err;
   }
 }
 
-async function fetchImage(url: string, deps: ImagesTaskDeps, signal: AbortSignal): Promise<Buffer> {
+async function fetchImage(url: string, deps: ImagesTaskDeps, signal: AbortSignal): Promise<{ body: Buffer; headerSignals: RightsSignal[] }> {
   const res = await deps.pages.fetcher.fetch(url, {
     timeoutMs: deps.pages.timeoutMs,
     maxBytes: deps.images.maxBytes,
@@ -127,7 +181,8 @@ async function fetchImage(url: string, deps: ImagesTaskDeps, signal: AbortSignal
     accept: 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8',
     signal,
   });
-  return res.body;
+  const rights = deps.pages.rights;
+  return { body: res.body, headerSignals: rights ? responseSignals(res.finalUrl, res, rights.reader.tokens, 'image') : [] };
 }
 
 function dataUriBody(uri: string, maxBytes: number): Buffer {
