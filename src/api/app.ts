@@ -7,6 +7,7 @@ import type { JobQueue } from '../queue/job-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { imagesTasksRouter } from './images-router.js';
 import { openApiDocument } from './openapi.js';
+import { defaultOpsOptions, opsLayer, type OpsOptions } from './ops-layer.js';
 import { errorHandler, unknownRoute } from './problem.js';
 import { textTasksRouter } from './text-router.js';
 
@@ -17,12 +18,16 @@ export interface AppDeps {
   log: Logger;
   /** Standalone mode serves the media directory itself at /media/; in a cluster nginx does. */
   mediaDir?: string;
+  /** API keys, rate limits, stats, metrics (default: all off). */
+  ops?: OpsOptions;
+  /** Express "trust proxy": whose X-Forwarded-For is believed. */
+  trustProxy?: boolean | number | string;
 }
 
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, uniquelocal');
+  app.set('trust proxy', deps.trustProxy ?? 'loopback, uniquelocal');
   app.set('query parser', 'simple');
   app.use(
     pinoHttp({
@@ -35,6 +40,8 @@ export function createApp(deps: AppDeps): Express {
       },
     }),
   );
+  const ops = opsLayer(deps.store, deps.ops ?? defaultOpsOptions);
+  app.use(ops.before);
   app.use(express.json({ limit: '64kb', strict: false }));
 
   app.get('/health', async (_req, res) => {
@@ -42,6 +49,7 @@ export function createApp(deps: AppDeps): Express {
     res.json({ status: 'ok' });
   });
   app.get('/openapi.json', (_req, res) => void res.json(openApiDocument));
+  app.use(ops.routes);
   app.use('/text_tasks', textTasksRouter(deps));
   app.use('/images_tasks', imagesTasksRouter(deps));
   if (deps.mediaDir) {

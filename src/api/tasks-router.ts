@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
 import type { Task, TaskKind, TaskStatus } from '../models/task.js';
 import { QueueFullError, type JobQueue } from '../queue/job-queue.js';
+import { callerOf, canSee, ownerFilter, type Caller } from './auth.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
 import { createTaskBody, listQuery, parse } from './validation.js';
@@ -16,10 +17,10 @@ export interface TasksDeps {
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Loads a task of the route's kind or throws a 404 problem. */
-export async function loadTask(store: TaskStore, kind: TaskKind, id: string): Promise<Task> {
+/** Loads a task of the route's kind that the caller may see, or throws a 404 problem (another key's task is not found). */
+export async function loadTask(store: TaskStore, kind: TaskKind, id: string, caller: Caller): Promise<Task> {
   const task = ID.test(id) ? await store.getTask(id) : null;
-  if (!task || task.kind !== kind) throw notFound(`no ${kind} task with id ${id}`);
+  if (!task || task.kind !== kind || !canSee(caller, task.owner)) throw notFound(`no ${kind} task with id ${id}`);
   return task;
 }
 
@@ -37,7 +38,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the task as application/json', [{ field: 'body', message: 'must be application/json' }]);
     }
     const body = parse(createTaskBody, req.body, 'body');
-    const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh });
+    const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh, owner: callerOf(res).keyId });
     try {
       await deps.queue.dispatch({ taskId: task.id, kind });
     } catch (err) {
@@ -53,7 +54,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   router.get('/', async (req, res) => {
     const q = parse(listQuery, req.query, 'query');
     const page = await deps.store
-      .listTasks({ kind, status: q.status as TaskStatus | undefined, limit: q.limit, cursor: q.cursor })
+      .listTasks({ kind, status: q.status as TaskStatus | undefined, limit: q.limit, cursor: q.cursor, owner: ownerFilter(callerOf(res)) })
       .catch(rethrowCursor);
     if (page.nextCursor) {
       const next = new URLSearchParams({ ...(q.status ? { status: q.status } : {}), limit: String(q.limit), cursor: page.nextCursor });
@@ -63,7 +64,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    res.json(presentTask(await loadTask(deps.store, kind, req.params.id as string)));
+    res.json(presentTask(await loadTask(deps.store, kind, req.params.id as string, callerOf(res))));
   });
 
   return router;

@@ -49,12 +49,15 @@ export interface Task {
   page?: PageInfo;
   /** Only for images tasks. */
   counts?: ImageCounts;
+  /** The id of the API key that made it (AUTH=keys); absent when made without one. */
+  owner?: string;
 }
 
 export interface NewTask {
   kind: TaskKind;
   url: string;
   refresh: boolean;
+  owner?: string;
 }
 
 /** An image file known to the service, one per source URL (unique). */

@@ -8,6 +8,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { sleep } from '../util/sleep.js';
 import { dataUriSourceKey, imageKey } from './image-keys.js';
 import { fetchPage, type PageFetcher } from './page.js';
+import { telemetry } from '../ops/telemetry.js';
 
 export interface ImagesTaskDeps {
   store: TaskStore;
@@ -74,7 +75,10 @@ async function downloadAndStore(job: ImageJob, image: ImageRecord, deps: ImagesT
     const info = await inspectImage(body);
     const key = imageKey(info.sha256, info.ext);
     // Same bytes under another URL: one file. The content address makes a second write pointless.
-    if (!(await deps.blobs.exists(key))) await deps.blobs.put(key, body);
+    if (!(await deps.blobs.exists(key))) {
+      await deps.blobs.put(key, body);
+      telemetry.stored({ bytes: body.length, owner: job.task.owner, url: job.task.url });
+    }
     return await deps.store.completeImage(image.id, job.task.id, {
       status: 'stored',
       file: { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height },

@@ -2,6 +2,7 @@ import type { TaskStore } from '../models/task-store.js';
 import type { PageInfo, Task } from '../models/task.js';
 import type { PageFetcher } from './page.js';
 import { fetchPage } from './page.js';
+import { telemetry } from '../ops/telemetry.js';
 
 export interface TextTaskDeps {
   store: TaskStore;
@@ -12,5 +13,6 @@ export interface TextTaskDeps {
 export async function runTextTask(task: Task, deps: TextTaskDeps, signal: AbortSignal): Promise<PageInfo> {
   const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
   await deps.store.saveText(task.id, page.text);
+  telemetry.stored({ bytes: Buffer.byteLength(page.text), owner: task.owner, url: task.url });
   return { ...page.info, textLength: page.text.length };
 }

@@ -5,6 +5,7 @@ import { openMongoTaskStore } from '../../src/models/mongo/mongo-task-store.js';
 import { imageIdFor } from '../../src/models/mongo/image-model.js';
 import type { TaskStore } from '../../src/models/task-store.js';
 import { describeWithService } from '../helpers/services.js';
+import { describeOpsStoreContract } from './ops-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
 
 const freshDbName = () => `scrapeds_ct_${randomBytes(6).toString('hex')}`;
@@ -45,6 +46,8 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
   });
 
   describeTaskStoreContract('mongo', () => openFresh(), (store) => dispose(store));
+
+  describeOpsStoreContract('mongo', () => openFresh(), (store) => dispose(store));
 
   describeSharedStoreContract('mongo, one database shared by two connections', async () => {
     const name = freshDbName();

@@ -25,6 +25,7 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
   if (d.error) task.error = d.error;
   if (d.page) task.page = d.page;
   if (d.kind === 'images') task.counts = counts ?? emptyCounts();
+  if (d.owner) task.owner = d.owner;
   return task;
 }
 

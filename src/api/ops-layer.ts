@@ -1,0 +1,86 @@
+/**
+ * The shared-service layer around the task routes: request metrics and usage counting, API keys, rate
+ * limits (middleware that runs before body parsing), and the operator's routes /metrics, /stats,
+ * /admin/keys and /dashboard.
+ */
+import { Router, type RequestHandler } from 'express';
+import type { TaskStore } from '../models/task-store.js';
+import { sameKey } from '../ops/api-key.js';
+import type { RateRule } from '../ops/rate-rules.js';
+import { registry, telemetry } from '../ops/telemetry.js';
+import { MemoryTokenBuckets, type TokenBuckets } from '../ops/token-bucket.js';
+import { adminRouter } from './admin-router.js';
+import { KeyAuthenticator, type AuthOptions } from './auth.js';
+import { dashboardPage } from './dashboard-page.js';
+import { ProblemError } from './problem.js';
+import { rateLimiter } from './rate-limit.js';
+import { statsRouter } from './stats-router.js';
+
+export interface OpsOptions {
+  auth: Omit<AuthOptions, 'keys'>;
+  rateRules: readonly RateRule[];
+  /** Defaults to this process's memory. */
+  buckets?: TokenBuckets;
+  /** When set, /metrics needs this Bearer token. */
+  metricsKey?: string;
+  /** Writes this process's pending usage counts (before /stats answers). */
+  flushUsage: () => Promise<void>;
+}
+
+export const defaultOpsOptions: OpsOptions = {
+  auth: { mode: 'off', publicMedia: true, cacheMs: 5000 },
+  rateRules: [],
+  flushUsage: async () => undefined,
+};
+
+/** Top-level paths named in the route label when no route matched (401s, 404s, files): anything else is "(other)". */
+const KNOWN = new Set(['text_tasks', 'images_tasks', 'media', 'admin', 'stats', 'metrics', 'dashboard', 'batches', 'exports', 'health', 'openapi.json']);
+
+function routeLabel(route: { path?: unknown } | undefined, baseUrl: string, path: string): string {
+  if (route && typeof route.path === 'string') return baseUrl + (route.path === '/' && baseUrl ? '' : route.path);
+  const [, first = '', rest] = /^\/([^/]*)(\/.*)?$/.exec(path) ?? [];
+  if (!KNOWN.has(first)) return '(other)';
+  return rest ? `/${first}/*` : `/${first}`;
+}
+
+/** Times each request and counts it once it is answered (or the client went away). */
+const observe: RequestHandler = (req, res, next) => {
+  const start = process.hrtime.bigint();
+  const path = req.path;
+  res.once('close', () => {
+    telemetry.httpRequest({
+      method: req.method,
+      route: routeLabel(req.route as { path?: unknown } | undefined, req.baseUrl, path),
+      status: res.statusCode,
+      seconds: Number(process.hrtime.bigint() - start) / 1e9,
+      key: (res.locals.caller as { keyId?: string } | undefined)?.keyId ?? '',
+      ip: req.ip ?? '',
+    });
+  });
+  next();
+};
+
+function metricsRoute(metricsKey: string | undefined): RequestHandler {
+  return async (req, res) => {
+    if (metricsKey) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+      if (!m || !sameKey(m[1] as string, metricsKey)) {
+        throw new ProblemError(401, 'Unauthorized', 'send the metrics token: Authorization: Bearer <METRICS_API_KEY>', [{ field: 'authorization', message: 'is not the metrics token' }], { 'www-authenticate': 'Bearer realm="metrics"' });
+      }
+    }
+    res.type(registry.contentType).send(await registry.metrics());
+  };
+}
+
+export function opsLayer(store: TaskStore, options: OpsOptions): { before: RequestHandler[]; routes: Router } {
+  const auth = new KeyAuthenticator({ ...options.auth, keys: store.keys });
+  const routes = Router();
+  routes.get('/metrics', metricsRoute(options.metricsKey));
+  routes.get('/dashboard', (_req, res) => void res.type('html').set('cache-control', 'no-cache').send(dashboardPage));
+  routes.use('/stats', statsRouter({ usage: store.usage, flush: options.flushUsage }));
+  routes.use('/admin', adminRouter({ keys: store.keys, onRevoke: () => auth.forget() }));
+  return {
+    before: [observe, auth.middleware(), rateLimiter(options.rateRules, options.buckets ?? new MemoryTokenBuckets())],
+    routes,
+  };
+}
