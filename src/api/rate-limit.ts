@@ -27,7 +27,14 @@ export function rateLimiter(rules: readonly RateRule[], buckets: TokenBuckets): 
       const subject = rule.per === 'key' ? keyId : req.ip;
       if (!subject) continue; // a per-key rule does not apply without a key (AUTH=off)
       const spec = specs.get(rule)!;
-      const result = await buckets.take(`${rule.name}:${rule.count}/${rule.periodMs}/${rule.burst}:${rule.per}:${subject}`, spec);
+      let result: TakeResult;
+      try {
+        result = await buckets.take(`${rule.name}:${rule.count}/${rule.periodMs}/${rule.burst}:${rule.per}:${subject}`, spec);
+      } catch (err) {
+        // The shared store is unreachable: serve rather than refuse everyone; the store's own errors show elsewhere.
+        req.log?.warn({ err, rule: rule.name }, 'rate limit store failed; request let through');
+        continue;
+      }
       policies.push(`"${rule.name}";q=${rule.burst};w=${seconds(rule.burst * spec.cellMs)}`);
       if (!tightest || !result.ok || (tightest.result.ok && result.remaining < tightest.result.remaining)) tightest = { rule, result };
       if (!result.ok) break;

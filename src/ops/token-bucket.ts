@@ -77,9 +77,10 @@ export class MemoryTokenBuckets implements TokenBuckets {
 }
 
 /**
- * Buckets in a shared store. Each process remembers the next cell it believes free (a hint); a lost race
- * (the cell was taken by another replica) asks the store for the highest claimed cell and tries above it.
- * Cells are never claimed twice, so N replicas together let through no more than one bucket's worth.
+ * Buckets in a shared store. Each process keeps the next cell it believes free (a hint) and reserves it
+ * before asking the store, so its own concurrent requests try different cells; a lost race (another replica
+ * has the cell) asks the store for the highest claimed cell and tries above it. A cell is never claimed
+ * twice, so N replicas together let through no more than one bucket's worth.
  */
 export class SharedTokenBuckets implements TokenBuckets {
   private readonly hint = new NextCells();
@@ -91,13 +92,10 @@ export class SharedTokenBuckets implements TokenBuckets {
     for (let tries = 0; ; tries++) {
       const d = decide(spec, now, this.hint.get(bucket));
       if ('refuse' in d) return d.refuse;
-      const expiresAt = Math.ceil((d.claim + 1) * spec.cellMs);
-      if (await this.cells.claim(bucket, d.claim, expiresAt)) {
-        this.hint.set(bucket, d.claim + 1, spec);
-        return granted(spec, now, d.claim);
-      }
+      this.hint.set(bucket, Math.max(this.hint.get(bucket), d.claim + 1), spec);
+      if (await this.cells.claim(bucket, d.claim, Math.ceil((d.claim + 1) * spec.cellMs))) return granted(spec, now, d.claim);
       const highest = await this.cells.highest(bucket, d.claim);
-      this.hint.set(bucket, (highest ?? d.claim) + 1, spec);
+      this.hint.set(bucket, Math.max(this.hint.get(bucket), (highest ?? d.claim) + 1), spec);
       // Under heavy contention refuse rather than loop: the client retries after a cell's time.
       if (tries + 1 >= this.maxTries) return { ok: false, remaining: 0, retryAfterMs: Math.max(1, Math.ceil(spec.cellMs)), resetMs: Math.ceil(spec.burst * spec.cellMs) };
     }

@@ -18,7 +18,7 @@ describe('API keys (AUTH=keys)', () => {
 
   async function newKey(scopes: unknown, name = 'k'): Promise<{ id: string; key: string }> {
     const res = await api().post('/admin/keys').set(bearer(ADMIN)).send({ scopes, name }).expect(201);
-    expect(res.headers.location).toBe(`/admin/keys/${res.body.id}`);
+    expect(res.headers.location as string).toBe(`/admin/keys/${res.body.id}`);
     expect(res.body.key).toMatch(/^sk_[A-Za-z0-9_-]{43}$/);
     return res.body;
   }
@@ -74,23 +74,23 @@ describe('API keys (AUTH=keys)', () => {
     const a = await api().post('/images_tasks').set(bearer(alice.key)).send({ url: ctx.site.url('/page') }).expect(202);
     const b = await api().post('/text_tasks').set(bearer(bob.key)).send({ url: ctx.site.url('/page') }).expect(202);
 
-    const done = await waitFor(a.headers.location, alice.key);
+    const done = await waitFor(a.headers.location as string, alice.key);
     expect(done.status).toBe('succeeded');
-    await waitFor(b.headers.location, bob.key);
-    await api().get(a.headers.location).set(bearer(bob.key)).expect(404);
-    await api().get(`${a.headers.location}/images`).set(bearer(bob.key)).expect(404);
-    await api().get(`${b.headers.location}/text`).set(bearer(alice.key)).expect(404);
-    await api().get(`${b.headers.location}/text`).set(bearer(bob.key)).expect(200);
+    await waitFor(b.headers.location as string, bob.key);
+    await api().get(a.headers.location as string).set(bearer(bob.key)).expect(404);
+    await api().get(`${a.headers.location as string}/images`).set(bearer(bob.key)).expect(404);
+    await api().get(`${b.headers.location as string}/text`).set(bearer(alice.key)).expect(404);
+    await api().get(`${b.headers.location as string}/text`).set(bearer(bob.key)).expect(200);
 
     const aliceList = await api().get('/images_tasks').set(bearer(alice.key)).expect(200);
     expect(aliceList.body.items.map((t: { id: string }) => t.id)).toEqual([a.body.id]);
     expect((await api().get('/images_tasks').set(bearer(bob.key)).expect(200)).body.items).toEqual([]);
     const adminList = await api().get('/text_tasks').set(bearer(ADMIN)).expect(200);
     expect(adminList.body.items.map((t: { id: string }) => t.id)).toContain(b.body.id);
-    await api().get(a.headers.location).set(bearer(ADMIN)).expect(200);
+    await api().get(a.headers.location as string).set(bearer(ADMIN)).expect(200);
 
     // Files are public by default (MEDIA_ACCESS=public): content addresses are unguessable.
-    const images = await api().get(`${a.headers.location}/images`).set(bearer(alice.key)).expect(200);
+    const images = await api().get(`${a.headers.location as string}/images`).set(bearer(alice.key)).expect(200);
     await api().get(images.body.items[0].url).expect(200);
   });
 
@@ -135,7 +135,7 @@ describe('AUTH=off (the default)', () => {
   it('needs no key, ignores a wrong one, and makes tasks without an owner', async () => {
     await request(ctx.svc.url).get('/text_tasks').expect(200);
     const res = await request(ctx.svc.url).post('/text_tasks').set(bearer('whatever')).send({ url: ctx.site.url('/p') }).expect(202);
-    expect((await waitForTask(ctx.svc.url, res.headers.location)).status).toBe('succeeded');
+    expect((await waitForTask(ctx.svc.url, res.headers.location as string)).status).toBe('succeeded');
     expect((await ctx.svc.store.getTask(res.body.id))?.owner).toBeUndefined();
   });
 

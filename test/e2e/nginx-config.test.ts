@@ -18,10 +18,10 @@ interface Reply {
 }
 
 /** Raw HTTP: fetch() would normalise `..` and %2e%2e away before nginx ever saw them. */
-function send(base: string, rawPath: string, { method = 'GET', body }: { method?: string; body?: Buffer } = {}): Promise<Reply> {
+function send(base: string, rawPath: string, { method = 'GET', body, headers = {} }: { method?: string; body?: Buffer; headers?: Record<string, string> } = {}): Promise<Reply> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, path: rawPath, method, agent: false, headers: body ? { 'content-length': body.length } : {} }, (res) => {
+    const req = http.request({ host: hostname, port, path: rawPath, method, agent: false, headers: { ...headers, ...(body ? { 'content-length': body.length } : {}) } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -110,6 +110,11 @@ describeWithNginx('nginx config (nginx/nginx.conf.template)', () => {
     expect(echoed.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(echoed.headers['x-forwarded-proto']).toBe('http');
     expect(echoed.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+
+    // A client cannot pass itself off as another address: nginx replaces what it sent (rate limits per IP rely on it).
+    const spoofed = json(await send(nginx.url, '/health', { headers: { 'x-forwarded-for': '203.0.113.9' } }));
+    expect(spoofed.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(spoofed.headers['x-real-ip']).toBe('127.0.0.1');
   });
 
   it('passes POST bodies up to 1m and refuses larger ones with 413 before any replica sees them', async () => {
