@@ -36,9 +36,18 @@ export const defaultOpsOptions: OpsOptions = {
 /** Top-level paths named in the route label when no route matched (401s, 404s, files): anything else is "(other)". */
 const KNOWN = new Set(['text_tasks', 'images_tasks', 'media', 'admin', 'stats', 'metrics', 'dashboard', 'batches', 'exports', 'health', 'openapi.json']);
 
-function routeLabel(route: { path?: unknown } | undefined, baseUrl: string, path: string): string {
-  if (route && typeof route.path === 'string') return baseUrl + (route.path === '/' && baseUrl ? '' : route.path);
+/**
+ * The route pattern of a request, e.g. `/text_tasks/:id`, for labels that stay few. Express forgets a
+ * router's mount path once an error leaves it, so the mount is taken from the path: every router here is
+ * mounted at one top-level segment.
+ */
+function routeLabel(route: { path?: unknown } | undefined, path: string): string {
   const [, first = '', rest] = /^\/([^/]*)(\/.*)?$/.exec(path) ?? [];
+  if (route && typeof route.path === 'string') {
+    const p = route.path;
+    if (p === `/${first}` || p.startsWith(`/${first}/`)) return p; // a route of the app itself
+    return `/${first}${p === '/' ? '' : p}`;
+  }
   if (!KNOWN.has(first)) return '(other)';
   return rest ? `/${first}/*` : `/${first}`;
 }
@@ -47,16 +56,22 @@ function routeLabel(route: { path?: unknown } | undefined, baseUrl: string, path
 const observe: RequestHandler = (req, res, next) => {
   const start = process.hrtime.bigint();
   const path = req.path;
-  res.once('close', () => {
+  let counted = false;
+  // 'finish' when answered (before the client reads it, so a next request sees it counted); 'close' when cut off.
+  const count = () => {
+    if (counted) return;
+    counted = true;
     telemetry.httpRequest({
       method: req.method,
-      route: routeLabel(req.route as { path?: unknown } | undefined, req.baseUrl, path),
+      route: routeLabel(req.route as { path?: unknown } | undefined, path),
       status: res.statusCode,
       seconds: Number(process.hrtime.bigint() - start) / 1e9,
       key: (res.locals.caller as { keyId?: string } | undefined)?.keyId ?? '',
       ip: req.ip ?? '',
     });
-  });
+  };
+  res.once('finish', count);
+  res.once('close', count);
   next();
 };
 
