@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
+import { carriesToken } from './ops/api-key.js';
 import { UsageCounter } from './ops/usage-counter.js';
 import { registry, telemetry } from './ops/telemetry.js';
 import { MemoryTokenBuckets, SharedTokenBuckets } from './ops/token-bucket.js';
@@ -135,7 +136,7 @@ async function startMetricsServer(config: Config, log: Logger): Promise<http.Ser
   const key = config.ops.metricsKey;
   const server = http.createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
-    if (key && req.headers.authorization !== `Bearer ${key}`) return void res.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"' }).end();
+    if (key && !carriesToken(req.headers.authorization, key)) return void res.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"' }).end();
     registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
       (err: unknown) => res.writeHead(500).end(String(err)),

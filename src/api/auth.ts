@@ -5,7 +5,7 @@
  */
 import type { Request, RequestHandler, Response } from 'express';
 import type { ApiKey, ApiKeyStore, Scope } from '../models/ops-store.js';
-import { hashKey, isWellFormedKey, sameKey } from '../ops/api-key.js';
+import { bearerToken, hashKey, isWellFormedKey, sameKey } from '../ops/api-key.js';
 import { ProblemError } from './problem.js';
 
 export interface Caller {
@@ -62,9 +62,9 @@ const unauthorized = (detail: string, field = 'authorization', message = detail)
 function bearerOf(req: Request): string {
   const header = req.headers.authorization;
   if (!header) throw unauthorized('send an API key: Authorization: Bearer <key>', 'authorization', 'is required');
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!m) throw unauthorized('the Authorization header must be "Bearer <key>"', 'authorization', 'must be "Bearer <key>"');
-  return m[1] as string;
+  const token = bearerToken(header);
+  if (!token) throw unauthorized('the Authorization header must be "Bearer <key>"', 'authorization', 'must be "Bearer <key>"');
+  return token;
 }
 
 export class KeyAuthenticator {

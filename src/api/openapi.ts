@@ -1,4 +1,5 @@
 /** The API's OpenAPI 3.1 description, served at /openapi.json. Keep in step with the routers. */
+import { opsPaths, opsSchemas, opsSecuritySchemes } from './openapi-ops.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -38,6 +39,7 @@ export const openApiDocument = {
   openapi: '3.1.0',
   info: { title: 'scrapeds', version: '0.1.0', description: 'Turns web pages into text and image datasets.' },
   paths: {
+    ...opsPaths,
     '/health': { get: { summary: 'Liveness and store reachability', responses: { '200': { description: 'OK' } } } },
     ...taskPaths('/text_tasks', 'TextTask'),
     '/text_tasks/{id}/text': {
@@ -56,8 +58,10 @@ export const openApiDocument = {
     },
   },
   components: {
+    securitySchemes: opsSecuritySchemes,
     responses: { Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     schemas: {
+      ...opsSchemas,
       Status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
       NewTask: { type: 'object', required: ['url'], additionalProperties: false, properties: { url: { type: 'string', format: 'uri', maxLength: 2048 }, refresh: { type: 'boolean', default: false } } },
       Error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' }, http_status: { type: 'integer' }, address: { type: 'string' } } },

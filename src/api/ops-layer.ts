@@ -5,7 +5,7 @@
  */
 import { Router, type RequestHandler } from 'express';
 import type { TaskStore } from '../models/task-store.js';
-import { sameKey } from '../ops/api-key.js';
+import { carriesToken } from '../ops/api-key.js';
 import type { RateRule } from '../ops/rate-rules.js';
 import { registry, telemetry } from '../ops/telemetry.js';
 import { MemoryTokenBuckets, type TokenBuckets } from '../ops/token-bucket.js';
@@ -78,8 +78,7 @@ const observe: RequestHandler = (req, res, next) => {
 function metricsRoute(metricsKey: string | undefined): RequestHandler {
   return async (req, res) => {
     if (metricsKey) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-      if (!m || !sameKey(m[1] as string, metricsKey)) {
+      if (!carriesToken(req.headers.authorization, metricsKey)) {
         throw new ProblemError(401, 'Unauthorized', 'send the metrics token: Authorization: Bearer <METRICS_API_KEY>', [{ field: 'authorization', message: 'is not the metrics token' }], { 'www-authenticate': 'Bearer realm="metrics"' });
       }
     }

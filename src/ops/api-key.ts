@@ -25,3 +25,14 @@ export function hashKey(key: string): string {
 export function sameKey(a: string, b: string): boolean {
   return timingSafeEqual(Buffer.from(hashKey(a), 'hex'), Buffer.from(hashKey(b), 'hex'));
 }
+
+/** The token of an `Authorization: Bearer <token>` header; undefined when absent or another scheme. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header === undefined ? undefined : /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+}
+
+/** Whether the header carries exactly `token` (constant time). */
+export const carriesToken = (header: string | undefined, token: string): boolean => {
+  const given = bearerToken(header);
+  return given !== undefined && sameKey(given, token);
+};
