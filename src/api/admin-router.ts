@@ -3,6 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { SCOPES, type ApiKey, type ApiKeyStore } from '../models/ops-store.js';
 import { hashKey, newPlainKey } from '../ops/api-key.js';
+import { allowOnly } from './allow-only.js';
 import { notFound, ProblemError } from './problem.js';
 import { parse } from './validation.js';
 
@@ -36,11 +37,14 @@ export function adminRouter(deps: { keys: ApiKeyStore; onRevoke: () => void }): 
     res.json({ items: (await deps.keys.listKeys()).map(presentKey) });
   });
 
+  router.all('/keys', allowOnly('GET', 'POST'));
+
   router.delete('/keys/:id', async (req, res) => {
     if (!(await deps.keys.revokeKey(req.params.id as string))) throw notFound(`no API key with id ${req.params.id}`);
     deps.onRevoke();
     res.status(204).end();
   });
+  router.all('/keys/:id', allowOnly('DELETE'));
 
   return router;
 }

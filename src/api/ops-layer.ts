@@ -10,6 +10,7 @@ import type { RateRule } from '../ops/rate-rules.js';
 import { registry, telemetry } from '../ops/telemetry.js';
 import { MemoryTokenBuckets, type TokenBuckets } from '../ops/token-bucket.js';
 import { adminRouter } from './admin-router.js';
+import { allowOnly } from './allow-only.js';
 import { KeyAuthenticator, type AuthOptions } from './auth.js';
 import { dashboardPage } from './dashboard-page.js';
 import { ProblemError } from './problem.js';
@@ -89,8 +90,8 @@ function metricsRoute(metricsKey: string | undefined): RequestHandler {
 export function opsLayer(store: TaskStore, options: OpsOptions): { before: RequestHandler[]; routes: Router } {
   const auth = new KeyAuthenticator({ ...options.auth, keys: store.keys });
   const routes = Router();
-  routes.get('/metrics', metricsRoute(options.metricsKey));
-  routes.get('/dashboard', (_req, res) => void res.type('html').set('cache-control', 'no-cache').send(dashboardPage));
+  routes.route('/metrics').get(metricsRoute(options.metricsKey)).all(allowOnly('GET'));
+  routes.route('/dashboard').get((_req, res) => void res.type('html').set('cache-control', 'no-cache').send(dashboardPage)).all(allowOnly('GET'));
   routes.use('/stats', statsRouter({ usage: store.usage, flush: options.flushUsage }));
   routes.use('/admin', adminRouter({ keys: store.keys, onRevoke: () => auth.forget() }));
   return {

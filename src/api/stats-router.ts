@@ -4,6 +4,7 @@ import { z } from 'zod';
 import {
   INTERVAL_MS, USAGE_GROUPS, USAGE_INTERVALS, bucketOf, type UsageStore, type UsageTotal,
 } from '../models/ops-store.js';
+import { allowOnly } from './allow-only.js';
 import { parse } from './validation.js';
 
 const DAY = 86_400_000;
@@ -90,5 +91,6 @@ export function statsRouter(deps: { usage: UsageStore; flush: () => Promise<void
       ...summarize(rows, q.group_by !== undefined),
     });
   });
+  router.all('/', allowOnly('GET'));
   return router;
 }

@@ -105,6 +105,13 @@ describe('API keys (AUTH=keys)', () => {
     await api().delete('/admin/keys/nope').set(bearer(ADMIN)).expect(404);
   });
 
+  it('answers 405 with Allow for other methods on the operator routes', async () => {
+    expect((await api().put('/admin/keys').set(bearer(ADMIN)).expect(405)).headers.allow).toBe('GET, HEAD, POST');
+    expect((await api().get('/admin/keys/x').set(bearer(ADMIN)).expect(405)).headers.allow).toBe('DELETE');
+    expect((await api().post('/stats').set(bearer(ADMIN)).expect(405)).headers.allow).toBe('GET, HEAD');
+    expect((await api().delete('/dashboard').expect(405)).headers.allow).toBe('GET, HEAD');
+  });
+
   it('lets an admin key made through the API manage keys', async () => {
     const admin = await newKey(['admin'], 'ops');
     await api().get('/admin/keys').set(bearer(admin.key)).expect(200);
