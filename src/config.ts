@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseRateRules, RateRuleError } from './ops/rate-rules.js';
+import { parseRateRules } from './ops/rate-rules.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -112,8 +112,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   try {
     rateRules = parseRateRules(c.RATE_LIMITS_FILE ? fs.readFileSync(c.RATE_LIMITS_FILE, 'utf8') : c.RATE_LIMITS ?? '');
   } catch (err) {
-    if (!(err instanceof RateRuleError) && !(err instanceof Error && 'code' in err)) throw err;
-    throw new ConfigError(`invalid configuration:\n  ${c.RATE_LIMITS_FILE ? 'RATE_LIMITS_FILE' : 'RATE_LIMITS'}: ${err.message}`);
+    // A bad rule (RateRuleError) or an unreadable file: either way the variable is what to fix.
+    throw new ConfigError(`invalid configuration:\n  ${c.RATE_LIMITS_FILE ? 'RATE_LIMITS_FILE' : 'RATE_LIMITS'}: ${(err as Error).message}`);
   }
   const dataDir = path.resolve(c.DATA_DIR);
   return {
