@@ -1,6 +1,6 @@
 /** The `tasks` collection: one document per task. */
 import { Schema } from 'mongoose';
-import type { PageInfo, TaskError, TaskKind, TaskStatus } from '../task.js';
+import type { ImagesTaskOptions, PageInfo, TaskError, TaskKind, TaskStatus } from '../task.js';
 import { TASK_STATUSES } from '../task.js';
 
 export interface TaskDoc {
@@ -18,6 +18,7 @@ export interface TaskDoc {
   page?: PageInfo;
   /** The API key id that made the task. */
   owner?: string;
+  options?: ImagesTaskOptions;
   /** Bumped by every update; see revision.ts. */
   rev: number;
 }
@@ -39,6 +40,7 @@ export const taskSchema = new Schema<TaskDoc>(
     error: Schema.Types.Mixed,
     page: Schema.Types.Mixed,
     owner: String,
+    options: Schema.Types.Mixed,
     rev: { type: Number, required: true },
   },
   { versionKey: false, id: false, strict: true, minimize: false },

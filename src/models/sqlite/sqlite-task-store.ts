@@ -10,10 +10,10 @@ import {
   decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTaskCursor, newIdWithTime,
 } from '../ids.js';
 import type {
-  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, NewTask, Page, PageInfo, StoredFile, Task,
-  TaskError, TaskImage, TaskKind, TaskStatus,
+  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, ImagesTaskOptions, NewTask, Page, PageInfo, StoredFile, Task,
+  TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus,
 } from '../task.js';
-import type { ClaimOptions, ImageCompletion, ListTasksQuery, TaskStore } from '../task-store.js';
+import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
 import type { ApiKeyStore, UsageStore } from '../ops-store.js';
 import { migrate } from './schema.js';
 import { SqliteApiKeyStore, SqliteUsageStore } from './sqlite-ops-store.js';
@@ -31,6 +31,7 @@ interface TaskRow {
   finished_at: string | null;
   error: string | null;
   page: string | null;
+  options: string | null;
   owner: string | null;
 }
 
@@ -52,6 +53,7 @@ interface TaskImageRow {
   image_id: string;
   outcome: ImageOutcome;
   error: string | null;
+  details: string | null;
   file: string | null;
 }
 
@@ -75,7 +77,7 @@ function checkLimit(limit: number): void {
 }
 
 function emptyCounts(): ImageCounts {
-  return { found: 0, stored: 0, reused: 0, failed: 0 };
+  return { found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 };
 }
 
 function toImage(r: ImageRow): ImageRecord {
@@ -95,8 +97,10 @@ function toTaskImage(r: TaskImageRow): TaskImage {
   };
   const error = parse<TaskError>(r.error);
   if (error) link.error = error;
-  const file = r.outcome === 'failed' ? undefined : parse<StoredFile>(r.file);
+  const file = r.outcome === 'stored' || r.outcome === 'reused' ? parse<StoredFile>(r.file) : undefined;
   if (file) link.file = file;
+  const details = parse<TaskImageDetails>(r.details);
+  if (details) link.details = details;
   return link;
 }
 
@@ -116,8 +120,8 @@ function prepareStatements(db: Database.Database) {
   }
   return {
     insertTask: db.prepare<[TaskRow], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page, owner)
-      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @owner)`),
+      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page, options, owner)
+      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
     list,
     unfinished: db.prepare<[], TaskRow>(`
@@ -158,10 +162,10 @@ function prepareStatements(db: Database.Database) {
         owner_task_id = NULL, claimed_at = NULL, updated_at = @now
       WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
     linkImage: db.prepare<[Record<string, unknown>], void>(`
-      INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error)
-      VALUES (@taskId, @position, @sourceUrl, @imageId, @outcome, @error)
+      INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error, details)
+      VALUES (@taskId, @position, @sourceUrl, @imageId, @outcome, @error, @details)
       ON CONFLICT (task_id, position) DO UPDATE SET source_url = excluded.source_url,
-        image_id = excluded.image_id, outcome = excluded.outcome, error = excluded.error`),
+        image_id = excluded.image_id, outcome = excluded.outcome, error = excluded.error, details = excluded.details`),
     listTaskImages: db.prepare<[{ taskId: string; after: number; limit: number }], TaskImageRow>(`
       SELECT ti.*, i.file AS file FROM task_images ti JOIN images i ON i.id = ti.image_id
       WHERE ti.task_id = @taskId AND ti.position > @after ORDER BY ti.position LIMIT @limit`),
@@ -205,6 +209,8 @@ export class SqliteTaskStore implements TaskStore {
     if (error) task.error = error;
     const page = parse<PageInfo>(r.page);
     if (page) task.page = page;
+    const options = parse<ImagesTaskOptions>(r.options);
+    if (options) task.options = options;
     if (r.kind === 'images') task.counts = counts ?? this.countsSync(r.id);
     if (r.owner !== null) task.owner = r.owner;
     return task;
@@ -229,7 +235,7 @@ export class SqliteTaskStore implements TaskStore {
     const at = new Date(ms).toISOString();
     const row: TaskRow = {
       id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, attempts: 0,
-      created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null,
+      created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null, options: json(input.options),
       owner: input.owner ?? null,
     };
     this.stmt.insertTask.run(row);
@@ -343,12 +349,10 @@ export class SqliteTaskStore implements TaskStore {
     return row ? toImage(row) : null;
   }
 
-  async linkImage(link: {
-    taskId: string; position: number; sourceUrl: string; imageId: string; outcome: ImageOutcome; error?: TaskError;
-  }): Promise<void> {
+  async linkImage(link: ImageLink): Promise<void> {
     this.stmt.linkImage.run({
       taskId: link.taskId, position: link.position, sourceUrl: link.sourceUrl, imageId: link.imageId,
-      outcome: link.outcome, error: json(link.error),
+      outcome: link.outcome, error: json(link.error), details: json(link.details),
     });
   }
 
