@@ -77,6 +77,20 @@ describe('GET /stats', () => {
   });
 });
 
+describe('rights refusals', () => {
+  const ctx = withSiteAndService({}, (site) => {
+    site.route('/reserved', (_req, res) => void res.writeHead(200, { 'content-type': 'text/html', 'x-robots-tag': 'noai' }).end('<html><p>no AI training</p></html>'));
+  });
+  it('are counted in /stats and /metrics when the rights policy withholds a page', async () => {
+    const task = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'text', ctx.site.url('/reserved')));
+    expect(task.status).toBe('failed');
+    const stats = (await request(ctx.svc.url).get('/stats').query({ group_by: 'host' }).expect(200)).body;
+    expect(stats.totals.rights_refusals).toBe(1);
+    expect(stats.buckets[0].groups.find((g: { group: string }) => g.group === '127.0.0.1')?.rights_refusals).toBe(1);
+    expect((await request(ctx.svc.url).get('/metrics').expect(200)).text).toMatch(/scrapeds_rights_refusals_total [1-9]/);
+  });
+});
+
 describe('usage at shutdown', () => {
   it('writes the counts still in memory when the service closes', async () => {
     const site = await startFixtureSite();
