@@ -14,7 +14,9 @@ import type {
   TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus,
 } from '../task.js';
 import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
+import type { ApiKeyStore, UsageStore } from '../ops-store.js';
 import { migrate } from './schema.js';
+import { SqliteApiKeyStore, SqliteUsageStore } from './sqlite-ops-store.js';
 
 interface TaskRow {
   id: string;
@@ -30,6 +32,7 @@ interface TaskRow {
   error: string | null;
   page: string | null;
   options: string | null;
+  owner: string | null;
 }
 
 interface ImageRow {
@@ -111,21 +114,25 @@ function toTaskImage(r: TaskImageRow): TaskImage {
 }
 
 function prepareStatements(db: Database.Database) {
-  const listSql = (status: boolean, cursor: boolean): string => `
-    SELECT * FROM tasks WHERE kind = @kind ${status ? 'AND status = @status' : ''}
+  const listSql = (status: boolean, cursor: boolean, owner: boolean): string => `
+    SELECT * FROM tasks WHERE kind = @kind ${status ? 'AND status = @status' : ''} ${owner ? 'AND owner = @owner' : ''}
       ${cursor ? 'AND (created_at, id) < (@createdAt, @id)' : ''}
       ORDER BY created_at DESC, id DESC LIMIT @limit`;
+  // One statement per combination of filters, named by which are present (s: status, c: cursor, o: owner).
+  const list = new Map<string, Database.Statement<[Record<string, unknown>], TaskRow>>();
+  for (const status of [false, true]) {
+    for (const cursor of [false, true]) {
+      for (const owner of [false, true]) {
+        list.set(`${status ? 's' : ''}${cursor ? 'c' : ''}${owner ? 'o' : ''}`, db.prepare<[Record<string, unknown>], TaskRow>(listSql(status, cursor, owner)));
+      }
+    }
+  }
   return {
     insertTask: db.prepare<[TaskRow], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page, options)
-      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options)`),
+      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page, options, owner)
+      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
-    list: {
-      plain: db.prepare<[Record<string, unknown>], TaskRow>(listSql(false, false)),
-      status: db.prepare<[Record<string, unknown>], TaskRow>(listSql(true, false)),
-      cursor: db.prepare<[Record<string, unknown>], TaskRow>(listSql(false, true)),
-      statusCursor: db.prepare<[Record<string, unknown>], TaskRow>(listSql(true, true)),
-    },
+    list,
     unfinished: db.prepare<[], TaskRow>(`
       SELECT * FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at, id`),
     unfinishedOfKind: db.prepare<[TaskKind], TaskRow>(`
@@ -185,6 +192,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly claimTx: Database.Transaction<(sourceUrl: string, options: ClaimOptions) => ClaimResult>;
+  readonly keys: ApiKeyStore;
+  readonly usage: UsageStore;
 
   constructor(file: string) {
     if (file !== ':memory:' && file !== '') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -197,6 +206,8 @@ export class SqliteTaskStore implements TaskStore {
 
     this.stmt = prepareStatements(this.db);
     this.claimTx = this.db.transaction((sourceUrl: string, options: ClaimOptions) => this.claimImageSync(sourceUrl, options));
+    this.keys = new SqliteApiKeyStore(this.db);
+    this.usage = new SqliteUsageStore(this.db);
   }
 
   private toTask(r: TaskRow, counts?: ImageCounts): Task {
@@ -213,6 +224,7 @@ export class SqliteTaskStore implements TaskStore {
     const options = parse<ImagesTaskOptions>(r.options);
     if (options) task.options = options;
     if (r.kind === 'images') task.counts = counts ?? this.countsSync(r.id);
+    if (r.owner !== null) task.owner = r.owner;
     return task;
   }
 
@@ -236,6 +248,7 @@ export class SqliteTaskStore implements TaskStore {
     const row: TaskRow = {
       id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, attempts: 0,
       created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null, options: json(input.options),
+      owner: input.owner ?? null,
     };
     this.stmt.insertTask.run(row);
     return this.toTask(row, input.kind === 'images' ? emptyCounts() : undefined);
@@ -250,9 +263,9 @@ export class SqliteTaskStore implements TaskStore {
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
     const params: Record<string, unknown> = { kind: query.kind, limit: query.limit + 1 };
     if (query.status) params.status = query.status;
+    if (query.owner !== undefined) params.owner = query.owner;
     if (after) Object.assign(params, after);
-    const { list } = this.stmt;
-    const stmt = query.status ? (after ? list.statusCursor : list.status) : (after ? list.cursor : list.plain);
+    const stmt = this.stmt.list.get(`${query.status ? 's' : ''}${after ? 'c' : ''}${query.owner !== undefined ? 'o' : ''}`)!;
     // One read snapshot for the page and its counts.
     return this.db.transaction((): Page<Task> => {
       const rows = stmt.all(params);
