@@ -11,6 +11,7 @@ import { exportsRouter } from './exports-router.js';
 import { errorHandler } from './error-handler.js';
 import { imagesTasksRouter } from './images-router.js';
 import { openApiDocument } from './openapi.js';
+import { defaultOpsOptions, opsLayer, type OpsOptions } from './ops-layer.js';
 import { unknownRoute } from './problem.js';
 import { noSniff, storedFileHeaders } from './security-headers.js';
 import { textTasksRouter } from './text-router.js';
@@ -28,6 +29,10 @@ export interface AppDeps {
   datasets?: { batchMaxUrls: number; shardSamples: number; shardBytes: number };
   /** The SSRF guard's policy, applied to webhook URLs at submission; default: refuse private addresses. */
   addressPolicy?: AddressPolicy;
+  /** API keys, rate limits, stats, metrics (default: all off). */
+  ops?: OpsOptions;
+  /** Express "trust proxy": whose X-Forwarded-For is believed. */
+  trustProxy?: boolean | number | string;
 }
 
 const DATASET_DEFAULTS = { batchMaxUrls: 1_000_000, shardSamples: 10_000, shardBytes: 512 * 1024 * 1024 };
@@ -61,10 +66,12 @@ function mediaFiles(mediaDir: string): RequestHandler {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, uniquelocal');
+  app.set('trust proxy', deps.trustProxy ?? 'loopback, uniquelocal');
   app.set('query parser', 'simple');
   app.use(noSniff);
   app.use(requestLog(deps.log));
+  const ops = opsLayer(deps.store, deps.ops ?? defaultOpsOptions);
+  app.use(ops.before);
   // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
   const addressPolicy = deps.addressPolicy ?? { allowPrivate: false, allowCidrs: [] };
   const events = new WebhookEvents(deps.store);
@@ -82,6 +89,7 @@ export function createApp(deps: AppDeps): Express {
     .route('/openapi.json')
     .get((_req, res) => void res.json(openApiDocument))
     .all(allowOnly('GET'));
+  app.use(ops.routes);
   app.use('/text_tasks', textTasksRouter({ ...deps, addressPolicy }));
   app.use('/images_tasks', imagesTasksRouter({ ...deps, addressPolicy }));
   app.use(exportsRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS) }));

@@ -30,6 +30,7 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
     task.batchId = d.batchId;
     task.batchSeq = d.batchSeq ?? 0;
   }
+  if (d.owner) task.owner = d.owner;
   return task;
 }
 

@@ -2,6 +2,7 @@
 import type { Connection, Model } from 'mongoose';
 import { batchSchema, exportSchema, type BatchDoc, type ExportDoc } from './batch-model.js';
 import { imageSchema, type ImageDoc } from './image-model.js';
+import { apiKeySchema, rateCellSchema, usageSchema, type ApiKeyDoc, type RateCellDoc, type UsageDoc } from './ops-models.js';
 import { ticketSchema, type TicketDoc } from './revision.js';
 import { taskImageSchema, type TaskImageDoc } from './task-image-model.js';
 import { taskSchema, type TaskDoc } from './task-model.js';
@@ -18,6 +19,9 @@ export interface Models {
   exports: Model<ExportDoc>;
   webhookEndpoints: Model<WebhookEndpointDoc>;
   webhookDeliveries: Model<WebhookDeliveryDoc>;
+  apiKeys: Model<ApiKeyDoc>;
+  usage: Model<UsageDoc>;
+  rateCells: Model<RateCellDoc>;
 }
 
 export function bindModels(conn: Connection): Models {
@@ -31,6 +35,9 @@ export function bindModels(conn: Connection): Models {
     exports: conn.model<ExportDoc>('Export', exportSchema, 'exports'),
     webhookEndpoints: conn.model<WebhookEndpointDoc>('WebhookEndpoint', webhookEndpointSchema, 'webhook_endpoints'),
     webhookDeliveries: conn.model<WebhookDeliveryDoc>('WebhookDelivery', webhookDeliverySchema, 'webhook_deliveries'),
+    apiKeys: conn.model<ApiKeyDoc>('ApiKey', apiKeySchema, 'api_keys'),
+    usage: conn.model<UsageDoc>('Usage', usageSchema, 'usage'),
+    rateCells: conn.model<RateCellDoc>('RateCell', rateCellSchema, 'rate_cells'),
   };
 }
 
