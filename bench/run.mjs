@@ -14,6 +14,8 @@ import { buildService } from './lib/build.mjs';
 import { benchRequire, repoRoot, rootRequire, versionOf } from './lib/root-deps.mjs';
 import { clusterServices } from './lib/services.mjs';
 import { notes } from './notes.mjs';
+import { datasetsBench } from './datasets.mjs';
+import { opsRun } from './ops.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
 import { hashesRun } from './hashes.mjs';
@@ -49,7 +51,8 @@ function sh(cmd, args, opts = {}) {
 }
 
 /** The peers' dependencies: npm packages in bench/node_modules, Scrapy in a venv beside them (ignored by git, eslint, tsc). */
-function ensurePeers() {
+/** `python`: also the Scrapy venv, which only the jobs section uses. */
+function ensurePeers(python = true) {
   if (!fs.existsSync(path.join(repoRoot, 'node_modules/undici'))) throw new Error('run `npm ci` at the repo root first');
   if (!fs.existsSync(path.join(here, 'node_modules/@crawlee/cheerio')) || !fs.existsSync(path.join(here, 'node_modules/autocannon'))) {
     log('installing bench/ npm packages (npm ci)');
@@ -57,6 +60,7 @@ function ensurePeers() {
     if (!r.ok) throw new Error('npm ci in bench/ failed');
   }
   if (fs.existsSync(venvPython)) return undefined;
+  if (!python) return 'not needed by the sections run';
   log('creating the Scrapy venv (PyPI)');
   const venv = path.dirname(path.dirname(venvPython));
   const made = sh('python3', ['-m', 'venv', venv]);
@@ -139,7 +143,7 @@ if (process.argv.includes('--render')) {
 
 fs.mkdirSync(outDir, { recursive: true });
 const R = { startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), params, warnings: [], machine: machine(), textJob: {}, fullJob: {} };
-const scrapyMissing = ensurePeers();
+const scrapyMissing = ensurePeers(want('jobs'));
 R.versions = versions(scrapyMissing);
 log('building the service (tsc, into a temp dir)');
 const build = buildService();
@@ -212,6 +216,11 @@ try {
         express: await expressHello(o),
       };
     });
+  }
+  if (want('datasets')) R.datasets = await section('datasets', () => datasetsBench({ distDir: build.distDir, outDir, log }));
+  if (want('ops')) {
+    R.ops = await section('ops (keys, rate limits, /metrics, stats)', () =>
+      opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.apiSeconds, repeat: params.repeat }));
   }
   if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));

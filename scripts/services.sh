@@ -110,7 +110,8 @@ find_go() {
 
 # ---------------------------------------------------------------- install
 
-APT_PACKAGES=(rabbitmq-server nginx debootstrap)
+# chromium: the dashboard test drives it with puppeteer-core.
+APT_PACKAGES=(rabbitmq-server nginx chromium debootstrap)
 # The compose test (test/serial/deploy.test.ts) needs a Docker engine; Debian's docker.io brings dockerd
 # (the test starts it). Left alone where an engine or another Docker package is already there.
 if ! command -v dockerd >/dev/null 2>&1 && [ ! -S /var/run/docker.sock ]; then APT_PACKAGES+=(docker.io); fi
@@ -463,6 +464,9 @@ s3_start() {
   fi
   [ -x "$WEED_BIN" ] || die "seaweedfs not built: run scripts/services.sh install"
   s3_stop quiet
+  # Throwaway data: the ports below are new at each start, and a master that finds volumes registered under
+  # other ports freezes volume growth ("master state loss"), so every write would then time out.
+  rm -rf "$S3_DIR/data"
   mkdir -p "$S3_DIR/data"
   # One process: master, volume server, filer and S3 gateway, each with an HTTP and a gRPC port.
   local port p name args=() taken
@@ -513,6 +517,7 @@ export S3_ENDPOINT=http://127.0.0.1:$(cat "$S3_DIR/port")
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 export AWS_EC2_METADATA_DISABLED=true
+export FERRETDB_BIN=$FERRETDB_BIN
 EOF
   mv -f "$SERVICES_DIR/env.tmp" "$SERVICES_DIR/env"
 }

@@ -6,13 +6,18 @@ import type { TaskStore } from '../models/task-store.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { allowOnly } from './allow-only.js';
+import { batchesRouter } from './batches-router.js';
+import { exportsRouter } from './exports-router.js';
 import { errorHandler } from './error-handler.js';
 import { imagesTasksRouter } from './images-router.js';
 import { openApiDocument } from './openapi.js';
+import { defaultOpsOptions, opsLayer, type OpsOptions } from './ops-layer.js';
 import { unknownRoute } from './problem.js';
 import { mediaRouter, type MediaSource } from './media-router.js';
 import { noSniff } from './security-headers.js';
 import { textTasksRouter } from './text-router.js';
+import type { AddressPolicy } from '../scrape/address-guard.js';
+import { WebhookEvents } from '../webhooks/events.js';
 
 export interface AppDeps {
   store: TaskStore;
@@ -21,7 +26,17 @@ export interface AppDeps {
   log: Logger;
   /** Where /media/ comes from: standalone serves it itself; in a cluster nginx serves the volume (or asks here, for S3). */
   media?: MediaSource;
+  /** Batch and export limits (config.datasets). */
+  datasets?: { batchMaxUrls: number; shardSamples: number; shardBytes: number };
+  /** The SSRF guard's policy, applied to webhook URLs at submission; default: refuse private addresses. */
+  addressPolicy?: AddressPolicy;
+  /** API keys, rate limits, stats, metrics (default: all off). */
+  ops?: OpsOptions;
+  /** Express "trust proxy": whose X-Forwarded-For is believed. */
+  trustProxy?: boolean | number | string;
 }
+
+const DATASET_DEFAULTS = { batchMaxUrls: 1_000_000, shardSamples: 10_000, shardBytes: 512 * 1024 * 1024 };
 
 /** One short line per request, at error level only for the server's own failures. */
 function requestLog(log: Logger): RequestHandler {
@@ -40,10 +55,16 @@ function requestLog(log: Logger): RequestHandler {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, uniquelocal');
+  app.set('trust proxy', deps.trustProxy ?? 'loopback, uniquelocal');
   app.set('query parser', 'simple');
   app.use(noSniff);
   app.use(requestLog(deps.log));
+  const ops = opsLayer(deps.store, deps.ops ?? defaultOpsOptions);
+  app.use(ops.before);
+  // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
+  const addressPolicy = deps.addressPolicy ?? { allowPrivate: false, allowCidrs: [] };
+  const events = new WebhookEvents(deps.store);
+  app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS), addressPolicy, events }));
   app.use(express.json({ limit: '64kb', strict: false }));
 
   app
@@ -57,8 +78,10 @@ export function createApp(deps: AppDeps): Express {
     .route('/openapi.json')
     .get((_req, res) => void res.json(openApiDocument))
     .all(allowOnly('GET'));
-  app.use('/text_tasks', textTasksRouter(deps));
-  app.use('/images_tasks', imagesTasksRouter(deps));
+  app.use(ops.routes);
+  app.use('/text_tasks', textTasksRouter({ ...deps, addressPolicy }));
+  app.use('/images_tasks', imagesTasksRouter({ ...deps, addressPolicy }));
+  app.use(exportsRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS) }));
   if (deps.media) app.use('/media', mediaRouter(deps.media), allowOnly('GET'));
   app.use(unknownRoute);
   app.use(errorHandler(deps.log));

@@ -79,14 +79,20 @@ export interface Task {
   page?: PageInfo;
   /** Only for images tasks. */
   counts?: ImageCounts;
+  /** The id of the API key that made it (AUTH=keys); absent when made without one. */
+  owner?: string;
   /** Only for images tasks, when given. */
   options?: ImagesTaskOptions;
+  /** The batch the task was submitted in, and its position there (from 0). */
+  batchId?: string;
+  batchSeq?: number;
 }
 
 export interface NewTask {
   kind: TaskKind;
   url: string;
   refresh: boolean;
+  owner?: string;
   options?: ImagesTaskOptions;
 }
 

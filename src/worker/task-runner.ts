@@ -5,11 +5,13 @@
 import type { Logger } from '../logger.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { Task } from '../models/task.js';
+import { telemetry } from '../ops/telemetry.js';
 import type { Job, JobHandler } from '../queue/job-queue.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
 import { RightsReservedError } from './rights-policy.js';
 import { runTextTask, type TextTaskDeps } from './text-task.js';
+import type { WebhookEvents } from '../webhooks/events.js';
 
 /** The handler's way of saying "do not acknowledge this job": shutdown stopped it before its end. */
 export class TaskInterruptedError extends Error {
@@ -25,6 +27,8 @@ export type TaskRunnerDeps = TextTaskDeps & ImagesTaskDeps & {
   taskTimeoutMs: number;
   /** Aborted when shutdown gives up waiting: running tasks stop and stay unfinished, to be resumed. */
   shutdown?: AbortSignal;
+  /** Webhook events of tasks and batches (recorded as deliveries; sent by the dispatcher). */
+  events?: WebhookEvents;
 };
 
 /** One signal per task for its deadline and for shutdown (AbortSignal.any would pin every task to the shutdown signal). */
@@ -48,6 +52,8 @@ export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
     if (!task) return; // unknown or already final: the redelivery of a finished job
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
     log.info({ attempt: task.attempts }, 'task started');
+    await notify(log, () => deps.events?.taskStarted(task));
+    telemetry.taskStarted(task.kind);
     const { signal, release } = taskSignal(deps.taskTimeoutMs, deps.shutdown);
     let result: Parameters<TaskStore['finishTask']>[1];
     try {
@@ -66,11 +72,26 @@ export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
     if (deps.shutdown?.aborted) {
       // Not acked: RabbitMQ redelivers it; the embedded queue's store resumes it at the next start.
       log.warn('task interrupted by shutdown; it stays unfinished and will run again');
+      telemetry.taskInterrupted();
       throw new TaskInterruptedError(task.id);
     }
     const final = await deps.store.finishTask(task.id, result);
+    telemetry.taskFinished({
+      kind: task.kind, code: final?.status === 'failed' ? final.error?.code ?? 'unknown' : undefined, owner: task.owner, url: task.url,
+      pageBytes: final?.page?.bytes, imagesStored: final?.counts ? final.counts.stored + final.counts.reused : undefined,
+    });
     log.info({ status: final?.status, error: final?.error, counts: final?.counts }, 'task finished');
+    if (final) await notify(log, () => deps.events?.taskFinished(final));
   };
+}
+
+/** A webhook event that cannot be recorded is logged, never a reason to fail or redo the task. */
+async function notify(log: Logger, record: () => Promise<void> | undefined): Promise<void> {
+  try {
+    await record();
+  } catch (err) {
+    log.error({ err }, 'webhook event not recorded');
+  }
 }
 
 function runKind(task: Task, deps: TaskRunnerDeps, log: Logger, signal: AbortSignal) {

@@ -16,9 +16,13 @@ export interface TaskDoc {
   finishedAt?: Date;
   error?: TaskError;
   page?: PageInfo;
+  /** The API key id that made the task. */
+  owner?: string;
   options?: ImagesTaskOptions;
   /** Bumped by every update; see revision.ts. */
   rev: number;
+  batchId?: string;
+  batchSeq?: number;
 }
 
 export const taskSchema = new Schema<TaskDoc>(
@@ -37,8 +41,11 @@ export const taskSchema = new Schema<TaskDoc>(
     // TaskError or PageInfo must not be dropped silently by mongoose's strict mode.
     error: Schema.Types.Mixed,
     page: Schema.Types.Mixed,
+    owner: String,
     options: Schema.Types.Mixed,
     rev: { type: Number, required: true },
+    batchId: String,
+    batchSeq: Number,
   },
   { versionKey: false, id: false, strict: true, minimize: false },
 );
@@ -47,3 +54,7 @@ export const taskSchema = new Schema<TaskDoc>(
 taskSchema.index({ kind: 1, createdAt: -1, _id: -1 });
 taskSchema.index({ kind: 1, status: 1, createdAt: -1, _id: -1 });
 taskSchema.index({ status: 1, createdAt: 1, _id: 1 });
+// A batch's tasks in submission order, and its progress by status.
+taskSchema.index({ batchId: 1, batchSeq: 1 });
+taskSchema.index({ batchId: 1, status: 1, batchSeq: 1 });
+taskSchema.index({ owner: 1, kind: 1, createdAt: -1, _id: -1 });

@@ -70,6 +70,77 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS task_images_outcome ON task_images (task_id, outcome);
   CREATE INDEX IF NOT EXISTS task_images_image ON task_images (task_id, image_id, position);
   `,
+  // 3: task owners (API keys), the keys themselves, usage counters
+  `
+  ALTER TABLE tasks ADD COLUMN owner TEXT;
+  CREATE INDEX IF NOT EXISTS tasks_owner_kind_created ON tasks (owner, kind, created_at DESC, id DESC);
+
+  CREATE TABLE IF NOT EXISTS api_keys (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    scopes     TEXT NOT NULL,
+    hash       TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+
+  CREATE TABLE IF NOT EXISTS usage (
+    source TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    ip     TEXT NOT NULL,
+    path   TEXT NOT NULL,
+    host   TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (minute, metric, key, ip, path, host, source)
+  ) WITHOUT ROWID;
+  `,
+  // 4: batches (tasks keep their batch and position in it) and dataset exports
+  `
+  CREATE TABLE IF NOT EXISTS batches (
+    id           TEXT PRIMARY KEY,
+    kinds        TEXT NOT NULL,
+    refresh      INTEGER NOT NULL CHECK (refresh IN (0, 1)),
+    url_count    INTEGER NOT NULL,
+    task_count   INTEGER NOT NULL,
+    created_at   TEXT NOT NULL,
+    cancelled_at TEXT
+  );
+  CREATE INDEX IF NOT EXISTS batches_created ON batches (created_at DESC, id DESC);
+  ALTER TABLE tasks ADD COLUMN batch_id TEXT REFERENCES batches (id);
+  ALTER TABLE tasks ADD COLUMN batch_seq INTEGER;
+  CREATE INDEX IF NOT EXISTS tasks_batch_seq ON tasks (batch_id, batch_seq) WHERE batch_id IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS tasks_batch_status ON tasks (batch_id, status, batch_seq) WHERE batch_id IS NOT NULL;
+
+  CREATE TABLE IF NOT EXISTS exports (
+    id          TEXT PRIMARY KEY,
+    batch_id    TEXT NOT NULL REFERENCES batches (id),
+    options     TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+    created_at  TEXT NOT NULL,
+    finished_at TEXT,
+    shards      TEXT NOT NULL,
+    error       TEXT
+  );
+  `,
+  // 5: webhook endpoints (one per batch or task) and their deliveries, retried until delivered or expired
+  `
+  CREATE TABLE IF NOT EXISTS webhook_endpoints (
+    owner_id TEXT PRIMARY KEY,
+    doc      TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id              TEXT PRIMARY KEY,
+    owner_id        TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    created_at      TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    doc             TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_owner ON webhook_deliveries (owner_id, created_at, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
