@@ -16,6 +16,9 @@ export interface TaskDoc {
   finishedAt?: Date;
   error?: TaskError;
   page?: PageInfo;
+  leaseOwner?: string;
+  leaseUntil?: Date;
+  dispatchPendingSince?: Date;
   /** Bumped by every update; see revision.ts. */
   rev: number;
 }
@@ -36,6 +39,9 @@ export const taskSchema = new Schema<TaskDoc>(
     // TaskError or PageInfo must not be dropped silently by mongoose's strict mode.
     error: Schema.Types.Mixed,
     page: Schema.Types.Mixed,
+    leaseOwner: String,
+    leaseUntil: Date,
+    dispatchPendingSince: Date,
     rev: { type: Number, required: true },
   },
   { versionKey: false, id: false, strict: true, minimize: false },
@@ -45,3 +51,5 @@ export const taskSchema = new Schema<TaskDoc>(
 taskSchema.index({ kind: 1, createdAt: -1, _id: -1 });
 taskSchema.index({ kind: 1, status: 1, createdAt: -1, _id: -1 });
 taskSchema.index({ status: 1, createdAt: 1, _id: 1 });
+// The dispatch sweeper (takeUndispatched).
+taskSchema.index({ dispatchPendingSince: 1 });

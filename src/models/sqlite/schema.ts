@@ -50,6 +50,13 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS task_images_outcome ON task_images (task_id, outcome);
   CREATE INDEX IF NOT EXISTS task_images_image ON task_images (task_id, image_id, position);
   `,
+  // 2: task leases (a running task's worker and until when) and unconfirmed dispatches, for the sweeper
+  `
+  ALTER TABLE tasks ADD COLUMN lease_owner TEXT;
+  ALTER TABLE tasks ADD COLUMN lease_until TEXT;
+  ALTER TABLE tasks ADD COLUMN dispatch_pending_since TEXT;
+  CREATE INDEX IF NOT EXISTS tasks_dispatch_pending ON tasks (dispatch_pending_since) WHERE dispatch_pending_since IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

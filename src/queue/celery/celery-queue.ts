@@ -13,7 +13,7 @@ import { pino, type Logger } from 'pino';
 import type { Job, JobHandler, JobQueue } from '../job-queue.js';
 import { AmqpConnector } from './amqp-connector.js';
 import { sleep } from '../../util/sleep.js';
-import { backoffDelay, withTimeout, type Backoff } from './backoff.js';
+import { backoffDelay, withTimeout, type Backoff } from '../../util/backoff.js';
 import { QUEUE_OPTIONS, decodeCeleryTask, encodeCeleryTask } from './celery-message.js';
 
 export interface CeleryQueueOptions {
