@@ -59,6 +59,15 @@ const schema = z.object({
   /** A pending image claim older than this is taken to be abandoned by a dead worker. */
   CLAIM_STALE_MS: int(1000, 86_400_000).default(120_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
+  /** Runs of one task (crashes and lost workers count) before it fails with attempts_exhausted. */
+  MAX_ATTEMPTS: int(1, 100).default(5),
+  /** The first wait before a crashed job runs again; it doubles per attempt up to RETRY_BACKOFF_MAX_MS. */
+  RETRY_BACKOFF_MS: int(0, 600_000).default(1_000),
+  RETRY_BACKOFF_MAX_MS: int(0, 3_600_000).default(60_000),
+  /** A running task is held this long by its worker, which renews it every third; a dead worker's task is taken over after it. */
+  TASK_LEASE_MS: int(1_000, 3_600_000).default(30_000),
+  /** RabbitMQ: a task whose dispatch is unconfirmed this long (the API died before publishing) is dispatched by a sweeper. */
+  DISPATCH_SWEEP_MS: int(100, 3_600_000).default(30_000),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -98,6 +107,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     pageReuse: { ttlMs: c.PAGE_REUSE_MS, maxBytes: c.PAGE_REUSE_BYTES },
     claimStaleMs: c.CLAIM_STALE_MS,
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    retry: {
+      maxAttempts: c.MAX_ATTEMPTS,
+      backoff: { strategy: 'exponential' as const, minMs: c.RETRY_BACKOFF_MS, maxMs: Math.max(c.RETRY_BACKOFF_MS, c.RETRY_BACKOFF_MAX_MS) },
+    },
+    taskLeaseMs: c.TASK_LEASE_MS,
+    dispatchSweepMs: c.DISPATCH_SWEEP_MS,
     fetch: {
       userAgent: c.USER_AGENT,
       allowPrivateNetworks: c.ALLOW_PRIVATE_NETWORKS,

@@ -3,8 +3,10 @@
  * Roles: `serve` (API + worker in one process), `api`, `worker`.
  * Adapters: MONGO_URL → MongoDB, else SQLite in DATA_DIR; AMQP_URL → RabbitMQ (Celery protocol), else in-process.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import type { Config } from './config.js';
@@ -13,6 +15,7 @@ import { openMongoTaskStore } from './models/mongo/mongo-task-store.js';
 import { openSqliteTaskStore } from './models/sqlite/sqlite-task-store.js';
 import type { TaskStore } from './models/task-store.js';
 import { createCeleryQueue } from './queue/celery/celery-queue.js';
+import { startDispatchSweeper, withDispatchReceipts, type DispatchSweeper } from './queue/dispatch-sweeper.js';
 import { InlineQueue } from './queue/inline-queue.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { createFetcher, type Fetcher } from './scrape/fetcher.js';
@@ -37,18 +40,33 @@ interface Adapters {
   store: TaskStore;
   queue: JobQueue;
   blobs: BlobStore;
+  sweeper?: DispatchSweeper;
 }
 
 async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
   fs.mkdirSync(config.mediaDir, { recursive: true });
   const store = config.mongoUrl ? await openMongoTaskStore(config.mongoUrl) : openSqliteTaskStore(config.sqliteFile);
   const queue = config.amqpUrl
-    ? createCeleryQueue({ amqpUrl: config.amqpUrl, queueName: config.queueName, log, connectionName: `scrapeds-${config.role}` })
+    ? withDispatchReceipts(
+      createCeleryQueue({ amqpUrl: config.amqpUrl, queueName: config.queueName, log, connectionName: `scrapeds-${config.role}`, retry: config.retry }),
+      store,
+      log,
+    )
     : new InlineQueue(config.queueCapacity, (job, err) => {
         if (!(err instanceof TaskInterruptedError)) log.error({ err, taskId: job.taskId }, 'job handler failed');
-      });
+      }, config.retry);
   const blobs = new VolumeBlobStore(config.mediaDir, config.publicMediaUrl ?? '/media');
-  return { store, queue, blobs };
+  // The RabbitMQ outbox: every process sweeps (see dispatch-sweeper.ts); the embedded queue resumes from the store instead.
+  const sweeper = config.amqpUrl ? startDispatchSweeper({ store, queue, log, olderThanMs: config.dispatchSweepMs }) : undefined;
+  return { store, queue, blobs, sweeper };
+}
+
+/**
+ * The name this worker holds task leases under. The embedded queue's process owns its data directory, so
+ * it keeps one name across restarts and takes back what it was running at once; cluster workers differ.
+ */
+function leaseOwner(config: Config): string {
+  return config.amqpUrl ? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}` : `embedded:${config.sqliteFile}`;
 }
 
 function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; ready: Promise<void> } {
@@ -73,6 +91,8 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
     log,
     shutdown,
     taskTimeoutMs: config.fetch.taskTimeoutMs,
+    lease: { owner: leaseOwner(config), ms: config.taskLeaseMs },
+    maxAttempts: config.retry.maxAttempts,
     pages: { fetcher, extractor, recent: new RecentPages(config.pageReuse), timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects },
     images: {
       concurrency: config.imageConcurrency,
@@ -88,7 +108,7 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
       for (const task of unfinished) await queue.dispatch({ taskId: task.id, kind: task.kind });
       if (unfinished.length) log.info({ count: unfinished.length }, 'resuming unfinished tasks');
     }
-    await queue.consume(runner, { concurrency: config.workerConcurrency });
+    await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();
   return { fetcher, extractor, ready };
@@ -121,6 +141,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       const stopped = http && new Promise<void>((resolve) => http.server.close(() => resolve()));
       http?.server.closeIdleConnections();
       const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownGraceMs, 'timeout').unref());
+      await adapters.sweeper?.stop();
       const drained = adapters.queue.close();
       if ((await Promise.race([drained, grace])) === 'timeout') {
         log.warn({ graceMs: config.shutdownGraceMs }, 'tasks still running at shutdown; they resume at the next start');

@@ -17,7 +17,7 @@ import {
 import { AmqpConnector } from './amqp-connector.js';
 import { sleep } from '../../util/sleep.js';
 import { backoffDelay, withTimeout, type Backoff } from '../../util/backoff.js';
-import { QUEUE_OPTIONS, decodeCeleryTask, deadLetterQueueName, encodeCeleryTask, retriesOf, type RawMessage } from './celery-message.js';
+import { QUEUE_OPTIONS, decodeCeleryTask, deadLetterQueueName, encodeCeleryTask, retriesOf } from './celery-message.js';
 
 export interface CeleryQueueOptions {
   amqpUrl: string;
