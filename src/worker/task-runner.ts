@@ -78,6 +78,9 @@ function keepLease(deps: TaskRunnerDeps, taskId: string, lost: () => void, log: 
 }
 
 export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
+  // A second delivery of a task this process is running holds our own lease: it must wait here, not run it again.
+  const runningHere = new Map<string, Promise<void>>();
+
   /** Starts the task under our lease, waiting while another live worker holds it; null when there is nothing to run. */
   async function acquire(job: Job): Promise<Task | null> {
     const lease = { ...deps.lease, reopenExhausted: job.replayed === true };
@@ -99,6 +102,17 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   }
 
   async function handle(job: Job): Promise<void> {
+    for (let other = runningHere.get(job.taskId); other; other = runningHere.get(job.taskId)) await other.catch(() => {});
+    const run = attempt(job);
+    runningHere.set(job.taskId, run);
+    try {
+      await run;
+    } finally {
+      if (runningHere.get(job.taskId) === run) runningHere.delete(job.taskId);
+    }
+  }
+
+  async function attempt(job: Job): Promise<void> {
     const task = await acquire(job);
     if (!task) return; // unknown or already final: the redelivery of a finished job
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });

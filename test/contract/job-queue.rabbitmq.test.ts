@@ -5,13 +5,13 @@
  * in front of RabbitMQ, so no other suite sharing the broker is disturbed; a real restart of the
  * node is in test/serial/cluster.test.ts.
  */
-import net from 'node:net';
 import amqplib, { type Channel, type ChannelModel, type Options } from 'amqplib';
 import celery from 'celery-node';
 import { pino } from 'pino';
 import { createCeleryQueue, type CeleryQueueOptions } from '../../src/queue/celery/celery-queue.js';
 import type { Job, JobQueue } from '../../src/queue/job-queue.js';
 import { describeWithService } from '../helpers/services.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { listDeadLetters, replayDeadLetters } from '../../src/queue/celery/dead-letters.js';
 import { FAST_RETRY, describeJobQueueContract } from './job-queue.contract.js';
 
@@ -29,57 +29,6 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
-}
-
-/** A TCP proxy to RabbitMQ whose "outage" destroys every connection and refuses new ones. */
-class TcpProxy {
-  private readonly sockets = new Set<net.Socket>();
-  private up = true;
-  private constructor(
-    private readonly server: net.Server,
-    readonly url: string,
-  ) {}
-
-  static async start(target: string): Promise<TcpProxy> {
-    const t = new URL(target);
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const via = new URL(target);
-    via.hostname = '127.0.0.1';
-    via.port = String((server.address() as net.AddressInfo).port);
-    const proxy = new TcpProxy(server, via.toString());
-    server.on('connection', (client) => proxy.accept(client, t.hostname, Number(t.port || 5672)));
-    return proxy;
-  }
-
-  private accept(client: net.Socket, host: string, port: number): void {
-    if (!this.up) return void client.destroy();
-    const upstream = net.connect(port, host);
-    for (const s of [client, upstream]) {
-      this.sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        this.sockets.delete(s);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  }
-
-  cut(): void {
-    this.up = false;
-    for (const s of this.sockets) s.destroy();
-  }
-
-  restore(): void {
-    this.up = true;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise((r) => this.server.close(r));
-  }
 }
 
 describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
