@@ -47,7 +47,11 @@ function sh(cmd, args, opts = {}) {
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim(), error: r.error };
 }
 
-/** The peers' dependencies: npm packages in bench/node_modules, Scrapy in a venv beside them (ignored by git, eslint, tsc). */
+/**
+ * The peers' dependencies: npm packages in bench/node_modules, Scrapy in a venv beside them (ignored by git,
+ * eslint, tsc). A fresh clone has none of them, so nothing from bench/node_modules may be imported statically
+ * by a module run.mjs loads (bench/smoke-fresh-clone.sh checks this). Scrapy only when the jobs section runs.
+ */
 function ensurePeers() {
   if (!fs.existsSync(path.join(repoRoot, 'node_modules/undici'))) throw new Error('run `npm ci` at the repo root first');
   if (!fs.existsSync(path.join(here, 'node_modules/@crawlee/cheerio')) || !fs.existsSync(path.join(here, 'node_modules/autocannon'))) {
@@ -55,6 +59,7 @@ function ensurePeers() {
     const r = sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
     if (!r.ok) throw new Error('npm ci in bench/ failed');
   }
+  if (!want('jobs')) return 'Scrapy not needed: the jobs section is not selected';
   if (fs.existsSync(venvPython)) return undefined;
   log('creating the Scrapy venv (PyPI)');
   const venv = path.dirname(path.dirname(venvPython));
