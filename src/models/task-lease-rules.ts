@@ -46,10 +46,11 @@ export function decideStart(task: Task, nowMs: number, options?: StartOptions): 
   const lease = options ? { owner: options.owner, until: iso(nowMs + options.ms) } : null;
   if (isFinal(task)) {
     if (!(options?.reopenExhausted && task.status === 'failed' && task.error?.code === ATTEMPTS_EXHAUSTED)) return 'final';
-    return { status: 'running', attempts: 1, startedAt: now, finishedAt: null, error: null, lease, updatedAt: now };
+    return { status: 'running', attempts: 1, startedAt: now, finishedAt: null, error: null, lease, dispatchPendingSince: null, updatedAt: now };
   }
   if (options && task.status === 'running' && leaseLive(task, nowMs) && task.lease?.owner !== options.owner) return 'leased';
-  return { status: 'running', attempts: task.attempts + 1, startedAt: now, lease, updatedAt: now };
+  // A started task has plainly been dispatched: its receipt goes with this write, not a separate one.
+  return { status: 'running', attempts: task.attempts + 1, startedAt: now, lease, dispatchPendingSince: null, updatedAt: now };
 }
 
 /** Only the holder of a running task's lease extends it; false when it was taken over or the task ended. */
@@ -76,9 +77,9 @@ export function mayFinish(task: Task, owner: string | undefined): boolean {
   return owner === undefined || task.lease === undefined || task.lease.owner === owner;
 }
 
-/** The queue confirmed a message for it: the sweeper leaves it alone from now on. */
+/** The queue confirmed a message for it: the sweeper leaves it alone from now on (a started task was cleared by its start). */
 export function decideDispatched(task: Task, nowMs: number): TaskPatch | null {
-  if (task.dispatchPendingSince === undefined) return null;
+  if (task.status !== 'queued' || task.dispatchPendingSince === undefined) return null;
   return { dispatchPendingSince: null, updatedAt: iso(nowMs) };
 }
 

@@ -133,7 +133,8 @@ function prepareStatements(db: Database.Database) {
     unfinishedOfKind: db.prepare<[TaskKind], TaskRow>(`
       SELECT * FROM tasks WHERE status IN ('queued', 'running') AND kind = ? ORDER BY created_at, id`),
     startTask: db.prepare<[{ id: string; now: string }], TaskRow>(`
-      UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = @now, updated_at = @now
+      UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = @now, updated_at = @now,
+        dispatch_pending_since = NULL
       WHERE id = @id AND status IN ('queued', 'running') RETURNING *`),
     finishTask: db.prepare<[{ id: string; now: string; status: string; page: string | null; error: string | null }], TaskRow>(`
       UPDATE tasks SET status = @status, page = COALESCE(@page, page), error = @error,
