@@ -16,7 +16,8 @@ function taskPaths(collection: string, schema: string) {
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/NewTask' } } } },
         responses: {
           '202': { description: 'Accepted; poll the Location', headers: { Location: { schema: { type: 'string' } } }, content: { 'application/json': { schema: ref } } },
-          '400': problem, '413': problem, '415': problem, '503': problem,
+          '400': problem, '405': problem, '413': problem, '415': problem,
+          '503': { ...problem, description: 'queue_full or shutting_down (nothing was stored), or queue_unavailable; retry after Retry-After' },
         },
       },
       get: {
@@ -52,15 +53,24 @@ export const openApiDocument = {
       },
     },
     '/images_tasks/{id}/images/{imageId}': {
-      get: { summary: 'Download one image file', parameters: [idParam, { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The file, with its image/* type' }, '304': { description: 'Not modified (ETag is the sha256)' }, '404': problem } },
+      get: { summary: 'Download one image file', parameters: [idParam, { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The file, with its image/* type, nosniff and a sandboxing CSP; anything but a passive raster image (SVG…) as an attachment' }, '304': { description: 'Not modified (ETag is the sha256)' }, '404': problem } },
     },
   },
   components: {
     responses: { Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     schemas: {
       Status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
-      NewTask: { type: 'object', required: ['url'], additionalProperties: false, properties: { url: { type: 'string', format: 'uri', maxLength: 2048 }, refresh: { type: 'boolean', default: false } } },
-      Error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' }, http_status: { type: 'integer' }, address: { type: 'string' } } },
+      NewTask: {
+        type: 'object',
+        required: ['url'],
+        additionalProperties: false,
+        properties: { url: { type: 'string', format: 'uri', maxLength: 2048, description: 'http or https; a URL with credentials (user:password@) is refused' }, refresh: { type: 'boolean', default: false } },
+      },
+      Error: {
+        type: ['object', 'null'],
+        description: 'code is stable; message is for people. storage_error and internal_error are the service\'s own failures: their message is fixed, the detail is in the service log.',
+        properties: { code: { type: 'string' }, message: { type: 'string' }, http_status: { type: 'integer' }, address: { type: 'string' } },
+      },
       Problem: { type: 'object', properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } } },
       TaskBase: {
         type: 'object',

@@ -1,11 +1,27 @@
 /** Domain → wire representation (snake_case JSON, links to related resources). */
+import { publicTaskError } from '../models/task-error.js';
 import type { Task, TaskError, TaskImage } from '../models/task.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 export const collectionPath = (kind: Task['kind']) => (kind === 'text' ? '/text_tasks' : '/images_tasks');
 
-const error = (e?: TaskError) =>
-  e && { code: e.code, message: e.message, ...(e.httpStatus ? { http_status: e.httpStatus } : {}), ...(e.address ? { address: e.address } : {}) };
+const error = (stored?: TaskError) => {
+  const e = stored && publicTaskError(stored);
+  return e && { code: e.code, message: e.message, ...(e.httpStatus ? { http_status: e.httpStatus } : {}), ...(e.address ? { address: e.address } : {}) };
+};
+
+/**
+ * A URL found on a page or in a redirect may carry `user:password@`; it is never shown. (Submitted URLs
+ * with credentials are refused at the door.)
+ */
+function withoutCredentials(url: string): string {
+  if (!url.includes('@') || !URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
+}
 
 export function presentTask(t: Task) {
   const self = `${collectionPath(t.kind)}/${t.id}`;
@@ -23,7 +39,7 @@ export function presentTask(t: Task) {
     error: error(t.error) ?? null,
     page: t.page
       ? {
-          final_url: t.page.finalUrl,
+          final_url: withoutCredentials(t.page.finalUrl),
           http_status: t.page.httpStatus,
           content_type: t.page.contentType ?? null,
           title: t.page.title ?? null,
@@ -42,7 +58,7 @@ export function presentImage(img: TaskImage, blobs: BlobStore) {
   return {
     id: img.imageId,
     position: img.position,
-    source_url: img.sourceUrl,
+    source_url: withoutCredentials(img.sourceUrl),
     outcome: img.outcome,
     url: f ? blobs.publicUrl(f.key) : null,
     download_url: f ? `/images_tasks/${img.taskId}/images/${img.imageId}` : null,

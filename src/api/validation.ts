@@ -11,7 +11,10 @@ export const httpUrl = z
   .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
   .refine((v) => URL.canParse(v), 'must be an absolute URL')
   .refine((v) => !URL.canParse(v) || ['http:', 'https:'].includes(new URL(v).protocol), 'must use the http or https scheme')
-  .refine((v) => !URL.canParse(v) || new URL(v).hostname !== '', 'must name a host');
+  .refine((v) => !URL.canParse(v) || new URL(v).hostname !== '', 'must name a host')
+  // Refused rather than stripped: fetching without them would not be the page asked for, and keeping them
+  // would store and show a secret in every listing.
+  .refine((v) => !URL.canParse(v) || (new URL(v).username === '' && new URL(v).password === ''), 'must not contain credentials (user:password@)');
 
 export const createTaskBody = z.strictObject(
   {

@@ -10,15 +10,26 @@
  */
 import type { Logger } from '../logger.js';
 import type { TaskStore } from '../models/task-store.js';
-import type { ConsumeOptions, Job, JobHandler, JobQueue } from './job-queue.js';
+import type { ConsumeOptions, Job, JobHandler, JobQueue, Reservation } from './job-queue.js';
 
 /** A queue whose confirmed dispatches are recorded on their tasks, so the sweeper leaves them alone. */
 export function withDispatchReceipts(queue: JobQueue, store: TaskStore, log: Logger): JobQueue {
+  // The message is safe in the broker; failing to record that only risks one duplicate (runs are idempotent).
+  const receipt = (job: Job) => store.markDispatched(job.taskId).catch((err: unknown) => log.warn({ err, taskId: job.taskId }, 'could not record a dispatch'));
   return {
     async dispatch(job: Job): Promise<void> {
       await queue.dispatch(job);
-      // The message is safe in the broker; failing to record that only risks one duplicate (runs are idempotent).
-      await store.markDispatched(job.taskId).catch((err: unknown) => log.warn({ err, taskId: job.taskId }, 'could not record a dispatch'));
+      await receipt(job);
+    },
+    reserve(): Reservation {
+      const place = queue.reserve();
+      return {
+        async dispatch(job: Job): Promise<void> {
+          await place.dispatch(job);
+          await receipt(job);
+        },
+        release: () => place.release(),
+      };
     },
     consume: (handler: JobHandler, options: ConsumeOptions) => queue.consume(handler, options),
     close: () => queue.close(),

@@ -6,7 +6,7 @@
 import pLimit from 'p-limit';
 import { backoffDelay } from '../util/backoff.js';
 import {
-  DEFAULT_RETRY_POLICY, QueueFullError, isLastAttempt, type ConsumeOptions, type Job, type JobHandler, type JobQueue, type RetryPolicy,
+  DEFAULT_RETRY_POLICY, QueueClosedError, QueueFullError, isLastAttempt, type ConsumeOptions, type Job, type JobHandler, type JobQueue, type Reservation, type RetryPolicy,
 } from './job-queue.js';
 
 interface Entry {
@@ -23,6 +23,8 @@ export class InlineQueue implements JobQueue {
   private limit?: ReturnType<typeof pLimit>;
   private running = 0;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Places promised by reserve and not yet dispatched or released: they count against the capacity. */
+  private reserved = 0;
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
 
@@ -37,8 +39,35 @@ export class InlineQueue implements JobQueue {
   }
 
   async dispatch(job: Job): Promise<void> {
-    if (this.closed) throw new Error('queue is closed');
-    if (this.size >= this.capacity) throw new QueueFullError(this.capacity);
+    this.admit();
+    this.enqueue(job);
+  }
+
+  reserve(): Reservation {
+    this.admit();
+    this.reserved++;
+    let held = true;
+    const giveBack = () => {
+      if (held) this.reserved--;
+      held = false;
+    };
+    return {
+      // A place once given is kept even if close began meanwhile: the task is stored as queued, so the
+      // job waits here unstarted and the store resumes it at the next start; the client was told yes.
+      dispatch: async (job) => {
+        giveBack();
+        this.enqueue(job);
+      },
+      release: giveBack,
+    };
+  }
+
+  private admit(): void {
+    if (this.closed) throw new QueueClosedError();
+    if (this.size + this.reserved >= this.capacity) throw new QueueFullError(this.capacity);
+  }
+
+  private enqueue(job: Job): void {
     this.pending.push({ job, attempts: 0 });
     this.pump();
   }

@@ -7,8 +7,9 @@
  * - 4xx other than 429, or more than 5 redirects: "unavailable", so everything is allowed.
  * - 429, 5xx, a network failure or timeout: "unreachable", so everything is disallowed. That verdict is
  *   cached only briefly, so a passing outage costs the tasks that meet it, not the next hour's.
- * Refusals of our own (SSRF guard, bad URL, a name that does not resolve) are thrown as they are: the page
- * fetch would meet them too, and they say more.
+ * Refusals of our own (SSRF guard, bad URL, a name that does not resolve) are thrown with their code, as
+ * the page fetch would likely meet them too, and a message naming robots.txt, as it may have been only
+ * robots.txt (redirected to a blocked address) that met them.
  */
 import robotsParserModule from 'robots-parser';
 import { systemClock, type Clock } from './clock.js';
@@ -129,7 +130,10 @@ export class RobotsCache {
     try {
       file = await this.options.load(robotsUrl);
     } catch (err) {
-      if (err instanceof ScrapeError && PASS_THROUGH.has(err.code)) throw err;
+      if (err instanceof ScrapeError && PASS_THROUGH.has(err.code)) {
+        // Same code, but the message names robots.txt: it may have redirected where the page never would.
+        throw new ScrapeError(err.code, `${robotsUrl} could not be fetched: ${err.message}`, err.details, { cause: err });
+      }
       if (err instanceof ScrapeError && err.code === 'too_many_redirects') return { kind: 'allow_all' };
       return { kind: 'unreachable', reason: err instanceof Error ? err.message : String(err) };
     }

@@ -1,4 +1,5 @@
 /** Typed failures of fetching and extraction; their codes are what users see on a failed task or image. */
+import { internalTaskError } from '../models/task-error.js';
 import type { TaskError } from '../models/task.js';
 
 export type ScrapeErrorCode =
@@ -46,5 +47,5 @@ export function toTaskError(err: unknown): TaskError {
     if (err.details.address !== undefined) out.address = err.details.address;
     return out;
   }
-  return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+  return internalTaskError(err);
 }

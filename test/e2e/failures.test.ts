@@ -2,7 +2,8 @@
  * Failure semantics of the standalone service (embedded queue): a crashing attempt gives its task back
  * to the queue instead of leaving it `running`, runs again after a backoff, and the last allowed attempt
  * fails the task with attempts_exhausted, saying what went wrong. The crash is real: the content-addressed
- * directory an image must be stored in is blocked by a file, so the blob store's mkdir fails (even as root).
+ * directory an image must be stored in is blocked by a file, so the blob store's mkdir fails (even as root):
+ * a storage_error.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -42,7 +43,7 @@ describe('failure semantics (standalone)', () => {
       }
     }
     // Between the crashed attempt and its retry the task waits in the queue with the reason.
-    expect(seen).toMatchObject({ status: 'queued', attempts: 1, error: { code: 'internal_error' } });
+    expect(seen).toMatchObject({ status: 'queued', attempts: 1, error: { code: 'storage_error' } });
     fs.rmSync(blocker);
     const task = await waitForTask(ctx.svc.url, location);
     expect(task).toMatchObject({ status: 'succeeded', error: null });
@@ -55,7 +56,7 @@ describe('failure semantics (standalone)', () => {
     const location = await submit(ctx.svc.url, 'images', ctx.site.url('/poison.html'));
     const task = await waitForTask(ctx.svc.url, location);
     expect(task).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'attempts_exhausted' } });
-    expect((task.error as { message: string }).message).toMatch(/^gave up after 3 attempts; the last failed with internal_error: .*(EEXIST|ENOTDIR)/);
+    expect((task.error as { message: string }).message).toMatch(/^gave up after 3 attempts; the last failed with storage_error: the service could not write to its storage/);
     expect(ctx.site.hits('/poison.html')).toBeLessThanOrEqual(3);
   });
 });

@@ -65,6 +65,21 @@ describe('politeness and limits, end to end on the standalone service', () => {
   });
 });
 
+describe('with the SSRF guard on and only the fixture site allowed', () => {
+  // The guard judges literal IPs before connecting, so the blocked address below is never dialled.
+  const ctx = withSiteAndService({ ALLOW_PRIVATE_NETWORKS: 'false', ALLOW_CIDRS: '127.0.0.1/32' }, (site) => {
+    site.route('/robots.txt', (_req, res) => void res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/robots.txt' }).end());
+    site.serve('/page', '<p>fine page, hostile robots.txt</p>', 'text/html');
+  });
+
+  it('fails a task whose robots.txt redirects to a blocked address, saying it was robots.txt', async () => {
+    const task = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'text', ctx.site.url('/page')));
+    expect(task).toMatchObject({ status: 'failed', error: { code: 'blocked_address', address: '169.254.169.254' } });
+    expect((task.error as { message: string }).message).toContain(`${ctx.site.origin}/robots.txt`);
+    expect(ctx.site.hits('/page')).toBe(0);
+  });
+});
+
 describe('with robots.txt ignored and a proxy configured', () => {
   let site: FixtureSite;
   let proxy: FixtureProxy;

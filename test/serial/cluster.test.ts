@@ -275,12 +275,12 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
           const t = await task(flaky);
           if (t.status === 'queued' && (t.attempts as number) >= 1) between = t;
         }
-        expect(between).toMatchObject({ status: 'queued', error: { code: 'internal_error' } });
+        expect(between).toMatchObject({ status: 'queued', error: { code: 'storage_error' } });
         fs.rmSync(blocker);
         const [fixed, dead] = await waitAllFinal(cluster.url, [flaky, poison], 60_000);
         expect(fixed).toMatchObject({ status: 'succeeded', error: null });
         expect(dead).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'attempts_exhausted' } });
-        expect((dead!.error as { message: string }).message).toMatch(/^gave up after 3 attempts; the last failed with internal_error/);
+        expect((dead!.error as { message: string }).message).toMatch(/^gave up after 3 attempts; the last failed with storage_error/);
         // One fetch per attempt, never two at once: the image was never stored, so each attempt had to fetch it.
         expect(site.hits('/poison.png')).toBe(3);
         let letters: Awaited<ReturnType<typeof listDeadLetters>> = [];

@@ -12,7 +12,8 @@ import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import pLimit from 'p-limit';
 import { pino, type Logger } from 'pino';
 import {
-  DEFAULT_RETRY_POLICY, isLastAttempt, type ConsumeOptions, type Job, type JobHandler, type JobQueue, type RetryPolicy,
+  DEFAULT_RETRY_POLICY, QueueClosedError, isLastAttempt, type ConsumeOptions, type Job, type JobHandler, type JobQueue, type Reservation,
+  type RetryPolicy,
 } from '../job-queue.js';
 import { AmqpConnector } from './amqp-connector.js';
 import { sleep } from '../../util/sleep.js';
@@ -83,8 +84,14 @@ class CeleryQueue implements JobQueue {
 
   // ------------------------------------------------------------------ dispatch
 
+  /** RabbitMQ has no capacity to hold; a place is refused only once close has begun. */
+  reserve(): Reservation {
+    if (this.closed) throw new QueueClosedError();
+    return { dispatch: (job) => this.dispatch(job), release: () => {} };
+  }
+
   async dispatch(job: Job): Promise<void> {
-    if (this.closed) throw new Error('queue is closed');
+    if (this.closed) throw new QueueClosedError();
     const { celeryId, content, options } = encodeCeleryTask(job);
     const deadline = Date.now() + this.dispatchTimeoutMs;
     for (let attempt = 0; ; attempt++) {
