@@ -16,6 +16,7 @@ import { clusterServices } from './lib/services.mjs';
 import { notes } from './notes.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
+import { hashesRun } from './hashes.mjs';
 
 const here = import.meta.dirname;
 const env = process.env;
@@ -217,6 +218,7 @@ try {
       };
     });
   }
+  if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));
 } finally {
   site.stop();

@@ -2,12 +2,12 @@
 import { Router, type Request } from 'express';
 import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
-import type { Task, TaskKind, TaskStatus } from '../models/task.js';
+import type { ImagesTaskOptions, NewTask, Task, TaskKind, TaskStatus } from '../models/task.js';
 import { QueueClosedError, QueueFullError, type JobQueue, type Reservation } from '../queue/job-queue.js';
 import { allowOnly } from './allow-only.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
-import { createTaskBody, listQuery, parse } from './validation.js';
+import { createImagesTaskBody, createTaskBody, listQuery, parse } from './validation.js';
 
 export interface TasksDeps {
   store: TaskStore;
@@ -27,6 +27,24 @@ export async function loadTask(store: TaskStore, kind: TaskKind, id: string): Pr
 export function rethrowCursor(err: unknown): never {
   if (err instanceof InvalidCursorError) throw invalid([{ field: 'cursor', message: 'is not a cursor this API gave out' }]);
   throw err;
+}
+
+/** The request body → the task to create; each kind takes its own fields. */
+function newTask(kind: TaskKind, input: unknown): NewTask {
+  if (kind === 'text') {
+    const body = parse(createTaskBody, input, 'body');
+    return { kind, url: body.url, refresh: body.refresh };
+  }
+  const body = parse(createImagesTaskBody, input, 'body');
+  const filters: NonNullable<ImagesTaskOptions['filters']> = {};
+  if (body.min_width !== undefined) filters.minWidth = body.min_width;
+  if (body.min_height !== undefined) filters.minHeight = body.min_height;
+  if (body.max_aspect_ratio !== undefined) filters.maxAspectRatio = body.max_aspect_ratio;
+  if (body.mime_types !== undefined) filters.mimeTypes = [...new Set(body.mime_types)];
+  const options: ImagesTaskOptions = {};
+  if (Object.keys(filters).length) options.filters = filters;
+  if (body.resize) options.resize = { maxSide: body.resize.max_side, format: body.resize.format };
+  return Object.keys(options).length ? { kind, url: body.url, refresh: body.refresh, options } : { kind, url: body.url, refresh: body.refresh };
 }
 
 const unavailable = (code: string) =>
@@ -50,10 +68,10 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     if (!req.is('application/json')) {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the task as application/json', [{ field: 'body', message: 'must be application/json' }]);
     }
-    const body = parse(createTaskBody, req.body, 'body');
+    const input = newTask(kind, req.body);
     // Refused before anything is stored: a client told "no" must not find a failed task of it later.
     const place = reservePlace(deps.queue);
-    const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh }).catch((err: unknown) => {
+    const task = await deps.store.createTask(input).catch((err: unknown) => {
       place.release();
       throw err;
     });

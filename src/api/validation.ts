@@ -24,6 +24,30 @@ export const createTaskBody = z.strictObject(
   { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be a JSON object') },
 );
 
+const positiveInt = (max: number) =>
+  z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(max, `must be at most ${max}`).optional();
+
+/** An images task's options (docs/images.md): filters, and a resized copy. */
+export const createImagesTaskBody = createTaskBody.extend({
+  min_width: positiveInt(100_000),
+  min_height: positiveInt(100_000),
+  max_aspect_ratio: z.number({ error: 'must be a number' }).min(1, 'must be at least 1 (longer side over shorter side)').max(10_000, 'must be at most 10000').optional(),
+  mime_types: z
+    .array(z.string({ error: 'must be a string' }).trim().toLowerCase().regex(/^image\/[a-z0-9][a-z0-9.+-]*$/, 'must be an image/* MIME type'), { error: 'must be an array of MIME types' })
+    .min(1, 'must name at least one type')
+    .max(32, 'must name at most 32 types')
+    .optional(),
+  resize: z
+    .strictObject(
+      {
+        max_side: z.number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number') }).int('must be an integer').min(1, 'must be at least 1').max(8192, 'must be at most 8192'),
+        format: z.enum(['webp', 'jpeg', 'png'], { error: 'must be one of webp, jpeg, png' }).default('webp'),
+      },
+      { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be an object {max_side, format}') },
+    )
+    .optional(),
+});
+
 export const listQuery = z.strictObject(
   {
     status: z.enum(TASK_STATUSES as [string, ...string[]], { error: `must be one of ${TASK_STATUSES.join(', ')}` }).optional(),
@@ -41,7 +65,7 @@ export function parse<T extends z.ZodType>(schema: T, input: unknown, root: stri
   if (result.success) return result.data;
   throw invalid(
     result.error.issues.map((i) => ({
-      field: i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? i.keys.join(',') : root,
+      field: i.code === 'unrecognized_keys' ? [...i.path, i.keys.join(',')].join('.') : i.path.length ? i.path.join('.') : root,
       message: i.message,
     })),
   );

@@ -8,12 +8,19 @@
 import { load } from 'cheerio/slim';
 // domhandler is cheerio's own tree (a dependency of cheerio, not of ours): its guards narrow node types.
 import { isTag, isText, type AnyNode, type Element } from 'domhandler';
+import { extractImageTexts, type ImageText } from './image-texts.js';
+import type { MetaTag } from './rights/directive-signals.js';
+import { rightsMetaTags } from './rights/meta-tags.js';
 
 export interface ExtractedPage {
   title?: string;
   text: string;
   /** Absolute http(s) URLs without fragment, or data:image URIs; distinct, in order of first appearance. */
   images: string[];
+  /** Alt, title, figcaption, nearby text and chosen caption per image URL (image-texts.ts). */
+  imageTexts: Record<string, ImageText>;
+  /** The meta tags a rights record reads (rights/meta-tags.ts). */
+  rightsMeta: MetaTag[];
 }
 
 /** Content that is never rendered as text. */
@@ -116,7 +123,13 @@ export function extractPage(html: string, pageUrl: string): ExtractedPage {
     for (let i = el.children.length - 1; i >= 0; i--) stack.push({ node: el.children[i]!, visible: childVisible, pre: childPre });
   }
 
-  return { title, text: text.toString(), images: resolveImageRefs(refs, baseUrl(baseHref, pageUrl)) };
+  const base = baseUrl(baseHref, pageUrl);
+  const refsOf = (el: Element) => {
+    const own: string[] = [];
+    collectImageRefs(el, el.name.toLowerCase(), own);
+    return resolveImageRefs(own, base);
+  };
+  return { title, text: text.toString(), images: resolveImageRefs(refs, base), imageTexts: extractImageTexts($, refsOf), rightsMeta: rightsMetaTags($) };
 }
 
 /** Inside <pre> a newline is a line break; elsewhere it is just whitespace. */

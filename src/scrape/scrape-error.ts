@@ -17,7 +17,9 @@ export type ScrapeErrorCode =
   | 'too_many_images'
   | 'robots_disallowed'
   | 'robots_unavailable'
-  | 'proxy_error';
+  | 'proxy_error'
+  /** The site reserves the item against AI training and RIGHTS_POLICY=respect (src/worker/rights-policy.ts). */
+  | 'rights_reserved';
 
 export interface ScrapeErrorDetails {
   httpStatus?: number;

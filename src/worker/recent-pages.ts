@@ -55,7 +55,8 @@ export class RecentPages {
 
   private remember(url: string, page: FetchedPage): void {
     this.forget(url);
-    const bytes = 2 * (page.text.length + page.images.reduce((n, u) => n + u.length, 0)) + 512;
+    const texts = Object.values(page.imageTexts).reduce((n, t) => n + (t.alt?.length ?? 0) + (t.title?.length ?? 0) + (t.figcaption?.length ?? 0) + (t.nearby?.length ?? 0), 0);
+    const bytes = 2 * (page.text.length + page.images.reduce((n, u) => n + u.length, 0) + texts) + 512 + 256 * (page.rights?.record.signals.length ?? 0);
     if (bytes > this.options.maxBytes / 4) return; // one huge page must not flush everything else
     this.pages.set(url, { page, at: this.now(), bytes });
     this.held += bytes;

@@ -16,6 +16,7 @@ import { DeadLetterError, type Job, type JobHandler } from '../queue/job-queue.j
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import { sleep } from '../util/sleep.js';
 import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
+import { RightsReservedError } from './rights-policy.js';
 import { runTextTask, type TextTaskDeps } from './text-task.js';
 
 /** The handler's way of saying "do not acknowledge this job": shutdown stopped it before its end. */
@@ -133,8 +134,11 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
         ? { status: 'failed', page, error: toTaskError(new ScrapeError('timeout', `task deadline of ${deps.taskTimeoutMs} ms exceeded`)) }
         : { status: 'succeeded', page };
     } catch (err) {
-      if (err instanceof ScrapeError) result = { status: 'failed', error: toTaskError(err) };
-      else crash = err;
+      if (err instanceof ScrapeError) {
+        result = { status: 'failed', error: toTaskError(err) };
+        // What was learned before the policy refused the content (the rights record) stays on the task.
+        if (err instanceof RightsReservedError) result.page = err.page;
+      } else crash = err;
     } finally {
       stopLease();
       release();

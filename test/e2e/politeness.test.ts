@@ -90,7 +90,8 @@ describe('with robots.txt ignored and a proxy configured', () => {
     proxy = await startFixtureProxy('e2e-proxy');
     site.serve('/robots.txt', 'User-agent: *\nDisallow: /\n', 'text/plain');
     site.route('/members/profile', (req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end(`<p>via ${String(req.headers.via)}</p>`));
-    svc = await startTestService({ RESPECT_ROBOTS_TXT: 'false', PROXY_URLS: proxy.url.replace('http://', 'http://user:pw@') });
+    // Rights off too: the rights reader would read robots.txt (for AI crawler groups) even when access ignores it.
+    svc = await startTestService({ RESPECT_ROBOTS_TXT: 'false', RIGHTS_POLICY: 'off', PROXY_URLS: proxy.url.replace('http://', 'http://user:pw@') });
   });
   afterAll(async () => {
     await svc.close();

@@ -2,7 +2,7 @@ import { ScrapeError } from '../../src/scrape/scrape-error.js';
 import type { FetchedPage } from '../../src/worker/page.js';
 import { RecentPages } from '../../src/worker/recent-pages.js';
 
-const page = (text: string): FetchedPage => ({ info: { finalUrl: 'http://x/', httpStatus: 200, bytes: text.length }, text, images: ['http://x/a.png'] });
+const page = (text: string): FetchedPage => ({ info: { finalUrl: 'http://x/', httpStatus: 200, bytes: text.length }, text, images: ['http://x/a.png'], imageTexts: {} });
 
 describe('RecentPages', () => {
   let now = 0;

@@ -9,7 +9,7 @@ import type { TaskDoc } from './task-model.js';
 const iso = (d: Date | string): string => new Date(d).toISOString();
 
 export function emptyCounts(): ImageCounts {
-  return { found: 0, stored: 0, reused: 0, failed: 0 };
+  return { found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 };
 }
 
 export function addCount(counts: ImageCounts, outcome: ImageOutcome, n: number): void {
@@ -26,6 +26,7 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
   if (d.finishedAt) task.finishedAt = iso(d.finishedAt);
   if (d.error) task.error = d.error;
   if (d.page) task.page = d.page;
+  if (d.options) task.options = d.options;
   if (d.leaseOwner && d.leaseUntil) task.lease = { owner: d.leaseOwner, until: iso(d.leaseUntil) };
   if (d.dispatchPendingSince) task.dispatchPendingSince = iso(d.dispatchPendingSince);
   if (d.kind === 'images') task.counts = counts ?? emptyCounts();
@@ -64,6 +65,7 @@ export function toTaskImage(d: TaskImageDoc, image: ImageDoc | undefined): TaskI
     taskId: d.taskId, position: d.position, sourceUrl: d.sourceUrl, imageId: d.imageId, outcome: d.outcome,
   };
   if (d.error) link.error = d.error;
-  if (d.outcome !== 'failed' && image?.file) link.file = image.file;
+  if ((d.outcome === 'stored' || d.outcome === 'reused') && image?.file) link.file = image.file;
+  if (d.details) link.details = d.details;
   return link;
 }

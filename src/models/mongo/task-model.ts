@@ -1,6 +1,6 @@
 /** The `tasks` collection: one document per task. */
 import { Schema } from 'mongoose';
-import type { PageInfo, TaskError, TaskKind, TaskStatus } from '../task.js';
+import type { ImagesTaskOptions, PageInfo, TaskError, TaskKind, TaskStatus } from '../task.js';
 import { TASK_STATUSES } from '../task.js';
 
 export interface TaskDoc {
@@ -16,6 +16,7 @@ export interface TaskDoc {
   finishedAt?: Date;
   error?: TaskError;
   page?: PageInfo;
+  options?: ImagesTaskOptions;
   leaseOwner?: string;
   leaseUntil?: Date;
   dispatchPendingSince?: Date;
@@ -39,6 +40,7 @@ export const taskSchema = new Schema<TaskDoc>(
     // TaskError or PageInfo must not be dropped silently by mongoose's strict mode.
     error: Schema.Types.Mixed,
     page: Schema.Types.Mixed,
+    options: Schema.Types.Mixed,
     leaseOwner: String,
     leaseUntil: Date,
     dispatchPendingSince: Date,

@@ -10,10 +10,10 @@ import {
   decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTaskCursor, newIdWithTime,
 } from '../ids.js';
 import type {
-  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, NewTask, Page, PageInfo, StoredFile, Task,
-  TaskError, TaskImage, TaskKind, TaskStatus,
+  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, ImagesTaskOptions, NewTask, Page, PageInfo, StoredFile, Task,
+  TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus,
 } from '../task.js';
-import type { ClaimOptions, ImageCompletion, ListTasksQuery, TaskStore } from '../task-store.js';
+import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
 import {
   decideDispatched, decideRelease, decideRenew, decideStart, decideSweep, mayFinish,
   type LeaseRequest, type StartOptions, type TaskPatch,
@@ -39,6 +39,7 @@ interface TaskRow {
   finished_at: string | null;
   error: string | null;
   page: string | null;
+  options: string | null;
   lease_owner: string | null;
   lease_until: string | null;
   dispatch_pending_since: string | null;
@@ -62,6 +63,7 @@ interface TaskImageRow {
   image_id: string;
   outcome: ImageOutcome;
   error: string | null;
+  details: string | null;
   file: string | null;
 }
 
@@ -85,7 +87,7 @@ function checkLimit(limit: number): void {
 }
 
 function emptyCounts(): ImageCounts {
-  return { found: 0, stored: 0, reused: 0, failed: 0 };
+  return { found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 };
 }
 
 function toImage(r: ImageRow): ImageRecord {
@@ -105,8 +107,10 @@ function toTaskImage(r: TaskImageRow): TaskImage {
   };
   const error = parse<TaskError>(r.error);
   if (error) link.error = error;
-  const file = r.outcome === 'failed' ? undefined : parse<StoredFile>(r.file);
+  const file = r.outcome === 'stored' || r.outcome === 'reused' ? parse<StoredFile>(r.file) : undefined;
   if (file) link.file = file;
+  const details = parse<TaskImageDetails>(r.details);
+  if (details) link.details = details;
   return link;
 }
 
@@ -117,9 +121,9 @@ function prepareStatements(db: Database.Database) {
       ORDER BY created_at DESC, id DESC LIMIT @limit`;
   return {
     insertTask: db.prepare<[TaskRow], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page,
+      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page, options,
         lease_owner, lease_until, dispatch_pending_since)
-      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page,
+      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options,
         @lease_owner, @lease_until, @dispatch_pending_since)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
     list: {
@@ -167,10 +171,10 @@ function prepareStatements(db: Database.Database) {
         owner_task_id = NULL, claimed_at = NULL, updated_at = @now
       WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
     linkImage: db.prepare<[Record<string, unknown>], void>(`
-      INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error)
-      VALUES (@taskId, @position, @sourceUrl, @imageId, @outcome, @error)
+      INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error, details)
+      VALUES (@taskId, @position, @sourceUrl, @imageId, @outcome, @error, @details)
       ON CONFLICT (task_id, position) DO UPDATE SET source_url = excluded.source_url,
-        image_id = excluded.image_id, outcome = excluded.outcome, error = excluded.error`),
+        image_id = excluded.image_id, outcome = excluded.outcome, error = excluded.error, details = excluded.details`),
     listTaskImages: db.prepare<[{ taskId: string; after: number; limit: number }], TaskImageRow>(`
       SELECT ti.*, i.file AS file FROM task_images ti JOIN images i ON i.id = ti.image_id
       WHERE ti.task_id = @taskId AND ti.position > @after ORDER BY ti.position LIMIT @limit`),
@@ -214,6 +218,8 @@ export class SqliteTaskStore implements TaskStore {
     if (error) task.error = error;
     const page = parse<PageInfo>(r.page);
     if (page) task.page = page;
+    const options = parse<ImagesTaskOptions>(r.options);
+    if (options) task.options = options;
     if (r.lease_owner !== null && r.lease_until !== null) task.lease = { owner: r.lease_owner, until: r.lease_until };
     if (r.dispatch_pending_since !== null) task.dispatchPendingSince = r.dispatch_pending_since;
     if (r.kind === 'images') task.counts = counts ?? this.countsSync(r.id);
@@ -239,7 +245,7 @@ export class SqliteTaskStore implements TaskStore {
     const at = new Date(ms).toISOString();
     const row: TaskRow = {
       id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, attempts: 0,
-      created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null,
+      created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null, options: json(input.options),
       lease_owner: null, lease_until: null, dispatch_pending_since: at,
     };
     this.stmt.insertTask.run(row);
@@ -426,12 +432,10 @@ export class SqliteTaskStore implements TaskStore {
     return row ? toImage(row) : null;
   }
 
-  async linkImage(link: {
-    taskId: string; position: number; sourceUrl: string; imageId: string; outcome: ImageOutcome; error?: TaskError;
-  }): Promise<void> {
+  async linkImage(link: ImageLink): Promise<void> {
     this.stmt.linkImage.run({
       taskId: link.taskId, position: link.position, sourceUrl: link.sourceUrl, imageId: link.imageId,
-      outcome: link.outcome, error: json(link.error),
+      outcome: link.outcome, error: json(link.error), details: json(link.details),
     });
   }
 
