@@ -195,11 +195,14 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
     it('finishes every task when a worker is killed with SIGKILL mid-run, storing no image twice', async () => {
       const originals = buildSite(site, 40);
       cluster = await startCluster(mongoUrl, amqpUrl);
-      const locations = await submitAll(cluster.url, site);
+      // Killed while the tasks are still being submitted: waiting for the whole submission first let a fast
+      // pair of workers finish nearly everything, so the victim sometimes died with nothing in flight.
+      const submitted = submitAll(cluster.url, site);
       const victim = cluster.workers[1]!;
       while (finishedBy(victim).size < 5) await new Promise((r) => setTimeout(r, 20));
       await victim.stop('SIGKILL');
       const survivorAtKill = finishedBy(cluster.workers[0]!).size;
+      const locations = await submitted;
       const tasks = await waitAllFinal(cluster.url, locations, 180_000);
       expect(tasks.filter((t) => t.status !== 'succeeded')).toEqual([]);
       // The survivor went on alone, and took over what the victim held unacknowledged when it died
