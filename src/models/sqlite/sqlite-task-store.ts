@@ -80,6 +80,15 @@ const json = (v: unknown): string | null => (v === undefined || v === null ? nul
 const parse = <T>(v: string | null): T | undefined => (v === null ? undefined : (JSON.parse(v) as T));
 const nowIso = (): string => new Date().toISOString();
 
+/**
+ * The row a write `… RETURNING *` changed, if any. Never `.get()` on a write: better-sqlite3's get() takes the
+ * first row and resets the statement, and the autocommit that reset performs can fail (SQLITE_FULL, IOERR) and
+ * roll the change back while get() still returns the new row. all() steps to the end, so a failed commit throws.
+ */
+function written<P extends unknown[], R>(stmt: Database.Statement<P, R>, ...params: P): R | undefined {
+  return stmt.all(...params)[0];
+}
+
 function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
     throw new RangeError(`limit must be an integer in 1..${MAX_LIST_LIMIT}, got ${limit}`);
@@ -169,6 +178,9 @@ function prepareStatements(db: Database.Database) {
     completeImage: db.prepare<[{ id: string; owner: string; now: string; status: string; file: string | null; error: string | null }], ImageRow>(`
       UPDATE images SET status = @status, file = COALESCE(@file, file), error = @error,
         owner_task_id = NULL, claimed_at = NULL, updated_at = @now
+      WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
+    releaseImage: db.prepare<[{ id: string; owner: string; now: string }], ImageRow>(`
+      UPDATE images SET owner_task_id = NULL, claimed_at = NULL, updated_at = @now
       WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
     linkImage: db.prepare<[Record<string, unknown>], void>(`
       INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error, details)
@@ -299,7 +311,7 @@ export class SqliteTaskStore implements TaskStore {
 
   async startTask(id: string, lease?: StartOptions): Promise<Task | null> {
     if (!lease) {
-      const row = this.stmt.startTask.get({ id, now: nowIso() });
+      const row = written(this.stmt.startTask, { id, now: nowIso() });
       return row ? this.toTask(row) : null;
     }
     return this.db.transaction((): Task | null => {
@@ -362,7 +374,7 @@ export class SqliteTaskStore implements TaskStore {
     const sql = `UPDATE tasks SET ${names.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id RETURNING *`;
     let stmt = this.patchStatements.get(sql);
     if (!stmt) this.patchStatements.set(sql, (stmt = this.db.prepare<[Record<string, unknown>], TaskRow>(sql)));
-    const row = stmt.get({ ...columns, id });
+    const row = written(stmt, { ...columns, id });
     if (!row) throw new Error(`unknown task ${id}`);
     return this.toTask(row);
   }
@@ -384,7 +396,7 @@ export class SqliteTaskStore implements TaskStore {
     owner?: string,
   ): Promise<Task | null> {
     const finish = (): Task | null => {
-      const row = this.stmt.finishTask.get({
+      const row = written(this.stmt.finishTask, {
         id, now: nowIso(), status: result.status, page: json(result.page), error: json(result.error),
       });
       return row ? this.toTask(row) : this.getTaskSync(id);
@@ -404,9 +416,9 @@ export class SqliteTaskStore implements TaskStore {
     const nowMs = Date.now();
     const now = new Date(nowMs).toISOString();
     const owner = options.taskId;
-    const inserted = this.stmt.insertImage.get({ id: newIdWithTime().id, url: sourceUrl, owner, now });
+    const inserted = written(this.stmt.insertImage, { id: newIdWithTime().id, url: sourceUrl, owner, now });
     if (inserted) return { outcome: 'claimed', image: toImage(inserted) };
-    const taken = this.stmt.takeOverImage.get({
+    const taken = written(this.stmt.takeOverImage, {
       url: sourceUrl, owner, now,
       staleBefore: new Date(nowMs - Math.max(0, options.staleAfterMs)).toISOString(),
       refreshBefore: options.refreshStoredBefore ?? null,
@@ -418,11 +430,17 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async completeImage(imageId: string, ownerTaskId: string, completion: ImageCompletion): Promise<ImageRecord> {
-    const row = this.stmt.completeImage.get({
+    const row = written(this.stmt.completeImage, {
       id: imageId, owner: ownerTaskId, now: nowIso(), status: completion.status,
       file: completion.status === 'stored' ? json(completion.file) : null,
       error: completion.status === 'failed' ? json(completion.error) : null,
     }) ?? this.stmt.imageById.get(imageId);
+    if (!row) throw new Error(`unknown image ${imageId}`);
+    return toImage(row);
+  }
+
+  async releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord> {
+    const row = written(this.stmt.releaseImage, { id: imageId, owner: ownerTaskId, now: nowIso() }) ?? this.stmt.imageById.get(imageId);
     if (!row) throw new Error(`unknown image ${imageId}`);
     return toImage(row);
   }
