@@ -68,7 +68,8 @@ class Ledger {
       return { ok: true, result };
     } catch (err) {
       this.failed.set(op, (this.failed.get(op) ?? 0) + 1);
-      this.errors.add(`${op}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200));
+      // FerretDB prefixes its call path, which can run past 200 characters before "database or disk is full".
+      this.errors.add(`${op}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 600));
       this.entries.set(key, { confirmed: before?.confirmed ?? null, maybe: after(undefined), read });
       return { ok: false };
     }
