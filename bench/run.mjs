@@ -14,6 +14,7 @@ import { buildService } from './lib/build.mjs';
 import { benchRequire, repoRoot, rootRequire, versionOf } from './lib/root-deps.mjs';
 import { clusterServices } from './lib/services.mjs';
 import { notes } from './notes.mjs';
+import { opsRun } from './ops.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
 import { hashesRun } from './hashes.mjs';
@@ -51,17 +52,18 @@ function sh(cmd, args, opts = {}) {
 /**
  * The peers' dependencies: npm packages in bench/node_modules, Scrapy in a venv beside them (ignored by git,
  * eslint, tsc). A fresh clone has none of them, so nothing from bench/node_modules may be imported statically
- * by a module run.mjs loads (bench/smoke-fresh-clone.sh checks this). Scrapy only when the jobs section runs.
+ * by a module run.mjs loads (bench/smoke-fresh-clone.sh checks this). `python`: also the Scrapy venv, which
+ * only the jobs section uses.
  */
-function ensurePeers() {
+function ensurePeers(python = true) {
   if (!fs.existsSync(path.join(repoRoot, 'node_modules/undici'))) throw new Error('run `npm ci` at the repo root first');
   if (!fs.existsSync(path.join(here, 'node_modules/@crawlee/cheerio')) || !fs.existsSync(path.join(here, 'node_modules/autocannon'))) {
     log('installing bench/ npm packages (npm ci)');
     const r = sh('npm', ['ci', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
     if (!r.ok) throw new Error('npm ci in bench/ failed');
   }
-  if (!want('jobs')) return 'Scrapy not needed: the jobs section is not selected';
   if (fs.existsSync(venvPython)) return undefined;
+  if (!python) return 'not needed by the sections run';
   log('creating the Scrapy venv (PyPI)');
   const venv = path.dirname(path.dirname(venvPython));
   const made = sh('python3', ['-m', 'venv', venv]);
@@ -144,7 +146,7 @@ if (process.argv.includes('--render')) {
 
 fs.mkdirSync(outDir, { recursive: true });
 const R = { startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), params, warnings: [], machine: machine(), textJob: {}, fullJob: {} };
-const scrapyMissing = ensurePeers();
+const scrapyMissing = ensurePeers(want('jobs'));
 R.versions = versions(scrapyMissing);
 log('building the service (tsc, into a temp dir)');
 const build = buildService();
@@ -217,6 +219,10 @@ try {
         express: await expressHello(o),
       };
     });
+  }
+  if (want('ops')) {
+    R.ops = await section('ops (keys, rate limits, /metrics, stats)', () =>
+      opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.apiSeconds, repeat: params.repeat }));
   }
   if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));

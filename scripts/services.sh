@@ -102,7 +102,8 @@ find_go() {
 
 # ---------------------------------------------------------------- install
 
-APT_PACKAGES=(rabbitmq-server nginx)
+# chromium: the dashboard test drives it with puppeteer-core.
+APT_PACKAGES=(rabbitmq-server nginx chromium)
 
 # pids of daemons a package install might start (pgrep caps patterns at 15 chars)
 service_pids() {

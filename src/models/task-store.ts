@@ -1,3 +1,4 @@
+import type { ApiKeyStore, RateCellStore, UsageStore } from './ops-store.js';
 import type {
   ClaimResult, ImageCounts, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
   TaskError, TaskImage, TaskKind, TaskStatus,
@@ -11,6 +12,8 @@ export interface ListTasksQuery {
   limit: number;
   /** Opaque, from a previous page's nextCursor. */
   cursor?: string;
+  /** Only tasks made with this API key (id); absent: everyone's. */
+  owner?: string;
 }
 
 export interface ClaimOptions {
@@ -42,6 +45,13 @@ export class InvalidCursorError extends Error {
  * visible to the next reader; one that threw may or may not have taken effect, so callers retry it whole.
  */
 export interface TaskStore {
+  /** API keys, kept beside the tasks they own. */
+  readonly keys: ApiKeyStore;
+  /** Usage counters, flushed in batches by the processes that count them. */
+  readonly usage: UsageStore;
+  /** Rate-limit cells, when the store is shared by several API processes (MongoDB); absent: limits stay in memory. */
+  readonly rateCells?: RateCellStore;
+
   createTask(input: NewTask): Promise<Task>;
   getTask(id: string): Promise<Task | null>;
   /** Newest first: (createdAt, id) descending. A limit outside 1..1000 throws RangeError; an unreadable cursor InvalidCursorError. */

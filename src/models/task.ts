@@ -79,6 +79,8 @@ export interface Task {
   page?: PageInfo;
   /** Only for images tasks. */
   counts?: ImageCounts;
+  /** The id of the API key that made it (AUTH=keys); absent when made without one. */
+  owner?: string;
   /** Only for images tasks, when given. */
   options?: ImagesTaskOptions;
   /** The worker running it and until when its claim holds unless renewed (running tasks started with a lease). */
@@ -100,6 +102,7 @@ export interface NewTask {
   kind: TaskKind;
   url: string;
   refresh: boolean;
+  owner?: string;
   options?: ImagesTaskOptions;
 }
 

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { ProxyAgent, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from './clock.js';
 import { ScrapeError } from './scrape-error.js';
+import { telemetry } from '../ops/telemetry.js';
 
 export interface ProxyPoolOptions {
   urls: string[];
@@ -170,6 +171,7 @@ export class ProxyPool {
   }
 
   private advance(rotation: Rotation, reason: SwitchReason, context: Record<string, unknown>): void {
+    telemetry.proxyRotated(reason);
     const next = this.nextLive(rotation.index + 1, this.clock.now()) ?? (rotation.index + 1) % this.proxies.length;
     if (next === rotation.index) rotation.since = this.clock.now(); // the others are all down: stay
     else this.switchTo(rotation, next, reason, context);

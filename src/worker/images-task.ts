@@ -14,6 +14,7 @@ import { dataUriSourceKey, imageKey } from './image-keys.js';
 import { ensureResized } from './image-extras.js';
 import { filterReason } from './image-filters.js';
 import { fetchPage, type PageFetcher } from './page.js';
+import { telemetry } from '../ops/telemetry.js';
 import { reservedError, withholds } from './rights-policy.js';
 
 export interface ImagesTaskDeps {
@@ -95,7 +96,7 @@ async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSi
     const filtered = filterReason(task.options?.filters, file);
     if (filtered) return link(image.id, 'skipped', { code: 'filtered', message: filtered });
     const rights = before && decideRights([...before, ...(file.headerSignals ?? [])]);
-    if (rights && withholds(deps.pages.rights, rights)) return link(image.id, 'skipped', reservedError(rights), { rights });
+    if (rights && withholds(deps.pages.rights, rights)) return link(image.id, 'skipped', refused(job.task, rights), { rights });
     const resize = task.options?.resize;
     const resized = resize ? await ensureResized(file, resize, deps.blobs, body) : undefined;
     return link(image.id, outcome, undefined, { ...(rights ? { rights } : {}), ...(resized ? { resized } : {}) });
@@ -124,6 +125,12 @@ async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSi
   }
 }
 
+/** The error of an image withheld for its rights, counted for /stats and /metrics. */
+function refused(task: Task, rights: Parameters<typeof reservedError>[0]): TaskError {
+  telemetry.rightsRefused({ url: task.url, owner: task.owner });
+  return reservedError(rights);
+}
+
 function detailsOf(text: ImageText | undefined, extra: Omit<TaskImageDetails, 'text'>): TaskImageDetails | undefined {
   const details: TaskImageDetails = text ? { text, ...extra } : { ...extra };
   return Object.keys(details).length ? details : undefined;
@@ -143,7 +150,7 @@ async function downloadAndStore(
   };
   try {
     const known = before && decideRights(before);
-    if (known && withholds(deps.pages.rights, known)) return await withhold(reservedError(known), known);
+    if (known && withholds(deps.pages.rights, known)) return await withhold(refused(job.task, known), known);
     const { body, headerSignals } = job.reference.startsWith('data:')
       ? { body: dataUriBody(job.reference, deps.images.maxBytes), headerSignals: [] }
       : await fetchImage(job.reference, deps, signal);
@@ -151,10 +158,13 @@ async function downloadAndStore(
     const filtered = filterReason(job.task.options?.filters, info);
     if (filtered) return await withhold({ code: 'filtered', message: filtered });
     const rights = before && decideRights([...before, ...headerSignals]);
-    if (rights && withholds(deps.pages.rights, rights)) return await withhold(reservedError(rights), rights);
+    if (rights && withholds(deps.pages.rights, rights)) return await withhold(refused(job.task, rights), rights);
     const key = imageKey(info.sha256, info.ext);
     // Same bytes under another URL: one file. The content address makes a second write pointless.
-    if (!(await deps.blobs.exists(key))) await deps.blobs.put(key, body);
+    if (!(await deps.blobs.exists(key))) {
+      await deps.blobs.put(key, body);
+      telemetry.stored({ bytes: body.length, owner: job.task.owner, url: job.task.url });
+    }
     const file: StoredFile = { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height };
     const phash = await dhash(body);
     if (phash) file.phash = phash;

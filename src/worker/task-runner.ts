@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { ATTEMPTS_EXHAUSTED, attemptsExhaustedError } from '../models/task-lease-rules.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { Task } from '../models/task.js';
+import { telemetry } from '../ops/telemetry.js';
 import { DeadLetterError, type Job, type JobHandler } from '../queue/job-queue.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import { sleep } from '../util/sleep.js';
@@ -120,6 +121,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     // Every earlier run was started and none finished: their workers died (or were cut off).
     if (task.attempts > deps.maxAttempts) return giveUp(task, 'its workers kept stopping', task.attempts - 1, task.error, log);
     log.info({ attempt: task.attempts }, 'task started');
+    telemetry.taskStarted(task.kind);
     const { signal, abort, release } = taskSignal(deps.taskTimeoutMs, deps.shutdown);
     let leaseLost = false;
     const stopLease = keepLease(deps, task.id, () => {
@@ -146,6 +148,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     if (deps.shutdown?.aborted) {
       // Not acked: RabbitMQ redelivers it; the embedded queue's store resumes it at the next start.
       log.warn('task interrupted by shutdown; it stays unfinished and will run again');
+      telemetry.taskInterrupted();
       throw new TaskInterruptedError(task.id);
     }
     if (leaseLost) {
@@ -162,6 +165,10 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
       throw crash;
     }
     const final = await deps.store.finishTask(task.id, result as NonNullable<typeof result>, deps.lease.owner);
+    telemetry.taskFinished({
+      kind: task.kind, code: final?.status === 'failed' ? final.error?.code ?? 'unknown' : undefined, owner: task.owner, url: task.url,
+      pageBytes: final?.page?.bytes, imagesStored: final?.counts ? final.counts.stored + final.counts.reused : undefined,
+    });
     log.info({ status: final?.status, error: final?.error, counts: final?.counts }, 'task finished');
   }
 

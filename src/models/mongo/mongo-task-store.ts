@@ -22,6 +22,8 @@ import {
 } from '../task-lease-rules.js';
 import { addCount, emptyCounts, taskChange, toImage, toTask, toTaskImage } from './mapping.js';
 import { bindModels, ensureIndexes, type Models } from './models.js';
+import type { ApiKeyStore, RateCellStore, UsageStore } from '../ops-store.js';
+import { MongoApiKeyStore, MongoRateCellStore, MongoUsageStore } from './mongo-ops-store.js';
 import { isDuplicateKey, Revisions, type Change } from './revision.js';
 import { taskImageId, type TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
@@ -53,9 +55,15 @@ async function upsert(run: () => Promise<unknown>): Promise<void> {
 export class MongoTaskStore implements TaskStore {
   private readonly revisions: Revisions;
   private closed = false;
+  readonly keys: ApiKeyStore;
+  readonly usage: UsageStore;
+  readonly rateCells: RateCellStore;
 
   constructor(private readonly conn: Connection, private readonly m: Models) {
     this.revisions = new Revisions(m.tickets);
+    this.keys = new MongoApiKeyStore(m.apiKeys);
+    this.usage = new MongoUsageStore(m.usage);
+    this.rateCells = new MongoRateCellStore(m.rateCells);
   }
 
   async createTask(input: NewTask): Promise<Task> {
@@ -65,6 +73,7 @@ export class MongoTaskStore implements TaskStore {
       _id: id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh, attempts: 0,
       createdAt: at, updatedAt: at, dispatchPendingSince: at, rev: 0,
     };
+    if (input.owner !== undefined) doc.owner = input.owner;
     if (input.options) doc.options = input.options;
     await this.m.tasks.create(doc);
     return toTask(doc);
@@ -80,6 +89,7 @@ export class MongoTaskStore implements TaskStore {
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
     const filter: Record<string, unknown> = { kind: query.kind };
     if (query.status) filter.status = query.status;
+    if (query.owner !== undefined) filter.owner = query.owner;
     if (after) {
       const createdAt = new Date(after.createdAt);
       filter.$or = [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: after.id } }];

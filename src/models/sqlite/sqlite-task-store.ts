@@ -14,11 +14,13 @@ import type {
   TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus,
 } from '../task.js';
 import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
+import type { ApiKeyStore, UsageStore } from '../ops-store.js';
 import {
   decideDispatched, decideRelease, decideRenew, decideStart, decideSweep, mayFinish,
   type LeaseRequest, type StartOptions, type TaskPatch,
 } from '../task-lease-rules.js';
 import { migrate } from './schema.js';
+import { SqliteApiKeyStore, SqliteUsageStore } from './sqlite-ops-store.js';
 
 /** TaskPatch fields stored in a column of their own name (lease and error are mapped by hand). */
 const PATCH_COLUMNS: Record<Exclude<keyof TaskPatch, 'lease' | 'error'>, string> = {
@@ -40,6 +42,7 @@ interface TaskRow {
   error: string | null;
   page: string | null;
   options: string | null;
+  owner: string | null;
   lease_owner: string | null;
   lease_until: string | null;
   dispatch_pending_since: string | null;
@@ -124,23 +127,27 @@ function toTaskImage(r: TaskImageRow): TaskImage {
 }
 
 function prepareStatements(db: Database.Database) {
-  const listSql = (status: boolean, cursor: boolean): string => `
-    SELECT * FROM tasks WHERE kind = @kind ${status ? 'AND status = @status' : ''}
+  const listSql = (status: boolean, cursor: boolean, owner: boolean): string => `
+    SELECT * FROM tasks WHERE kind = @kind ${status ? 'AND status = @status' : ''} ${owner ? 'AND owner = @owner' : ''}
       ${cursor ? 'AND (created_at, id) < (@createdAt, @id)' : ''}
       ORDER BY created_at DESC, id DESC LIMIT @limit`;
+  // One statement per combination of filters, named by which are present (s: status, c: cursor, o: owner).
+  const list = new Map<string, Database.Statement<[Record<string, unknown>], TaskRow>>();
+  for (const status of [false, true]) {
+    for (const cursor of [false, true]) {
+      for (const owner of [false, true]) {
+        list.set(`${status ? 's' : ''}${cursor ? 'c' : ''}${owner ? 'o' : ''}`, db.prepare<[Record<string, unknown>], TaskRow>(listSql(status, cursor, owner)));
+      }
+    }
+  }
   return {
     insertTask: db.prepare<[TaskRow], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page, options,
+      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page, options, owner,
         lease_owner, lease_until, dispatch_pending_since)
-      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options,
+      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner,
         @lease_owner, @lease_until, @dispatch_pending_since)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
-    list: {
-      plain: db.prepare<[Record<string, unknown>], TaskRow>(listSql(false, false)),
-      status: db.prepare<[Record<string, unknown>], TaskRow>(listSql(true, false)),
-      cursor: db.prepare<[Record<string, unknown>], TaskRow>(listSql(false, true)),
-      statusCursor: db.prepare<[Record<string, unknown>], TaskRow>(listSql(true, true)),
-    },
+    list,
     unfinished: db.prepare<[], TaskRow>(`
       SELECT * FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at, id`),
     unfinishedOfKind: db.prepare<[TaskKind], TaskRow>(`
@@ -205,6 +212,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly patchStatements = new Map<string, Database.Statement<[Record<string, unknown>], TaskRow>>();
   private readonly claimTx: Database.Transaction<(sourceUrl: string, options: ClaimOptions) => ClaimResult>;
+  readonly keys: ApiKeyStore;
+  readonly usage: UsageStore;
 
   constructor(file: string) {
     if (file !== ':memory:' && file !== '') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -217,6 +226,8 @@ export class SqliteTaskStore implements TaskStore {
 
     this.stmt = prepareStatements(this.db);
     this.claimTx = this.db.transaction((sourceUrl: string, options: ClaimOptions) => this.claimImageSync(sourceUrl, options));
+    this.keys = new SqliteApiKeyStore(this.db);
+    this.usage = new SqliteUsageStore(this.db);
   }
 
   private toTask(r: TaskRow, counts?: ImageCounts): Task {
@@ -235,6 +246,7 @@ export class SqliteTaskStore implements TaskStore {
     if (r.lease_owner !== null && r.lease_until !== null) task.lease = { owner: r.lease_owner, until: r.lease_until };
     if (r.dispatch_pending_since !== null) task.dispatchPendingSince = r.dispatch_pending_since;
     if (r.kind === 'images') task.counts = counts ?? this.countsSync(r.id);
+    if (r.owner !== null) task.owner = r.owner;
     return task;
   }
 
@@ -259,6 +271,7 @@ export class SqliteTaskStore implements TaskStore {
       id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, attempts: 0,
       created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null, options: json(input.options),
       lease_owner: null, lease_until: null, dispatch_pending_since: at,
+      owner: input.owner ?? null,
     };
     this.stmt.insertTask.run(row);
     return this.toTask(row, input.kind === 'images' ? emptyCounts() : undefined);
@@ -273,9 +286,9 @@ export class SqliteTaskStore implements TaskStore {
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
     const params: Record<string, unknown> = { kind: query.kind, limit: query.limit + 1 };
     if (query.status) params.status = query.status;
+    if (query.owner !== undefined) params.owner = query.owner;
     if (after) Object.assign(params, after);
-    const { list } = this.stmt;
-    const stmt = query.status ? (after ? list.statusCursor : list.status) : (after ? list.cursor : list.plain);
+    const stmt = this.stmt.list.get(`${query.status ? 's' : ''}${after ? 'c' : ''}${query.owner !== undefined ? 'o' : ''}`)!;
     // One read snapshot for the page and its counts.
     return this.db.transaction((): Page<Task> => {
       const rows = stmt.all(params);
