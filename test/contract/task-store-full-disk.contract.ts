@@ -97,6 +97,8 @@ async function lifecycle(store: TaskStore, ledger: Ledger, round: number): Promi
   if (!created.ok) return false;
   const task = created.result;
   ledger.expect(`task:${task.id}`, taskSnap(task), readTask(task.id));
+  // A new task has no links: a link write that fails leaves it at [], not at "nothing known".
+  ledger.expect(`links:${task.id}`, [], readLinks(task.id));
   const started = await ledger.write('startTask', `task:${task.id}`, () => store.startTask(task.id),
     (t) => (t === undefined ? { status: 'running', attempts: 1 } : taskSnap(t)), readTask(task.id));
   if (!started.ok) return true;
