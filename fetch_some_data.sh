@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Submit a text task and an images task for each URL to a running service, wait for them, and print
-# where the results are.
+# Submit a text task and an images task for each URL to a running service (as one batch, with the
+# `scrapeds` CLI), wait for them, and print where the results are.
 #   ./fetch_some_data.sh [--api http://host:port] [--timeout SECONDS] [URL...]
 # API defaults to $SCRAPEDS_API or http://localhost:8080. Needs curl and node.
 set -euo pipefail
 
+root="$(cd "$(dirname "$0")" && pwd)"
 api="${SCRAPEDS_API:-http://localhost:8080}"
 timeout=120
 urls=()
@@ -18,45 +19,30 @@ while [ $# -gt 0 ]; do
 done
 [ ${#urls[@]} -gt 0 ] || urls=("https://en.wikipedia.org/wiki/Web_scraping" "https://en.wikipedia.org/wiki/Owl")
 api="${api%/}"
-
-json() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const v=JSON.parse(s);const r=process.argv[1].split(".").reduce((o,k)=>o==null?o:o[k],v);console.log(typeof r==="object"?JSON.stringify(r):r)})' "$1"; }
+scrapeds() { node "$root/bin/scrapeds.js" --api "$api" "$@"; }
 
 curl -fsS "$api/health" >/dev/null || { echo "no service answers at $api (start it with: npm start)" >&2; exit 1; }
 
-locations=()
-for url in "${urls[@]}"; do
-  for kind in text images; do
-    body=$(node -e 'console.log(JSON.stringify({url: process.argv[1]}))' "$url")
-    resp=$(curl -sS -D - -o /tmp/fetch_some_data.$$ -H 'content-type: application/json' -d "$body" "$api/${kind}_tasks")
-    status=$(printf '%s' "$resp" | head -1 | awk '{print $2}')
-    if [ "$status" != "202" ]; then echo "submit $kind $url: HTTP $status $(cat /tmp/fetch_some_data.$$)" >&2; continue; fi
-    loc=$(printf '%s' "$resp" | tr -d '\r' | awk 'tolower($1)=="location:"{print $2}')
-    echo "submitted $kind task for $url → $api$loc"
-    locations+=("$loc")
-  done
-done
-rm -f /tmp/fetch_some_data.$$
+# Exit code 3 means the batch finished with failed tasks: they are reported below.
+rc=0
+batch=$(printf '%s\n' "${urls[@]}" | scrapeds --json submit - --kinds text,images --wait --timeout "$timeout") || rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 3 ] || { echo "timed out or failed waiting for the batch (exit $rc)" >&2; exit 1; }
+id=$(printf '%s' "$batch" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).id))')
+echo "batch $id: $api/batches/$id"
 
-deadline=$(( $(date +%s) + timeout ))
-failed=0
-for loc in "${locations[@]}"; do
-  while :; do
-    task=$(curl -fsS "$api$loc")
-    status=$(printf '%s' "$task" | json status)
-    case "$status" in succeeded|failed) break ;; esac
-    if [ "$(date +%s)" -ge "$deadline" ]; then echo "timed out waiting for $api$loc (still $status)" >&2; failed=1; continue 2; fi
-    sleep 0.5
-  done
-  kind=$(printf '%s' "$task" | json kind)
-  if [ "$status" = failed ]; then
-    echo "FAILED  $api$loc: $(printf '%s' "$task" | json error.message)"; failed=1; continue
-  fi
-  if [ "$kind" = text ]; then
-    echo "OK      text   $(printf '%s' "$task" | json page.text_length) chars → $api$loc/text"
-  else
-    counts=$(printf '%s' "$task" | json counts)
-    echo "OK      images $counts → $api$loc/images"
-    curl -fsS "$api$loc/images?limit=1000" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{for(const i of JSON.parse(s).items){const u=i.url? (i.url.startsWith("/")?process.argv[1]+i.url:i.url):"-";console.log(`        ${i.outcome.padEnd(7)} ${u}  ← ${i.source_url.slice(0,100)}${i.error?"  ("+i.error.code+": "+i.error.message+")":""}`)}})' "$api"
-  fi
-done
-exit $failed
+# One line per task from the results stream (each record carries the task, its text length or its images).
+scrapeds results "$id" | node -e '
+  const api = process.argv[1];
+  let failed = 0;
+  require("readline").createInterface({ input: process.stdin }).on("line", (line) => {
+    const t = JSON.parse(line);
+    const loc = `${api}/${t.kind}_tasks/${t.id}`;
+    if (t.status !== "succeeded") { failed = 1; console.log(`FAILED  ${loc}: ${t.error ? t.error.message : t.status}`); return; }
+    if (t.kind === "text") { console.log(`OK      text   ${t.page.text_length} chars → ${loc}/text`); return; }
+    console.log(`OK      images ${JSON.stringify(t.counts)} → ${loc}/images`);
+    for (const i of t.images || []) {
+      const u = i.url ? (i.url.startsWith("/") ? api + i.url : i.url) : "-";
+      console.log(`        ${i.outcome.padEnd(7)} ${u}  ← ${i.source_url.slice(0, 100)}${i.error ? "  (" + i.error.code + ": " + i.error.message + ")" : ""}`);
+    }
+  }).on("close", () => process.exit(failed));
+' "$api"

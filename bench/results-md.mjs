@@ -1,4 +1,5 @@
 /** bench/RESULTS.md from the results object that run.mjs collects. */
+import { DATASETS_HEADING, datasetsMarkdown } from './datasets.mjs';
 import { opsMarkdown } from './ops.mjs';
 import { hashesSection } from './hashes.mjs';
 const MB = (b) => (b / 2 ** 20).toFixed(0);
@@ -164,6 +165,9 @@ ${profileSection(R.profile, `the job ran ${f2(R.profile?.seconds)} s under the p
 
 ## Where the API read spends its CPU (\`node --cpu-prof\`, \`GET /text_tasks/:id\` under autocannon)
 ${profileSection(R.apiProfile, `${f1(R.apiProfile?.rps)} req/s for ${R.apiProfile?.seconds} s under the profiler; only samples taken during that measured autocannon run are counted`)}
+
+${DATASETS_HEADING}
+${datasetsMarkdown(R.datasets)}
 
 ## Notes
 ${R.notes.map((n) => `- ${n}`).join('\n')}

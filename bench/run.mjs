@@ -14,6 +14,7 @@ import { buildService } from './lib/build.mjs';
 import { benchRequire, repoRoot, rootRequire, versionOf } from './lib/root-deps.mjs';
 import { clusterServices } from './lib/services.mjs';
 import { notes } from './notes.mjs';
+import { datasetsBench } from './datasets.mjs';
 import { opsRun } from './ops.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
@@ -220,6 +221,7 @@ try {
       };
     });
   }
+  if (want('datasets')) R.datasets = await section('datasets', () => datasetsBench({ distDir: build.distDir, outDir, log }));
   if (want('ops')) {
     R.ops = await section('ops (keys, rate limits, /metrics, stats)', () =>
       opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.apiSeconds, repeat: params.repeat }));

@@ -80,6 +80,17 @@ const schema = z.object({
   TASK_LEASE_MS: int(1_000, 3_600_000).default(30_000),
   /** RabbitMQ: a task whose dispatch is unconfirmed this long (the API died before publishing) is dispatched by a sweeper. */
   DISPATCH_SWEEP_MS: int(100, 3_600_000).default(30_000),
+  // Batches and dataset exports.
+  BATCH_MAX_URLS: int(1, 10_000_000).default(1_000_000),
+  EXPORT_SHARD_SAMPLES: int(1, 10_000_000).default(10_000),
+  EXPORT_SHARD_BYTES: int(1024, 100_000_000_000).default(512 * 1024 * 1024),
+  // Webhooks: first retry after the base delay, each next one 4× later (capped), none after the window.
+  WEBHOOK_RETRY_BASE_MS: int(1, 3_600_000).default(5_000),
+  WEBHOOK_RETRY_MAX_MS: int(1, 86_400_000).default(10 * 3_600_000),
+  WEBHOOK_RETRY_WINDOW_MS: int(1, 7 * 86_400_000).default(24 * 3_600_000),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  WEBHOOK_POLL_MS: int(10, 60_000).default(1_000),
+  WEBHOOK_CONCURRENCY: int(1, 256).default(8),
 
   /** off: no keys (loopback use); keys: every route but /health, /metrics, /dashboard (and public /media) needs a Bearer key. */
   AUTH: z.enum(['off', 'keys']).default('off'),
@@ -165,6 +176,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     taskLeaseMs: c.TASK_LEASE_MS,
     dispatchSweepMs: c.DISPATCH_SWEEP_MS,
+    webhooks: {
+      schedule: { baseDelayMs: c.WEBHOOK_RETRY_BASE_MS, maxDelayMs: c.WEBHOOK_RETRY_MAX_MS, windowMs: c.WEBHOOK_RETRY_WINDOW_MS },
+      timeoutMs: c.WEBHOOK_TIMEOUT_MS,
+      pollMs: c.WEBHOOK_POLL_MS,
+      concurrency: c.WEBHOOK_CONCURRENCY,
+    },
+    datasets: { batchMaxUrls: c.BATCH_MAX_URLS, shardSamples: c.EXPORT_SHARD_SAMPLES, shardBytes: c.EXPORT_SHARD_BYTES },
     ops: {
       auth: c.AUTH,
       adminKey: c.ADMIN_API_KEY,

@@ -34,6 +34,9 @@ import type { BlobStore } from './storage/blob-store.js';
 import { VolumeBlobStore } from './storage/volume-blob-store.js';
 import { RecentPages } from './worker/recent-pages.js';
 import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js';
+import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import { WebhookEvents } from './webhooks/events.js';
+import { createWebhookSender } from './webhooks/sender.js';
 
 export interface RunningService {
   /** Base URL of the API, when this role serves it. */
@@ -77,7 +80,7 @@ function leaseOwner(config: Config): string {
   return config.amqpUrl ? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}` : `embedded:${config.sqliteFile}`;
 }
 
-function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; ready: Promise<void> } {
+function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; webhooks: { close(): Promise<void> }; ready: Promise<void> } {
   const extractor = config.parseThreads > 0
     ? threadedExtractor({ threads: config.parseThreads, timeoutMs: config.parseTimeoutMs, maxWaiting: config.parseQueue, maxDepth: config.parseMaxDepth })
     : inlineExtractor({ maxDepth: config.parseMaxDepth });
@@ -102,6 +105,7 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
     blobs,
     log,
     shutdown,
+    events: new WebhookEvents(store),
     taskTimeoutMs: config.fetch.taskTimeoutMs,
     lease: { owner: leaseOwner(config), ms: config.taskLeaseMs },
     maxAttempts: config.retry.maxAttempts,
@@ -113,6 +117,16 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
       claimStaleMs: config.claimStaleMs,
     },
   });
+  const w = config.webhooks;
+  const webhooks = startWebhookDispatcher({
+    store,
+    log,
+    sender: createWebhookSender({ policy: { allowPrivate: f.allowPrivateNetworks, allowCidrs: f.allowCidrs }, timeoutMs: w.timeoutMs, userAgent: f.userAgent }),
+    schedule: w.schedule,
+    pollMs: w.pollMs,
+    leaseMs: w.timeoutMs * 3,
+    concurrency: w.concurrency,
+  });
   const ready = (async () => {
     if (queue instanceof InlineQueue) {
       // The embedded queue keeps nothing across restarts; the store knows what was queued or running.
@@ -123,7 +137,7 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
     await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();
-  return { fetcher, extractor, ready };
+  return { fetcher, extractor, webhooks, ready };
 }
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
@@ -137,6 +151,8 @@ async function startHttp(config: Config, log: Logger, adapters: Adapters, usage:
     ...adapters,
     log,
     mediaDir: config.mediaDir,
+    datasets: config.datasets,
+    addressPolicy: { allowPrivate: config.fetch.allowPrivateNetworks, allowCidrs: config.fetch.allowCidrs },
     trustProxy: o.trustProxy,
     ops: {
       auth: { mode: o.auth, adminKey: o.adminKey, publicMedia: o.publicMedia, cacheMs: o.keyCacheMs },
@@ -206,6 +222,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       }
       http?.server.closeAllConnections();
       await stopped;
+      await worker?.webhooks.close();
       await worker?.fetcher.close();
       await worker?.extractor.close();
       metricsServer?.close();

@@ -6,6 +6,8 @@ import type { TaskStore } from '../models/task-store.js';
 import type { JobQueue } from '../queue/job-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { allowOnly } from './allow-only.js';
+import { batchesRouter } from './batches-router.js';
+import { exportsRouter } from './exports-router.js';
 import { errorHandler } from './error-handler.js';
 import { imagesTasksRouter } from './images-router.js';
 import { openApiDocument } from './openapi.js';
@@ -13,6 +15,8 @@ import { defaultOpsOptions, opsLayer, type OpsOptions } from './ops-layer.js';
 import { unknownRoute } from './problem.js';
 import { noSniff, storedFileHeaders } from './security-headers.js';
 import { textTasksRouter } from './text-router.js';
+import type { AddressPolicy } from '../scrape/address-guard.js';
+import { WebhookEvents } from '../webhooks/events.js';
 
 export interface AppDeps {
   store: TaskStore;
@@ -21,11 +25,17 @@ export interface AppDeps {
   log: Logger;
   /** Standalone mode serves the media directory itself at /media/; in a cluster nginx does. */
   mediaDir?: string;
+  /** Batch and export limits (config.datasets). */
+  datasets?: { batchMaxUrls: number; shardSamples: number; shardBytes: number };
+  /** The SSRF guard's policy, applied to webhook URLs at submission; default: refuse private addresses. */
+  addressPolicy?: AddressPolicy;
   /** API keys, rate limits, stats, metrics (default: all off). */
   ops?: OpsOptions;
   /** Express "trust proxy": whose X-Forwarded-For is believed. */
   trustProxy?: boolean | number | string;
 }
+
+const DATASET_DEFAULTS = { batchMaxUrls: 1_000_000, shardSamples: 10_000, shardBytes: 512 * 1024 * 1024 };
 
 /** One short line per request, at error level only for the server's own failures. */
 function requestLog(log: Logger): RequestHandler {
@@ -62,6 +72,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLog(deps.log));
   const ops = opsLayer(deps.store, deps.ops ?? defaultOpsOptions);
   app.use(ops.before);
+  // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
+  const addressPolicy = deps.addressPolicy ?? { allowPrivate: false, allowCidrs: [] };
+  const events = new WebhookEvents(deps.store);
+  app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS), addressPolicy, events }));
   app.use(express.json({ limit: '64kb', strict: false }));
 
   app
@@ -76,8 +90,9 @@ export function createApp(deps: AppDeps): Express {
     .get((_req, res) => void res.json(openApiDocument))
     .all(allowOnly('GET'));
   app.use(ops.routes);
-  app.use('/text_tasks', textTasksRouter(deps));
-  app.use('/images_tasks', imagesTasksRouter(deps));
+  app.use('/text_tasks', textTasksRouter({ ...deps, addressPolicy }));
+  app.use('/images_tasks', imagesTasksRouter({ ...deps, addressPolicy }));
+  app.use(exportsRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS) }));
   if (deps.mediaDir) app.use('/media', mediaFiles(deps.mediaDir), allowOnly('GET'));
   app.use(unknownRoute);
   app.use(errorHandler(deps.log));

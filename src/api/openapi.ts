@@ -1,4 +1,6 @@
 /** The API's OpenAPI 3.1 description, served at /openapi.json. Keep in step with the routers. */
+import { batchPaths, batchSchemas } from './openapi-batches.js';
+import { webhookEventsDoc, webhookPaths, webhookSchemas } from './openapi-webhooks.js';
 import { opsPaths, opsSchemas, opsSecuritySchemes } from './openapi-ops.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
@@ -57,18 +59,23 @@ export const openApiDocument = {
     '/images_tasks/{id}/images/{imageId}': {
       get: { summary: 'Download one image file', parameters: [idParam, { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The file, with its image/* type, nosniff and a sandboxing CSP; anything but a passive raster image (SVG…) as an attachment' }, '304': { description: 'Not modified (ETag is the sha256)' }, '404': problem } },
     },
+    ...batchPaths,
+    ...webhookPaths,
   },
+  webhooks: webhookEventsDoc,
   components: {
     securitySchemes: opsSecuritySchemes,
     responses: { Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     schemas: {
+      ...batchSchemas,
+      ...webhookSchemas,
       ...opsSchemas,
       Status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
       NewTask: {
         type: 'object',
         required: ['url'],
         additionalProperties: false,
-        properties: { url: { type: 'string', format: 'uri', maxLength: 2048, description: 'http or https; a URL with credentials (user:password@) is refused' }, refresh: { type: 'boolean', default: false } },
+        properties: { url: { type: 'string', format: 'uri', maxLength: 2048, description: 'http or https; a URL with credentials (user:password@) is refused' }, refresh: { type: 'boolean', default: false }, webhook: { $ref: '#/components/schemas/Webhook' } },
       },
       NewImagesTask: {
         type: 'object',

@@ -67,6 +67,7 @@ export function presentTask(t: Task) {
     ...(t.kind === 'text'
       ? { simhash: t.page?.simhash ?? null }
       : { options: presentOptions(t.options), counts: t.counts ?? { found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 } }),
+    batch_id: t.batchId ?? null,
     links: t.kind === 'text' ? { self, text: `${self}/text` } : { self, images: `${self}/images` },
   };
 }

@@ -9,11 +9,15 @@ import { callerOf, canSee, ownerFilter, type Caller } from './auth.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
 import { createImagesTaskBody, createTaskBody, listQuery, parse } from './validation.js';
+import type { AddressPolicy } from '../scrape/address-guard.js';
+import type { WebhookEndpoint } from '../models/webhook.js';
+import { checkWebhookTarget, presentEndpoint, toEndpoint, webhookSpec, type WebhookInput } from './webhook-input.js';
 
 export interface TasksDeps {
   store: TaskStore;
   queue: JobQueue;
   log: Logger;
+  addressPolicy: AddressPolicy;
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -30,13 +34,17 @@ export function rethrowCursor(err: unknown): never {
   throw err;
 }
 
-/** The request body → the task to create; each kind takes its own fields. */
-function newTask(kind: TaskKind, input: unknown): NewTask {
+const textBody = createTaskBody.extend({ webhook: webhookSpec.optional() });
+const imagesBody = createImagesTaskBody.extend({ webhook: webhookSpec.optional() });
+const hook = (w: unknown) => (w ? { webhook: w as WebhookInput } : {});
+
+/** The request body → the task to create (and its webhook); each kind takes its own fields. */
+function newTask(kind: TaskKind, input: unknown): NewTask & { webhook?: WebhookInput } {
   if (kind === 'text') {
-    const body = parse(createTaskBody, input, 'body');
-    return { kind, url: body.url, refresh: body.refresh };
+    const body = parse(textBody, input, 'body');
+    return { kind, url: body.url, refresh: body.refresh, ...hook(body.webhook) };
   }
-  const body = parse(createImagesTaskBody, input, 'body');
+  const body = parse(imagesBody, input, 'body');
   const filters: NonNullable<ImagesTaskOptions['filters']> = {};
   if (body.min_width !== undefined) filters.minWidth = body.min_width;
   if (body.min_height !== undefined) filters.minHeight = body.min_height;
@@ -45,13 +53,14 @@ function newTask(kind: TaskKind, input: unknown): NewTask {
   const options: ImagesTaskOptions = {};
   if (Object.keys(filters).length) options.filters = filters;
   if (body.resize) options.resize = { maxSide: body.resize.max_side, format: body.resize.format };
-  return Object.keys(options).length ? { kind, url: body.url, refresh: body.refresh, options } : { kind, url: body.url, refresh: body.refresh };
+  return { kind, url: body.url, refresh: body.refresh, ...(Object.keys(options).length ? { options } : {}), ...hook(body.webhook) };
 }
 
 const unavailable = (code: string) =>
   new ProblemError(503, 'Service Unavailable', `the task queue cannot take the task now (${code})`, undefined, { 'retry-after': '5' });
 
-function reservePlace(queue: JobQueue): Reservation {
+/** A place in the queue, or the 503 that refuses the work before anything is stored. */
+export function reservePlace(queue: JobQueue): Reservation {
   try {
     return queue.reserve();
   } catch (err) {
@@ -69,10 +78,17 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     if (!req.is('application/json')) {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the task as application/json', [{ field: 'body', message: 'must be application/json' }]);
     }
-    const input = newTask(kind, req.body);
+    const { webhook, ...input } = newTask(kind, req.body);
+    if (webhook) await checkWebhookTarget(webhook.url, deps.addressPolicy, 'webhook.url');
     // Refused before anything is stored: a client told "no" must not find a failed task of it later.
     const place = reservePlace(deps.queue);
-    const task = await deps.store.createTask({ ...input, owner: callerOf(res).keyId }).catch((err: unknown) => {
+    let endpoint: WebhookEndpoint | undefined;
+    const task = await deps.store.createTask({ ...input, owner: callerOf(res).keyId }).then(async (created) => {
+      // Before dispatch, so the task's events find their endpoint.
+      endpoint = webhook && toEndpoint(webhook, 'task', created.id);
+      if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
+      return created;
+    }).catch((err: unknown) => {
       place.release();
       throw err;
     });
@@ -85,7 +101,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
       deps.log.warn({ err, taskId: task.id }, 'dispatch failed');
       throw unavailable('queue_unavailable');
     }
-    res.status(202).location(`${base}/${task.id}`).json(presentTask(task));
+    res.status(202).location(`${base}/${task.id}`).json({ ...presentTask(task), ...(endpoint ? { webhook: presentEndpoint(endpoint) } : {}) });
   });
 
   router.get('/', async (req, res) => {

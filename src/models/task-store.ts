@@ -1,3 +1,5 @@
+import type { BatchStore } from './batch-store.js';
+import type { WebhookStore } from './webhook-store.js';
 import type { ApiKeyStore, RateCellStore, UsageStore } from './ops-store.js';
 import type {
   ClaimResult, ImageCounts, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
@@ -45,6 +47,10 @@ export class InvalidCursorError extends Error {
  * visible to the next reader; one that threw may or may not have taken effect, so callers retry it whole.
  */
 export interface TaskStore {
+  /** Batches of tasks and their exports, on the same database. */
+  readonly batches: BatchStore;
+  /** Webhook endpoints and their deliveries, on the same database (durable, shared by every process). */
+  readonly webhooks: WebhookStore;
   /** API keys, kept beside the tasks they own. */
   readonly keys: ApiKeyStore;
   /** Usage counters, flushed in batches by the processes that count them. */

@@ -83,6 +83,9 @@ export interface Task {
   owner?: string;
   /** Only for images tasks, when given. */
   options?: ImagesTaskOptions;
+  /** The batch the task was submitted in, and its position there (from 0). */
+  batchId?: string;
+  batchSeq?: number;
   /** The worker running it and until when its claim holds unless renewed (running tasks started with a lease). */
   lease?: TaskLease;
   /**

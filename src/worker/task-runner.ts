@@ -19,6 +19,7 @@ import { sleep } from '../util/sleep.js';
 import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
 import { RightsReservedError } from './rights-policy.js';
 import { runTextTask, type TextTaskDeps } from './text-task.js';
+import type { WebhookEvents } from '../webhooks/events.js';
 
 /** The handler's way of saying "do not acknowledge this job": shutdown stopped it before its end. */
 export class TaskInterruptedError extends Error {
@@ -38,6 +39,8 @@ export type TaskRunnerDeps = TextTaskDeps & ImagesTaskDeps & {
   maxAttempts: number;
   /** Aborted when shutdown gives up waiting: running tasks stop and stay unfinished, to be resumed. */
   shutdown?: AbortSignal;
+  /** Webhook events of tasks and batches (recorded as deliveries; sent by the dispatcher). */
+  events?: WebhookEvents;
 };
 
 export interface TaskRunner {
@@ -121,6 +124,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     // Every earlier run was started and none finished: their workers died (or were cut off).
     if (task.attempts > deps.maxAttempts) return giveUp(task, 'its workers kept stopping', task.attempts - 1, task.error, log);
     log.info({ attempt: task.attempts }, 'task started');
+    await notify(log, () => deps.events?.taskStarted(task));
     telemetry.taskStarted(task.kind);
     const { signal, abort, release } = taskSignal(deps.taskTimeoutMs, deps.shutdown);
     let leaseLost = false;
@@ -170,6 +174,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
       pageBytes: final?.page?.bytes, imagesStored: final?.counts ? final.counts.stored + final.counts.reused : undefined,
     });
     log.info({ status: final?.status, error: final?.error, counts: final?.counts }, 'task finished');
+    if (final) await notify(log, () => deps.events?.taskFinished(final));
   }
 
   async function onDeadLetter(job: Job, error: unknown): Promise<void> {
@@ -182,6 +187,15 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   }
 
   return { handle, onDeadLetter };
+}
+
+/** A webhook event that cannot be recorded is logged, never a reason to fail or redo the task. */
+async function notify(log: Logger, record: () => Promise<void> | undefined): Promise<void> {
+  try {
+    await record();
+  } catch (err) {
+    log.error({ err }, 'webhook event not recorded');
+  }
 }
 
 function runKind(task: Task, deps: TaskRunnerDeps, log: Logger, signal: AbortSignal) {

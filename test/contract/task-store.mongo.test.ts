@@ -6,8 +6,10 @@ import { imageIdFor } from '../../src/models/mongo/image-model.js';
 import type { TaskStore } from '../../src/models/task-store.js';
 import { SharedTokenBuckets } from '../../src/ops/token-bucket.js';
 import { describeWithService } from '../helpers/services.js';
+import { describeBatchStoreContract } from './batch-store.contract.js';
 import { describeOpsStoreContract } from './ops-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
+import { describeWebhookClaimRace, describeWebhookStoreContract } from './webhook-store.contract.js';
 
 const freshDbName = () => `scrapeds_ct_${randomBytes(6).toString('hex')}`;
 
@@ -47,6 +49,8 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
   });
 
   describeTaskStoreContract('mongo', () => openFresh(), (store) => dispose(store));
+  describeBatchStoreContract('mongo', () => openFresh(), (store) => dispose(store));
+  describeWebhookStoreContract('mongo', () => openFresh(), (store) => dispose(store));
 
   describeOpsStoreContract('mongo', () => openFresh(), (store) => dispose(store));
 
@@ -54,6 +58,7 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
     const name = freshDbName();
     return [await openFresh(name), await openFresh(name)];
   }, (a, b) => dispose(a, b), (pair) => {
+    describeWebhookClaimRace(pair);
     const file = { sha256: 'f'.repeat(64), key: `images/ff/${'f'.repeat(64)}.png`, mime: 'image/png', bytes: 3 };
 
     // A conditional update is not atomic on FerretDB v1: this is what the revision tickets are for.

@@ -4,8 +4,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteTaskStore } from '../../src/models/sqlite/sqlite-task-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/models/sqlite/schema.js';
+import { describeBatchStoreContract } from './batch-store.contract.js';
 import { describeOpsStoreContract } from './ops-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
+import { describeWebhookClaimRace, describeWebhookStoreContract } from './webhook-store.contract.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'task-store-sqlite-'));
 let n = 0;
@@ -16,6 +18,8 @@ afterAll(() => {
 });
 
 describeTaskStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
+describeBatchStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
+describeWebhookStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
 
 describeOpsStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()), (store) => store.close());
 
@@ -25,7 +29,7 @@ describeSharedStoreContract('sqlite, one file shared by two instances', async ()
 }, async (a, b) => {
   await a.close();
   await b.close();
-});
+}, describeWebhookClaimRace);
 
 describe('SqliteTaskStore on a shared file', () => {
   it('creates its directory, uses WAL and records the schema version', async () => {

@@ -30,6 +30,10 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
   if (d.leaseOwner && d.leaseUntil) task.lease = { owner: d.leaseOwner, until: iso(d.leaseUntil) };
   if (d.dispatchPendingSince) task.dispatchPendingSince = iso(d.dispatchPendingSince);
   if (d.kind === 'images') task.counts = counts ?? emptyCounts();
+  if (d.batchId) {
+    task.batchId = d.batchId;
+    task.batchSeq = d.batchSeq ?? 0;
+  }
   if (d.owner) task.owner = d.owner;
   return task;
 }

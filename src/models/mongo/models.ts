@@ -1,11 +1,13 @@
 /** Binds the schemas to one mongoose Connection (never the global one) and creates their indexes. */
 import type { Connection, Model } from 'mongoose';
+import { batchSchema, exportSchema, type BatchDoc, type ExportDoc } from './batch-model.js';
 import { imageSchema, type ImageDoc } from './image-model.js';
 import { apiKeySchema, rateCellSchema, usageSchema, type ApiKeyDoc, type RateCellDoc, type UsageDoc } from './ops-models.js';
 import { ticketSchema, type TicketDoc } from './revision.js';
 import { taskImageSchema, type TaskImageDoc } from './task-image-model.js';
 import { taskSchema, type TaskDoc } from './task-model.js';
 import { textSchema, type TextDoc } from './text-model.js';
+import { webhookDeliverySchema, webhookEndpointSchema, type WebhookDeliveryDoc, type WebhookEndpointDoc } from './webhook-model.js';
 
 export interface Models {
   tasks: Model<TaskDoc>;
@@ -13,6 +15,10 @@ export interface Models {
   images: Model<ImageDoc>;
   taskImages: Model<TaskImageDoc>;
   tickets: Model<TicketDoc>;
+  batches: Model<BatchDoc>;
+  exports: Model<ExportDoc>;
+  webhookEndpoints: Model<WebhookEndpointDoc>;
+  webhookDeliveries: Model<WebhookDeliveryDoc>;
   apiKeys: Model<ApiKeyDoc>;
   usage: Model<UsageDoc>;
   rateCells: Model<RateCellDoc>;
@@ -25,6 +31,10 @@ export function bindModels(conn: Connection): Models {
     images: conn.model<ImageDoc>('Image', imageSchema, 'images'),
     taskImages: conn.model<TaskImageDoc>('TaskImage', taskImageSchema, 'task_images'),
     tickets: conn.model<TicketDoc>('RevisionTicket', ticketSchema, 'revision_tickets'),
+    batches: conn.model<BatchDoc>('Batch', batchSchema, 'batches'),
+    exports: conn.model<ExportDoc>('Export', exportSchema, 'exports'),
+    webhookEndpoints: conn.model<WebhookEndpointDoc>('WebhookEndpoint', webhookEndpointSchema, 'webhook_endpoints'),
+    webhookDeliveries: conn.model<WebhookDeliveryDoc>('WebhookDelivery', webhookDeliverySchema, 'webhook_deliveries'),
     apiKeys: conn.model<ApiKeyDoc>('ApiKey', apiKeySchema, 'api_keys'),
     usage: conn.model<UsageDoc>('Usage', usageSchema, 'usage'),
     rateCells: conn.model<RateCellDoc>('RateCell', rateCellSchema, 'rate_cells'),

@@ -15,6 +15,8 @@ import type {
   ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, PageInfo, Task, TaskError, TaskImage, TaskKind,
 } from '../task.js';
 import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
+import { MongoBatchStore } from './mongo-batch-store.js';
+import { MongoWebhookStore } from './mongo-webhook-store.js';
 import { imageIdFor, type ImageDoc } from './image-model.js';
 import {
   decideDispatched, decideRelease, decideRenew, decideStart, decideSweep, mayFinish,
@@ -55,12 +57,16 @@ async function upsert(run: () => Promise<unknown>): Promise<void> {
 export class MongoTaskStore implements TaskStore {
   private readonly revisions: Revisions;
   private closed = false;
+  readonly batches: MongoBatchStore;
+  readonly webhooks: MongoWebhookStore;
   readonly keys: ApiKeyStore;
   readonly usage: UsageStore;
   readonly rateCells: RateCellStore;
 
   constructor(private readonly conn: Connection, private readonly m: Models) {
     this.revisions = new Revisions(m.tickets);
+    this.webhooks = new MongoWebhookStore(m, this.revisions);
+    this.batches = new MongoBatchStore(m, this.revisions, (docs) => this.withCountsMany(docs));
     this.keys = new MongoApiKeyStore(m.apiKeys);
     this.usage = new MongoUsageStore(m.usage);
     this.rateCells = new MongoRateCellStore(m.rateCells);

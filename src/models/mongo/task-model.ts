@@ -24,6 +24,8 @@ export interface TaskDoc {
   dispatchPendingSince?: Date;
   /** Bumped by every update; see revision.ts. */
   rev: number;
+  batchId?: string;
+  batchSeq?: number;
 }
 
 export const taskSchema = new Schema<TaskDoc>(
@@ -48,6 +50,8 @@ export const taskSchema = new Schema<TaskDoc>(
     leaseUntil: Date,
     dispatchPendingSince: Date,
     rev: { type: Number, required: true },
+    batchId: String,
+    batchSeq: Number,
   },
   { versionKey: false, id: false, strict: true, minimize: false },
 );
@@ -56,6 +60,9 @@ export const taskSchema = new Schema<TaskDoc>(
 taskSchema.index({ kind: 1, createdAt: -1, _id: -1 });
 taskSchema.index({ kind: 1, status: 1, createdAt: -1, _id: -1 });
 taskSchema.index({ status: 1, createdAt: 1, _id: 1 });
+// A batch's tasks in submission order, and its progress by status.
+taskSchema.index({ batchId: 1, batchSeq: 1 });
+taskSchema.index({ batchId: 1, status: 1, batchSeq: 1 });
 taskSchema.index({ owner: 1, kind: 1, createdAt: -1, _id: -1 });
 // The dispatch sweeper (takeUndispatched).
 taskSchema.index({ dispatchPendingSince: 1 });

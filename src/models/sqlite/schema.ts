@@ -96,7 +96,52 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (minute, metric, key, ip, path, host, source)
   ) WITHOUT ROWID;
   `,
-  // 4: task leases (a running task's worker and until when) and unconfirmed dispatches, for the sweeper
+  // 4: batches (tasks keep their batch and position in it) and dataset exports
+  `
+  CREATE TABLE IF NOT EXISTS batches (
+    id           TEXT PRIMARY KEY,
+    kinds        TEXT NOT NULL,
+    refresh      INTEGER NOT NULL CHECK (refresh IN (0, 1)),
+    url_count    INTEGER NOT NULL,
+    task_count   INTEGER NOT NULL,
+    created_at   TEXT NOT NULL,
+    cancelled_at TEXT
+  );
+  CREATE INDEX IF NOT EXISTS batches_created ON batches (created_at DESC, id DESC);
+  ALTER TABLE tasks ADD COLUMN batch_id TEXT REFERENCES batches (id);
+  ALTER TABLE tasks ADD COLUMN batch_seq INTEGER;
+  CREATE INDEX IF NOT EXISTS tasks_batch_seq ON tasks (batch_id, batch_seq) WHERE batch_id IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS tasks_batch_status ON tasks (batch_id, status, batch_seq) WHERE batch_id IS NOT NULL;
+
+  CREATE TABLE IF NOT EXISTS exports (
+    id          TEXT PRIMARY KEY,
+    batch_id    TEXT NOT NULL REFERENCES batches (id),
+    options     TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+    created_at  TEXT NOT NULL,
+    finished_at TEXT,
+    shards      TEXT NOT NULL,
+    error       TEXT
+  );
+  `,
+  // 5: webhook endpoints (one per batch or task) and their deliveries, retried until delivered or expired
+  `
+  CREATE TABLE IF NOT EXISTS webhook_endpoints (
+    owner_id TEXT PRIMARY KEY,
+    doc      TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id              TEXT PRIMARY KEY,
+    owner_id        TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+    created_at      TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    doc             TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_owner ON webhook_deliveries (owner_id, created_at, id);
+  `,
+  // 6: task leases (a running task's worker and until when) and unconfirmed dispatches, for the sweeper
   `
   ALTER TABLE tasks ADD COLUMN lease_owner TEXT;
   ALTER TABLE tasks ADD COLUMN lease_until TEXT;

@@ -3,6 +3,7 @@
  * the file: WAL lets readers run beside a writer, and every read-then-write runs in an IMMEDIATE
  * transaction, so it holds the write lock from its first read.
  */
+import { SqliteWebhookStore } from './sqlite-webhook-store.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -20,6 +21,7 @@ import {
   type LeaseRequest, type StartOptions, type TaskPatch,
 } from '../task-lease-rules.js';
 import { migrate } from './schema.js';
+import { SqliteBatchStore } from './sqlite-batch-store.js';
 import { SqliteApiKeyStore, SqliteUsageStore } from './sqlite-ops-store.js';
 
 /** TaskPatch fields stored in a column of their own name (lease and error are mapped by hand). */
@@ -42,6 +44,8 @@ interface TaskRow {
   error: string | null;
   page: string | null;
   options: string | null;
+  batch_id?: string | null;
+  batch_seq?: number | null;
   owner: string | null;
   lease_owner: string | null;
   lease_until: string | null;
@@ -211,6 +215,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly patchStatements = new Map<string, Database.Statement<[Record<string, unknown>], TaskRow>>();
+  readonly batches: SqliteBatchStore<TaskRow>;
+  readonly webhooks: SqliteWebhookStore;
   private readonly claimTx: Database.Transaction<(sourceUrl: string, options: ClaimOptions) => ClaimResult>;
   readonly keys: ApiKeyStore;
   readonly usage: UsageStore;
@@ -225,6 +231,8 @@ export class SqliteTaskStore implements TaskStore {
     migrate(this.db);
 
     this.stmt = prepareStatements(this.db);
+    this.batches = new SqliteBatchStore<TaskRow>(this.db, (rows) => this.toTasks(rows));
+    this.webhooks = new SqliteWebhookStore(this.db);
     this.claimTx = this.db.transaction((sourceUrl: string, options: ClaimOptions) => this.claimImageSync(sourceUrl, options));
     this.keys = new SqliteApiKeyStore(this.db);
     this.usage = new SqliteUsageStore(this.db);
@@ -246,6 +254,10 @@ export class SqliteTaskStore implements TaskStore {
     if (r.lease_owner !== null && r.lease_until !== null) task.lease = { owner: r.lease_owner, until: r.lease_until };
     if (r.dispatch_pending_since !== null) task.dispatchPendingSince = r.dispatch_pending_since;
     if (r.kind === 'images') task.counts = counts ?? this.countsSync(r.id);
+    if (r.batch_id) {
+      task.batchId = r.batch_id;
+      task.batchSeq = r.batch_seq ?? 0;
+    }
     if (r.owner !== null) task.owner = r.owner;
     return task;
   }
@@ -300,6 +312,7 @@ export class SqliteTaskStore implements TaskStore {
     }).deferred();
   }
 
+  /** Rows → tasks, image counts read in one query (a read transaction keeps them consistent with the rows). */
   private toTasks(rows: TaskRow[]): Task[] {
     const images = rows.filter((r) => r.kind === 'images').map((r) => r.id);
     const counts = this.countsForMany(images);

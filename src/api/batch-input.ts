@@ -1,0 +1,104 @@
+/**
+ * Reads a batch submission: a JSON body `{"urls": [...], "kinds": [...], "refresh": …}`, or an NDJSON body
+ * (one `{"url": …}` per line; options in the query string) read as a stream and validated line by line,
+ * stopping at the first bad line. Only the validated URLs are kept, never the raw body.
+ */
+import readline from 'node:readline';
+import type { Request } from 'express';
+import { z } from 'zod';
+import type { NewBatch } from '../models/batch.js';
+import type { TaskKind } from '../models/task.js';
+import { invalid, ProblemError } from './problem.js';
+import { httpUrl, parse } from './validation.js';
+import { webhookEvents, webhookSecret, webhookSpec, type WebhookInput } from './webhook-input.js';
+
+const KINDS = ['text', 'images'] as const;
+/** Longer lines cannot hold one valid URL object. */
+const MAX_LINE_CHARS = 8192;
+
+const kinds = z
+  .array(z.enum(KINDS, { error: `must be one of ${KINDS.join(', ')}` }), { error: 'must be an array' })
+  .min(1, 'must name at least one kind')
+  .refine((k) => new Set(k).size === k.length, 'must not repeat a kind');
+
+const strictObject = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape, { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be a JSON object') });
+
+const jsonBatch = strictObject({
+  urls: z.array(httpUrl, { error: (i) => (i.input === undefined ? 'is required' : 'must be an array of URLs') }),
+  kinds: kinds.optional().default(['text']),
+  refresh: z.boolean({ error: 'must be a boolean' }).optional().default(false),
+  webhook: webhookSpec.optional(),
+});
+
+const ndjsonQuery = z.strictObject(
+  {
+    kinds: z.string().optional().default('text').transform((v) => v.split(',').map((k) => k.trim())).pipe(kinds),
+    refresh: z.enum(['true', 'false'], { error: 'must be true or false' }).optional().default('false').transform((v) => v === 'true'),
+    // The webhook of an NDJSON batch: its URL and events here, its secret (if chosen) in a Webhook-Secret header.
+    webhook_url: httpUrl.optional(),
+    webhook_events: z.string().optional().transform((v) => (v ? v.split(',').map((e) => e.trim()) : undefined)).pipe(webhookEvents),
+  },
+  { error: (i) => (i.code === 'unrecognized_keys' ? `unknown parameter(s): ${i.keys.join(', ')}` : 'invalid query') },
+);
+
+const ndjsonLine = strictObject({ url: httpUrl });
+
+const tooMany = (max: number, field: string) =>
+  new ProblemError(413, 'Too many URLs', `a batch takes at most ${max} URLs`, [{ field, message: `more than ${max} URLs` }]);
+
+const noUrls = (field: string) => invalid([{ field, message: 'must hold at least one URL' }]);
+
+export const isNdjson = (req: Request): boolean => Boolean(req.is(['application/x-ndjson', 'application/ndjson', 'application/jsonl']));
+
+/** A JSON body already parsed by express.json. */
+/** A batch submission: the batch, and the webhook to tell about it. */
+export type BatchInput = NewBatch & { webhook?: WebhookInput };
+
+export function readJsonBatch(body: unknown, maxUrls: number): BatchInput {
+  // Count first: validating a million URLs only to refuse them all would be wasted work.
+  const count = (body as { urls?: unknown } | null)?.urls;
+  if (Array.isArray(count) && count.length > maxUrls) throw tooMany(maxUrls, 'urls');
+  const b = parse(jsonBatch, body, 'body');
+  if (b.urls.length === 0) throw noUrls('urls');
+  return { kinds: b.kinds as TaskKind[], refresh: b.refresh, urls: b.urls, ...(b.webhook ? { webhook: b.webhook as WebhookInput } : {}) };
+}
+
+/** Streams the NDJSON body; throws a problem naming the first bad line (1-based). */
+export async function readNdjsonBatch(req: Request, maxUrls: number): Promise<BatchInput> {
+  const options = parse(ndjsonQuery, req.query, 'query');
+  const secretHeader = req.get('webhook-secret');
+  if (secretHeader !== undefined && !options.webhook_url) throw invalid([{ field: 'webhook-secret', message: 'needs webhook_url' }]);
+  const secret = secretHeader === undefined ? undefined : parse(webhookSecret, secretHeader, 'webhook-secret');
+  const webhook: WebhookInput | undefined = options.webhook_url
+    ? { url: options.webhook_url, events: options.webhook_events as WebhookInput['events'], ...(secret ? { secret } : {}) }
+    : undefined;
+  const urls: string[] = [];
+  const lines = readline.createInterface({ input: req, crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const raw of lines) {
+      n++;
+      const line = raw.trim();
+      if (line === '') continue;
+      const field = `line ${n}`;
+      if (line.length > MAX_LINE_CHARS) throw invalid([{ field, message: `is longer than ${MAX_LINE_CHARS} characters` }]);
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        throw invalid([{ field, message: 'is not valid JSON' }]);
+      }
+      const result = ndjsonLine.safeParse(value);
+      if (!result.success) {
+        throw invalid(result.error.issues.map((i) => ({ field, message: `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}` })));
+      }
+      if (urls.length >= maxUrls) throw tooMany(maxUrls, field);
+      urls.push(result.data.url);
+    }
+  } finally {
+    lines.close();
+  }
+  if (urls.length === 0) throw noUrls('body');
+  return { kinds: options.kinds as TaskKind[], refresh: options.refresh, urls, ...(webhook ? { webhook } : {}) };
+}

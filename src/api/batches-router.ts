@@ -1,0 +1,179 @@
+/** /batches: submit many URLs at once, follow them, cancel or retry them, stream their results. */
+import express, { Router, type Request } from 'express';
+import type { Logger } from '../logger.js';
+import { unfinishedCount } from '../models/batch-progress.js';
+import type { BatchJob, BatchWithProgress } from '../models/batch.js';
+import type { TaskStore } from '../models/task-store.js';
+import { TASK_STATUSES } from '../models/task.js';
+import { dispatchAll, reserveMany } from '../queue/dispatch-all.js';
+import type { JobQueue, Reservation } from '../queue/job-queue.js';
+import { readJsonBatch, readNdjsonBatch, isNdjson } from './batch-input.js';
+import { presentBatch } from './batch-presenters.js';
+import { notFound, ProblemError } from './problem.js';
+import { presentTask } from './presenters.js';
+import { reservePlace, rethrowCursor } from './tasks-router.js';
+import { pageQuery, parse } from './validation.js';
+import { streamResults } from './results-stream.js';
+import { batchRecords } from '../datasets/batch-records.js';
+import { decodePositionCursor } from '../models/ids.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { z } from 'zod';
+import type { AddressPolicy } from '../scrape/address-guard.js';
+import type { WebhookEvents } from '../webhooks/events.js';
+import type { WebhookEndpoint } from '../models/webhook.js';
+import { checkWebhookTarget, presentEndpoint, toEndpoint } from './webhook-input.js';
+import { presentDelivery } from './webhook-presenters.js';
+
+export interface BatchesDeps {
+  store: TaskStore;
+  queue: JobQueue;
+  blobs: BlobStore;
+  log: Logger;
+  batchMaxUrls: number;
+  addressPolicy: AddressPolicy;
+  events: WebhookEvents;
+}
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A JSON `urls` array of the largest batch, at about 100 bytes a URL; NDJSON bodies are streamed instead. */
+const jsonLimit = (maxUrls: number) => Math.max(64 * 1024, maxUrls * 100);
+
+const tasksQuery = pageQuery.extend({
+  status: z.enum(['finished', ...TASK_STATUSES] as [string, ...string[]], { error: `must be one of ${TASK_STATUSES.join(', ')}, finished` }).optional(),
+});
+
+const resultsQuery = pageQuery.pick({ cursor: true });
+
+export async function loadBatch(store: TaskStore, id: string): Promise<BatchWithProgress> {
+  const batch = ID.test(id) ? await store.batches.getBatch(id) : null;
+  if (!batch) throw notFound(`no batch with id ${id}`);
+  return batch;
+}
+
+/**
+ * Queues the jobs through places taken before their tasks were stored. Only a broker failing after that
+ * (RabbitMQ down past the dispatch timeout) leaves jobs undispatched: their tasks are failed at once, so
+ * nothing waits on them forever, and the caller hears 503; a batch retry re-queues them later.
+ */
+async function dispatchJobs(deps: BatchesDeps, batchId: string, places: Reservation[], jobs: BatchJob[]): Promise<void> {
+  const { undispatched, error } = await dispatchAll(places, jobs);
+  if (undispatched.length === 0) return;
+  for (const job of undispatched) {
+    await deps.store.finishTask(job.taskId, { status: 'failed', error: { code: 'queue_unavailable', message: 'the task queue could not take the task' } });
+  }
+  deps.log.warn({ err: error, batchId, undispatched: undispatched.length }, 'batch dispatch failed');
+  throw new ProblemError(503, 'Service Unavailable',
+    `the task queue took ${jobs.length - undispatched.length} of the ${jobs.length} tasks of batch ${batchId} (queue_unavailable); the rest failed: retry them with POST /batches/${batchId}/retry`,
+    undefined, { 'retry-after': '5' });
+}
+
+/** Places for `n` jobs, or a 503 before anything is stored. */
+const reserveJobs = (queue: JobQueue, n: number): Reservation[] => reserveMany(n, () => reservePlace(queue));
+
+export function batchesRouter(deps: BatchesDeps): Router {
+  const router = Router();
+  const json = express.json({ limit: jsonLimit(deps.batchMaxUrls), strict: false });
+
+  router.post('/', async (req: Request, res, next) => {
+    if (isNdjson(req)) return next();
+    if (!req.is('application/json')) {
+      throw new ProblemError(415, 'Unsupported Media Type', 'send the batch as application/json or application/x-ndjson', [{ field: 'body', message: 'must be application/json or application/x-ndjson' }]);
+    }
+    json(req, res, next);
+  }, async (req: Request, res) => {
+    const ndjson = isNdjson(req);
+    const { webhook, ...input } = ndjson ? await readNdjsonBatch(req, deps.batchMaxUrls) : readJsonBatch(req.body, deps.batchMaxUrls);
+    if (webhook) await checkWebhookTarget(webhook.url, deps.addressPolicy, ndjson ? 'webhook_url' : 'webhook.url');
+    // Refused before anything is stored when the queue cannot take them all.
+    const places = reserveJobs(deps.queue, input.urls.length * input.kinds.length);
+    let endpoint: WebhookEndpoint | undefined;
+    const { batch, jobs } = await deps.store.batches.createBatch(input).then(async (created) => {
+      // Before the first job goes out, so no event of the batch can miss its endpoint.
+      endpoint = webhook && toEndpoint(webhook, 'batch', created.batch.id);
+      if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
+      return created;
+    }).catch((err: unknown) => {
+      for (const p of places) p.release();
+      throw err;
+    });
+    deps.log.info({ batchId: batch.id, urls: batch.urlCount, tasks: batch.taskCount }, 'batch created');
+    await dispatchJobs(deps, batch.id, places, jobs);
+    res.status(202).location(`/batches/${batch.id}`).json({ ...presentBatch(batch), ...(endpoint ? { webhook: presentEndpoint(endpoint) } : {}) });
+  });
+
+  router.get('/', async (req, res) => {
+    const q = parse(pageQuery, req.query, 'query');
+    const page = await deps.store.batches.listBatches({ limit: q.limit, cursor: q.cursor }).catch(rethrowCursor);
+    if (page.nextCursor) res.links({ next: `/batches?${new URLSearchParams({ limit: String(q.limit), cursor: page.nextCursor })}` });
+    res.json({ items: page.items.map((b) => presentBatch(b)), next_cursor: page.nextCursor ?? null });
+  });
+
+  router.get('/:id', async (req, res) => {
+    res.json(presentBatch(await loadBatch(deps.store, req.params.id as string)));
+  });
+
+  router.get('/:id/tasks', async (req, res) => {
+    const batch = await loadBatch(deps.store, req.params.id as string);
+    const q = parse(tasksQuery, req.query, 'query');
+    const status = q.status as Parameters<TaskStore['batches']['listBatchTasks']>[1]['status'];
+    const page = await deps.store.batches.listBatchTasks(batch.id, { status, limit: q.limit, cursor: q.cursor }).catch(rethrowCursor);
+    if (page.nextCursor) {
+      const next = new URLSearchParams({ ...(q.status ? { status: q.status } : {}), limit: String(q.limit), cursor: page.nextCursor });
+      res.links({ next: `/batches/${batch.id}/tasks?${next}` });
+    }
+    res.json({ batch_id: batch.id, items: page.items.map(presentTask), next_cursor: page.nextCursor ?? null });
+  });
+
+  router.get('/:id/results', async (req, res) => {
+    const batch = await loadBatch(deps.store, req.params.id as string);
+    const q = parse(resultsQuery, req.query, 'query');
+    // Checked before the headers go out: afterwards an error can only cut the stream.
+    if (q.cursor !== undefined) {
+      try {
+        decodePositionCursor(q.cursor);
+      } catch (err) {
+        rethrowCursor(err);
+      }
+    }
+    await streamResults(res, batchRecords(deps.store, batch.id, q.cursor), deps.blobs);
+  });
+
+  router.get('/:id/webhooks', async (req, res) => {
+    const batch = await loadBatch(deps.store, req.params.id as string);
+    const q = parse(pageQuery, req.query, 'query');
+    const endpoint = await deps.store.webhooks.getEndpoint(batch.id);
+    const page = await deps.store.webhooks.listDeliveries(batch.id, { limit: q.limit, cursor: q.cursor }).catch(rethrowCursor);
+    if (page.nextCursor) res.links({ next: `/batches/${batch.id}/webhooks?${new URLSearchParams({ limit: String(q.limit), cursor: page.nextCursor })}` });
+    res.json({
+      batch_id: batch.id,
+      endpoint: endpoint ? { url: endpoint.url, events: endpoint.events } : null,
+      items: page.items.map(presentDelivery),
+      next_cursor: page.nextCursor ?? null,
+    });
+  });
+
+  router.post('/:id/retry', async (req, res) => {
+    const batch = await loadBatch(deps.store, req.params.id as string);
+    // Enough places for every failed task (a retry re-queues at most those), taken before any changes.
+    const places = reserveJobs(deps.queue, batch.progress.counts.failed);
+    const jobs = (await deps.store.batches.retryBatch(batch.id).catch((err: unknown) => {
+      for (const p of places) p.release();
+      throw err;
+    })) ?? [];
+    await dispatchJobs(deps, batch.id, places, jobs);
+    res.status(202).json({ retried: jobs.length, batch: presentBatch(await loadBatch(deps.store, batch.id)) });
+  });
+
+  router.delete('/:id', async (req, res) => {
+    const batch = await loadBatch(deps.store, req.params.id as string);
+    if (unfinishedCount(batch.progress) === 0) {
+      throw new ProblemError(409, 'Conflict', `batch ${batch.id} has finished: there is nothing left to cancel`, [{ field: 'id', message: 'batch has finished' }]);
+    }
+    const result = await deps.store.batches.cancelBatch(batch.id);
+    if (!result) throw notFound(`no batch with id ${batch.id}`);
+    await deps.events.batchMayHaveFinished(batch.id);
+    res.json({ cancelled: result.cancelled, batch: presentBatch(result.batch) });
+  });
+
+  return router;
+}

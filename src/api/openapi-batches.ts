@@ -1,0 +1,120 @@
+/** The batch and export part of the OpenAPI document (spread into openapi.ts). Keep in step with batches-router and exports-router. */
+
+import { ndjsonWebhookParams } from './openapi-webhooks.js';
+
+const problem = { $ref: '#/components/responses/Problem' };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown) => ({ 'application/json': { schema } });
+const page = (items: unknown) => ({ type: 'object', properties: { items: { type: 'array', items }, next_cursor: { type: ['string', 'null'] } } });
+const limit = { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } };
+const cursor = { name: 'cursor', in: 'query', schema: { type: 'string' } };
+
+export const batchPaths = {
+  '/batches': {
+    post: {
+      summary: 'Submit many URLs: one task per URL and kind',
+      description: 'JSON `{"urls": [...], "kinds": [...], "refresh": false}`, or an NDJSON body (one `{"url": …}` a line, read as a stream, options in the query string). A bad line is named in `errors[].field` as `line N`; nothing is written then. Up to BATCH_MAX_URLS URLs (413 beyond).',
+      parameters: [
+        { name: 'kinds', in: 'query', description: 'NDJSON only: comma-separated kinds', schema: { type: 'string', default: 'text' } },
+        { name: 'refresh', in: 'query', description: 'NDJSON only', schema: { type: 'string', enum: ['true', 'false'] } },
+        ...ndjsonWebhookParams,
+      ],
+      requestBody: {
+        required: true,
+        content: {
+          ...json(ref('NewBatch')),
+          'application/x-ndjson': { schema: { type: 'string', description: 'one {"url": "https://…"} per line' } },
+        },
+      },
+      responses: { '202': { description: 'Accepted', headers: { Location: { schema: { type: 'string' } } }, content: json(ref('Batch')) }, '400': problem, '413': problem, '415': problem, '503': problem },
+    },
+    get: { summary: 'List batches, newest first', parameters: [limit, cursor], responses: { '200': { description: 'A page', content: json(page(ref('Batch'))) }, '400': problem } },
+  },
+  '/batches/{id}': {
+    get: { summary: 'A batch: counts by status, progress, rates, times', parameters: [idParam], responses: { '200': { description: 'The batch', content: json(ref('Batch')) }, '404': problem } },
+    delete: {
+      summary: 'Cancel what has not started (queued tasks fail with error code `cancelled`)',
+      parameters: [idParam],
+      responses: { '200': { description: 'Cancelled', content: json({ type: 'object', properties: { cancelled: { type: 'integer' }, batch: ref('Batch') } }) }, '404': problem, '409': problem },
+    },
+  },
+  '/batches/{id}/tasks': {
+    get: {
+      summary: "The batch's tasks in submission order",
+      parameters: [idParam, { name: 'status', in: 'query', schema: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'finished'] } }, limit, cursor],
+      responses: { '200': { description: 'A page of tasks', content: json(page({ type: 'object' })) }, '400': problem, '404': problem },
+    },
+  },
+  '/batches/{id}/results': {
+    get: {
+      summary: 'NDJSON: one record per finished task, in submission order',
+      description: 'Each record is the task with its `text` (text tasks) or `images` (file URLs, sha256, metadata), and a `cursor`: pass it back to resume after that record.',
+      parameters: [idParam, cursor],
+      responses: { '200': { description: 'application/x-ndjson', content: { 'application/x-ndjson': { schema: ref('ResultRecord') } } }, '400': problem, '404': problem },
+    },
+  },
+  '/batches/{id}/retry': {
+    post: { summary: 'Re-queue the failed tasks (not the cancelled ones)', parameters: [idParam], responses: { '202': { description: 'Re-queued', content: json({ type: 'object', properties: { retried: { type: 'integer' }, batch: ref('Batch') } }) }, '404': problem, '503': problem } },
+  },
+  '/batches/{id}/exports': {
+    post: {
+      summary: 'Export a finished batch as dataset shards into the file store',
+      parameters: [idParam],
+      requestBody: { required: true, content: json(ref('NewExport')) },
+      responses: { '202': { description: 'Started; poll the Location', headers: { Location: { schema: { type: 'string' } } }, content: json(ref('Export')) }, '400': problem, '404': problem, '409': problem, '415': problem },
+    },
+  },
+  '/exports/{id}': {
+    get: { summary: 'An export: its shards (URL, records, bytes, sha256) and manifest', parameters: [idParam], responses: { '200': { description: 'The export', content: json(ref('Export')) }, '404': problem } },
+  },
+};
+
+const counts = { type: 'object', properties: Object.fromEntries(['queued', 'running', 'succeeded', 'failed', 'finished'].map((k) => [k, { type: 'integer' }])) };
+
+export const batchSchemas = {
+  NewBatch: {
+    type: 'object', required: ['urls'], additionalProperties: false,
+    properties: {
+      urls: { type: 'array', minItems: 1, items: { type: 'string', format: 'uri', maxLength: 2048 } },
+      kinds: { type: 'array', items: { type: 'string', enum: ['text', 'images'] }, default: ['text'] },
+      refresh: { type: 'boolean', default: false },
+      webhook: ref('Webhook'),
+    },
+  },
+  Batch: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, status: { type: 'string', enum: ['running', 'completed', 'cancelled'] },
+      kinds: { type: 'array', items: { type: 'string' } }, refresh: { type: 'boolean' }, url_count: { type: 'integer' }, task_count: { type: 'integer' },
+      counts, progress: { type: 'number', minimum: 0, maximum: 1 },
+      rates: { type: 'object', properties: { tasks_per_second: { type: ['number', 'null'] }, eta_seconds: { type: ['number', 'null'] } } },
+      created_at: { type: 'string' }, started_at: { type: ['string', 'null'] }, finished_at: { type: ['string', 'null'] }, cancelled_at: { type: ['string', 'null'] },
+      links: { type: 'object' },
+    },
+  },
+  ResultRecord: {
+    type: 'object',
+    description: 'A task (as GET /text_tasks/{id} or /images_tasks/{id}, without links) plus cursor, seq, and text or images.',
+    properties: { cursor: { type: 'string' }, seq: { type: 'integer' }, text: { type: ['string', 'null'] }, images: { type: 'array', items: { $ref: '#/components/schemas/Image' } } },
+  },
+  NewExport: {
+    type: 'object', required: ['format'], additionalProperties: false,
+    properties: {
+      format: { type: 'string', enum: ['webdataset', 'parquet', 'jsonl'] },
+      shard_samples: { type: 'integer', minimum: 1, description: 'samples per shard at most (default EXPORT_SHARD_SAMPLES)' },
+      shard_bytes: { type: 'integer', minimum: 1024, description: 'a shard closes once this large (default EXPORT_SHARD_BYTES)' },
+      include_images: { type: 'boolean', default: false, description: 'parquet: an `image` column with the file bytes' },
+      kinds: { type: 'array', items: { type: 'string', enum: ['text', 'images'] } },
+    },
+  },
+  Export: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, batch_id: { type: 'string' }, format: { type: 'string' }, status: { type: 'string', enum: ['running', 'succeeded', 'failed'] },
+      shards: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, name: { type: 'string' }, url: { type: 'string' }, records: { type: 'integer' }, bytes: { type: 'integer' }, sha256: { type: 'string' } } } },
+      manifest: { type: 'object', description: 'totals and per-shard stats: samples, images, texts, image_bytes, text_bytes' },
+      error: { type: ['object', 'null'] },
+    },
+  },
+};

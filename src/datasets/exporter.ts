@@ -1,0 +1,135 @@
+/**
+ * Builds an export: the batch's samples, kind by kind, cut into shards of at most `shardSamples` samples
+ * (a shard also closes once it reaches `shardBytes`), each streamed into the blob store as
+ * exports/<exportId>/<NNNNN>.<ext> (`<kind>-NNNNN` when the batch has both kinds).
+ */
+import type { Logger } from '../logger.js';
+import type { ExportRecord, ExportShard, ShardStats } from '../models/batch.js';
+import type { TaskStore } from '../models/task-store.js';
+import type { TaskKind } from '../models/task.js';
+import type { BlobStore } from '../storage/blob-store.js';
+import { batchRecords } from './batch-records.js';
+import { FORMATS, type EncoderOptions, type ShardEncoder } from './formats.js';
+import { samplesOf, type Sample } from './samples.js';
+import { ShardSink } from './shard-sink.js';
+
+export interface ExporterDeps {
+  store: TaskStore;
+  blobs: BlobStore;
+  log: Logger;
+}
+
+interface OpenShard {
+  key: string;
+  sink: ShardSink;
+  encoder: ShardEncoder;
+  stats: ShardStats;
+}
+
+async function readAll(blobs: BlobStore, key: string): Promise<Buffer> {
+  const stream = await blobs.get(key);
+  if (!stream) throw new Error(`stored file ${key} is missing`);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Image files read ahead of the encoder: the reads overlap each other and the writing. */
+const READ_AHEAD = 32;
+
+/** Pairs each sample with its image bytes (when wanted), reading up to READ_AHEAD files at once, in order. */
+async function* withImageBytes(samples: AsyncIterable<Sample>, load: ((s: Sample) => Promise<Buffer>) | undefined): AsyncGenerator<{ sample: Sample; image?: Buffer }> {
+  const window: Array<{ sample: Sample; image?: Promise<Buffer> }> = [];
+  const next = async () => {
+    const head = window.shift() as { sample: Sample; image?: Promise<Buffer> };
+    return { sample: head.sample, image: await head.image };
+  };
+  try {
+    for await (const sample of samples) {
+      const image = load && sample.kind === 'images' ? load(sample) : undefined;
+      image?.catch(() => undefined); // awaited in turn below; this only keeps an early failure from going unhandled
+      window.push({ sample, image });
+      if (window.length >= READ_AHEAD) yield await next();
+    }
+    while (window.length > 0) yield await next();
+  } finally {
+    window.length = 0;
+  }
+}
+
+const emptyStats = (): ShardStats => ({ samples: 0, images: 0, texts: 0, imageBytes: 0, textBytes: 0 });
+
+export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: readonly TaskKind[]): Promise<ExportShard[]> {
+  const format = FORMATS[exp.options.format];
+  const encoderOptions: EncoderOptions = { publicUrl: (key) => deps.blobs.publicUrl(key), includeImages: exp.options.includeImages };
+  const withImages = format.needsImages(encoderOptions);
+  const shards: ExportShard[] = [];
+  const close = async (s: OpenShard) => {
+    await s.encoder.end();
+    const put = await s.sink.end();
+    shards.push({ index: 0, key: s.key, records: s.stats.samples, bytes: put.size, sha256: put.sha256, stats: s.stats });
+  };
+  for (const kind of kinds) {
+    /** Open shard and shards made so far, per series. */
+    const series = new Map<string, { open?: OpenShard; made: number }>();
+    try {
+      const load = withImages ? (smp: Sample) => readAll(deps.blobs, (smp as Extract<Sample, { kind: 'images' }>).file.key) : undefined;
+      for await (const { sample, image } of withImageBytes(samplesOf(batchRecords(deps.store, exp.batchId), kind), load)) {
+        const name = format.seriesOf(sample);
+        let s = series.get(name);
+        if (!s) series.set(name, (s = { made: 0 }));
+        if (!s.open) {
+          const prefix = [kinds.length > 1 ? kind : '', name].filter(Boolean).join('-');
+          const key = `exports/${exp.id}/${prefix ? `${prefix}-` : ''}${String(s.made++).padStart(5, '0')}.${format.ext}`;
+          const sink = new ShardSink(deps.blobs, key);
+          s.open = { key, sink, encoder: format.open(sink, encoderOptions), stats: emptyStats() };
+        }
+        const shard = s.open;
+        await shard.encoder.add(sample, image);
+        count(shard.stats, sample);
+        if (shard.stats.samples >= exp.options.shardSamples || shard.sink.bytes >= exp.options.shardBytes) {
+          s.open = undefined;
+          await close(shard);
+        }
+      }
+      for (const s of series.values()) {
+        const shard = s.open;
+        s.open = undefined;
+        if (shard) await close(shard);
+      }
+    } catch (err) {
+      for (const s of series.values()) s.open?.sink.abort(err as Error);
+      throw err;
+    }
+  }
+  // Listed by name, so the listing does not depend on which series filled up first.
+  shards.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  shards.forEach((s, i) => (s.index = i));
+  return shards;
+}
+
+function count(stats: ShardStats, sample: Sample): void {
+  stats.samples++;
+  if (sample.kind === 'images') {
+    stats.images++;
+    stats.imageBytes += sample.file.bytes;
+  } else {
+    stats.texts++;
+    stats.textBytes += Buffer.byteLength(sample.text);
+  }
+}
+
+/** Runs an export to its end and records the outcome; never rejects. */
+export async function runExport(deps: ExporterDeps, exp: ExportRecord, kinds: readonly TaskKind[]): Promise<void> {
+  const log = deps.log.child({ exportId: exp.id, batchId: exp.batchId, format: exp.options.format });
+  const started = Date.now();
+  try {
+    const shards = await buildShards(deps, exp, kinds);
+    await deps.store.batches.finishExport(exp.id, { status: 'succeeded', shards });
+    log.info({ shards: shards.length, ms: Date.now() - started }, 'export finished');
+  } catch (err) {
+    log.error({ err }, 'export failed');
+    await deps.store.batches.finishExport(exp.id, { status: 'failed', error: { code: 'export_failed', message: (err as Error).message } })
+      .catch((e: unknown) => log.error({ err: e }, 'could not record the export failure'));
+  }
+}

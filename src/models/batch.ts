@@ -1,0 +1,83 @@
+/** Domain types of batches (many tasks submitted at once) and of their dataset exports. */
+import type { TaskKind, TaskStatus } from './task.js';
+
+/** The error code a task cancelled with its batch fails with; a batch retry leaves such tasks alone. */
+export const CANCELLED = 'cancelled';
+
+export interface NewBatch {
+  kinds: TaskKind[];
+  refresh: boolean;
+  /** Validated absolute http(s) URLs, in submission order; each gets one task per kind. */
+  urls: readonly string[];
+}
+
+export interface Batch {
+  id: string;
+  kinds: TaskKind[];
+  refresh: boolean;
+  urlCount: number;
+  taskCount: number;
+  createdAt: string;
+  cancelledAt?: string;
+}
+
+export interface BatchProgress {
+  counts: Record<TaskStatus, number>;
+  /** Earliest start of any of its tasks. */
+  startedAt?: string;
+  /** Latest finish of any of its tasks. */
+  lastFinishedAt?: string;
+}
+
+export type BatchWithProgress = Batch & { progress: BatchProgress };
+
+/** A task to hand to the queue. */
+export interface BatchJob {
+  taskId: string;
+  kind: TaskKind;
+}
+
+export type ExportFormat = 'webdataset' | 'parquet' | 'jsonl';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['webdataset', 'parquet', 'jsonl'];
+export type ExportStatus = 'running' | 'succeeded' | 'failed';
+
+export interface ShardStats {
+  samples: number;
+  images: number;
+  texts: number;
+  /** Bytes of image files in the shard. */
+  imageBytes: number;
+  /** Bytes of text in the shard (UTF-8). */
+  textBytes: number;
+}
+
+export interface ExportShard {
+  index: number;
+  /** BlobStore key. */
+  key: string;
+  records: number;
+  bytes: number;
+  sha256: string;
+  stats: ShardStats;
+}
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** Samples per shard at most. */
+  shardSamples: number;
+  /** A shard is closed once it holds at least this many bytes. */
+  shardBytes: number;
+  /** Parquet only: put the image bytes in an `image` column. */
+  includeImages: boolean;
+}
+
+export interface ExportRecord {
+  id: string;
+  batchId: string;
+  options: ExportOptions;
+  status: ExportStatus;
+  createdAt: string;
+  finishedAt?: string;
+  shards: ExportShard[];
+  error?: { code: string; message: string };
+}
