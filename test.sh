@@ -2,7 +2,8 @@
 # The one test command (CI runs it through .ci/run). It installs and starts what the tests need
 # (npm packages; RabbitMQ, nginx and FerretDB via scripts/services.sh; a Python venv via
 # scripts/python-venv.sh), then: typecheck, lint, build,
-# the parallel test suites, and the serial ones (test/serial/, which restart the shared RabbitMQ).
+# the parallel test suites, the serial ones (test/serial/, which restart the shared RabbitMQ), and
+# `npm run bench` in a fresh clone (bench/smoke-fresh-clone.sh).
 # MONGO_URL / AMQP_URL point the tests at services of your own instead (then set RABBITMQ_CTL to a
 # command that runs rabbitmqctl against that broker, for the restart test).
 # Extra arguments go to jest (both phases), e.g. ./test.sh test/e2e.
@@ -55,13 +56,18 @@ NODE_OPTIONS=--experimental-vm-modules npx jest --ci --maxWorkers=2 --json --out
 echo "== serial tests"
 JEST_SERIAL=1 NODE_OPTIONS=--experimental-vm-modules npx jest --ci --json --outputFile="$results/serial.json" --passWithNoTests "$@" || status=$?
 
+echo "== bench from a fresh clone (api section, tiny sizes)"
+bench_smoke=0
+bench/smoke-fresh-clone.sh || { bench_smoke=1; status=1; }
+
 # One closing line for both phases, in the plain form CI reads.
-node -e '
+BENCH_SMOKE=$bench_smoke node -e '
   let p = 0, f = 0, s = 0;
   for (const file of process.argv.slice(1)) {
     try { const r = JSON.parse(require("fs").readFileSync(file, "utf8")); p += r.numPassedTests; f += r.numFailedTests + r.numRuntimeErrorTestSuites; s += r.numPendingTests + r.numTodoTests; }
     catch { f += 1; console.log(`no results in ${file}`); }
   }
+  if (process.env.BENCH_SMOKE === "1") { f += 1; console.log("bench/smoke-fresh-clone.sh failed"); }
   console.log(`${p} passed, ${f} failed` + (s ? `, ${s} skipped` : ""));
 ' "$results/parallel.json" "$results/serial.json"
 rm -rf "$results"

@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import autocannon from 'autocannon';
 import { cpuSeconds, peakRss, sleep, track } from './lib/proc.mjs';
 import { rootRequire } from './lib/root-deps.mjs';
 import { startStandalone } from './runners/service.mjs';
@@ -13,6 +12,8 @@ import { startStandalone } from './runners/service.mjs';
 const { request } = rootRequire('undici');
 
 async function cannon(url, { connections, seconds }) {
+  // Loaded here, not at the top: run.mjs imports this module before its first run has installed bench/'s packages.
+  const { default: autocannon } = await import('autocannon');
   const fromUs = Number(process.hrtime.bigint() / 1000n);
   const r = await autocannon({ url, connections, duration: seconds, pipelining: 1 });
   return {

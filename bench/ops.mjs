@@ -7,7 +7,6 @@
  * other work puts on a shared machine falls on all three alike; the ratios are taken within a round.
  */
 import path from 'node:path';
-import autocannon from 'autocannon';
 import { cpuSeconds, sleep } from './lib/proc.mjs';
 import { rootRequire } from './lib/root-deps.mjs';
 import { startStandalone } from './runners/service.mjs';
@@ -36,6 +35,8 @@ async function prepare(svc, site, auth) {
 }
 
 async function cannon(url, key, { connections, seconds }) {
+  // Loaded here: run.mjs imports this module before its first run has installed bench/'s packages.
+  const { default: autocannon } = await import('autocannon');
   const r = await autocannon({ url, connections, duration: seconds, headers: key ? { authorization: `Bearer ${key}` } : {} });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, sent: r.requests.total, non2xx: r.non2xx, errors: r.errors + r.timeouts };
 }

@@ -50,8 +50,12 @@ function sh(cmd, args, opts = {}) {
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}`.trim(), error: r.error };
 }
 
-/** The peers' dependencies: npm packages in bench/node_modules, Scrapy in a venv beside them (ignored by git, eslint, tsc). */
-/** `python`: also the Scrapy venv, which only the jobs section uses. */
+/**
+ * The peers' dependencies: npm packages in bench/node_modules, Scrapy in a venv beside them (ignored by git,
+ * eslint, tsc). A fresh clone has none of them, so nothing from bench/node_modules may be imported statically
+ * by a module run.mjs loads (bench/smoke-fresh-clone.sh checks this). `python`: also the Scrapy venv, which
+ * only the jobs section uses.
+ */
 function ensurePeers(python = true) {
   if (!fs.existsSync(path.join(repoRoot, 'node_modules/undici'))) throw new Error('run `npm ci` at the repo root first');
   if (!fs.existsSync(path.join(here, 'node_modules/@crawlee/cheerio')) || !fs.existsSync(path.join(here, 'node_modules/autocannon'))) {

@@ -81,6 +81,15 @@ const schema = z.object({
   /** A pending image claim older than this is taken to be abandoned by a dead worker. */
   CLAIM_STALE_MS: int(1000, 86_400_000).default(120_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
+  /** Runs of one task (crashes and lost workers count) before it fails with attempts_exhausted. */
+  MAX_ATTEMPTS: int(1, 100).default(5),
+  /** The first wait before a crashed job runs again; it doubles per attempt up to RETRY_BACKOFF_MAX_MS. */
+  RETRY_BACKOFF_MS: int(0, 600_000).default(1_000),
+  RETRY_BACKOFF_MAX_MS: int(0, 3_600_000).default(60_000),
+  /** A running task is held this long by its worker, which renews it every third; a dead worker's task is taken over after it. */
+  TASK_LEASE_MS: int(1_000, 3_600_000).default(30_000),
+  /** RabbitMQ: a task whose dispatch is unconfirmed this long (the API died before publishing) is dispatched by a sweeper. */
+  DISPATCH_SWEEP_MS: int(100, 3_600_000).default(30_000),
   // Batches and dataset exports.
   BATCH_MAX_URLS: int(1, 10_000_000).default(1_000_000),
   EXPORT_SHARD_SAMPLES: int(1, 10_000_000).default(10_000),
@@ -187,6 +196,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     claimStaleMs: c.CLAIM_STALE_MS,
     rights: { policy: c.RIGHTS_POLICY, aiCrawlerTokens: c.AI_CRAWLER_TOKENS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    retry: {
+      maxAttempts: c.MAX_ATTEMPTS,
+      backoff: { strategy: 'exponential' as const, minMs: c.RETRY_BACKOFF_MS, maxMs: Math.max(c.RETRY_BACKOFF_MS, c.RETRY_BACKOFF_MAX_MS) },
+    },
+    taskLeaseMs: c.TASK_LEASE_MS,
+    dispatchSweepMs: c.DISPATCH_SWEEP_MS,
     webhooks: {
       schedule: { baseDelayMs: c.WEBHOOK_RETRY_BASE_MS, maxDelayMs: c.WEBHOOK_RETRY_MAX_MS, windowMs: c.WEBHOOK_RETRY_WINDOW_MS },
       timeoutMs: c.WEBHOOK_TIMEOUT_MS,

@@ -4,8 +4,10 @@
  * Adapters: MONGO_URL → MongoDB, else SQLite in DATA_DIR; AMQP_URL → RabbitMQ (Celery protocol), else in-process;
  * BLOB_STORE=s3 → the S3 bucket, else DATA_DIR/media.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import type { MediaSource } from './api/media-router.js';
@@ -19,6 +21,7 @@ import { openMongoTaskStore } from './models/mongo/mongo-task-store.js';
 import { openSqliteTaskStore } from './models/sqlite/sqlite-task-store.js';
 import type { TaskStore } from './models/task-store.js';
 import { createCeleryQueue } from './queue/celery/celery-queue.js';
+import { startDispatchSweeper, withDispatchReceipts, type DispatchSweeper } from './queue/dispatch-sweeper.js';
 import { InlineQueue } from './queue/inline-queue.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { createFetcher, type Fetcher } from './scrape/fetcher.js';
@@ -53,6 +56,7 @@ interface Adapters {
   blobs: BlobStore;
   media: MediaSource;
   closeBlobs(): void;
+  sweeper?: DispatchSweeper;
 }
 
 /** The blob store, checked before anything else opens: a wrong bucket or key stops the start with a clear message. */
@@ -77,11 +81,25 @@ async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
   const blobs = await openBlobs(config);
   const store = config.mongoUrl ? await openMongoTaskStore(config.mongoUrl) : openSqliteTaskStore(config.sqliteFile);
   const queue = config.amqpUrl
-    ? createCeleryQueue({ amqpUrl: config.amqpUrl, queueName: config.queueName, log, connectionName: `scrapeds-${config.role}` })
+    ? withDispatchReceipts(
+      createCeleryQueue({ amqpUrl: config.amqpUrl, queueName: config.queueName, log, connectionName: `scrapeds-${config.role}`, retry: config.retry }),
+      store,
+      log,
+    )
     : new InlineQueue(config.queueCapacity, (job, err) => {
         if (!(err instanceof TaskInterruptedError)) log.error({ err, taskId: job.taskId }, 'job handler failed');
-      });
-  return { store, queue, ...blobs };
+      }, config.retry);
+  // The RabbitMQ outbox: every process sweeps (see dispatch-sweeper.ts); the embedded queue resumes from the store instead.
+  const sweeper = config.amqpUrl ? startDispatchSweeper({ store, queue, log, olderThanMs: config.dispatchSweepMs }) : undefined;
+  return { store, queue, ...blobs, sweeper };
+}
+
+/**
+ * The name this worker holds task leases under. The embedded queue's process owns its data directory, so
+ * it keeps one name across restarts and takes back what it was running at once; cluster workers differ.
+ */
+function leaseOwner(config: Config): string {
+  return config.amqpUrl ? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}` : `embedded:${config.sqliteFile}`;
 }
 
 function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; webhooks: { close(): Promise<void> }; ready: Promise<void> } {
@@ -111,6 +129,8 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
     shutdown,
     events: new WebhookEvents(store),
     taskTimeoutMs: config.fetch.taskTimeoutMs,
+    lease: { owner: leaseOwner(config), ms: config.taskLeaseMs },
+    maxAttempts: config.retry.maxAttempts,
     pages: { fetcher, extractor, recent: new RecentPages(config.pageReuse), timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects, rights },
     images: {
       concurrency: config.imageConcurrency,
@@ -136,7 +156,7 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
       for (const task of unfinished) await queue.dispatch({ taskId: task.id, kind: task.kind });
       if (unfinished.length) log.info({ count: unfinished.length }, 'resuming unfinished tasks');
     }
-    await queue.consume(runner, { concurrency: config.workerConcurrency });
+    await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();
   return { fetcher, extractor, webhooks, ready };
@@ -214,6 +234,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       const stopped = http && new Promise<void>((resolve) => http.server.close(() => resolve()));
       http?.server.closeIdleConnections();
       const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownGraceMs, 'timeout').unref());
+      await adapters.sweeper?.stop();
       const drained = adapters.queue.close();
       if ((await Promise.race([drained, grace])) === 'timeout') {
         log.warn({ graceMs: config.shutdownGraceMs }, 'tasks still running at shutdown; they resume at the next start');

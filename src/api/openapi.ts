@@ -118,9 +118,10 @@ export const openApiDocument = {
       TaskBase: {
         type: 'object',
         properties: {
-          id: { type: 'string' }, url: { type: 'string' }, status: { $ref: '#/components/schemas/Status' }, refresh: { type: 'boolean' }, attempts: { type: 'integer' },
+          id: { type: 'string' }, url: { type: 'string' }, status: { $ref: '#/components/schemas/Status' }, refresh: { type: 'boolean' }, attempts: { type: 'integer', description: 'runs so far (crashed ones and those of workers that died included), at most MAX_ATTEMPTS' },
           created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
-          started_at: { type: ['string', 'null'] }, finished_at: { type: ['string', 'null'] }, error: { $ref: '#/components/schemas/Error' },
+          started_at: { type: ['string', 'null'] }, finished_at: { type: ['string', 'null'] },
+          error: { description: 'why a failed task failed (code attempts_exhausted: it gave up after MAX_ATTEMPTS runs; the message names the last failure); on a queued task, what its last crashed attempt ran into before the retry', allOf: [{ $ref: '#/components/schemas/Error' }] },
           rights: { $ref: '#/components/schemas/Rights' },
           page: { type: ['object', 'null'], properties: { final_url: { type: 'string' }, http_status: { type: 'integer' }, content_type: { type: ['string', 'null'] }, title: { type: ['string', 'null'] }, bytes: { type: 'integer' }, proxy: { type: ['string', 'null'], description: 'the proxy the page came through, credentials redacted' } } },
         },

@@ -5,6 +5,7 @@ import type {
   ClaimResult, ImageCounts, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
   TaskError, TaskImage, TaskKind, TaskStatus,
 } from './task.js';
+import type { LeaseRequest, StartOptions } from './task-lease-rules.js';
 
 export interface ListTasksQuery {
   kind: TaskKind;
@@ -64,16 +65,32 @@ export interface TaskStore {
   /** Tasks in `queued` or `running`, oldest first: what a restart must resume. */
   listUnfinished(kind?: TaskKind): Promise<Task[]>;
 
-  /** queued|running → running, attempts + 1. Null when the task is unknown or already final. */
-  startTask(id: string): Promise<Task | null>;
+  /**
+   * queued|running → running, attempts + 1. Null when the task is unknown or already final. With a lease the
+   * caller holds the task for `lease.ms` (renewLease extends it); while another owner's lease is live the task
+   * is returned unchanged (check `task.lease.owner`), and `reopenExhausted` restarts a task that gave up.
+   */
+  startTask(id: string, lease?: StartOptions): Promise<Task | null>;
+  /** Extends the caller's lease on a running task; false when it no longer holds it (taken over, or final). */
+  renewLease(id: string, lease: LeaseRequest): Promise<boolean>;
+  /** running (held by `owner`) → queued with `error` as the last attempt's failure, for a retry; false if not held. */
+  releaseTask(id: string, owner: string, error: TaskError): Promise<boolean>;
+  /** Clears dispatchPendingSince: the queue confirmed a message for the task. No-op when already clear. */
+  markDispatched(id: string): Promise<void>;
+  /**
+   * Queued tasks whose dispatch has been unconfirmed for `olderThanMs` (oldest first, at most `limit`), each
+   * taken atomically: its dispatchPendingSince restarts, so concurrent sweepers never take the same one.
+   */
+  takeUndispatched(query: { olderThanMs: number; limit: number }): Promise<Task[]>;
   /** Records the page text (text tasks) before the task is marked succeeded; overwrites. Throws for an unknown task. */
   saveText(id: string, text: string): Promise<void>;
   getText(id: string): Promise<string | null>;
   /**
    * queued|running → succeeded|failed with what was learned (queued too: a task may fail before it starts);
    * a no-op returning the task when it is already final; null when unknown. `page` left out keeps the earlier one.
+   * With `owner`, also a no-op when another worker holds the task's lease (it took the task over). Drops the lease.
    */
-  finishTask(id: string, result: { status: 'succeeded' | 'failed'; page?: PageInfo; error?: TaskError }): Promise<Task | null>;
+  finishTask(id: string, result: { status: 'succeeded' | 'failed'; page?: PageInfo; error?: TaskError }, owner?: string): Promise<Task | null>;
 
   /**
    * Atomically: "yours to download" / "already stored" / "in progress elsewhere". 'claimed' when the URL is new,

@@ -86,6 +86,19 @@ export interface Task {
   /** The batch the task was submitted in, and its position there (from 0). */
   batchId?: string;
   batchSeq?: number;
+  /** The worker running it and until when its claim holds unless renewed (running tasks started with a lease). */
+  lease?: TaskLease;
+  /**
+   * Set while no dispatch of this queued task is confirmed: from its creation until the queue confirmed the
+   * message, and again whenever the dispatch sweeper (re)sends it. See src/queue/dispatch-sweeper.ts.
+   */
+  dispatchPendingSince?: string;
+}
+
+export interface TaskLease {
+  owner: string;
+  /** ISO time */
+  until: string;
 }
 
 export interface NewTask {

@@ -1,17 +1,45 @@
 import type { TaskKind } from '../models/task.js';
+import type { Backoff } from '../util/backoff.js';
 
 export interface Job {
   taskId: string;
   kind: TaskKind;
+  /** An operator sent it again from the dead-letter queue: a task that gave up may start afresh. */
+  replayed?: boolean;
 }
 
 export type JobHandler = (job: Job) => Promise<void>;
+
+export interface ConsumeOptions {
+  concurrency: number;
+  /**
+   * Called once when the queue gives up on a job (its handler failed maxAttempts times, or threw
+   * DeadLetterError), before the job is dead-lettered; the worker marks its task failed here.
+   */
+  onDeadLetter?(job: Job, error: unknown): Promise<void>;
+}
+
+/** How a queue retries a job whose handler threw: at most `maxAttempts` runs, waiting `backoff` between them. */
+export interface RetryPolicy {
+  maxAttempts: number;
+  backoff: Backoff;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, backoff: { strategy: 'exponential', minMs: 1_000, maxMs: 60_000 } };
 
 /** Thrown by dispatch when a bounded queue has no room; the API answers 503 with Retry-After. */
 export class QueueFullError extends Error {
   constructor(readonly capacity: number) {
     super(`queue is full (${capacity} jobs)`);
     this.name = 'QueueFullError';
+  }
+}
+
+/** Thrown by a handler for a job that must not run again: the queue dead-letters it at once. */
+export class DeadLetterError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DeadLetterError';
   }
 }
 
@@ -32,7 +60,10 @@ export interface Reservation {
 
 /**
  * The queue port: at-least-once delivery. A job is acknowledged only after the handler resolves
- * (the task's state is final), so handlers must be idempotent.
+ * (the task's state is final), so handlers must be idempotent. A handler that throws is run again
+ * after a backoff, up to the policy's maxAttempts runs in all; then (or at once on DeadLetterError)
+ * the queue calls onDeadLetter and dead-letters the job: RabbitMQ keeps it in a dead-letter queue
+ * for an operator to inspect and replay, the embedded queue drops it (its task is failed in the store).
  */
 export interface JobQueue {
   dispatch(job: Job): Promise<void>;
@@ -42,7 +73,12 @@ export interface JobQueue {
    * place until dispatch or release.
    */
   reserve(): Reservation;
-  consume(handler: JobHandler, options: { concurrency: number }): Promise<void>;
+  consume(handler: JobHandler, options: ConsumeOptions): Promise<void>;
   /** Stops taking new jobs and waits for running handlers to finish. */
   close(): Promise<void>;
+}
+
+/** Whether the queue should give up on a job after its handler threw on run number `attempt` (1-based). */
+export function isLastAttempt(err: unknown, attempt: number, policy: RetryPolicy): boolean {
+  return err instanceof DeadLetterError || attempt >= policy.maxAttempts;
 }

@@ -158,7 +158,7 @@ async function fetchVia(ctx: Context, requestedUrl: string, url: URL, limits: Fe
   if (!pool) return fetchChain(ctx, requestedUrl, url, limits, robots);
   let last: unknown;
   for (let tried = 0; tried < pool.size; tried++) {
-    const lease = pool.current();
+    const lease = pool.current(url.hostname);
     try {
       const result = await fetchChain(ctx, requestedUrl, url, limits, robots, lease);
       pool.succeeded(lease);

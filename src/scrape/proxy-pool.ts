@@ -1,8 +1,9 @@
 /**
- * Rotating egress through HTTP forward proxies (PROXY_URLS). One proxy is current for the whole process;
- * we move to the next when a site answers 403 or 429 through it (it is banned or throttled there), when it
- * has been current for `rotateAfterMs`, or when it cannot be reached (then it is skipped for a backoff that
- * doubles per consecutive failure). Every switch is logged with its reason.
+ * Rotating egress through HTTP forward proxies (PROXY_URLS). One proxy is current for the process, and a
+ * site that refused it gets a rotation of its own: when a site answers 403 or 429 through a proxy (it is
+ * banned or throttled there) that site moves to the next proxy, and every other site stays where it was.
+ * Each rotation also moves on after `rotateAfterMs`. A proxy that cannot be reached is skipped by all for
+ * a backoff that doubles per consecutive failure. Every switch is logged with its reason (and site).
  *
  * http:// targets are sent to the proxy as absolute-URI requests (what every forward proxy accepts; many
  * refuse CONNECT to port 80), https:// targets are tunnelled with CONNECT.
@@ -40,6 +41,16 @@ interface Proxy extends ProxyLease {
   deadUntil: number;
 }
 
+/** Which proxy is current, since when: the process's, or one site's after it refused a proxy. */
+interface Rotation {
+  index: number;
+  since: number;
+  site?: string;
+}
+
+/** Sites remembered with a rotation of their own; past this the oldest falls back to the shared one. */
+export const MAX_SITE_ROTATIONS = 10_000;
+
 export const DEAD_BACKOFF_MS = 30_000;
 export const DEAD_BACKOFF_MAX_MS = 10 * 60_000;
 
@@ -67,8 +78,8 @@ function redactSafely(url: string): string {
 export class ProxyPool {
   private readonly proxies: Proxy[];
   private readonly clock: Pick<Clock, 'now'>;
-  private index = 0;
-  private since: number;
+  private readonly shared: Rotation;
+  private readonly bySite = new Map<string, Rotation>();
 
   constructor(private readonly options: ProxyPoolOptions) {
     if (options.urls.length === 0) throw new Error('a proxy pool needs at least one proxy URL');
@@ -85,39 +96,48 @@ export class ProxyPool {
       });
       return { label: redactProxyUrl(uri), dispatcher, failures: 0, deadUntil: -Infinity };
     });
-    this.since = this.clock.now();
+    this.shared = { index: 0, since: this.clock.now() };
   }
 
   get size(): number {
     return this.proxies.length;
   }
 
-  /** The proxy to use now; throws proxy_error when every proxy is in its unreachable backoff. */
-  current(): ProxyLease {
+  /** The proxy to use now for `site` (a host name); throws proxy_error when every proxy is in its unreachable backoff. */
+  current(site?: string): ProxyLease {
+    const rotation = (site !== undefined && this.bySite.get(site)) || this.shared;
     const now = this.clock.now();
-    if (this.options.rotateAfterMs > 0 && this.proxies.length > 1 && now - this.since >= this.options.rotateAfterMs) {
-      this.advance('interval', {});
+    if (this.options.rotateAfterMs > 0 && this.proxies.length > 1 && now - rotation.since >= this.options.rotateAfterMs) {
+      this.advance(rotation, 'interval', {});
     }
-    const live = this.nextLive(this.index, now);
+    const live = this.nextLive(rotation.index, now);
     if (live === undefined) {
       const soonest = Math.min(...this.proxies.map((p) => p.deadUntil));
       throw new ScrapeError('proxy_error', `all ${this.proxies.length} proxies are unreachable; the first is tried again in ${Math.ceil((soonest - now) / 1000)} s`);
     }
-    if (live !== this.index) this.switchTo(live, 'unreachable', {});
+    if (live !== rotation.index) this.switchTo(rotation, live, 'unreachable', {});
     return this.proxies[live] as Proxy;
   }
 
   /**
-   * A site refused traffic through `lease` (403) or throttled it (429): move on, unless another fetch already
-   * has. Returns whether a different proxy is now current, i.e. whether trying again can change anything.
+   * A site refused traffic through `lease` (403) or throttled it (429): that site moves on, unless another of
+   * its fetches already has. Returns whether a different proxy is now current for it, i.e. whether trying
+   * again can change anything.
    */
   refused(lease: ProxyLease, status: number, url: string): boolean {
     if (this.proxies.length < 2) return false;
-    if (this.proxies[this.index] === lease) this.advance(status === 429 ? 'rate_limited' : 'blocked', { status, url });
-    return this.proxies[this.index] !== lease;
+    const site = new URL(url).hostname;
+    let rotation = this.bySite.get(site);
+    if (!rotation) {
+      rotation = { index: this.shared.index, since: this.shared.since, site };
+      this.bySite.set(site, rotation);
+      if (this.bySite.size > MAX_SITE_ROTATIONS) this.bySite.delete(this.bySite.keys().next().value as string);
+    }
+    if (this.proxies[rotation.index] === lease) this.advance(rotation, status === 429 ? 'rate_limited' : 'blocked', { status, url });
+    return this.proxies[rotation.index] !== lease;
   }
 
-  /** The proxy itself could not be reached: skip it for a while, longer each time in a row. */
+  /** The proxy itself could not be reached: every site skips it for a while, longer each time in a row. */
   unreachable(lease: ProxyLease, error: string): void {
     const proxy = lease as Proxy;
     const now = this.clock.now();
@@ -127,9 +147,10 @@ export class ProxyPool {
     proxy.failures++;
     proxy.deadUntil = now + backoff;
     this.options.log.warn({ proxy: proxy.label, backoffMs: backoff, error }, 'proxy unreachable');
-    if (this.proxies[this.index] === proxy && this.proxies.length > 1) {
-      const live = this.nextLive(this.index + 1, now);
-      if (live !== undefined && live !== this.index) this.switchTo(live, 'unreachable', { error });
+    // Sites with rotations of their own move off it when they next ask (current skips dead proxies).
+    if (this.proxies[this.shared.index] === proxy && this.proxies.length > 1) {
+      const live = this.nextLive(this.shared.index + 1, now);
+      if (live !== undefined && live !== this.shared.index) this.switchTo(this.shared, live, 'unreachable', { error });
     }
   }
 
@@ -149,18 +170,19 @@ export class ProxyPool {
     return undefined;
   }
 
-  private advance(reason: SwitchReason, context: Record<string, unknown>): void {
+  private advance(rotation: Rotation, reason: SwitchReason, context: Record<string, unknown>): void {
     telemetry.proxyRotated(reason);
-    const next = this.nextLive(this.index + 1, this.clock.now()) ?? (this.index + 1) % this.proxies.length;
-    if (next === this.index) this.since = this.clock.now(); // the others are all down: stay
-    else this.switchTo(next, reason, context);
+    const next = this.nextLive(rotation.index + 1, this.clock.now()) ?? (rotation.index + 1) % this.proxies.length;
+    if (next === rotation.index) rotation.since = this.clock.now(); // the others are all down: stay
+    else this.switchTo(rotation, next, reason, context);
   }
 
-  private switchTo(index: number, reason: SwitchReason, context: Record<string, unknown>): void {
-    const from = this.proxies[this.index] as Proxy;
-    this.index = index;
-    this.since = this.clock.now();
-    this.options.log.info({ from: from.label, to: (this.proxies[index] as Proxy).label, reason, ...context }, 'proxy switched');
+  private switchTo(rotation: Rotation, index: number, reason: SwitchReason, context: Record<string, unknown>): void {
+    const from = this.proxies[rotation.index] as Proxy;
+    rotation.index = index;
+    rotation.since = this.clock.now();
+    const site = rotation.site === undefined ? {} : { site: rotation.site };
+    this.options.log.info({ from: from.label, to: (this.proxies[index] as Proxy).label, reason, ...site, ...context }, 'proxy switched');
   }
 }
 

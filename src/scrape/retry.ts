@@ -3,6 +3,7 @@
  * timeouts, 5xx, 408 and 429. A `Retry-After` on 429/503 replaces the backoff, up to a cap; a longer one
  * fails at once rather than holding a worker.
  */
+import { backoffDelay as backoffBy, type Backoff } from '../util/backoff.js';
 import type { Clock } from './clock.js';
 import { ScrapeError } from './scrape-error.js';
 
@@ -30,8 +31,8 @@ export const DEFAULT_MAX_DELAY_MS = 30_000;
 
 /** Full jitter (uniform in [0, min(max, base·2^retry)]): clients that failed together do not retry together. */
 export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxDelayMs ?? DEFAULT_MAX_DELAY_MS, (policy.baseDelayMs ?? DEFAULT_BASE_DELAY_MS) * 2 ** retry);
-  return Math.floor(random() * ceiling);
+  const backoff: Backoff = { strategy: 'full_jitter', minMs: policy.baseDelayMs ?? DEFAULT_BASE_DELAY_MS, maxMs: policy.maxDelayMs ?? DEFAULT_MAX_DELAY_MS };
+  return backoffBy(retry, backoff, random);
 }
 
 /** `Retry-After` as milliseconds from now: delta-seconds or an HTTP-date; undefined when absent or malformed. */

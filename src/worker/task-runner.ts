@@ -1,13 +1,21 @@
 /**
  * Runs one job to a final task state. Idempotent: a redelivered job for a final task is a no-op,
  * and a retried running task starts over (its image outcomes are rewritten, stored files reused).
+ *
+ * Attempts and leases (docs/decisions.md): a worker holds a running task under a lease it renews while
+ * it runs, so a second delivery of the same task waits rather than runs it twice, and takes it over once
+ * the lease runs out (its worker died). A crash (anything but a ScrapeError, which is the task's own
+ * outcome) gives the task back to the queue for a retry; the last allowed attempt fails it with
+ * `attempts_exhausted` instead and dead-letters the job.
  */
 import type { Logger } from '../logger.js';
+import { ATTEMPTS_EXHAUSTED, attemptsExhaustedError } from '../models/task-lease-rules.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { Task } from '../models/task.js';
 import { telemetry } from '../ops/telemetry.js';
-import type { Job, JobHandler } from '../queue/job-queue.js';
+import { DeadLetterError, type Job, type JobHandler } from '../queue/job-queue.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
+import { sleep } from '../util/sleep.js';
 import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
 import { RightsReservedError } from './rights-policy.js';
 import { runTextTask, type TextTaskDeps } from './text-task.js';
@@ -25,20 +33,31 @@ export type TaskRunnerDeps = TextTaskDeps & ImagesTaskDeps & {
   store: TaskStore;
   log: Logger;
   taskTimeoutMs: number;
+  /** This worker's name on the leases it holds, and how long one holds without renewal. */
+  lease: { owner: string; ms: number };
+  /** Runs of a task before it fails with attempts_exhausted (crashes and lost workers count). */
+  maxAttempts: number;
   /** Aborted when shutdown gives up waiting: running tasks stop and stay unfinished, to be resumed. */
   shutdown?: AbortSignal;
   /** Webhook events of tasks and batches (recorded as deliveries; sent by the dispatcher). */
   events?: WebhookEvents;
 };
 
-/** One signal per task for its deadline and for shutdown (AbortSignal.any would pin every task to the shutdown signal). */
-function taskSignal(timeoutMs: number, shutdown?: AbortSignal): { signal: AbortSignal; release(): void } {
+export interface TaskRunner {
+  handle: JobHandler;
+  /** The queue gave up on a job (JobQueue's onDeadLetter): its task fails with attempts_exhausted. */
+  onDeadLetter(job: Job, error: unknown): Promise<void>;
+}
+
+/** One signal per task for its deadline, shutdown and a lost lease (AbortSignal.any would pin every task to the shutdown signal). */
+function taskSignal(timeoutMs: number, shutdown?: AbortSignal): { signal: AbortSignal; abort(reason: Error): void; release(): void } {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error('task deadline exceeded')), timeoutMs);
   const onShutdown = () => controller.abort(new Error('shutting down'));
   shutdown?.addEventListener('abort', onShutdown, { once: true });
   return {
     signal: controller.signal,
+    abort: (reason) => controller.abort(reason),
     release() {
       clearTimeout(timer);
       shutdown?.removeEventListener('abort', onShutdown);
@@ -46,27 +65,88 @@ function taskSignal(timeoutMs: number, shutdown?: AbortSignal): { signal: AbortS
   };
 }
 
-export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
-  return async (job: Job) => {
-    const task = await deps.store.startTask(job.taskId);
+/** Renews the lease every third of its length; calls `lost` once if another worker took the task over. */
+function keepLease(deps: TaskRunnerDeps, taskId: string, lost: () => void, log: Logger): () => void {
+  const timer = setInterval(() => {
+    deps.store.renewLease(taskId, deps.lease).then(
+      (held) => {
+        if (!held) {
+          clearInterval(timer);
+          lost();
+        }
+      },
+      // A store hiccup: the lease still holds for a while; the next renewal tries again.
+      (err: unknown) => log.warn({ err }, 'could not renew the task lease'),
+    );
+  }, Math.max(50, Math.floor(deps.lease.ms / 3)));
+  return () => clearInterval(timer);
+}
+
+export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
+  // A second delivery of a task this process is running holds our own lease: it must wait here, not run it again.
+  const runningHere = new Map<string, Promise<void>>();
+
+  /** Starts the task under our lease, waiting while another live worker holds it; null when there is nothing to run. */
+  async function acquire(job: Job): Promise<Task | null> {
+    const lease = { ...deps.lease, reopenExhausted: job.replayed === true };
+    for (;;) {
+      const task = await deps.store.startTask(job.taskId, lease);
+      if (!task || task.lease?.owner === deps.lease.owner) return task;
+      // A duplicate delivery, or the redelivery of a worker that just died: wait for its end or its lease's.
+      const until = Date.parse(task.lease?.until ?? '') || 0;
+      await sleep(Math.min(Math.max(until - Date.now(), 0) + 10, Math.max(100, deps.lease.ms / 4)), deps.shutdown);
+      if (deps.shutdown?.aborted) throw new TaskInterruptedError(job.taskId);
+    }
+  }
+
+  async function giveUp(task: Task, cause: string, attempts: number, last: Parameters<typeof attemptsExhaustedError>[1], log: Logger): Promise<never> {
+    const error = attemptsExhaustedError(attempts, last);
+    await deps.store.finishTask(task.id, { status: 'failed', error }, deps.lease.owner);
+    log.error({ attempts, error }, `task gave up: ${cause}`);
+    throw new DeadLetterError(error.message);
+  }
+
+  async function handle(job: Job): Promise<void> {
+    for (let other = runningHere.get(job.taskId); other; other = runningHere.get(job.taskId)) await other.catch(() => {});
+    const run = attempt(job);
+    runningHere.set(job.taskId, run);
+    try {
+      await run;
+    } finally {
+      if (runningHere.get(job.taskId) === run) runningHere.delete(job.taskId);
+    }
+  }
+
+  async function attempt(job: Job): Promise<void> {
+    const task = await acquire(job);
     if (!task) return; // unknown or already final: the redelivery of a finished job
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
+    // Every earlier run was started and none finished: their workers died (or were cut off).
+    if (task.attempts > deps.maxAttempts) return giveUp(task, 'its workers kept stopping', task.attempts - 1, task.error, log);
     log.info({ attempt: task.attempts }, 'task started');
     await notify(log, () => deps.events?.taskStarted(task));
     telemetry.taskStarted(task.kind);
-    const { signal, release } = taskSignal(deps.taskTimeoutMs, deps.shutdown);
-    let result: Parameters<TaskStore['finishTask']>[1];
+    const { signal, abort, release } = taskSignal(deps.taskTimeoutMs, deps.shutdown);
+    let leaseLost = false;
+    const stopLease = keepLease(deps, task.id, () => {
+      leaseLost = true;
+      abort(new Error('lease lost'));
+    }, log);
+    let result: Parameters<TaskStore['finishTask']>[1] | undefined;
+    let crash: unknown;
     try {
       const page = await runKind(task, deps, log, signal);
       result = signal.aborted
         ? { status: 'failed', page, error: toTaskError(new ScrapeError('timeout', `task deadline of ${deps.taskTimeoutMs} ms exceeded`)) }
         : { status: 'succeeded', page };
     } catch (err) {
-      if (!(err instanceof ScrapeError)) log.error({ err }, 'task crashed');
-      result = { status: 'failed', error: toTaskError(err) };
-      // What was learned before the policy refused the content (the rights record) stays on the task.
-      if (err instanceof RightsReservedError) result.page = err.page;
+      if (err instanceof ScrapeError) {
+        result = { status: 'failed', error: toTaskError(err) };
+        // What was learned before the policy refused the content (the rights record) stays on the task.
+        if (err instanceof RightsReservedError) result.page = err.page;
+      } else crash = err;
     } finally {
+      stopLease();
       release();
     }
     if (deps.shutdown?.aborted) {
@@ -75,14 +155,38 @@ export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
       telemetry.taskInterrupted();
       throw new TaskInterruptedError(task.id);
     }
-    const final = await deps.store.finishTask(task.id, result);
+    if (leaseLost) {
+      // Another worker took the task over (we were cut off longer than the lease); it finishes it.
+      log.warn('lost the task lease to another worker; leaving the task to it');
+      return;
+    }
+    if (crash !== undefined) {
+      const error = toTaskError(crash);
+      log.error({ err: crash, attempt: task.attempts }, 'task crashed');
+      if (task.attempts >= deps.maxAttempts) return giveUp(task, 'its last attempt crashed', task.attempts, error, log);
+      // Queued again, with what went wrong, until the queue's retry comes: never left `running` by a failure.
+      await deps.store.releaseTask(task.id, deps.lease.owner, error);
+      throw crash;
+    }
+    const final = await deps.store.finishTask(task.id, result as NonNullable<typeof result>, deps.lease.owner);
     telemetry.taskFinished({
       kind: task.kind, code: final?.status === 'failed' ? final.error?.code ?? 'unknown' : undefined, owner: task.owner, url: task.url,
       pageBytes: final?.page?.bytes, imagesStored: final?.counts ? final.counts.stored + final.counts.reused : undefined,
     });
     log.info({ status: final?.status, error: final?.error, counts: final?.counts }, 'task finished');
     if (final) await notify(log, () => deps.events?.taskFinished(final));
-  };
+  }
+
+  async function onDeadLetter(job: Job, error: unknown): Promise<void> {
+    if (error instanceof DeadLetterError) return; // handle() failed the task already
+    const task = await deps.store.getTask(job.taskId);
+    if (!task || task.status === 'succeeded' || task.status === 'failed') return;
+    const exhausted = attemptsExhaustedError(task.attempts, toTaskError(error));
+    await deps.store.finishTask(task.id, { status: 'failed', error: exhausted });
+    deps.log.error({ taskId: task.id, error: exhausted }, `task gave up: the queue dead-lettered it (${ATTEMPTS_EXHAUSTED})`);
+  }
+
+  return { handle, onDeadLetter };
 }
 
 /** A webhook event that cannot be recorded is logged, never a reason to fail or redo the task. */

@@ -1,5 +1,5 @@
 /** The JobQueue contract: every adapter (inline, RabbitMQ) runs these same tests. */
-import { QueueClosedError, type Job, type JobQueue } from '../../src/queue/job-queue.js';
+import { DeadLetterError, QueueClosedError, type Job, type JobQueue, type RetryPolicy } from '../../src/queue/job-queue.js';
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
@@ -11,7 +11,11 @@ async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-export function describeJobQueueContract(name: string, open: () => Promise<JobQueue>): void {
+/** A quick policy for the tests: a few runs, a short fixed wait between them. */
+export const FAST_RETRY: RetryPolicy = { maxAttempts: 3, backoff: { strategy: 'fixed', minMs: 150, maxMs: 150 } };
+
+/** `open(retry)` gives a fresh queue; with no policy, FAST_RETRY. */
+export function describeJobQueueContract(name: string, open: (retry?: RetryPolicy) => Promise<JobQueue>): void {
   describe(`JobQueue contract: ${name}`, () => {
     let queue: JobQueue;
     let prefix: string;
@@ -71,6 +75,67 @@ export function describeJobQueueContract(name: string, open: () => Promise<JobQu
       await queue.close();
       expect(finished).toEqual(started);
       expect(started).toHaveLength(1);
+    });
+
+    it('runs a job whose handler keeps failing maxAttempts times with a backoff between, then dead-letters it once', async () => {
+      await queue.close();
+      queue = await open(FAST_RETRY);
+      const runs: Array<{ taskId: string; at: number }> = [];
+      const dead: Array<{ job: Job; error: string }> = [];
+      await queue.consume(
+        async (job) => {
+          runs.push({ taskId: job.taskId, at: Date.now() });
+          if (job.taskId.endsWith('poison')) throw new Error(`cannot run ${job.taskId}`);
+        },
+        { concurrency: 2, onDeadLetter: async (job, err) => void dead.push({ job, error: (err as Error).message }) },
+      );
+      await queue.dispatch({ taskId: `${prefix}poison`, kind: 'images' });
+      await queue.dispatch({ taskId: `${prefix}fine`, kind: 'text' });
+      await until(() => dead.length === 1);
+      await tick(500);
+      const poisonRuns = runs.filter((r) => r.taskId === `${prefix}poison`);
+      expect(poisonRuns).toHaveLength(FAST_RETRY.maxAttempts);
+      for (let i = 1; i < poisonRuns.length; i++) expect(poisonRuns[i]!.at - poisonRuns[i - 1]!.at).toBeGreaterThanOrEqual(140);
+      expect(runs.filter((r) => r.taskId === `${prefix}fine`)).toHaveLength(1);
+      expect(dead).toEqual([{ job: { taskId: `${prefix}poison`, kind: 'images' }, error: `cannot run ${prefix}poison` }]);
+    });
+
+    it('retries a job that fails once and does not dead-letter it', async () => {
+      await queue.close();
+      queue = await open(FAST_RETRY);
+      const runs: string[] = [];
+      const dead: Job[] = [];
+      await queue.consume(
+        async (job) => {
+          runs.push(job.taskId);
+          if (runs.length === 1) throw new Error('store briefly down');
+        },
+        { concurrency: 1, onDeadLetter: async (job) => void dead.push(job) },
+      );
+      await queue.dispatch({ taskId: `${prefix}flaky`, kind: 'text' });
+      await until(() => runs.length === 2);
+      await tick(400);
+      expect(runs).toEqual([`${prefix}flaky`, `${prefix}flaky`]);
+      expect(dead).toEqual([]);
+    });
+
+    it('dead-letters at once a job whose handler throws DeadLetterError', async () => {
+      await queue.close();
+      queue = await open(FAST_RETRY);
+      const runs: string[] = [];
+      const dead: string[] = [];
+      await queue.consume(
+        async (job) => {
+          runs.push(job.taskId);
+          throw new DeadLetterError('the task gave up');
+        },
+        { concurrency: 1, onDeadLetter: async (job, err) => void dead.push(`${job.taskId}: ${(err as Error).message}`) },
+      );
+      await queue.dispatch({ taskId: `${prefix}hopeless`, kind: 'text' });
+      await until(() => dead.length === 1);
+      await tick(400);
+      expect(runs).toEqual([`${prefix}hopeless`]);
+      expect(dead).toEqual([`${prefix}hopeless: the task gave up`]);
     });
 
     it('keeps consuming after a handler fails', async () => {

@@ -1,8 +1,8 @@
 import { InlineQueue } from '../../src/queue/inline-queue.js';
 import { QueueClosedError, QueueFullError } from '../../src/queue/job-queue.js';
-import { describeJobQueueContract } from './job-queue.contract.js';
+import { FAST_RETRY, describeJobQueueContract } from './job-queue.contract.js';
 
-describeJobQueueContract('inline', async () => new InlineQueue(10_000));
+describeJobQueueContract('inline', async (retry = FAST_RETRY) => new InlineQueue(10_000, () => {}, retry));
 
 describe('InlineQueue', () => {
   it('is bounded: dispatch past the capacity throws QueueFullError', async () => {
@@ -21,13 +21,13 @@ describe('InlineQueue', () => {
 
   it('reports handler errors to its error callback', async () => {
     const errors: string[] = [];
-    const queue = new InlineQueue(10, (job, err) => errors.push(`${job.taskId}: ${(err as Error).message}`));
+    const queue = new InlineQueue(10, (job, err) => errors.push(`${job.taskId}: ${(err as Error).message}`), FAST_RETRY);
     await queue.consume(async () => {
       throw new Error('boom');
     }, { concurrency: 1 });
     await queue.dispatch({ taskId: 'x', kind: 'text' });
     await queue.drained();
-    expect(errors).toEqual(['x: boom']);
+    expect(errors).toEqual(['x: boom', 'x: boom', 'x: boom']);
     await queue.close();
   });
 

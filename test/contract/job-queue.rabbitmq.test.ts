@@ -5,14 +5,15 @@
  * in front of RabbitMQ, so no other suite sharing the broker is disturbed; a real restart of the
  * node is in test/serial/cluster.test.ts.
  */
-import net from 'node:net';
 import amqplib, { type Channel, type ChannelModel, type Options } from 'amqplib';
 import celery from 'celery-node';
 import { pino } from 'pino';
 import { createCeleryQueue, type CeleryQueueOptions } from '../../src/queue/celery/celery-queue.js';
 import type { Job, JobQueue } from '../../src/queue/job-queue.js';
 import { describeWithService } from '../helpers/services.js';
-import { describeJobQueueContract } from './job-queue.contract.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { listDeadLetters, replayDeadLetters } from '../../src/queue/celery/dead-letters.js';
+import { FAST_RETRY, describeJobQueueContract } from './job-queue.contract.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -30,57 +31,6 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-/** A TCP proxy to RabbitMQ whose "outage" destroys every connection and refuses new ones. */
-class TcpProxy {
-  private readonly sockets = new Set<net.Socket>();
-  private up = true;
-  private constructor(
-    private readonly server: net.Server,
-    readonly url: string,
-  ) {}
-
-  static async start(target: string): Promise<TcpProxy> {
-    const t = new URL(target);
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const via = new URL(target);
-    via.hostname = '127.0.0.1';
-    via.port = String((server.address() as net.AddressInfo).port);
-    const proxy = new TcpProxy(server, via.toString());
-    server.on('connection', (client) => proxy.accept(client, t.hostname, Number(t.port || 5672)));
-    return proxy;
-  }
-
-  private accept(client: net.Socket, host: string, port: number): void {
-    if (!this.up) return void client.destroy();
-    const upstream = net.connect(port, host);
-    for (const s of [client, upstream]) {
-      this.sockets.add(s);
-      s.on('error', () => {});
-      s.on('close', () => {
-        this.sockets.delete(s);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  }
-
-  cut(): void {
-    this.up = false;
-    for (const s of this.sockets) s.destroy();
-  }
-
-  restore(): void {
-    this.up = true;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise((r) => this.server.close(r));
-  }
-}
-
 describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
   let admin: ChannelModel;
   let adminCh: Channel;
@@ -94,7 +44,7 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
       queueName,
       log,
       reconnect: { minMs: 50, maxMs: 500 },
-      retry: { minMs: 100, maxMs: 500 },
+      retry: FAST_RETRY,
       ...extra,
     });
     opened.push(queue);
@@ -120,9 +70,46 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((q) => q.close()));
       await adminCh.deleteQueue(queueName);
+      await adminCh.deleteQueue(`${queueName}.dead`);
     });
 
-    describeJobQueueContract('RabbitMQ', async () => open());
+    describeJobQueueContract('RabbitMQ', async (retry) => open(retry ? { retry } : {}));
+
+    it('moves a job it gave up on to the dead-letter queue it declares, saying why; a replay runs it again as replayed', async () => {
+      const queue = open();
+      const runs: Job[] = [];
+      let healed = false;
+      await queue.consume(
+        async (job) => {
+          runs.push(job);
+          if (!healed) throw new Error('the store rejects this task');
+        },
+        { concurrency: 1 },
+      );
+      await queue.dispatch({ taskId: 'poison-1', kind: 'images' });
+      await until(() => runs.length === FAST_RETRY.maxAttempts, 10_000, 'every attempt');
+      const deadQueue = `${queueName}.dead`;
+      let dead = 0;
+      for (const deadline = Date.now() + 5_000; dead === 0 && Date.now() < deadline; await tick(50)) dead = (await adminCh.checkQueue(deadQueue)).messageCount;
+      expect(dead).toBe(1);
+      expect((await adminCh.checkQueue(queueName)).messageCount).toBe(0);
+
+      const letters = await listDeadLetters(amqpUrl, queueName);
+      expect(letters).toEqual([
+        expect.objectContaining({ taskName: 'scrape.images', taskId: 'poison-1', reason: 'attempts_exhausted', error: 'the store rejects this task' }),
+      ]);
+      expect((await adminCh.checkQueue(deadQueue)).messageCount).toBe(1); // listing leaves it in place
+
+      healed = true;
+      const replayed = await replayDeadLetters(amqpUrl, queueName);
+      expect(replayed.map((l) => l.taskId)).toEqual(['poison-1']);
+      await until(() => runs.length === FAST_RETRY.maxAttempts + 1, 10_000, 'the replayed run');
+      expect(runs.at(-1)).toEqual({ taskId: 'poison-1', kind: 'images', replayed: true });
+      expect(runs.slice(0, -1).every((j) => j.replayed === undefined)).toBe(true);
+      await tick(200);
+      expect((await adminCh.checkQueue(deadQueue)).messageCount).toBe(0);
+      expect((await adminCh.checkQueue(queueName)).messageCount).toBe(0);
+    });
 
     it('redelivers a job whose worker died before acking it to another worker', async () => {
       const proxy = await TcpProxy.start(amqpUrl);
@@ -177,7 +164,7 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
       expect(peak).toEqual({ a: 1, b: 1 });
     });
 
-    it('rejects malformed messages without requeueing them and keeps consuming', async () => {
+    it('dead-letters malformed messages without running them and keeps consuming', async () => {
       const queue = open();
       const seen: Job[] = [];
       await queue.consume(async (job) => void seen.push(job), { concurrency: 2 });
@@ -198,6 +185,12 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
       await queue.close();
       const state = await adminCh.checkQueue(queueName);
       expect(state.messageCount).toBe(0);
+      const letters = await listDeadLetters(amqpUrl, queueName);
+      expect(letters).toHaveLength(8);
+      expect(letters.every((l) => l.reason === 'malformed' && typeof l.malformed === 'string')).toBe(true);
+      // A replay leaves malformed messages where they are unless asked.
+      expect(await replayDeadLetters(amqpUrl, queueName)).toEqual([]);
+      expect((await adminCh.checkQueue(`${queueName}.dead`)).messageCount).toBe(8);
     });
 
     it('consumes a message in the exact format Python Celery 5 sends (protocol v2)', async () => {
@@ -287,7 +280,7 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
     });
 
     it('retries a job whose handler threw after a delay, behind the jobs queued meanwhile', async () => {
-      const queue = open({ retry: { minMs: 300, maxMs: 300 } });
+      const queue = open({ retry: { maxAttempts: 5, backoff: { strategy: 'fixed', minMs: 300, maxMs: 300 } } });
       const runs: Array<{ taskId: string; at: number }> = [];
       await queue.consume(
         async (job) => {

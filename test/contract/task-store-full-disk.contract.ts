@@ -68,7 +68,8 @@ class Ledger {
       return { ok: true, result };
     } catch (err) {
       this.failed.set(op, (this.failed.get(op) ?? 0) + 1);
-      this.errors.add(`${op}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200));
+      // FerretDB prefixes its call path, which can run past 200 characters before "database or disk is full".
+      this.errors.add(`${op}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 600));
       this.entries.set(key, { confirmed: before?.confirmed ?? null, maybe: after(undefined), read });
       return { ok: false };
     }
@@ -96,6 +97,8 @@ async function lifecycle(store: TaskStore, ledger: Ledger, round: number): Promi
   if (!created.ok) return false;
   const task = created.result;
   ledger.expect(`task:${task.id}`, taskSnap(task), readTask(task.id));
+  // A new task has no links: a link write that fails leaves it at [], not at "nothing known".
+  ledger.expect(`links:${task.id}`, [], readLinks(task.id));
   const started = await ledger.write('startTask', `task:${task.id}`, () => store.startTask(task.id),
     (t) => (t === undefined ? { status: 'running', attempts: 1 } : taskSnap(t)), readTask(task.id));
   if (!started.ok) return true;

@@ -224,6 +224,90 @@ export function describeTaskStoreContract(
       });
     });
 
+    describe('leases, attempts and dispatch receipts', () => {
+      const lease = (owner: string, ms = 60_000) => ({ owner, ms });
+
+      it('starts a task under a lease that only its holder renews, and refuses a second worker while it is live', async () => {
+        const task = await newTask('text');
+        const started = await store.startTask(task.id, lease('w1'));
+        expect(started).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w1' } });
+        expect(Date.parse(started!.lease!.until)).toBeGreaterThan(Date.now() + 50_000);
+        // A second worker (a duplicate delivery) sees the holder's lease and changes nothing.
+        const other = await store.startTask(task.id, lease('w2'));
+        expect(other).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w1' } });
+        expect(await store.renewLease(task.id, lease('w2'))).toBe(false);
+        expect(await store.renewLease(task.id, lease('w1', 120_000))).toBe(true);
+        expect(Date.parse((await store.getTask(task.id))!.lease!.until)).toBeGreaterThan(Date.now() + 100_000);
+      });
+
+      it('lets another worker take over a task whose lease ran out; the old holder can then neither renew nor finish it', async () => {
+        const task = await newTask('text');
+        await store.startTask(task.id, lease('dead', 1));
+        await sleep(10);
+        const taken = await store.startTask(task.id, lease('w2'));
+        expect(taken).toMatchObject({ status: 'running', attempts: 2, lease: { owner: 'w2' } });
+        expect(await store.renewLease(task.id, lease('dead'))).toBe(false);
+        const late = await store.finishTask(task.id, { status: 'succeeded' }, 'dead');
+        expect(late).toMatchObject({ status: 'running' });
+        const done = await store.finishTask(task.id, { status: 'succeeded' }, 'w2');
+        expect(done?.status).toBe('succeeded');
+        expect(done?.lease).toBeUndefined();
+        expect(await store.renewLease(task.id, lease('w2'))).toBe(false);
+      });
+
+      it('releases a running task back to queued with the failure of its attempt, for the holder only', async () => {
+        const task = await newTask('text');
+        await store.startTask(task.id, lease('w1'));
+        const error = { code: 'internal', message: 'store timed out' };
+        expect(await store.releaseTask(task.id, 'w2', error)).toBe(false);
+        expect(await store.releaseTask(task.id, 'w1', error)).toBe(true);
+        const released = await store.getTask(task.id);
+        expect(released).toMatchObject({ status: 'queued', attempts: 1, error });
+        expect(released?.lease).toBeUndefined();
+        expect(await store.startTask(task.id, lease('w2'))).toMatchObject({ status: 'running', attempts: 2 });
+      });
+
+      it('restarts a task that gave up only when asked to (a replayed dead letter)', async () => {
+        const task = await newTask('text');
+        await store.startTask(task.id, lease('w1'));
+        await store.finishTask(task.id, { status: 'failed', error: { code: 'attempts_exhausted', message: 'gave up' } }, 'w1');
+        expect(await store.startTask(task.id, lease('w1'))).toBeNull();
+        const reopened = await store.startTask(task.id, { ...lease('w1'), reopenExhausted: true });
+        expect(reopened).toMatchObject({ status: 'running', attempts: 1 });
+        expect(reopened?.error).toBeUndefined();
+        expect(reopened?.finishedAt).toBeUndefined();
+        const other = await newTask('text');
+        await store.finishTask(other.id, { status: 'failed', error: { code: 'http_error', message: '404' } });
+        expect(await store.startTask(other.id, { ...lease('w1'), reopenExhausted: true })).toBeNull();
+      });
+
+      it('hands each undispatched queued task to one sweeper at a time, and never one whose dispatch was confirmed', async () => {
+        const confirmed = await newTask('text');
+        const lost = await newTask('text');
+        const started = await newTask('text');
+        expect(lost.dispatchPendingSince).toBe(lost.createdAt);
+        await store.markDispatched(confirmed.id);
+        expect((await store.getTask(confirmed.id))?.dispatchPendingSince).toBeUndefined();
+        await store.startTask(started.id, lease('w1'));
+        await store.finishTask(started.id, { status: 'succeeded' }, 'w1');
+        expect(await store.takeUndispatched({ olderThanMs: 60_000, limit: 10 })).toEqual([]);
+        const window = 1_000; // wide enough for a slow server to answer several calls within it
+        await sleep(window + 50);
+        const [first, second] = await Promise.all([
+          store.takeUndispatched({ olderThanMs: window, limit: 10 }),
+          store.takeUndispatched({ olderThanMs: window, limit: 10 }),
+        ]);
+        expect([...first!, ...second!].map((t) => t.id)).toEqual([lost.id]);
+        // Its clock restarted: not again until the window has passed once more (the first sweeper may have died).
+        expect(await store.takeUndispatched({ olderThanMs: window, limit: 10 })).toEqual([]);
+        await sleep(window + 50);
+        expect((await store.takeUndispatched({ olderThanMs: window, limit: 10 })).map((t) => t.id)).toEqual([lost.id]);
+        await store.markDispatched(lost.id);
+        await sleep(30);
+        expect(await store.takeUndispatched({ olderThanMs: 20, limit: 10 })).toEqual([]);
+      });
+    });
+
     describe('text', () => {
       it('saves and reads back unicode text, overwriting', async () => {
         const task = await newTask('text');

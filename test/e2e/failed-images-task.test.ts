@@ -40,7 +40,8 @@ describeWithTmpfs('an images task failing on a full media disk', 8 * 1024 * 1024
     const dataDir = tempDir();
     fs.symlinkSync(tmpfs().dir, path.join(dataDir, 'media'));
     // A claim left behind would hold a retry up for a day: far past this test's timeout.
-    svc = await startTestService({ IMAGE_CONCURRENCY: '2', CLAIM_STALE_MS: '86400000' }, dataDir);
+    // One attempt: a crashed attempt would otherwise be retried (MAX_ATTEMPTS) before the task fails.
+    svc = await startTestService({ IMAGE_CONCURRENCY: '2', CLAIM_STALE_MS: '86400000', MAX_ATTEMPTS: '1' }, dataDir);
   });
   afterAll(async () => {
     await svc?.close();
@@ -50,7 +51,8 @@ describeWithTmpfs('an images task failing on a full media disk', 8 * 1024 * 1024
   it('releases its claims and cancels its downloads, so a retry proceeds at once', async () => {
     tmpfs().fill();
     const failed = await waitForTask(svc.url, await submit(svc.url, 'images', site.url('/gallery')));
-    expect(failed).toMatchObject({ status: 'failed', error: { code: 'storage_error' } });
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'attempts_exhausted' } });
+    expect((failed.error as { message: string }).message).toMatch(/^gave up after 1 attempt; the last failed with storage_error/);
 
     // Every download it had started was cancelled, and it started none after failing.
     const hitsAtFailure = images.map((p) => site.hits(p));

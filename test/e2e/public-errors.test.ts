@@ -19,7 +19,8 @@ describe('internal failures are shown without internal details', () => {
     site = await startFixtureSite();
     site.serve('/a.png', png(3, 3, 11), 'image/png');
     site.serve('/page', '<html><body><img src="/a.png"></body></html>', 'text/html');
-    svc = await startTestService({}, tempDir(), log);
+    // A crash is retried (MAX_ATTEMPTS) before the task gives up: few and quick ones here.
+    svc = await startTestService({ MAX_ATTEMPTS: '2', RETRY_BACKOFF_MS: '100', RETRY_BACKOFF_MAX_MS: '100' }, tempDir(), log);
     const media = path.join(svc.dataDir, 'media');
     fs.rmSync(media, { recursive: true, force: true });
     fs.writeFileSync(media, 'not a directory');
@@ -33,7 +34,9 @@ describe('internal failures are shown without internal details', () => {
     const location = await submit(svc.url, 'images', site.url('/page'));
     const task = (await waitForTask(svc.url, location)) as { status: string; error: { code: string; message: string } };
     expect(task.status).toBe('failed');
-    expect(task.error.code).toBe('storage_error');
+    // Every attempt hit it, so the task gave up; the reason names the code, with its safe message.
+    expect(task.error.code).toBe('attempts_exhausted');
+    expect(task.error.message).toBe('gave up after 2 attempts; the last failed with storage_error: the service could not write to its storage (full, read-only or missing); the operator has the details in the service log');
     const shown = JSON.stringify(task) + JSON.stringify((await request(svc.url).get(`${location}/images`).expect(200)).body);
     for (const secret of [svc.dataDir, 'ENOTDIR', 'mkdir', 'EEXIST', '/tmp/']) expect({ secret, shown: shown.includes(secret) }).toEqual({ secret, shown: false });
     const listed = JSON.stringify((await request(svc.url).get('/images_tasks').expect(200)).body);

@@ -12,10 +12,14 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import request from 'supertest';
 import { png } from '../fixtures/images.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
+import amqplib from 'amqplib';
+import { encodeCeleryTask } from '../../src/queue/celery/celery-message.js';
+import { listDeadLetters } from '../../src/queue/celery/dead-letters.js';
 import { startNginx, type RunningNginx } from '../helpers/nginx.js';
 import { ensureBuilt, spawnService, stopAllServices, type ServiceProcess } from '../helpers/processes.js';
 import { createTestBucket, type TestBucket } from '../helpers/s3.js';
 import { describeWithService, isCI } from '../helpers/services.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { tempDir } from '../helpers/temp.js';
 
 const TASKS = 200;
@@ -25,6 +29,8 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 interface Cluster {
   url: string;
   dataDir: string;
+  /** The configuration every process of it got. */
+  common: Record<string, string>;
   apis: ServiceProcess[];
   workers: ServiceProcess[];
   nginx: RunningNginx;
@@ -61,6 +67,7 @@ async function startCluster(mongoUrl: string, amqpUrl: string, env: Record<strin
     return {
       url: nginx.url,
       dataDir,
+      common,
       apis,
       workers,
       nginx,
@@ -196,11 +203,14 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
     it('finishes every task when a worker is killed with SIGKILL mid-run, storing no image twice', async () => {
       const originals = buildSite(site, 40);
       cluster = await startCluster(mongoUrl, amqpUrl);
-      const locations = await submitAll(cluster.url, site);
+      // Killed while the tasks are still being submitted: waiting for the whole submission first let a fast
+      // pair of workers finish nearly everything, so the victim sometimes died with nothing in flight.
+      const submitted = submitAll(cluster.url, site);
       const victim = cluster.workers[1]!;
       while (finishedBy(victim).size < 5) await new Promise((r) => setTimeout(r, 20));
       await victim.stop('SIGKILL');
       const survivorAtKill = finishedBy(cluster.workers[0]!).size;
+      const locations = await submitted;
       const tasks = await waitAllFinal(cluster.url, locations, 180_000);
       expect(tasks.filter((t) => t.status !== 'succeeded')).toEqual([]);
       // The survivor went on alone, and took over what the victim held unacknowledged when it died
@@ -244,6 +254,127 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
           return names;
         };
         await expectEachImageStoredOnce(cluster, locations, originals, inBucket);
+      });
+    });
+
+    describe('failure semantics', () => {
+      const env = {
+        MAX_ATTEMPTS: '3', RETRY_BACKOFF_MS: '300', RETRY_BACKOFF_MAX_MS: '300', TASK_LEASE_MS: '3000', DISPATCH_SWEEP_MS: '2000',
+      };
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const task = async (location: string) => (await request(cluster!.url).get(location).expect(200)).body as Record<string, unknown>;
+      const startedBy = (taskId: string) => cluster!.workers.find((w) => w.lines.some((l) => l.msg === 'task started' && l.taskId === taskId));
+      const servePng = (route: string, body: Buffer) => site.route(route, (_req, res) => void res.writeHead(200, { 'content-type': 'image/png' }).end(body));
+      const servePage = (route: string, html: string, delayMs = 0) => site.route(route, async (_req, res) => {
+        await sleep(delayMs);
+        res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+      });
+      /** A file where the image's content-addressed directory must go: storing it fails (a real crash, even as root). */
+      const block = (image: Buffer): string => {
+        const blocker = path.join(cluster!.dataDir, 'media/images', sha256(image).slice(0, 2));
+        fs.mkdirSync(path.dirname(blocker), { recursive: true });
+        fs.writeFileSync(blocker, 'not a directory');
+        return blocker;
+      };
+
+      it('dispatches a task whose API was killed between the insert and the publish, once', async () => {
+        cluster = await startCluster(mongoUrl, amqpUrl, env);
+        const proxy = await TcpProxy.start(amqpUrl);
+        try {
+          proxy.cut(); // this API reaches the store but not RabbitMQ: its dispatch retries until we kill it
+          const doomed = spawnService({ ...cluster.common, ROLE: 'api', AMQP_URL: proxy.url });
+          const doomedUrl = (await doomed.ready) as string;
+          const url = site.url(`/orphan-${randomBytes(3).toString('hex')}.html`);
+          servePage(new URL(url).pathname, '<p>orphan</p>');
+          void request(doomedUrl).post('/text_tasks').send({ url }).then(() => {}, () => {});
+          let orphan: Record<string, unknown> | undefined;
+          while (!orphan) {
+            const list = await request(cluster.url).get('/text_tasks').query({ limit: 50 }).expect(200);
+            orphan = (list.body.items as Array<Record<string, unknown>>).find((t) => t.url === url);
+            if (!orphan) await sleep(20);
+          }
+          await doomed.stop('SIGKILL');
+          expect(orphan.status).toBe('queued');
+          const [final] = await waitAllFinal(cluster.url, [`/text_tasks/${orphan.id as string}`], 60_000);
+          expect(final).toMatchObject({ status: 'succeeded', attempts: 1 });
+          expect(site.hits(new URL(url).pathname)).toBe(1);
+        } finally {
+          await proxy.close();
+        }
+      });
+
+      it('retries a task whose handler failed, and dead-letters a poison task after MAX_ATTEMPTS', async () => {
+        cluster = await startCluster(mongoUrl, amqpUrl, env);
+        const flakyImage = png(7, 5, 4242);
+        const poisonImage = png(8, 5, 4343);
+        servePng('/flaky.png', flakyImage);
+        servePng('/poison.png', poisonImage);
+        servePage('/flaky.html', '<img src="/flaky.png">');
+        servePage('/poison.html', '<img src="/poison.png">');
+        const blocker = block(flakyImage);
+        block(poisonImage);
+        const flaky = (await request(cluster.url).post('/images_tasks').send({ url: site.url('/flaky.html') }).expect(202)).headers.location as string;
+        const poison = (await request(cluster.url).post('/images_tasks').send({ url: site.url('/poison.html') }).expect(202)).headers.location as string;
+
+        // The crashed attempt gives the task back to the queue: queued with the reason, never left running.
+        let between: Record<string, unknown> | undefined;
+        for (const deadline = Date.now() + 30_000; !between && Date.now() < deadline; await sleep(10)) {
+          const t = await task(flaky);
+          if (t.status === 'queued' && (t.attempts as number) >= 1) between = t;
+        }
+        expect(between).toMatchObject({ status: 'queued', error: { code: 'storage_error' } });
+        fs.rmSync(blocker);
+        const [fixed, dead] = await waitAllFinal(cluster.url, [flaky, poison], 60_000);
+        expect(fixed).toMatchObject({ status: 'succeeded', error: null });
+        expect(dead).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'attempts_exhausted' } });
+        expect((dead!.error as { message: string }).message).toMatch(/^gave up after 3 attempts; the last failed with storage_error/);
+        // One fetch per attempt, never two at once: the image was never stored, so each attempt had to fetch it.
+        expect(site.hits('/poison.png')).toBe(3);
+        let letters: Awaited<ReturnType<typeof listDeadLetters>> = [];
+        for (const deadline = Date.now() + 10_000; letters.length === 0 && Date.now() < deadline; await sleep(100)) {
+          letters = await listDeadLetters(amqpUrl, cluster.common.QUEUE_NAME!);
+        }
+        expect(letters).toEqual([expect.objectContaining({ taskName: 'scrape.images', taskId: dead!.id, reason: 'attempts_exhausted' })]);
+      });
+
+      it('keeps a long task with its worker while it renews the lease, and hands a killed worker\'s task over once', async () => {
+        cluster = await startCluster(mongoUrl, amqpUrl, env);
+        const images = [0, 1, 2].map((i) => png(3 + i, 3, 5000 + i));
+        images.forEach((body, i) => servePng(`/long/${i}.png`, body));
+        const html = images.map((_, i) => `<img src="/long/${i}.png">`).join('');
+        servePage('/long-a.html', html, 8_000); // well past two lease periods
+        servePage('/long-b.html', html.replaceAll('/long/', '/long/b'), 8_000);
+        images.forEach((body, i) => servePng(`/long/b${i}.png`, body));
+
+        // 1. A duplicate delivery of a running task waits for its holder instead of running it a second time.
+        const a = (await request(cluster.url).post('/images_tasks').send({ url: site.url('/long-a.html') }).expect(202)).body as { id: string };
+        while (site.hits('/long-a.html') === 0) await sleep(20);
+        const conn = await amqplib.connect(amqpUrl);
+        try {
+          const ch = await conn.createConfirmChannel();
+          const duplicate = encodeCeleryTask({ taskId: a.id, kind: 'images' });
+          await new Promise<void>((resolve, reject) => ch.sendToQueue(cluster!.common.QUEUE_NAME!, duplicate.content, duplicate.options, (err: unknown) => (err ? reject(err) : resolve())));
+        } finally {
+          await conn.close();
+        }
+        const [doneA] = await waitAllFinal(cluster.url, [`/images_tasks/${a.id}`], 60_000);
+        expect(doneA).toMatchObject({ status: 'succeeded', attempts: 1 });
+        expect(site.hits('/long-a.html')).toBe(1);
+        for (let i = 0; i < 3; i++) expect(site.hits(`/long/${i}.png`)).toBe(1);
+
+        // 2. Its worker dies mid-task: the other takes the task over once the lease runs out, fetching each image once.
+        const b = (await request(cluster.url).post('/images_tasks').send({ url: site.url('/long-b.html') }).expect(202)).body as { id: string };
+        while (site.hits('/long-b.html') === 0) await sleep(20);
+        let holder = startedBy(b.id);
+        while (!holder) {
+          await sleep(50);
+          holder = startedBy(b.id);
+        }
+        await holder.stop('SIGKILL');
+        const [doneB] = await waitAllFinal(cluster.url, [`/images_tasks/${b.id}`], 60_000);
+        expect(doneB).toMatchObject({ status: 'succeeded', attempts: 2 });
+        expect(site.hits('/long-b.html')).toBe(2); // the first fetch died with its worker
+        for (let i = 0; i < 3; i++) expect(site.hits(`/long/b${i}.png`)).toBe(1);
       });
     });
 

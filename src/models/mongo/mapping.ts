@@ -1,6 +1,8 @@
 /** Documents → domain objects: Dates become ISO strings, absent fields stay absent. */
 import type { ImageCounts, ImageOutcome, ImageRecord, Task, TaskImage } from '../task.js';
+import type { TaskPatch } from '../task-lease-rules.js';
 import type { ImageDoc } from './image-model.js';
+import type { Change } from './revision.js';
 import type { TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
 
@@ -25,6 +27,8 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
   if (d.error) task.error = d.error;
   if (d.page) task.page = d.page;
   if (d.options) task.options = d.options;
+  if (d.leaseOwner && d.leaseUntil) task.lease = { owner: d.leaseOwner, until: iso(d.leaseUntil) };
+  if (d.dispatchPendingSince) task.dispatchPendingSince = iso(d.dispatchPendingSince);
   if (d.kind === 'images') task.counts = counts ?? emptyCounts();
   if (d.batchId) {
     task.batchId = d.batchId;
@@ -32,6 +36,23 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
   }
   if (d.owner) task.owner = d.owner;
   return task;
+}
+
+/** A TaskPatch (ISO strings, null = remove) as a revision Change on a task document. */
+export function taskChange(patch: TaskPatch): Change {
+  const change: Change = { set: {}, unset: [] };
+  const unset = change.unset as string[];
+  const put = (field: string, value: unknown) => (value === null ? unset.push(field) : (change.set[field] = value));
+  for (const [key, value] of Object.entries(patch) as Array<[keyof TaskPatch, unknown]>) {
+    if (value === undefined) continue;
+    if (key === 'lease') {
+      const lease = value as TaskPatch['lease'];
+      put('leaseOwner', lease ? lease.owner : null);
+      put('leaseUntil', lease ? new Date(lease.until) : null);
+    } else if (key === 'error' || key === 'status' || key === 'attempts') put(key, value);
+    else put(key, value === null ? null : new Date(value as string));
+  }
+  return change;
 }
 
 export function toImage(d: ImageDoc): ImageRecord {

@@ -18,7 +18,11 @@ import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStor
 import { MongoBatchStore } from './mongo-batch-store.js';
 import { MongoWebhookStore } from './mongo-webhook-store.js';
 import { imageIdFor, type ImageDoc } from './image-model.js';
-import { addCount, emptyCounts, toImage, toTask, toTaskImage } from './mapping.js';
+import {
+  decideDispatched, decideRelease, decideRenew, decideStart, decideSweep, mayFinish,
+  type LeaseRequest, type StartOptions, type StartRefusal, type TaskPatch,
+} from '../task-lease-rules.js';
+import { addCount, emptyCounts, taskChange, toImage, toTask, toTaskImage } from './mapping.js';
 import { bindModels, ensureIndexes, type Models } from './models.js';
 import type { ApiKeyStore, RateCellStore, UsageStore } from '../ops-store.js';
 import { MongoApiKeyStore, MongoRateCellStore, MongoUsageStore } from './mongo-ops-store.js';
@@ -73,7 +77,7 @@ export class MongoTaskStore implements TaskStore {
     const at = new Date(ms);
     const doc: TaskDoc = {
       _id: id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh, attempts: 0,
-      createdAt: at, updatedAt: at, rev: 0,
+      createdAt: at, updatedAt: at, dispatchPendingSince: at, rev: 0,
     };
     if (input.owner !== undefined) doc.owner = input.owner;
     if (input.options) doc.options = input.options;
@@ -112,13 +116,52 @@ export class MongoTaskStore implements TaskStore {
     return this.withCountsMany(docs);
   }
 
-  async startTask(id: string): Promise<Task | null> {
+  async startTask(id: string, lease?: StartOptions): Promise<Task | null> {
+    let refusal: StartRefusal | undefined;
     const res = await this.revisions.update('tasks', this.m.tasks, id, (t) => {
-      if (!isUnfinished(t)) return null;
-      const now = new Date();
-      return { set: { status: 'running', attempts: t.attempts + 1, startedAt: now, updatedAt: now } };
+      const decision = decideStart(toTask(t), Date.now(), lease);
+      refusal = typeof decision === 'string' ? decision : undefined;
+      return typeof decision === 'string' ? null : taskChange(decision);
     });
-    return res?.changed ? this.withCounts(res.doc) : null;
+    if (!res || refusal === 'final') return null;
+    return this.withCounts(res.doc);
+  }
+
+  async renewLease(id: string, lease: LeaseRequest): Promise<boolean> {
+    return this.decideAndPatch(id, (task) => decideRenew(task, Date.now(), lease));
+  }
+
+  async releaseTask(id: string, owner: string, error: TaskError): Promise<boolean> {
+    return this.decideAndPatch(id, (task) => decideRelease(task, Date.now(), owner, error));
+  }
+
+  async markDispatched(id: string): Promise<void> {
+    await this.decideAndPatch(id, (task) => decideDispatched(task, Date.now()));
+  }
+
+  async takeUndispatched(query: { olderThanMs: number; limit: number }): Promise<Task[]> {
+    const before = new Date(Date.now() - query.olderThanMs);
+    const candidates = await this.m.tasks.find({ dispatchPendingSince: { $lte: before }, status: 'queued' })
+      .sort({ dispatchPendingSince: 1 }).limit(query.limit).lean<TaskDoc[]>().exec();
+    const taken: TaskDoc[] = [];
+    for (const candidate of candidates) {
+      const seen = toTask(candidate).dispatchPendingSince;
+      // Through a revision ticket: of several sweepers seeing this task, one moves its clock, the others see it moved.
+      const res = await this.revisions.update('tasks', this.m.tasks, candidate._id, (t) => {
+        const patch = decideSweep(toTask(t), Date.now(), query.olderThanMs, seen);
+        return patch && taskChange(patch);
+      });
+      if (res?.changed) taken.push(res.doc);
+    }
+    return this.withCountsMany(taken);
+  }
+
+  private async decideAndPatch(id: string, decide: (task: Task) => TaskPatch | null): Promise<boolean> {
+    const res = await this.revisions.update('tasks', this.m.tasks, id, (t) => {
+      const patch = decide(toTask(t));
+      return patch && taskChange(patch);
+    });
+    return res?.changed ?? false;
   }
 
   async saveText(id: string, text: string): Promise<void> {
@@ -134,14 +177,15 @@ export class MongoTaskStore implements TaskStore {
   async finishTask(
     id: string,
     result: { status: 'succeeded' | 'failed'; page?: PageInfo; error?: TaskError },
+    owner?: string,
   ): Promise<Task | null> {
     const res = await this.revisions.update('tasks', this.m.tasks, id, (t) => {
-      if (!isUnfinished(t)) return null;
+      if (!isUnfinished(t) || !mayFinish(toTask(t), owner)) return null;
       const now = new Date();
-      const change: Change = { set: { status: result.status, finishedAt: now, updatedAt: now } };
+      const change: Change = { set: { status: result.status, finishedAt: now, updatedAt: now }, unset: ['leaseOwner', 'leaseUntil', 'dispatchPendingSince'] };
       if (result.page) change.set.page = result.page;
       if (result.error) change.set.error = result.error;
-      else change.unset = ['error'];
+      else (change.unset as string[]).push('error');
       return change;
     });
     return res ? this.withCounts(res.doc) : null;

@@ -19,6 +19,9 @@ export interface TaskDoc {
   /** The API key id that made the task. */
   owner?: string;
   options?: ImagesTaskOptions;
+  leaseOwner?: string;
+  leaseUntil?: Date;
+  dispatchPendingSince?: Date;
   /** Bumped by every update; see revision.ts. */
   rev: number;
   batchId?: string;
@@ -43,6 +46,9 @@ export const taskSchema = new Schema<TaskDoc>(
     page: Schema.Types.Mixed,
     owner: String,
     options: Schema.Types.Mixed,
+    leaseOwner: String,
+    leaseUntil: Date,
+    dispatchPendingSince: Date,
     rev: { type: Number, required: true },
     batchId: String,
     batchSeq: Number,
@@ -58,3 +64,5 @@ taskSchema.index({ status: 1, createdAt: 1, _id: 1 });
 taskSchema.index({ batchId: 1, batchSeq: 1 });
 taskSchema.index({ batchId: 1, status: 1, batchSeq: 1 });
 taskSchema.index({ owner: 1, kind: 1, createdAt: -1, _id: -1 });
+// The dispatch sweeper (takeUndispatched).
+taskSchema.index({ dispatchPendingSince: 1 });

@@ -141,6 +141,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
   CREATE INDEX IF NOT EXISTS webhook_deliveries_owner ON webhook_deliveries (owner_id, created_at, id);
   `,
+  // 6: task leases (a running task's worker and until when) and unconfirmed dispatches, for the sweeper
+  `
+  ALTER TABLE tasks ADD COLUMN lease_owner TEXT;
+  ALTER TABLE tasks ADD COLUMN lease_until TEXT;
+  ALTER TABLE tasks ADD COLUMN dispatch_pending_since TEXT;
+  CREATE INDEX IF NOT EXISTS tasks_dispatch_pending ON tasks (dispatch_pending_since) WHERE dispatch_pending_since IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -16,9 +16,19 @@ import type {
 } from '../task.js';
 import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
 import type { ApiKeyStore, UsageStore } from '../ops-store.js';
+import {
+  decideDispatched, decideRelease, decideRenew, decideStart, decideSweep, mayFinish,
+  type LeaseRequest, type StartOptions, type TaskPatch,
+} from '../task-lease-rules.js';
 import { migrate } from './schema.js';
 import { SqliteBatchStore } from './sqlite-batch-store.js';
 import { SqliteApiKeyStore, SqliteUsageStore } from './sqlite-ops-store.js';
+
+/** TaskPatch fields stored in a column of their own name (lease and error are mapped by hand). */
+const PATCH_COLUMNS: Record<Exclude<keyof TaskPatch, 'lease' | 'error'>, string> = {
+  status: 'status', attempts: 'attempts', startedAt: 'started_at', finishedAt: 'finished_at',
+  dispatchPendingSince: 'dispatch_pending_since', updatedAt: 'updated_at',
+};
 
 interface TaskRow {
   id: string;
@@ -37,6 +47,9 @@ interface TaskRow {
   batch_id?: string | null;
   batch_seq?: number | null;
   owner: string | null;
+  lease_owner: string | null;
+  lease_until: string | null;
+  dispatch_pending_since: string | null;
 }
 
 interface ImageRow {
@@ -133,8 +146,10 @@ function prepareStatements(db: Database.Database) {
   }
   return {
     insertTask: db.prepare<[TaskRow], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page, options, owner)
-      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner)`),
+      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page, options, owner,
+        lease_owner, lease_until, dispatch_pending_since)
+      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner,
+        @lease_owner, @lease_until, @dispatch_pending_since)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
     list,
     unfinished: db.prepare<[], TaskRow>(`
@@ -142,11 +157,12 @@ function prepareStatements(db: Database.Database) {
     unfinishedOfKind: db.prepare<[TaskKind], TaskRow>(`
       SELECT * FROM tasks WHERE status IN ('queued', 'running') AND kind = ? ORDER BY created_at, id`),
     startTask: db.prepare<[{ id: string; now: string }], TaskRow>(`
-      UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = @now, updated_at = @now
+      UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = @now, updated_at = @now,
+        dispatch_pending_since = NULL
       WHERE id = @id AND status IN ('queued', 'running') RETURNING *`),
     finishTask: db.prepare<[{ id: string; now: string; status: string; page: string | null; error: string | null }], TaskRow>(`
       UPDATE tasks SET status = @status, page = COALESCE(@page, page), error = @error,
-        finished_at = @now, updated_at = @now
+        finished_at = @now, updated_at = @now, lease_owner = NULL, lease_until = NULL, dispatch_pending_since = NULL
       WHERE id = @id AND status IN ('queued', 'running') RETURNING *`),
     saveText: db.prepare<[string, string], void>(`
       INSERT INTO task_texts (task_id, text) VALUES (?, ?)
@@ -189,12 +205,16 @@ function prepareStatements(db: Database.Database) {
       SELECT ti.*, i.file AS file FROM task_images ti JOIN images i ON i.id = ti.image_id
       WHERE ti.task_id = ? AND ti.image_id = ? ORDER BY ti.position LIMIT 1`),
     clearTaskImages: db.prepare<[string], void>('DELETE FROM task_images WHERE task_id = ?'),
+    undispatched: db.prepare<[{ before: string; limit: number }], TaskRow>(`
+      SELECT * FROM tasks WHERE dispatch_pending_since IS NOT NULL AND dispatch_pending_since <= @before
+        AND status = 'queued' ORDER BY dispatch_pending_since LIMIT @limit`),
   };
 }
 
 export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepareStatements>;
+  private readonly patchStatements = new Map<string, Database.Statement<[Record<string, unknown>], TaskRow>>();
   readonly batches: SqliteBatchStore<TaskRow>;
   readonly webhooks: SqliteWebhookStore;
   private readonly claimTx: Database.Transaction<(sourceUrl: string, options: ClaimOptions) => ClaimResult>;
@@ -231,6 +251,8 @@ export class SqliteTaskStore implements TaskStore {
     if (page) task.page = page;
     const options = parse<ImagesTaskOptions>(r.options);
     if (options) task.options = options;
+    if (r.lease_owner !== null && r.lease_until !== null) task.lease = { owner: r.lease_owner, until: r.lease_until };
+    if (r.dispatch_pending_since !== null) task.dispatchPendingSince = r.dispatch_pending_since;
     if (r.kind === 'images') task.counts = counts ?? this.countsSync(r.id);
     if (r.batch_id) {
       task.batchId = r.batch_id;
@@ -260,6 +282,7 @@ export class SqliteTaskStore implements TaskStore {
     const row: TaskRow = {
       id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, attempts: 0,
       created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null, options: json(input.options),
+      lease_owner: null, lease_until: null, dispatch_pending_since: at,
       owner: input.owner ?? null,
     };
     this.stmt.insertTask.run(row);
@@ -312,9 +335,74 @@ export class SqliteTaskStore implements TaskStore {
     return this.db.transaction(() => this.toTasks(kind ? this.stmt.unfinishedOfKind.all(kind) : this.stmt.unfinished.all())).deferred();
   }
 
-  async startTask(id: string): Promise<Task | null> {
-    const row = written(this.stmt.startTask, { id, now: nowIso() });
-    return row ? this.toTask(row) : null;
+  async startTask(id: string, lease?: StartOptions): Promise<Task | null> {
+    if (!lease) {
+      const row = written(this.stmt.startTask, { id, now: nowIso() });
+      return row ? this.toTask(row) : null;
+    }
+    return this.db.transaction((): Task | null => {
+      const task = this.getTaskSync(id);
+      if (!task) return null;
+      const decision = decideStart(task, Date.now(), lease);
+      if (decision === 'final') return null;
+      return decision === 'leased' ? task : this.patchSync(id, decision);
+    }).immediate();
+  }
+
+  async renewLease(id: string, lease: LeaseRequest): Promise<boolean> {
+    return this.decideAndPatch(id, (task) => decideRenew(task, Date.now(), lease));
+  }
+
+  async releaseTask(id: string, owner: string, error: TaskError): Promise<boolean> {
+    return this.decideAndPatch(id, (task) => decideRelease(task, Date.now(), owner, error));
+  }
+
+  async markDispatched(id: string): Promise<void> {
+    await this.decideAndPatch(id, (task) => decideDispatched(task, Date.now()));
+  }
+
+  async takeUndispatched(query: { olderThanMs: number; limit: number }): Promise<Task[]> {
+    return this.db.transaction((): Task[] => {
+      const nowMs = Date.now();
+      const taken: Task[] = [];
+      for (const row of this.stmt.undispatched.all({ before: new Date(nowMs - query.olderThanMs).toISOString(), limit: query.limit })) {
+        const task = this.toTask(row);
+        const patch = decideSweep(task, nowMs, query.olderThanMs, task.dispatchPendingSince);
+        if (patch) taken.push(this.patchSync(row.id, patch));
+      }
+      return taken;
+    }).immediate();
+  }
+
+  /** Reads, decides and writes in one IMMEDIATE transaction; whether anything changed. */
+  private decideAndPatch(id: string, decide: (task: Task) => TaskPatch | null): boolean {
+    return this.db.transaction((): boolean => {
+      const task = this.getTaskSync(id);
+      const patch = task && decide(task);
+      if (!patch) return false;
+      this.patchSync(id, patch);
+      return true;
+    }).immediate();
+  }
+
+  private patchSync(id: string, patch: TaskPatch): Task {
+    const columns: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(patch) as Array<[keyof TaskPatch, unknown]>) {
+      if (value === undefined) continue;
+      if (key === 'lease') {
+        const lease = value as TaskPatch['lease'];
+        columns.lease_owner = lease?.owner ?? null;
+        columns.lease_until = lease?.until ?? null;
+      } else if (key === 'error') columns.error = json(value);
+      else columns[PATCH_COLUMNS[key]] = value;
+    }
+    const names = Object.keys(columns).sort();
+    const sql = `UPDATE tasks SET ${names.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id RETURNING *`;
+    let stmt = this.patchStatements.get(sql);
+    if (!stmt) this.patchStatements.set(sql, (stmt = this.db.prepare<[Record<string, unknown>], TaskRow>(sql)));
+    const row = written(stmt, { ...columns, id });
+    if (!row) throw new Error(`unknown task ${id}`);
+    return this.toTask(row);
   }
 
   async saveText(id: string, text: string): Promise<void> {
@@ -331,11 +419,19 @@ export class SqliteTaskStore implements TaskStore {
   async finishTask(
     id: string,
     result: { status: 'succeeded' | 'failed'; page?: PageInfo; error?: TaskError },
+    owner?: string,
   ): Promise<Task | null> {
-    const row = written(this.stmt.finishTask, {
-      id, now: nowIso(), status: result.status, page: json(result.page), error: json(result.error),
-    });
-    return row ? this.toTask(row) : this.getTaskSync(id);
+    const finish = (): Task | null => {
+      const row = written(this.stmt.finishTask, {
+        id, now: nowIso(), status: result.status, page: json(result.page), error: json(result.error),
+      });
+      return row ? this.toTask(row) : this.getTaskSync(id);
+    };
+    if (owner === undefined) return finish();
+    return this.db.transaction((): Task | null => {
+      const task = this.getTaskSync(id);
+      return task && !mayFinish(task, owner) ? task : finish();
+    }).immediate();
   }
 
   async claimImage(sourceUrl: string, options: ClaimOptions): Promise<ClaimResult> {

@@ -18,6 +18,12 @@ const KIND_BY_TASK_NAME = new Map<string, TaskKind>(
 /** Durable, no arguments: what celery-node and kombu declare by default, so neither side gets PRECONDITION_FAILED. */
 export const QUEUE_OPTIONS: Options.AssertQueue = { durable: true, autoDelete: false, exclusive: false };
 
+/** Where the service moves jobs it gave up on, and malformed messages (declared by every producer and consumer). */
+export const deadLetterQueueName = (queue: string): string => `${queue}.dead`;
+
+/** Set by the dead-letter replay (dead-letters.ts) on the copy it sends back to the work queue. */
+export const REPLAYED_HEADER = 'x-scrapeds-replayed';
+
 const ORIGIN = `${process.pid}@${os.hostname()}`;
 const MAX_TASK_ID_LENGTH = 200;
 
@@ -117,5 +123,13 @@ export function decodeCeleryTask(msg: RawMessage): DecodedTask {
   if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > MAX_TASK_ID_LENGTH || /\p{Cc}/u.test(taskId)) {
     return { ok: false, reason: 'expected exactly one argument: the task id (a non-empty string)', taskName };
   }
-  return { ok: true, job: { taskId, kind }, celeryId: typeof celeryId === 'string' ? celeryId : '', taskName };
+  const job: Job = { taskId, kind };
+  if (headers[REPLAYED_HEADER] !== undefined) job.replayed = true;
+  return { ok: true, job, celeryId: typeof celeryId === 'string' ? celeryId : '', taskName };
+}
+
+/** Celery's `retries` header: how many runs of this message threw before (0 when absent or not a count). */
+export function retriesOf(msg: RawMessage): number {
+  const retries = msg.properties.headers?.retries;
+  return typeof retries === 'number' && Number.isInteger(retries) && retries >= 0 ? retries : 0;
 }

@@ -4,17 +4,21 @@
  * publishes fire-and-forget and whose Worker acks on receipt; see docs/celery-protocol.md.
  *
  * At-least-once: a delivery is acked only after the handler resolves; prefetch = concurrency.
- * A job whose handler throws is retried after a delay (see retryLater). Malformed messages are
- * rejected without requeue (dead-lettered if the queue has a DLX policy), never retried.
+ * A job whose handler throws is retried after a backoff (see retryLater), at most retry.maxAttempts runs;
+ * then it goes to the dead-letter queue `<queue>.dead` that this service declares, as do malformed
+ * messages. dead-letters.ts lists and replays it (docs/cluster.md).
  */
 import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import pLimit from 'p-limit';
 import { pino, type Logger } from 'pino';
-import { QueueClosedError, type Job, type JobHandler, type JobQueue, type Reservation } from '../job-queue.js';
+import {
+  DEFAULT_RETRY_POLICY, QueueClosedError, isLastAttempt, type ConsumeOptions, type Job, type JobHandler, type JobQueue, type Reservation,
+  type RetryPolicy,
+} from '../job-queue.js';
 import { AmqpConnector } from './amqp-connector.js';
 import { sleep } from '../../util/sleep.js';
-import { backoffDelay, withTimeout, type Backoff } from './backoff.js';
-import { QUEUE_OPTIONS, decodeCeleryTask, encodeCeleryTask } from './celery-message.js';
+import { backoffDelay, withTimeout, type Backoff } from '../../util/backoff.js';
+import { QUEUE_OPTIONS, decodeCeleryTask, deadLetterQueueName, encodeCeleryTask, retriesOf } from './celery-message.js';
 
 export interface CeleryQueueOptions {
   amqpUrl: string;
@@ -25,8 +29,8 @@ export interface CeleryQueueOptions {
   reconnect?: Backoff;
   /** How long a dispatch keeps retrying while RabbitMQ is unreachable before it throws. */
   dispatchTimeoutMs?: number;
-  /** How long a delivery whose handler threw is held before it is requeued; grows while handlers keep failing. */
-  retry?: Backoff;
+  /** Runs per job, and how long a delivery whose handler threw is held before it is requeued. */
+  retry?: RetryPolicy;
   /** Shown in RabbitMQ's connection list. */
   connectionName?: string;
 }
@@ -46,7 +50,9 @@ class CeleryQueue implements JobQueue {
   private readonly queueName: string;
   private readonly log: Logger;
   private readonly reconnect: Backoff;
-  private readonly retry: Backoff;
+  private readonly retry: RetryPolicy;
+  private readonly deadLetterQueue: string;
+  private onDeadLetter?: ConsumeOptions['onDeadLetter'];
   private readonly dispatchTimeoutMs: number;
   private readonly connector: AmqpConnector;
   private readonly stopping = new AbortController();
@@ -66,7 +72,8 @@ class CeleryQueue implements JobQueue {
     this.queueName = options.queueName ?? 'scrapeds';
     this.log = (options.log ?? pino({ enabled: false })).child({ queue: this.queueName });
     this.reconnect = options.reconnect ?? { minMs: 250, maxMs: 15_000 };
-    this.retry = options.retry ?? { minMs: 1_000, maxMs: 60_000 };
+    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.deadLetterQueue = deadLetterQueueName(this.queueName);
     this.dispatchTimeoutMs = options.dispatchTimeoutMs ?? 15_000;
     this.connector = new AmqpConnector(options.amqpUrl, options.connectionName ?? `scrapeds ${process.pid}`, this.log);
   }
@@ -105,10 +112,10 @@ class CeleryQueue implements JobQueue {
   }
 
   /** Resolves when the broker has confirmed the message (it is then on disk: persistent, durable queue). */
-  private async publish(content: Buffer, options: Options.Publish): Promise<void> {
+  private async publish(content: Buffer, options: Options.Publish, queue = this.queueName): Promise<void> {
     const ch = await this.publisherChannel();
     await new Promise<void>((resolve, reject) => {
-      ch.publish('', this.queueName, content, options, (err: unknown) => (err ? reject(err) : resolve()));
+      ch.publish('', queue, content, options, (err: unknown) => (err ? reject(err) : resolve()));
     });
   }
 
@@ -122,6 +129,7 @@ class CeleryQueue implements JobQueue {
         if (this.publisher === opening) this.publisher = undefined;
       });
       await ch.assertQueue(this.queueName, QUEUE_OPTIONS);
+      await ch.assertQueue(this.deadLetterQueue, QUEUE_OPTIONS);
       return ch;
     })();
     this.publisher = opening;
@@ -134,11 +142,12 @@ class CeleryQueue implements JobQueue {
 
   // ------------------------------------------------------------------ consume
 
-  async consume(handler: JobHandler, options: { concurrency: number }): Promise<void> {
+  async consume(handler: JobHandler, options: ConsumeOptions): Promise<void> {
     if (this.closed) throw new Error('queue is closed');
     if (this.handler) throw new Error('this queue already has a consumer');
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new Error('concurrency must be a positive integer');
     this.handler = handler;
+    this.onDeadLetter = options.onDeadLetter;
     this.concurrency = options.concurrency;
     // Also bounds handlers across a reconnect, while those of the lost channel still run.
     this.limit = pLimit(options.concurrency);
@@ -183,6 +192,7 @@ class CeleryQueue implements JobQueue {
     try {
       await ch.prefetch(this.concurrency);
       await ch.assertQueue(this.queueName, QUEUE_OPTIONS);
+      await ch.assertQueue(this.deadLetterQueue, QUEUE_OPTIONS);
       this.subscription = sub;
       const { consumerTag } = await ch.consume(this.queueName, (msg) => this.onDelivery(sub, msg), { noAck: false });
       sub.consumerTag = consumerTag;
@@ -209,9 +219,9 @@ class CeleryQueue implements JobQueue {
     if (!decoded.ok) {
       this.log.error(
         { reason: decoded.reason, task: decoded.taskName, redelivered: msg.fields.redelivered, body: msg.content.subarray(0, 200).toString('utf8') },
-        'rejecting malformed message',
+        'dead-lettering a malformed message',
       );
-      this.settle(sub, msg, 'reject');
+      void this.deadLetter(sub, msg, 'malformed', decoded.reason, this.log);
       return;
     }
     const limit = this.limit as ReturnType<typeof pLimit>;
@@ -232,25 +242,46 @@ class CeleryQueue implements JobQueue {
       this.consecutiveFailures = 0;
       this.settle(sub, msg, 'ack');
     } catch (err) {
-      await this.retryLater(sub, msg, err, log);
+      if (this.closed) return this.settle(sub, msg, 'requeue');
+      // Celery's `retries` header counts the runs before this one that threw.
+      const attempt = retriesOf(msg) + 1;
+      if (!isLastAttempt(err, attempt, this.retry)) return this.retryLater(sub, msg, err, log);
+      log.error({ err, attempt }, 'giving up on the job; dead-lettering it');
+      await this.onDeadLetter?.(job, err).catch((deadErr: unknown) => log.error({ err: deadErr }, 'could not record the dead-lettered job'));
+      await this.deadLetter(sub, msg, 'attempts_exhausted', String((err as Error)?.message ?? err), log);
     }
   }
 
   /**
-   * A handler that throws hit infrastructure trouble (handlers record task failures themselves).
-   * Dropping the job would strand its task, so it is retried without limit: the delivery is held
-   * for a backoff delay (its prefetch slot stays taken, so a failing store is not hammered), then
-   * republished to the back of the queue with Celery's `retries` header + 1 and acked, which lets
-   * other jobs pass a failing one. The delay grows with the failure streak and the message's retries.
+   * A handler that threw hit trouble its task could not record (a failing store, a crash); the
+   * delivery is held for a backoff delay (its prefetch slot stays taken, so a failing store is not
+   * hammered), then republished to the back of the queue with Celery's `retries` header + 1 and
+   * acked, which lets other jobs pass a failing one. The delay grows with the failure streak and the
+   * message's retries.
    */
   private async retryLater(sub: Subscription, msg: ConsumeMessage, err: unknown, log: Logger): Promise<void> {
-    const headers = msg.properties.headers ?? {};
-    const retries = typeof headers.retries === 'number' && Number.isInteger(headers.retries) ? headers.retries : 0;
-    const delayMs = backoffDelay(Math.max(this.consecutiveFailures++, retries), this.retry);
+    const retries = retriesOf(msg);
+    const delayMs = backoffDelay(Math.max(this.consecutiveFailures++, retries), this.retry.backoff);
     log.error({ err, retries, delayMs }, 'handler failed; retrying the job later');
     await sleep(delayMs, this.stopping.signal);
     if (!sub.open) return;
     if (this.closed) return this.settle(sub, msg, 'requeue');
+    await this.moveTo(sub, msg, this.queueName, { retries: retries + 1 }, log);
+  }
+
+  /** Moves a delivery to the dead-letter queue, saying why; an operator inspects and replays it from there. */
+  private async deadLetter(sub: Subscription, msg: ConsumeMessage, reason: string, error: string, log: Logger): Promise<void> {
+    const death = {
+      'x-scrapeds-death-reason': reason,
+      'x-scrapeds-death-error': error.slice(0, 1000),
+      'x-scrapeds-death-queue': this.queueName,
+      'x-scrapeds-death-at': new Date().toISOString(),
+    };
+    await this.moveTo(sub, msg, this.deadLetterQueue, death, log);
+  }
+
+  /** Publishes a copy (confirmed) with extra headers, then acks the original; requeues it if the copy fails. */
+  private async moveTo(sub: Subscription, msg: ConsumeMessage, queue: string, headers: Record<string, unknown>, log: Logger): Promise<void> {
     const p = msg.properties;
     try {
       const copy: Options.Publish = {
@@ -263,22 +294,23 @@ class CeleryQueue implements JobQueue {
         messageId: p.messageId as string | undefined,
         type: p.type as string | undefined,
         appId: p.appId as string | undefined,
-        headers: { ...headers, retries: retries + 1 },
+        persistent: true,
+        headers: { ...(p.headers ?? {}), ...headers },
       };
-      await withTimeout(this.publish(msg.content, copy), this.dispatchTimeoutMs, 'no publish confirm for the retry');
+      await withTimeout(this.publish(msg.content, copy, queue), this.dispatchTimeoutMs, `no publish confirm from ${queue}`);
       this.settle(sub, msg, 'ack');
     } catch (publishErr) {
-      log.warn({ err: publishErr }, 'could not republish the job; requeueing it in place');
+      log.warn({ err: publishErr, queue }, 'could not move the job; requeueing it in place');
       this.settle(sub, msg, 'requeue');
     }
   }
 
-  private settle(sub: Subscription, msg: ConsumeMessage, how: 'ack' | 'requeue' | 'reject'): void {
+  private settle(sub: Subscription, msg: ConsumeMessage, how: 'ack' | 'requeue'): void {
     // On a closed channel the delivery tag is void and the broker has requeued the message already.
     if (!sub.open) return;
     try {
       if (how === 'ack') sub.ch.ack(msg);
-      else sub.ch.nack(msg, false, how === 'requeue');
+      else sub.ch.nack(msg, false, true);
     } catch (err) {
       this.log.warn({ err, how }, 'could not settle a delivery');
     }

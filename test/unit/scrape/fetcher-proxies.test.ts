@@ -165,6 +165,16 @@ describe('the SSRF guard with a proxy (the proxy resolves names, so we check the
     expect(res.body.toString()).toBe('served via 1.1 proxy-2');
   });
 
+  it('moves only the site that refused a proxy: another site keeps using it', async () => {
+    site.route('/open', (req, res) => void res.writeHead(200, { 'content-type': 'text/plain' }).end(`served via ${req.headers.via ?? 'direct'}`));
+    const { fetcher, lines } = proxied([one.url, two.url], { policy: { allowPrivate: false, allowCidrs: ['127.0.0.1/32'] }, resolver });
+    // 127.0.0.1 bans proxy-1 (the /content route); fixture.test is the same server by name, a different site to the pool.
+    expect((await fetcher.fetch(`http://127.0.0.1:${port()}/content`, limits)).proxy).toBe(two.url);
+    expect((await fetcher.fetch(`http://fixture.test:${port()}/open`, limits)).body.toString()).toBe('served via 1.1 proxy-1');
+    expect((await fetcher.fetch(`http://127.0.0.1:${port()}/open`, limits)).proxy).toBe(two.url);
+    expect(lines.filter((l) => l.msg === 'proxy switched').map((l) => [l.site, l.reason])).toEqual([['127.0.0.1', 'blocked']]);
+  });
+
   it('reports a name we cannot resolve as dns_error without asking the proxy', async () => {
     const before = two.requests;
     const { fetcher } = proxied([two.url], { policy: { allowPrivate: false, allowCidrs: [] }, resolver });

@@ -43,22 +43,37 @@ describe('proxy URLs', () => {
 });
 
 describe('ProxyPool', () => {
-  it('moves on when a site refuses traffic through the current proxy, once per refusal', () => {
+  it('moves a site on when it refuses traffic through its current proxy, once per refusal', () => {
     const { p, switches, lines } = tracked(pool([A, B, C]));
-    const first = p.current();
+    const first = p.current('site.test');
     expect(first.label).toBe(A);
     expect(p.refused(first, 403, 'http://site.test/page')).toBe(true);
-    expect(p.current().label).toBe('http://***@127.0.0.1:2');
+    expect(p.current('site.test').label).toBe('http://***@127.0.0.1:2');
     // A second fetch that went through A reports late: B stays.
     expect(p.refused(first, 429, 'http://site.test/other')).toBe(true);
-    expect(p.current().label).toBe('http://***@127.0.0.1:2');
-    expect(p.refused(p.current(), 429, 'http://site.test/x')).toBe(true);
+    expect(p.current('site.test').label).toBe('http://***@127.0.0.1:2');
+    expect(p.refused(p.current('site.test'), 429, 'http://site.test/x')).toBe(true);
     expect(switches()).toEqual([
       [A, 'http://***@127.0.0.1:2', 'blocked'],
       ['http://***@127.0.0.1:2', C, 'rate_limited'],
     ]);
-    expect(lines.find((l) => l.reason === 'blocked')).toMatchObject({ status: 403, url: 'http://site.test/page', level: 30 });
+    expect(lines.find((l) => l.reason === 'blocked')).toMatchObject({ status: 403, url: 'http://site.test/page', site: 'site.test', level: 30 });
     expect(JSON.stringify(lines)).not.toContain('secret');
+  });
+
+  it('rotates only the site that refused: other sites keep their proxy', () => {
+    const { p, clock } = tracked(pool([A, C], 60_000));
+    expect(p.current('banned.test').label).toBe(A);
+    expect(p.current('friendly.test').label).toBe(A);
+    expect(p.refused(p.current('banned.test'), 403, 'https://banned.test/a')).toBe(true);
+    expect(p.current('banned.test').label).toBe(C);
+    expect(p.current('friendly.test').label).toBe(A);
+    expect(p.current().label).toBe(A);
+    expect(p.current('new.test').label).toBe(A);
+    // Time-based rotation still runs, for every rotation.
+    clock.advance(60_000);
+    expect(p.current('friendly.test').label).toBe(C);
+    expect(p.current('banned.test').label).toBe(A);
   });
 
   it('cannot help with a refusal when there is one proxy', () => {
