@@ -497,6 +497,7 @@ write_env() {
     echo "export MONGO_URL=mongodb://127.0.0.1:$(cat "$FDB_DIR/port")/scrapeds_test"
     if [ "$1" != ferretdb ]; then echo "export AMQP_URL=amqp://guest:guest@127.0.0.1:$(cat "$RMQ_DIR/port")"; fi
     echo "export NGINX_BIN=$nginx"
+    echo "export FERRETDB_BIN=$FERRETDB_BIN"
   } >"$SERVICES_DIR/env.tmp"
   mv -f "$SERVICES_DIR/env.tmp" "$SERVICES_DIR/env"
 }

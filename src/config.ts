@@ -30,7 +30,12 @@ const schema = z.object({
   QUEUE_CAPACITY: int(1, 10_000_000).default(100_000),
   /** Worker threads that parse HTML; 0 parses on the main thread (tests run from TypeScript sources do). */
   PARSE_THREADS: int(0, 64).default(Math.max(1, os.availableParallelism() - 1)),
+  /** The longest one page may parse, counted from when a parse thread takes it (not while it waits for one). */
   PARSE_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  /** Pages that may wait for a parse thread; one more fails with `parser_busy`. */
+  PARSE_QUEUE: int(0, 100_000).default(256),
+  /** Deepest element nesting parsed; a deeper page fails with `too_large` (parse cost grows with depth). */
+  PARSE_MAX_DEPTH: int(16, 1_000_000).default(1024),
   /** A page fetched this recently serves the other tasks of its URL (0 turns reuse off); bounded in bytes. */
   PAGE_REUSE_MS: int(0, 3_600_000).default(60_000),
   PAGE_REUSE_BYTES: int(0, 4_000_000_000).default(64 * 1024 * 1024),
@@ -100,6 +105,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     queueCapacity: c.QUEUE_CAPACITY,
     parseThreads: c.PARSE_THREADS,
     parseTimeoutMs: c.PARSE_TIMEOUT_MS,
+    parseQueue: c.PARSE_QUEUE,
+    parseMaxDepth: c.PARSE_MAX_DEPTH,
     pageReuse: { ttlMs: c.PAGE_REUSE_MS, maxBytes: c.PAGE_REUSE_BYTES },
     claimStaleMs: c.CLAIM_STALE_MS,
     rights: { policy: c.RIGHTS_POLICY, aiCrawlerTokens: c.AI_CRAWLER_TOKENS },

@@ -56,7 +56,9 @@ async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
 }
 
 function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; ready: Promise<void> } {
-  const extractor = config.parseThreads > 0 ? threadedExtractor({ threads: config.parseThreads, timeoutMs: config.parseTimeoutMs }) : inlineExtractor();
+  const extractor = config.parseThreads > 0
+    ? threadedExtractor({ threads: config.parseThreads, timeoutMs: config.parseTimeoutMs, maxWaiting: config.parseQueue, maxDepth: config.parseMaxDepth })
+    : inlineExtractor({ maxDepth: config.parseMaxDepth });
   const f = config.fetch;
   const fetcher = createFetcher({
     userAgent: f.userAgent,

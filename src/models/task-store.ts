@@ -37,6 +37,8 @@ export class InvalidCursorError extends Error {
 /**
  * The persistence port. Every method is safe to call concurrently from many processes:
  * dedupe rests on a unique index on the image source URL, not on in-process locks.
+ * Every write either takes effect or throws (a full disk included): a write that resolved is durable and
+ * visible to the next reader; one that threw may or may not have taken effect, so callers retry it whole.
  */
 export interface TaskStore {
   createTask(input: NewTask): Promise<Task>;
@@ -69,6 +71,12 @@ export interface TaskStore {
    * content-addressed and stay readable). Throws for an unknown image id.
    */
   completeImage(imageId: string, ownerTaskId: string, completion: ImageCompletion): Promise<ImageRecord>;
+  /**
+   * Gives up a pending claim of `ownerTaskId` without an outcome (its task failed for a reason of its own):
+   * the image stays pending with no owner, and the next claim of it, or a task joined to it, takes it at once.
+   * Returns the record as it stands after (unchanged for anyone but the owner); throws for an unknown image id.
+   */
+  releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord>;
   getImage(imageId: string): Promise<ImageRecord | null>;
 
   /** Idempotent per (taskId, position): a retried task overwrites its earlier outcome. */

@@ -6,11 +6,13 @@
  * are found.
  */
 import { load } from 'cheerio/slim';
-// domhandler is cheerio's own tree (a dependency of cheerio, not of ours): its guards narrow node types.
-import { isTag, isText, type AnyNode, type Element } from 'domhandler';
+// domhandler and htmlparser2 are what cheerio/slim parses with; parsing with them here lets a handler cap depth.
+import { DomHandler, isTag, isText, type AnyNode, type Document, type Element } from 'domhandler';
+import { Parser } from 'htmlparser2';
 import { extractImageTexts, type ImageText } from './image-texts.js';
 import type { MetaTag } from './rights/directive-signals.js';
 import { rightsMetaTags } from './rights/meta-tags.js';
+import { ScrapeError } from './scrape-error.js';
 
 export interface ExtractedPage {
   title?: string;
@@ -83,8 +85,40 @@ class TextBuilder {
 
 type Frame = { node: AnyNode; visible: boolean; pre: boolean } | { leave: Element; gap: 1 | 2 | 0; cell: boolean };
 
-export function extractPage(html: string, pageUrl: string): ExtractedPage {
-  const $ = load(html, { xml: { xmlMode: false, decodeEntities: true } });
+export interface ExtractOptions {
+  /**
+   * Deepest element nesting accepted; a page nesting deeper fails with `too_large`. htmlparser2 keeps its
+   * open elements in an array it unshifts, so parsing costs (elements × depth): 100k nested <div>s take seconds.
+   */
+  maxDepth?: number;
+}
+
+/** The options cheerio/slim's load gives htmlparser2. */
+const PARSE_OPTIONS = { xmlMode: false, decodeEntities: true };
+
+/** A DomHandler that refuses an element nested deeper than `maxDepth`, before the parse grows quadratic. */
+class DepthCappedHandler extends DomHandler {
+  constructor(private readonly maxDepth: number) {
+    super(undefined, PARSE_OPTIONS);
+  }
+
+  override onopentag(name: string, attribs: Record<string, string>): void {
+    // tagStack holds the document and each open element: its length is the depth of the new element.
+    if (this.tagStack.length > this.maxDepth) {
+      throw new ScrapeError('too_large', `the page nests elements more than ${this.maxDepth} deep`);
+    }
+    super.onopentag(name, attribs);
+  }
+}
+
+function parseDocument(html: string, maxDepth: number): Document {
+  const handler = new DepthCappedHandler(maxDepth);
+  new Parser(handler, PARSE_OPTIONS).end(html);
+  return handler.root;
+}
+
+export function extractPage(html: string, pageUrl: string, options: ExtractOptions = {}): ExtractedPage {
+  const $ = load(parseDocument(html, options.maxDepth ?? Infinity));
   const text = new TextBuilder();
   const refs: string[] = [];
   let title: string | undefined;

@@ -37,6 +37,9 @@ interface ImageJob {
   text?: ImageText;
   /** What the page says about its images (noai, noimageai); empty when rights are not read. */
   forImages: RightsSignal[];
+  /** Aborted (with its error) when the task fails for a reason not an image's own: a full disk, a bug. */
+  cancelled: AbortSignal;
+  log: Logger;
 }
 
 /**
@@ -61,9 +64,21 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   // A retried task starts its image outcomes afresh; stored files are reused through the claims.
   await deps.store.clearTaskImages(task.id);
   const limit = pLimit(deps.images.concurrency);
-  // Per-image fetch errors are recorded per image; only a failing store rejects here, failing the task.
   const forImages = page.rights?.forImages ?? [];
-  await Promise.all(refs.map((reference, position) => limit(() => processImage({ task, position, reference, text: page.imageTexts[reference], forImages }, deps, signal))));
+  const failure = new AbortController();
+  const imageSignal = AbortSignal.any([signal, failure.signal]);
+  // Per-image fetch errors are recorded per image. Anything else fails the task: the first such error cancels
+  // the downloads in flight and starts no more, and the task fails once each has given its claim back.
+  await Promise.allSettled(refs.map((reference, position) => limit(async () => {
+    if (failure.signal.aborted) return;
+    try {
+      const job: ImageJob = { task, position, reference, text: page.imageTexts[reference], forImages, cancelled: failure.signal, log };
+      await processImage(job, deps, imageSignal);
+    } catch (err) {
+      if (!failure.signal.aborted) failure.abort(err);
+    }
+  })));
+  if (failure.signal.aborted) throw failure.signal.reason;
   return { ...page.info, imagesDiscovered: page.images.length };
 }
 
@@ -100,10 +115,12 @@ async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSi
     }
     // Another task is fetching it: join rather than fetch twice.
     const settled = await waitForImage(claim.image.id, deps, signal);
+    if (job.cancelled.aborted) throw job.cancelled.reason;
     if (settled?.status === 'stored') return linkStored(settled, 'reused');
     if (settled?.status === 'failed' && settled.error?.code !== NOT_KEPT) return link(settled.id, 'failed', settled.error);
     if (signal.aborted) return link(claim.image.id, 'failed', toTaskError(new ScrapeError('timeout', 'task deadline exceeded while waiting for the image')));
-    // Still pending but its claim went stale (its owner died), or its fetcher did not keep it: take it over.
+    // Still pending but its claim went stale (its owner died) or was released, or its fetcher did not keep
+    // it: take it over.
   }
 }
 
@@ -144,8 +161,15 @@ async function downloadAndStore(
     if (headerSignals.length) file.headerSignals = headerSignals;
     return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'stored', file }), body };
   } catch (err) {
-    if (!(err instanceof ScrapeError)) throw err;
-    return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: toTaskError(err) }) };
+    if (err instanceof ScrapeError && !job.cancelled.aborted) {
+      return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: toTaskError(err) }) };
+    }
+    // The task's failure, not the image's: give the claim back untouched, so a retry or a joined task takes it at once.
+    await deps.store.releaseImage(image.id, job.task.id).catch((releaseErr: unknown) => {
+      // It stays pending until CLAIM_STALE_MS, when another task may take it over.
+      job.log.warn({ err: releaseErr, imageId: image.id }, 'could not release an image claim');
+    });
+    throw err;
   }
 }
 

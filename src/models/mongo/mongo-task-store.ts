@@ -178,6 +178,15 @@ export class MongoTaskStore implements TaskStore {
     return toImage(res.doc);
   }
 
+  async releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord> {
+    const res = await this.revisions.update('images', this.m.images, imageId, (img) => {
+      if (img.status !== 'pending' || img.ownerTaskId !== ownerTaskId) return null;
+      return { set: { updatedAt: new Date() }, unset: ['ownerTaskId', 'claimedAt'] };
+    });
+    if (!res) throw new Error(`unknown image ${imageId}`);
+    return toImage(res.doc);
+  }
+
   async getImage(imageId: string): Promise<ImageRecord | null> {
     const doc = await this.m.images.findById(imageId).lean<ImageDoc>().exec();
     return doc ? toImage(doc) : null;

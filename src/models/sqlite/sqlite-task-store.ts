@@ -67,6 +67,15 @@ const json = (v: unknown): string | null => (v === undefined || v === null ? nul
 const parse = <T>(v: string | null): T | undefined => (v === null ? undefined : (JSON.parse(v) as T));
 const nowIso = (): string => new Date().toISOString();
 
+/**
+ * The row a write `… RETURNING *` changed, if any. Never `.get()` on a write: better-sqlite3's get() takes the
+ * first row and resets the statement, and the autocommit that reset performs can fail (SQLITE_FULL, IOERR) and
+ * roll the change back while get() still returns the new row. all() steps to the end, so a failed commit throws.
+ */
+function written<P extends unknown[], R>(stmt: Database.Statement<P, R>, ...params: P): R | undefined {
+  return stmt.all(...params)[0];
+}
+
 function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
     throw new RangeError(`limit must be an integer in 1..${MAX_LIST_LIMIT}, got ${limit}`);
@@ -153,6 +162,9 @@ function prepareStatements(db: Database.Database) {
     completeImage: db.prepare<[{ id: string; owner: string; now: string; status: string; file: string | null; error: string | null }], ImageRow>(`
       UPDATE images SET status = @status, file = COALESCE(@file, file), error = @error,
         owner_task_id = NULL, claimed_at = NULL, updated_at = @now
+      WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
+    releaseImage: db.prepare<[{ id: string; owner: string; now: string }], ImageRow>(`
+      UPDATE images SET owner_task_id = NULL, claimed_at = NULL, updated_at = @now
       WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
     linkImage: db.prepare<[Record<string, unknown>], void>(`
       INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error, details)
@@ -275,7 +287,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async startTask(id: string): Promise<Task | null> {
-    const row = this.stmt.startTask.get({ id, now: nowIso() });
+    const row = written(this.stmt.startTask, { id, now: nowIso() });
     return row ? this.toTask(row) : null;
   }
 
@@ -294,7 +306,7 @@ export class SqliteTaskStore implements TaskStore {
     id: string,
     result: { status: 'succeeded' | 'failed'; page?: PageInfo; error?: TaskError },
   ): Promise<Task | null> {
-    const row = this.stmt.finishTask.get({
+    const row = written(this.stmt.finishTask, {
       id, now: nowIso(), status: result.status, page: json(result.page), error: json(result.error),
     });
     return row ? this.toTask(row) : this.getTaskSync(id);
@@ -308,9 +320,9 @@ export class SqliteTaskStore implements TaskStore {
     const nowMs = Date.now();
     const now = new Date(nowMs).toISOString();
     const owner = options.taskId;
-    const inserted = this.stmt.insertImage.get({ id: newIdWithTime().id, url: sourceUrl, owner, now });
+    const inserted = written(this.stmt.insertImage, { id: newIdWithTime().id, url: sourceUrl, owner, now });
     if (inserted) return { outcome: 'claimed', image: toImage(inserted) };
-    const taken = this.stmt.takeOverImage.get({
+    const taken = written(this.stmt.takeOverImage, {
       url: sourceUrl, owner, now,
       staleBefore: new Date(nowMs - Math.max(0, options.staleAfterMs)).toISOString(),
       refreshBefore: options.refreshStoredBefore ?? null,
@@ -322,11 +334,17 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async completeImage(imageId: string, ownerTaskId: string, completion: ImageCompletion): Promise<ImageRecord> {
-    const row = this.stmt.completeImage.get({
+    const row = written(this.stmt.completeImage, {
       id: imageId, owner: ownerTaskId, now: nowIso(), status: completion.status,
       file: completion.status === 'stored' ? json(completion.file) : null,
       error: completion.status === 'failed' ? json(completion.error) : null,
     }) ?? this.stmt.imageById.get(imageId);
+    if (!row) throw new Error(`unknown image ${imageId}`);
+    return toImage(row);
+  }
+
+  async releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord> {
+    const row = written(this.stmt.releaseImage, { id: imageId, owner: ownerTaskId, now: nowIso() }) ?? this.stmt.imageById.get(imageId);
     if (!row) throw new Error(`unknown image ${imageId}`);
     return toImage(row);
   }
