@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { cpuSeconds, runRunner, sum } from './lib/proc.mjs';
+import { runRunner } from './lib/proc.mjs';
 import { startCluster, startStandalone, measureService, runApiJob } from './runners/service.mjs';
 
 const here = import.meta.dirname;
@@ -52,11 +52,11 @@ export async function runCluster({ distDir, site, concurrency, outDir, workers, 
     env: { PER_HOST_CONCURRENCY: String(concurrency) },
   });
   try {
-    const infra = services.infraPids();
-    const infra0 = infra.map(cpuSeconds);
+    const infra0 = services.infraCpu();
     const r = await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths));
-    const infraCpu = infra.map((pid, i) => cpuSeconds(pid) - infra0[i]);
-    return { ...r, infraCpu: infra.length ? { ferretdb: infraCpu[0], rabbitmq: infraCpu[1], total: sum(infraCpu) } : undefined };
+    const infra1 = services.infraCpu();
+    const infraCpu = infra0 && { ferretdb: infra1.ferretdb - infra0.ferretdb, rabbitmq: infra1.rabbitmq - infra0.rabbitmq };
+    return { ...r, infraCpu: infraCpu && { ...infraCpu, total: infraCpu.ferretdb + infraCpu.rabbitmq } };
   } finally {
     await svc.stop();
   }

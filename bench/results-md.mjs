@@ -2,6 +2,7 @@
 import { DATASETS_HEADING, datasetsMarkdown } from './datasets.mjs';
 import { opsMarkdown } from './ops.mjs';
 import { hashesSection } from './hashes.mjs';
+import { ferretdbSection } from './ferretdb-backends.mjs';
 const MB = (b) => (b / 2 ** 20).toFixed(0);
 const f1 = (x) => (x == null || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const f2 = (x) => (x == null || !Number.isFinite(x) ? '—' : x.toFixed(2));
@@ -147,6 +148,9 @@ ${jobTable(R.textJob, 'pages', { pages: R.plan.pages, images: 0 })}
 
 ## Cluster mode (1 API + 1 or 2 workers, MongoDB wire protocol + RabbitMQ)
 ${clusterSection(R.cluster)}
+
+## MongoDB stand-in: FerretDB v1 on PostgreSQL vs on SQLite (\`BENCH_ONLY=ferretdb\`)
+${ferretdbSection(R.ferretdb)}
 
 ## API read throughput
 ${apiSection(R.api)}

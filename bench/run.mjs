@@ -19,6 +19,7 @@ import { opsRun } from './ops.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
 import { hashesRun } from './hashes.mjs';
+import { ferretdbBackendsRun } from './ferretdb-backends.mjs';
 
 const here = import.meta.dirname;
 const env = process.env;
@@ -38,6 +39,7 @@ const params = {
   apiConnections: num('BENCH_API_CONNECTIONS', 10),
   apiSeconds: num('BENCH_API_SECONDS', 10),
   scale: num('BENCH_SCALE', 1),
+  ferretdb: { rounds: num('BENCH_FERRETDB_ROUNDS', 4), ops: num('BENCH_FERRETDB_OPS', 200), concurrency: num('BENCH_FERRETDB_CONCURRENCY', 4), suite: env.BENCH_FERRETDB_SUITE === '1' },
 };
 const only = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',')) : undefined; // e.g. BENCH_ONLY=jobs,api
 const want = (section) => !only || only.has(section);
@@ -226,6 +228,7 @@ try {
     R.ops = await section('ops (keys, rate limits, /metrics, stats)', () =>
       opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.apiSeconds, repeat: params.repeat }));
   }
+  if (want('ferretdb')) R.ferretdb = await section('ferretdb backends', () => ferretdbBackendsRun({ distDir: build.distDir, outDir, ...params.ferretdb }));
   if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));
 } finally {

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Throwaway test services for scrapeds: FerretDB (MongoDB wire protocol, SQLite
-# backend), a private RabbitMQ node and SeaweedFS (an S3-compatible object
-# store), run as the current user on loopback ports, never as system services.
+# Throwaway test services for scrapeds: FerretDB (MongoDB wire protocol, on SQLite
+# or on a private PostgreSQL cluster), a private RabbitMQ node and SeaweedFS (an
+# S3-compatible object store), run on loopback ports, never as system services.
 # nginx is only installed (tests start it).
 #
 #   scripts/services.sh install   # apt packages + FerretDB and SeaweedFS builds (idempotent)
 #   scripts/services.sh start     # start/reuse; writes $SERVICES_DIR/env
+#   scripts/services.sh start ferretdb   # only FerretDB (and its PostgreSQL): MONGO_URL alone in env
 #   scripts/services.sh stop      # stop what start started
 #   scripts/services.sh status
 #   scripts/services.sh clean     # stop, then delete the state dir (data too)
@@ -16,6 +17,14 @@
 #   SERVICES_CACHE   build cache (default: $HOME/.cache/scrapeds); binary in $SERVICES_CACHE/bin
 #   MONGO_PORT, AMQP_PORT, AMQP_DIST_PORT, EPMD_PORT   fixed ports (default: free ones)
 #   SERVICES_TIMEOUT readiness timeout in seconds (default: 90)
+#   FERRETDB_BACKEND sqlite (default) or postgresql: FerretDB's storage. postgresql is a throwaway
+#                    cluster of Debian's PostgreSQL (initdb into $SERVICES_DIR/postgres, fsync off, its
+#                    own loopback port; run as the `postgres` user when this script runs as root, since
+#                    PostgreSQL refuses root). It is the faster backend (bench/ferretdb-backends.mjs,
+#                    RESULTS.md) and the bench's cluster section uses it, but the tests stay on SQLite:
+#                    PostgreSQL's jsonb cannot hold a U+0000 in a string, which MongoDB (and the Mongo
+#                    contract suite's page text) can. Switching needs a stop first; data of both is kept.
+#   PG_PORT          fixed PostgreSQL port (default: a free one)
 set -euo pipefail
 
 FERRETDB_VERSION=v1.24.2
@@ -36,6 +45,8 @@ S3_SECRET_KEY=scrapeds-test-secret
 # Debian's /usr/sbin/rabbitmq-* wrappers switch to the rabbitmq user when run as
 # root; the scripts in /usr/lib/rabbitmq/bin run as the caller.
 RABBIT_BIN=/usr/lib/rabbitmq/bin
+FERRETDB_BACKEND=${FERRETDB_BACKEND:-sqlite}
+case "$FERRETDB_BACKEND" in postgresql|sqlite) ;; *) echo "[services] ERROR: FERRETDB_BACKEND must be postgresql or sqlite" >&2; exit 2 ;; esac
 
 log() { printf '[services] %s\n' "$*" >&2; }
 die() { printf '[services] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -111,7 +122,7 @@ find_go() {
 # ---------------------------------------------------------------- install
 
 # chromium: the dashboard test drives it with puppeteer-core.
-APT_PACKAGES=(rabbitmq-server nginx chromium debootstrap)
+APT_PACKAGES=(rabbitmq-server nginx chromium debootstrap postgresql)
 # The compose test (test/serial/deploy.test.ts) needs a Docker engine; Debian's docker.io brings dockerd
 # (the test starts it). Left alone where an engine or another Docker package is already there.
 if ! command -v dockerd >/dev/null 2>&1 && [ ! -S /var/run/docker.sock ]; then APT_PACKAGES+=(docker.io); fi
@@ -119,7 +130,7 @@ if ! command -v dockerd >/dev/null 2>&1 && [ ! -S /var/run/docker.sock ]; then A
 # pids of daemons a package install might start (pgrep caps patterns at 15 chars)
 service_pids() {
   local n
-  for n in beam.smp epmd nginx erl_child_setup dockerd containerd; do pgrep -x "$n" 2>/dev/null || true; done | sort
+  for n in beam.smp epmd nginx erl_child_setup dockerd containerd postgres; do pgrep -x "$n" 2>/dev/null || true; done | sort
 }
 
 apt_install() {
@@ -171,7 +182,7 @@ apt_install() {
 
   # Anything the install started anyway (e.g. epmd, or systemd units): stop it.
   if [ -d /run/systemd/system ]; then
-    as_root systemctl disable --now rabbitmq-server.service nginx.service epmd.socket epmd.service docker.service docker.socket containerd.service >/dev/null 2>&1 || true
+    as_root systemctl disable --now rabbitmq-server.service nginx.service postgresql.service epmd.socket epmd.service docker.service docker.socket containerd.service >/dev/null 2>&1 || true
   fi
   local after pid
   after=$(service_pids)
@@ -272,7 +283,9 @@ cmd_install() {
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
   [ -x "$nginx" ] || die "nginx binary not found after install"
   [ -x "$RABBIT_BIN/rabbitmq-server" ] || die "$RABBIT_BIN/rabbitmq-server not found after install"
+  pg_bindir >/dev/null || die "PostgreSQL server binaries not found after install"
   echo "nginx: $nginx"
+  echo "postgresql: $(pg_bindir)"
   echo "ferretdb: $FERRETDB_BIN"
   echo "weed: $WEED_BIN"
   echo "rabbitmq-server: $RABBIT_BIN/rabbitmq-server"
@@ -290,18 +303,30 @@ ferretdb_running() {
 
 ferretdb_start() {
   if ferretdb_running; then
-    log "ferretdb already running (pid $(cat "$FDB_DIR/pid"), port $(cat "$FDB_DIR/port"))"
+    local running
+    running=$(read_file "$FDB_DIR/backend")
+    [ "${running:-sqlite}" = "$FERRETDB_BACKEND" ] ||
+      die "ferretdb is running on ${running:-sqlite}, FERRETDB_BACKEND=$FERRETDB_BACKEND: run scripts/services.sh stop first"
+    log "ferretdb already running on $FERRETDB_BACKEND (pid $(cat "$FDB_DIR/pid"), port $(cat "$FDB_DIR/port"))"
     return
   fi
   [ -x "$FERRETDB_BIN" ] || die "ferretdb not built: run scripts/services.sh install"
   ferretdb_stop quiet
   mkdir -p "$FDB_DIR/data"
+  local backend
+  if [ "$FERRETDB_BACKEND" = postgresql ]; then
+    pg_start
+    backend=(--handler=postgresql --postgresql-url="postgres://$PG_USER@127.0.0.1:$(cat "$PG_DIR/port")/$PG_DB")
+  else
+    backend=(--handler=sqlite --sqlite-url="file:$FDB_DIR/data/")
+  fi
+  echo "$FERRETDB_BACKEND" >"$FDB_DIR/backend"
   local port
   port=$(free_port "${MONGO_PORT:-$(read_file "$FDB_DIR/port")}")
   echo "$port" >"$FDB_DIR/port"
   : >"$FDB_DIR/ferretdb.log"
   setsid "$FERRETDB_BIN" \
-    --handler=sqlite --sqlite-url="file:$FDB_DIR/data/" \
+    "${backend[@]}" \
     --listen-addr="127.0.0.1:$port" --state-dir="$FDB_DIR" \
     --debug-addr=- --telemetry=disable --log-level=warn --log-format=text \
     </dev/null >>"$FDB_DIR/ferretdb.log" 2>&1 &
@@ -333,6 +358,73 @@ stop_by_pidfile() {
 }
 
 ferretdb_stop() { stop_by_pidfile ferretdb "$FDB_DIR" "${1:-}"; }
+# ---------------------------------------------------------------- postgresql
+
+PG_DIR=$SERVICES_DIR/postgres
+PG_USER=postgres
+PG_DB=ferretdb
+
+# pg_bindir: the newest installed PostgreSQL server's bin dir (Debian keeps initdb/pg_ctl off PATH)
+pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -n "$d" ] && [ -x "$d/pg_ctl" ]; then echo "$d"; return; fi
+  d=$(dirname "$(command -v pg_ctl 2>/dev/null || echo /nonexistent/pg_ctl)")
+  [ -x "$d/pg_ctl" ] && [ -x "$d/initdb" ] && echo "$d"
+}
+
+# as_pg CMD...: PostgreSQL will not run as root, so root runs it as the postgres user
+# (which then owns $PG_DIR); anyone else runs it as themselves.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"
+  else "$@"; fi
+}
+
+pg_running() {
+  local port
+  port=$(read_file "$PG_DIR/port")
+  [ -f "$PG_DIR/data/postmaster.pid" ] && [ -n "$port" ] && port_open "$port"
+}
+
+pg_start() {
+  local bin
+  bin=$(pg_bindir) || die "PostgreSQL not installed: run scripts/services.sh install"
+  if pg_running; then
+    log "postgresql already running (port $(cat "$PG_DIR/port"))"
+    return
+  fi
+  mkdir -p "$PG_DIR"
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || die "no postgres user to run PostgreSQL as (install the postgresql package)"
+    chown postgres: "$PG_DIR"
+    as_pg test -x "$PG_DIR" || die "user postgres cannot reach $PG_DIR (a parent directory is not searchable)"
+  fi
+  if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+    rm -rf "$PG_DIR/data"
+    as_pg "$bin/initdb" -D "$PG_DIR/data" -U "$PG_USER" --auth=trust --encoding=UTF8 --no-locale --no-sync \
+      >"$PG_DIR/initdb.log" 2>&1 || { show_log "$PG_DIR/initdb.log"; die "initdb failed"; }
+  fi
+  local port
+  port=$(free_port "${PG_PORT:-$(read_file "$PG_DIR/port")}")
+  echo "$port" >"$PG_DIR/port"
+  # A throwaway test database: durability settings off (a crash loses it, which is fine), loopback only,
+  # the socket in its own dir so no system path is touched.
+  as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t "$SERVICES_TIMEOUT" start \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR/data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    >/dev/null || { show_log "$PG_DIR/postgres.log"; die "postgresql did not start"; }
+  if ! as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U "$PG_USER" -d postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'" | grep -q 1; then
+    as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U "$PG_USER" "$PG_DB" || die "createdb $PG_DB failed"
+  fi
+  log "postgresql started (port $port, data $PG_DIR/data)"
+}
+
+pg_stop() {
+  local bin
+  [ -f "$PG_DIR/data/postmaster.pid" ] || return 0
+  bin=$(pg_bindir) || return 0
+  [ "${1:-}" = quiet ] || log "stopping postgresql"
+  as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+}
 
 # ---------------------------------------------------------------- rabbitmq
 
@@ -509,16 +601,18 @@ s3_stop() { stop_by_pidfile seaweedfs "$S3_DIR" "${1:-}"; }
 write_env() {
   local nginx
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
-  cat >"$SERVICES_DIR/env.tmp" <<EOF
-export MONGO_URL=mongodb://127.0.0.1:$(cat "$FDB_DIR/port")/scrapeds_test
-export AMQP_URL=amqp://guest:guest@127.0.0.1:$(cat "$RMQ_DIR/port")
-export NGINX_BIN=$nginx
-export S3_ENDPOINT=http://127.0.0.1:$(cat "$S3_DIR/port")
-export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY
-export AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
-export AWS_EC2_METADATA_DISABLED=true
-export FERRETDB_BIN=$FERRETDB_BIN
-EOF
+  {
+    echo "export MONGO_URL=mongodb://127.0.0.1:$(cat "$FDB_DIR/port")/scrapeds_test"
+    if [ "$1" != ferretdb ]; then
+      echo "export AMQP_URL=amqp://guest:guest@127.0.0.1:$(cat "$RMQ_DIR/port")"
+      echo "export S3_ENDPOINT=http://127.0.0.1:$(cat "$S3_DIR/port")"
+      echo "export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY"
+      echo "export AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY"
+      echo "export AWS_EC2_METADATA_DISABLED=true"
+    fi
+    echo "export NGINX_BIN=$nginx"
+    echo "export FERRETDB_BIN=$FERRETDB_BIN"
+  } >"$SERVICES_DIR/env.tmp"
   mv -f "$SERVICES_DIR/env.tmp" "$SERVICES_DIR/env"
 }
 
@@ -536,10 +630,14 @@ with_lock() {
 
 cmd_start() {
   local t0=$SECONDS
+  local only=${1:-all}
+  case "$only" in all|ferretdb) ;; *) die "usage: $0 start [ferretdb]" ;; esac
   ferretdb_start
-  rabbit_start
-  s3_start
-  write_env
+  if [ "$only" != ferretdb ]; then
+    rabbit_start
+    s3_start
+  fi
+  write_env "$only"
   log "ready in $((SECONDS - t0))s; source $SERVICES_DIR/env"
   cat "$SERVICES_DIR/env"
 }
@@ -550,6 +648,7 @@ cmd_stop() {
   fpid=$(read_file "$FDB_DIR/pid")
   if pid_alive "$fpid"; then kill -TERM "$fpid" 2>/dev/null || true; fi
   ferretdb_stop
+  pg_stop
   rabbit_stop
   s3_stop
   rm -f "$SERVICES_DIR/env"
@@ -559,7 +658,7 @@ cmd_stop() {
 cmd_status() {
   local rc=0
   if ferretdb_running; then
-    echo "ferretdb: running pid=$(cat "$FDB_DIR/pid") url=mongodb://127.0.0.1:$(cat "$FDB_DIR/port")"
+    echo "ferretdb: running pid=$(cat "$FDB_DIR/pid") backend=$(read_file "$FDB_DIR/backend") url=mongodb://127.0.0.1:$(cat "$FDB_DIR/port")"
   else echo "ferretdb: stopped"; rc=1; fi
   if rabbit_running; then
     echo "rabbitmq: running pid=$(cat "$RMQ_DIR/pid") node=$RABBIT_NODE url=amqp://127.0.0.1:$(cat "$RMQ_DIR/port")"
@@ -578,7 +677,7 @@ case "${1:-}" in
 esac
 case "${1:-}" in
   install) cmd_install ;;
-  start) cmd_start ;;
+  start) cmd_start "${2:-}" ;;
   stop) cmd_stop ;;
   clean) cmd_stop; rm -rf "$SERVICES_DIR"; log "removed $SERVICES_DIR" ;;
   status) cmd_status ;;

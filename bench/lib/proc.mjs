@@ -14,6 +14,32 @@ export function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
+/** utime + stime of a live process and its live children (e.g. a PostgreSQL postmaster and its backends), in seconds. */
+export function treeCpuSeconds(pid) {
+  let total = cpuSeconds(pid);
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += cpuSeconds(Number(d));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}
+
+/** CPU seconds of the PostgreSQL cluster scripts/services.sh runs in servicesDir (0 when there is none). */
+export function postgresCpuSeconds(servicesDir) {
+  let pid;
+  try {
+    pid = Number(fs.readFileSync(`${servicesDir}/postgres/data/postmaster.pid`, 'utf8').split('\n')[0]);
+  } catch {
+    return 0; // no PostgreSQL (SQLite backend), or its pid file unreadable to a non-owner
+  }
+  return fs.existsSync(`/proc/${pid}`) ? treeCpuSeconds(pid) : 0;
+}
+
 /** Peak resident set (VmHWM) of a live process, in bytes. */
 export function peakRss(pid) {
   const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

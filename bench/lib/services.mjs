@@ -6,14 +6,16 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { cpuSeconds, postgresCpuSeconds } from './proc.mjs';
 import { repoRoot } from './root-deps.mjs';
 
 export function clusterServices(outDir) {
   if (process.env.MONGO_URL && process.env.AMQP_URL) {
-    return { mongoUrl: process.env.MONGO_URL, amqpUrl: process.env.AMQP_URL, source: 'MONGO_URL/AMQP_URL from the environment', infraPids: () => [], stop: () => {} };
+    return { mongoUrl: process.env.MONGO_URL, amqpUrl: process.env.AMQP_URL, source: 'MONGO_URL/AMQP_URL from the environment', infraCpu: () => undefined, stop: () => {} };
   }
   const dir = path.join(outDir, 'services');
-  const env = { ...process.env, SERVICES_DIR: dir, SERVICES_RABBIT_NODE: 'scrapeds-bench@localhost' };
+  // FerretDB on PostgreSQL: the faster backend in the ferretdb section (RESULTS.md); FERRETDB_BACKEND=sqlite overrides.
+  const env = { FERRETDB_BACKEND: 'postgresql', ...process.env, SERVICES_DIR: dir, SERVICES_RABBIT_NODE: 'scrapeds-bench@localhost' };
   const script = path.join(repoRoot, 'scripts/services.sh');
   const run = (cmd) => spawnSync(script, [cmd], { cwd: repoRoot, env, encoding: 'utf8', timeout: 900_000 });
   for (const cmd of ['install', 'start']) {
@@ -28,8 +30,9 @@ export function clusterServices(outDir) {
   return {
     mongoUrl: vars.MONGO_URL,
     amqpUrl: vars.AMQP_URL,
-    source: 'private FerretDB v1 + RabbitMQ started by scripts/services.sh for this run',
-    infraPids: () => ['ferretdb/pid', 'rabbitmq/rabbitmq.pid'].map(pidOf),
+    source: `private FerretDB v1 (on ${env.FERRETDB_BACKEND}) + RabbitMQ started by scripts/services.sh for this run`,
+    // FerretDB's CPU includes its PostgreSQL (postmaster and backends) when that is the backend.
+    infraCpu: () => ({ ferretdb: cpuSeconds(pidOf('ferretdb/pid')) + postgresCpuSeconds(dir), rabbitmq: cpuSeconds(pidOf('rabbitmq/rabbitmq.pid')) }),
     stop: () => run('stop'),
   };
 }
