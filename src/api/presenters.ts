@@ -1,5 +1,5 @@
 /** Domain → wire representation (snake_case JSON, links to related resources). */
-import type { Task, TaskError, TaskImage } from '../models/task.js';
+import type { PageMetadata, Task, TaskError, TaskImage } from '../models/task.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 export const collectionPath = (kind: Task['kind']) => (kind === 'text' ? '/text_tasks' : '/images_tasks');
@@ -15,6 +15,7 @@ export function presentTask(t: Task) {
     url: t.url,
     status: t.status,
     refresh: t.refresh,
+    ...(t.kind === 'text' ? { format: t.format ?? 'text' } : {}),
     attempts: t.attempts,
     created_at: t.createdAt,
     updated_at: t.updatedAt,
@@ -29,11 +30,28 @@ export function presentTask(t: Task) {
           title: t.page.title ?? null,
           bytes: t.page.bytes,
           proxy: t.page.proxy ?? null,
-          ...(t.kind === 'text' ? { text_length: t.page.textLength ?? null } : { images_discovered: t.page.imagesDiscovered ?? null }),
+          ...(t.kind === 'text'
+            ? { text_length: t.page.textLength ?? null, metadata: presentMetadata(t.page.metadata) }
+            : { images_discovered: t.page.imagesDiscovered ?? null }),
         }
       : null,
     ...(t.kind === 'images' ? { counts: t.counts ?? { found: 0, stored: 0, reused: 0, failed: 0 } } : {}),
     links: t.kind === 'text' ? { self, text: `${self}/text` } : { self, images: `${self}/images` },
+  };
+}
+
+/** Every key always present (null when the page did not say), so clients and exports see one shape. */
+export function presentMetadata(m: PageMetadata | undefined) {
+  return {
+    title: m?.title ?? null,
+    description: m?.description ?? null,
+    author: m?.author ?? null,
+    published: m?.published ?? null,
+    canonical_url: m?.canonicalUrl ?? null,
+    site_name: m?.siteName ?? null,
+    license: m?.license ?? null,
+    language: m?.language ?? null,
+    word_count: m?.wordCount ?? null,
   };
 }
 

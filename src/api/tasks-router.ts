@@ -2,11 +2,11 @@
 import { Router, type Request } from 'express';
 import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
-import type { Task, TaskKind, TaskStatus } from '../models/task.js';
+import type { Task, TaskKind, TaskStatus, TextFormat } from '../models/task.js';
 import { QueueFullError, type JobQueue } from '../queue/job-queue.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
-import { createTaskBody, listQuery, parse } from './validation.js';
+import { createBodyFor, listQuery, parse } from './validation.js';
 
 export interface TasksDeps {
   store: TaskStore;
@@ -36,8 +36,8 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     if (!req.is('application/json')) {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the task as application/json', [{ field: 'body', message: 'must be application/json' }]);
     }
-    const body = parse(createTaskBody, req.body, 'body');
-    const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh });
+    const body: { url: string; refresh: boolean; format?: string } = parse(createBodyFor(kind), req.body, 'body');
+    const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh, ...(body.format ? { format: body.format as TextFormat } : {}) });
     try {
       await deps.queue.dispatch({ taskId: task.id, kind });
     } catch (err) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_STATUSES } from '../models/task.js';
+import { TASK_STATUSES, TEXT_FORMATS, type TaskKind } from '../models/task.js';
 import { invalid } from './problem.js';
 
 const MAX_URL_LENGTH = 2048;
@@ -20,6 +20,15 @@ export const createTaskBody = z.strictObject(
   },
   { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be a JSON object') },
 );
+
+export const createTextTaskBody = createTaskBody.extend({
+  format: z.enum(TEXT_FORMATS as [string, ...string[]], { error: `must be one of ${TEXT_FORMATS.join(', ')}` }).optional().default('text'),
+});
+
+/** The body of `POST /text_tasks` or `POST /images_tasks`. */
+export function createBodyFor(kind: TaskKind) {
+  return kind === 'text' ? createTextTaskBody : createTaskBody;
+}
 
 export const listQuery = z.strictObject(
   {

@@ -1,5 +1,6 @@
 /**
- * One parse of an HTML page → its title, readable text and every image it references.
+ * One parse of an HTML page → its title, whole-page text, main content (as text and as Markdown), metadata
+ * and every image it references.
  *
  * cheerio/slim parses with htmlparser2: measured about 2.5× faster than parse5 on an 850 kB page here, and
  * it parses <noscript> content as elements (parse5, scripting on, makes it text), so lazy-loading fallbacks
@@ -8,71 +9,29 @@
 import { load } from 'cheerio/slim';
 // domhandler is cheerio's own tree (a dependency of cheerio, not of ours): its guards narrow node types.
 import { isTag, isText, type AnyNode, type Element } from 'domhandler';
+import { countWords, detectLanguage, primaryLanguage } from './language.js';
+import { findMainContent, MAIN_HIDDEN } from './main-content.js';
+import { toMarkdown } from './markdown.js';
+import type { PageMetadata } from '../models/task.js';
+import { extractMetadata } from './metadata.js';
+import { CELLS, HIDDEN, LINES, PARAGRAPHS, TextBuilder, addText, renderText } from './text-builder.js';
 
 export interface ExtractedPage {
   title?: string;
+  /** The whole page's text (format `text`). */
   text: string;
+  /** The main content as text (format `main`): the article or post body and its headings. */
+  main: string;
+  /** The main content as Markdown (format `markdown`). */
+  markdown: string;
+  metadata: PageMetadata;
   /** Absolute http(s) URLs without fragment, or data:image URIs; distinct, in order of first appearance. */
   images: string[];
 }
 
-/** Content that is never rendered as text. */
-const HIDDEN = new Set(['script', 'style', 'noscript', 'template', 'svg', 'iframe', 'object', 'canvas', 'select', 'datalist']);
-
-/** Elements that stand apart from their neighbours by a blank line. */
-const PARAGRAPHS = new Set([
-  'title', 'p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'pre', 'blockquote', 'table', 'ul', 'ol', 'dl', 'hr', 'figure',
-  'section', 'article', 'header', 'footer', 'form', 'fieldset', 'nav', 'main', 'aside', 'address', 'details', 'hgroup',
-]);
-
-/** Elements that start and end a line. */
-const LINES = new Set([
-  'html', 'body', 'div', 'li', 'dt', 'dd', 'tr', 'caption', 'thead', 'tbody', 'tfoot', 'figcaption', 'summary', 'legend',
-  'center', 'search', 'dialog', 'menu', 'option',
-]);
-
-/** Table cells on one row stay on one line, kept apart by a space. */
-const CELLS = new Set(['td', 'th']);
-
 const IMAGE_META = new Set(['og:image', 'og:image:url', 'og:image:secure_url', 'twitter:image', 'twitter:image:src']);
 const IMG_URL_ATTRS = ['src', 'data-src', 'data-lazy-src', 'data-original'];
 const IMG_SRCSET_ATTRS = ['srcset', 'data-srcset', 'data-lazy-srcset'];
-
-/** Builds text line by line: runs of whitespace collapse, lines are trimmed, blank lines never repeat. */
-class TextBuilder {
-  private readonly lines: string[] = [];
-  private line = '';
-  /** Separator owed before the next non-empty line: 1 newline, 2 a blank line. */
-  private pending = 0;
-
-  add(text: string): void {
-    this.line += text;
-  }
-
-  /** A block boundary; `gap` 2 asks for a blank line. */
-  boundary(gap: 1 | 2): void {
-    const text = this.line.replace(/\s+/g, ' ').trim();
-    this.line = '';
-    if (text) {
-      if (this.pending === 2 && this.lines.length > 0) this.lines.push('');
-      this.lines.push(text);
-      this.pending = 0;
-    }
-    this.pending = Math.max(this.pending, gap);
-  }
-
-  /** <br>: a second one in a row makes a blank line, as it does on screen. */
-  lineBreak(): void {
-    const emptyLine = !this.line.trim();
-    this.boundary(1);
-    if (emptyLine && this.lines.length > 0) this.pending = 2;
-  }
-
-  toString(): string {
-    this.boundary(1);
-    return this.lines.join('\n');
-  }
-}
 
 type Frame = { node: AnyNode; visible: boolean; pre: boolean } | { leave: Element; gap: 1 | 2 | 0; cell: boolean };
 
@@ -116,17 +75,20 @@ export function extractPage(html: string, pageUrl: string): ExtractedPage {
     for (let i = el.children.length - 1; i >= 0; i--) stack.push({ node: el.children[i]!, visible: childVisible, pre: childPre });
   }
 
-  return { title, text: text.toString(), images: resolveImageRefs(refs, baseUrl(baseHref, pageUrl)) };
-}
-
-/** Inside <pre> a newline is a line break; elsewhere it is just whitespace. */
-function addText(text: TextBuilder, data: string, pre: boolean): void {
-  if (!pre) return text.add(data);
-  const parts = data.split('\n');
-  parts.forEach((part, i) => {
-    if (i > 0) text.lineBreak();
-    text.add(part);
-  });
+  const base = baseUrl(baseHref, pageUrl);
+  const root = $.root()[0]!;
+  const metadata = extractMetadata(root, base?.href ?? pageUrl);
+  const content = findMainContent(root);
+  const skip = (el: Element) => content?.pruned.has(el) ?? false;
+  const main = content ? renderText(content.roots, skip, MAIN_HIDDEN) : '';
+  const language = detectLanguage(main) ?? primaryLanguage(metadata.language);
+  if (language) metadata.language = language;
+  else delete metadata.language;
+  metadata.wordCount = countWords(main);
+  // Last: Markdown rewrites the content's subtree (absolute URLs, pruned elements removed).
+  const hidden = (el: Element) => skip(el) || MAIN_HIDDEN.has(el.name.toLowerCase());
+  const markdown = content ? toMarkdown(content.roots, hidden, base?.href ?? pageUrl, metadata.title ?? title) : '';
+  return { title, text: text.toString(), main, markdown, metadata, images: resolveImageRefs(refs, base) };
 }
 
 function collapse(text: string): string {

@@ -1,5 +1,6 @@
-import type { PageInfo } from '../models/task.js';
+import type { PageInfo, PageMetadata, TextFormat } from '../models/task.js';
 import { decodeHtml } from '../scrape/decode.js';
+import { countWords, detectLanguage } from '../scrape/language.js';
 import type { Fetcher } from '../scrape/fetcher.js';
 import type { PageExtractor } from '../scrape/page-extractor.js';
 import type { RecentPages } from './recent-pages.js';
@@ -17,7 +18,9 @@ export interface PageFetcher {
 
 export interface FetchedPage {
   info: PageInfo;
-  text: string;
+  /** The page's text in each text format. */
+  texts: Record<TextFormat, string>;
+  metadata: PageMetadata;
   images: string[];
 }
 
@@ -42,14 +45,23 @@ async function loadPage(pages: PageFetcher, url: string, signal: AbortSignal): P
   if (res.proxy) info.proxy = res.proxy;
   if (mime.toLowerCase() === 'text/plain') {
     const text = normalisePlainText(decodeHtml(res.body, res.contentType));
-    return { info, text, images: [] };
+    // A plain-text document is all content: each format is the text itself.
+    const metadata: PageMetadata = { wordCount: countWords(text) };
+    const language = detectLanguage(text);
+    if (language) metadata.language = language;
+    return { info, texts: { text, main: text, markdown: text }, metadata, images: [] };
   }
   // A server that names no type is usually sending HTML; anything else named is not a page we can read.
   if (mime && !HTML_TYPES.test(mime)) {
     throw new ScrapeError('not_html', `expected an HTML page, got ${mime}`, { httpStatus: res.status });
   }
   const extracted = await pages.extractor.extract({ body: res.body, contentType: res.contentType, pageUrl: res.finalUrl }, signal);
-  return { info: { ...info, title: extracted.title }, text: extracted.text, images: extracted.images };
+  return {
+    info: { ...info, title: extracted.title },
+    texts: { text: extracted.text, main: extracted.main, markdown: extracted.markdown },
+    metadata: extracted.metadata,
+    images: extracted.images,
+  };
 }
 
 function normalisePlainText(text: string): string {

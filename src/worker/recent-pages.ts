@@ -55,7 +55,8 @@ export class RecentPages {
 
   private remember(url: string, page: FetchedPage): void {
     this.forget(url);
-    const bytes = 2 * (page.text.length + page.images.reduce((n, u) => n + u.length, 0)) + 512;
+    const texts = page.texts.text.length + page.texts.main.length + page.texts.markdown.length;
+    const bytes = 2 * (texts + page.images.reduce((n, u) => n + u.length, 0)) + 512 + JSON.stringify(page.metadata).length;
     if (bytes > this.options.maxBytes / 4) return; // one huge page must not flush everything else
     this.pages.set(url, { page, at: this.now(), bytes });
     this.held += bytes;

@@ -8,9 +8,10 @@ export interface TextTaskDeps {
   pages: PageFetcher;
 }
 
-/** Fetch, extract, and record the text before the task may be marked succeeded. */
+/** Fetch, extract, and record the text in the task's format before the task may be marked succeeded. */
 export async function runTextTask(task: Task, deps: TextTaskDeps, signal: AbortSignal): Promise<PageInfo> {
   const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
-  await deps.store.saveText(task.id, page.text);
-  return { ...page.info, textLength: page.text.length };
+  const text = page.texts[task.format ?? 'text'];
+  await deps.store.saveText(task.id, text);
+  return { ...page.info, textLength: text.length, metadata: page.metadata };
 }

@@ -61,6 +61,7 @@ export class MongoTaskStore implements TaskStore {
       _id: id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh, attempts: 0,
       createdAt: at, updatedAt: at, rev: 0,
     };
+    if (input.format) doc.format = input.format;
     await this.m.tasks.create(doc);
     return toTask(doc);
   }

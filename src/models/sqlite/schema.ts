@@ -50,6 +50,8 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS task_images_outcome ON task_images (task_id, outcome);
   CREATE INDEX IF NOT EXISTS task_images_image ON task_images (task_id, image_id, position);
   `,
+  // 2: the format of a text task's stored text (NULL: the whole page's text)
+  `ALTER TABLE tasks ADD COLUMN format TEXT CHECK (format IN ('text', 'main', 'markdown'));`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

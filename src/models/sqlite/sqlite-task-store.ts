@@ -11,7 +11,7 @@ import {
 } from '../ids.js';
 import type {
   ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, NewTask, Page, PageInfo, StoredFile, Task,
-  TaskError, TaskImage, TaskKind, TaskStatus,
+  TaskError, TaskImage, TaskKind, TaskStatus, TextFormat,
 } from '../task.js';
 import type { ClaimOptions, ImageCompletion, ListTasksQuery, TaskStore } from '../task-store.js';
 import { migrate } from './schema.js';
@@ -22,6 +22,7 @@ interface TaskRow {
   url: string;
   status: TaskStatus;
   refresh: number;
+  format: TextFormat | null;
   attempts: number;
   created_at: string;
   updated_at: string;
@@ -104,8 +105,8 @@ function prepareStatements(db: Database.Database) {
       ORDER BY created_at DESC, id DESC LIMIT @limit`;
   return {
     insertTask: db.prepare<[TaskRow], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page)
-      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page)`),
+      INSERT INTO tasks (id, kind, url, status, refresh, format, attempts, created_at, updated_at, started_at, finished_at, error, page)
+      VALUES (@id, @kind, @url, @status, @refresh, @format, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
     list: {
       plain: db.prepare<[Record<string, unknown>], TaskRow>(listSql(false, false)),
@@ -188,6 +189,7 @@ export class SqliteTaskStore implements TaskStore {
       id: r.id, kind: r.kind, url: r.url, status: r.status, refresh: r.refresh === 1, attempts: r.attempts,
       createdAt: r.created_at, updatedAt: r.updated_at,
     };
+    if (r.format !== null) task.format = r.format;
     if (r.started_at !== null) task.startedAt = r.started_at;
     if (r.finished_at !== null) task.finishedAt = r.finished_at;
     const error = parse<TaskError>(r.error);
@@ -216,8 +218,8 @@ export class SqliteTaskStore implements TaskStore {
     const { id, ms } = newIdWithTime();
     const at = new Date(ms).toISOString();
     const row: TaskRow = {
-      id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, attempts: 0,
-      created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null,
+      id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, format: input.format ?? null,
+      attempts: 0, created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null,
     };
     this.stmt.insertTask.run(row);
     return this.toTask(row, input.kind === 'images' ? emptyCounts() : undefined);
