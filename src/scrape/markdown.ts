@@ -22,6 +22,21 @@ turndown.addRule('imageWithUrl', {
   replacement: () => '',
 });
 
+// "- item" and "1. item" (turndown pads markers to four columns), continuation lines indented to match.
+turndown.addRule('compactListItem', {
+  filter: 'li',
+  replacement: (content, node) => {
+    const parent = node.parentNode as { nodeName: string; getAttribute(name: string): string | null; children: ArrayLike<unknown> } | null;
+    let prefix = '- ';
+    if (parent?.nodeName === 'OL') {
+      const start = Number(parent.getAttribute('start') ?? 1);
+      prefix = `${(Number.isFinite(start) ? start : 1) + Array.prototype.indexOf.call(parent.children, node)}. `;
+    }
+    const body = content.replace(/^\n+/, '').replace(/\n+$/, '\n').replace(/\n/gm, `\n${' '.repeat(prefix.length)}`);
+    return prefix + body + (node.nextSibling && !/\n$/.test(body) ? '\n' : '');
+  },
+});
+
 const URL_ATTRS: Record<string, string[]> = { a: ['href'], img: ['src'] };
 const LAZY_SRC = ['data-src', 'data-lazy-src', 'data-original'];
 
