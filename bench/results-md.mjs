@@ -1,4 +1,5 @@
 /** bench/RESULTS.md from the results object that run.mjs collects. */
+import { extractMarkdown } from './extract.mjs';
 const MB = (b) => (b / 2 ** 20).toFixed(0);
 const f1 = (x) => (x == null || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const f2 = (x) => (x == null || !Number.isFinite(x) ? '—' : x.toFixed(2));
@@ -156,6 +157,9 @@ ${profileSection(R.profile, `the job ran ${f2(R.profile?.seconds)} s under the p
 
 ## Where the API read spends its CPU (\`node --cpu-prof\`, \`GET /text_tasks/:id\` under autocannon)
 ${profileSection(R.apiProfile, `${f1(R.apiProfile?.rps)} req/s for ${R.apiProfile?.seconds} s under the profiler; only samples taken during that measured autocannon run are counted`)}
+
+## Main-content extraction (issue 11: the \`main\` text format)
+${extractMarkdown(R.extract)}
 
 ## Notes
 ${R.notes.map((n) => `- ${n}`).join('\n')}

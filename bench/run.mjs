@@ -16,6 +16,7 @@ import { clusterServices } from './lib/services.mjs';
 import { notes } from './notes.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
+import { extractBench } from './extract.mjs';
 
 const here = import.meta.dirname;
 const env = process.env;
@@ -138,11 +139,13 @@ if (process.argv.includes('--render')) {
 
 fs.mkdirSync(outDir, { recursive: true });
 const R = { startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), params, warnings: [], machine: machine(), textJob: {}, fullJob: {} };
-const scrapyMissing = ensurePeers();
+// The extraction bench needs neither the peers nor the fixture site.
+const needsSite = ['jobs', 'profile', 'cluster', 'api', 'scale'].some(want);
+const scrapyMissing = needsSite ? ensurePeers() : 'not needed';
 R.versions = versions(scrapyMissing);
 log('building the service (tsc, into a temp dir)');
 const build = buildService();
-const site = await spawnFixtureSite(params.site);
+const site = needsSite ? await spawnFixtureSite(params.site) : { plan: {}, stop: () => {} };
 R.plan = site.plan;
 const common = { distDir: build.distDir, site, concurrency: params.concurrency };
 
@@ -211,6 +214,10 @@ try {
         express: await expressHello(o),
       };
     });
+  }
+  if (want('extract')) {
+    R.extract = await section('extract (main content on the article-extraction dev set)', () =>
+      extractBench({ distDir: build.distDir, outDir, limit: num('BENCH_EXTRACT_PAGES', Infinity) }));
   }
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));
 } finally {

@@ -91,6 +91,12 @@ export function extractPage(html: string, pageUrl: string): ExtractedPage {
   return { title, text: text.toString(), main, markdown, metadata, images: resolveImageRefs(refs, base) };
 }
 
+/** Only the main content's text (what the `main` format stores): for the benchmark and the quality floor. */
+export function extractMain(html: string): string {
+  const content = findMainContent(load(html, { xml: { xmlMode: false, decodeEntities: true } }).root()[0]!);
+  return content ? renderText(content.roots, (el) => content.pruned.has(el), MAIN_HIDDEN) : '';
+}
+
 function collapse(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
