@@ -8,34 +8,34 @@ import { isTag, type AnyNode, type Element } from 'domhandler';
 import TurndownService from 'turndown';
 import { gfm } from 'turndown-plugin-gfm';
 
-const turndown = new TurndownService({
-  headingStyle: 'atx',
-  codeBlockStyle: 'fenced',
-  bulletListMarker: '-',
-  emDelimiter: '_',
-  hr: '---',
-});
-turndown.use(gfm);
-// An image without a usable URL says nothing in Markdown; a figure's caption stays as text.
-turndown.addRule('imageWithUrl', {
-  filter: (node) => node.nodeName === 'IMG' && !node.getAttribute('src'),
-  replacement: () => '',
-});
+const OPTIONS: TurndownService.Options = { headingStyle: 'atx', codeBlockStyle: 'fenced', bulletListMarker: '-', emDelimiter: '_', hr: '---' };
+const turndown = withRules(new TurndownService(OPTIONS)).use(gfm);
+// turndown-plugin-gfm 1.0.2 throws on some malformed tables (a row outside any table section): then the
+// page is converted without the GitHub extensions rather than failing.
+const plainTurndown = withRules(new TurndownService(OPTIONS));
 
-// "- item" and "1. item" (turndown pads markers to four columns), continuation lines indented to match.
-turndown.addRule('compactListItem', {
-  filter: 'li',
-  replacement: (content, node) => {
-    const parent = node.parentNode as { nodeName: string; getAttribute(name: string): string | null; children: ArrayLike<unknown> } | null;
-    let prefix = '- ';
-    if (parent?.nodeName === 'OL') {
-      const start = Number(parent.getAttribute('start') ?? 1);
-      prefix = `${(Number.isFinite(start) ? start : 1) + Array.prototype.indexOf.call(parent.children, node)}. `;
-    }
-    const body = content.replace(/^\n+/, '').replace(/\n+$/, '\n').replace(/\n/gm, `\n${' '.repeat(prefix.length)}`);
-    return prefix + body + (node.nextSibling && !/\n$/.test(body) ? '\n' : '');
-  },
-});
+function withRules(service: TurndownService): TurndownService {
+  // An image without a usable URL says nothing in Markdown; a figure's caption stays as text.
+  service.addRule('imageWithUrl', {
+    filter: (node) => node.nodeName === 'IMG' && !node.getAttribute('src'),
+    replacement: () => '',
+  });
+  // "- item" and "1. item" (turndown pads markers to four columns), continuation lines indented to match.
+  service.addRule('compactListItem', {
+    filter: 'li',
+    replacement: (content, node) => {
+      const parent = node.parentNode as { nodeName: string; getAttribute(name: string): string | null; children: ArrayLike<unknown> } | null;
+      let prefix = '- ';
+      if (parent?.nodeName === 'OL') {
+        const start = Number(parent.getAttribute('start') ?? 1);
+        prefix = `${(Number.isFinite(start) ? start : 1) + Array.prototype.indexOf.call(parent.children, node)}. `;
+      }
+      const body = content.replace(/^\n+/, '').replace(/\n+$/, '\n').replace(/\n/gm, `\n${' '.repeat(prefix.length)}`);
+      return prefix + body + (node.nextSibling && !/\n$/.test(body) ? '\n' : '');
+    },
+  });
+  return service;
+}
 
 const URL_ATTRS: Record<string, string[]> = { a: ['href'], img: ['src'] };
 const LAZY_SRC = ['data-src', 'data-lazy-src', 'data-original'];
@@ -50,7 +50,13 @@ export function toMarkdown(roots: readonly Element[], drop: (el: Element) => boo
     prepare(root, drop, baseUrl);
     kept.push(root);
   }
-  const body = turndown.turndown(render(kept, { decodeEntities: true, encodeEntities: 'utf8' })).trim();
+  const html = render(kept, { decodeEntities: true, encodeEntities: 'utf8' });
+  let body: string;
+  try {
+    body = turndown.turndown(html).trim();
+  } catch {
+    body = plainTurndown.turndown(html).trim();
+  }
   // The headline is often outside the content container; a document starts with it.
   if (title && !/^#\s/.test(body)) return `# ${title.replace(/\s+/g, ' ').trim()}\n\n${body}`.trim();
   return body;
