@@ -28,7 +28,7 @@ export interface MainContent {
 
 /** Class/id words of page furniture. Matched against each class token and the id, lower-cased. */
 const BOILERPLATE_WORD =
-  /(^|[-_:.])(comments?|commentlist|disqus|respond|replies|footer|foot|sidebar|sidebars|side|widgets?|nav|navbar|navigation|menu|menus|breadcrumbs?|crumbs|share|sharing|sharer|shares|socials?|sociable|social-?links|related|relatedposts|recommended|recommendations|promo|promoted|sponsored|sponsor|advert|advertisement|adverts|ads?|adsense|adslot|ad-?container|banner|cookies?|consent|gdpr|newsletter|subscribe|subscription|signup|popup|modal|overlay|toolbar|pagination|pager|paging|tags|tagcloud|taglist|categories|category-?list|authorbox|author-?bio|about-?author|print|rss|caption|wp-caption-text|image-?caption|img-?caption|bildunterschrift|bilduntertitel|legend|credit|photo-?credit|image-?credit|copyright|login|searchform|search|skip|skiplink|hidden|visually-?hidden|sr-only|screen-?reader-?text|more-?stories|most-?popular|popular|trending|outbrain|taboola|plista|masthead|topbar|header-?bar|site-?header|site-?footer|copyright|meta|postmeta|post-?meta|entry-?meta|byline|dateline|date|datum|newsdatum|published|post-?date|timestamp|caption-?credit|credits?|rating|votes?|like|likes|follow|feedback|jump|backlink|back-?to-?top|top-?link|nextprev|prev-?next|post-?nav|post-?navigation|navigation-?links|read-?more|readmore|further|more|also|paywall|donate|donation|shop|cart|calendar|archive|archives|blogroll|links|linkliste|infobox-?links)($|[-_:.])/;
+  /(^|[-_:.])(comments?|commentlist|disqus|respond|replies|footer|foot|sidebar|sidebars|side|widgets?|nav|navbar|navigation|menu|menus|breadcrumbs?|crumbs|share|sharing|sharer|shares|socials?|sociable|social-?links|related|relatedposts|recommended|recommendations|promo|promoted|sponsored|sponsor|advert|advertisement|adverts|ads?|adsense|adslot|ad-?container|banner|cookies?|consent|gdpr|newsletter|subscribe|subscription|signup|popup|modal|overlay|toolbar|pagination|pager|paging|tags|tagcloud|taglist|categories|category-?list|authorbox|author-?bio|about-?author|print|rss|caption|wp-caption-text|image-?caption|img-?caption|bildunterschrift|bilduntertitel|legend|credit|photo-?credit|image-?credit|copyright|login|searchform|search|skip|skiplink|hidden|visually-?hidden|sr-only|screen-?reader-?text|more-?stories|most-?popular|popular|trending|outbrain|taboola|plista|masthead|topbar|header-?bar|site-?header|site-?footer|copyright|meta|postmeta|post-?meta|entry-?meta|byline|dateline|date|datum|newsdatum|published|utility|postmetadata|metadata|post-?info|entry-?info|article-?info|article-?meta|author|authors|autor|author-?info|post-?date|timestamp|caption-?credit|credits?|rating|votes?|like|likes|follow|feedback|jump|backlink|back-?to-?top|top-?link|nextprev|prev-?next|post-?nav|post-?navigation|navigation-?links|read-?more|readmore|further|more|also|paywall|donate|donation|shop|cart|calendar|archive|archives|blogroll|links|linkliste|infobox-?links)($|[-_:.])/;
 
 /**
  * Short blocks that announce furniture rather than content: sharing, related links, comment forms, ads,
@@ -41,14 +41,14 @@ const BOILERPLATE_LINE =
 const CONTENT_WORD = /(^|[-_:.])(article|articlebody|article-?body|article-?content|body|content|entry|entry-?content|hentry|h-entry|main|post|post-?body|post-?content|post-?entry|story|story-?body|text|blog-?post|single|page-?content|main-?content|rich-?text|markdown)($|[-_:.])/;
 
 /** Words whose match vetoes content-ness: a container named for both is boilerplate. */
-const STRONG_BOILERPLATE_WORD = /(comment|disqus|sidebar|footer|related|share|sharing|social|cookie|newsletter|breadcrumb|advert|sponsor|promo|outbrain|taboola|navigation|navbar|menu)/;
+const STRONG_BOILERPLATE_WORD = /(comment|kommentar|disqus|sidebar|footer|related|share|sharing|social|cookie|newsletter|breadcrumb|advert|sponsor|promo|outbrain|taboola|navigation|navbar|menu|paywall|subscri|signup|popup|modal|twitter-tweet|instagram-media|content-blocker|notice)/;
 
 /** Elements never part of the content. */
 const FURNITURE_TAGS = new Set(['figcaption', 'time', 'nav', 'aside', 'footer', 'form', 'button', 'select', 'input', 'textarea', 'menu', 'dialog', 'label', 'fieldset', 'iframe', 'embed', 'object', 'map', 'area']);
 const FURNITURE_ROLES = new Set(['navigation', 'contentinfo', 'complementary', 'dialog', 'alertdialog', 'search', 'menu', 'menubar', 'banner', 'toolbar', 'tablist']);
 
 /** Elements whose class/id words can mark them as furniture. */
-const NAMED_CONTAINERS = new Set(['div', 'section', 'aside', 'header', 'footer', 'nav', 'ul', 'ol', 'dl', 'table', 'span', 'li', 'figure', 'figcaption', 'article', 'form', 'p', 'small', 'font', 'center', 'details', 'tr', 'td', 'a']);
+const NAMED_CONTAINERS = new Set(['div', 'section', 'aside', 'header', 'footer', 'nav', 'ul', 'ol', 'dl', 'table', 'span', 'li', 'figure', 'figcaption', 'form', 'p', 'small', 'font', 'center', 'details', 'tr', 'td', 'a']);
 
 /** Elements that do not start a block: their text belongs to the enclosing block. */
 const INLINE = new Set([
@@ -188,8 +188,10 @@ class Analysis {
     if (FURNITURE_TAGS.has(name)) return true;
     const role = el.attribs['role']?.toLowerCase();
     if (role && FURNITURE_ROLES.has(role)) return true;
-    // Names steer containers only: a heading's id is often an anchor made from its words ("nav_…").
-    if (!this.options.useClassWords || !NAMED_CONTAINERS.has(name)) return false;
+    if (!this.options.useClassWords) return false;
+    // A heading's id is often an anchor made from its words ("nav_…"): only its class counts.
+    if (HEADINGS.has(name)) return isBoilerplateName(el.attribs['class'] ?? '');
+    if (!NAMED_CONTAINERS.has(name)) return false;
     return classWeight(el) < 0 && hasBoilerplateWord(el);
   }
 
@@ -430,7 +432,7 @@ function classWeight(el: Element): number {
   for (const value of [cls, id]) {
     if (!value) continue;
     const tokens = value.split(/\s+/);
-    const boiler = tokens.some((t) => BOILERPLATE_WORD.test(t));
+    const boiler = tokens.some(isBoilerplateToken);
     const content = tokens.some((t) => CONTENT_WORD.test(t) && !STRONG_BOILERPLATE_WORD.test(t));
     if (boiler && !content) weight -= 25;
     if (content && !boiler) weight += 25;
@@ -440,8 +442,15 @@ function classWeight(el: Element): number {
 }
 
 function hasBoilerplateWord(el: Element): boolean {
-  const words = `${el.attribs['class'] ?? ''} ${el.attribs['id'] ?? ''}`.toLowerCase().split(/\s+/);
-  return words.some((t) => t !== '' && BOILERPLATE_WORD.test(t));
+  return isBoilerplateName(`${el.attribs['class'] ?? ''} ${el.attribs['id'] ?? ''}`);
+}
+
+function isBoilerplateName(names: string): boolean {
+  return names.toLowerCase().split(/\s+/).some((t) => t !== '' && isBoilerplateToken(t));
+}
+
+function isBoilerplateToken(token: string): boolean {
+  return BOILERPLATE_WORD.test(token) || STRONG_BOILERPLATE_WORD.test(token);
 }
 
 function isHidden(el: Element): boolean {
