@@ -8,13 +8,13 @@
  */
 import { load } from 'cheerio/slim';
 // domhandler is cheerio's own tree (a dependency of cheerio, not of ours): its guards narrow node types.
-import { isTag, isText, type AnyNode, type Element } from 'domhandler';
+import { isText, type Element } from 'domhandler';
 import { countWords, detectLanguage, primaryLanguage } from './language.js';
 import { findMainContent, MAIN_HIDDEN } from './main-content.js';
 import { toMarkdown } from './markdown.js';
 import type { PageMetadata } from '../models/task.js';
 import { extractMetadata } from './metadata.js';
-import { CELLS, HIDDEN, LINES, PARAGRAPHS, TextBuilder, addText, renderText } from './text-builder.js';
+import { renderText } from './text-builder.js';
 
 export interface ExtractedPage {
   title?: string;
@@ -33,54 +33,25 @@ const IMAGE_META = new Set(['og:image', 'og:image:url', 'og:image:secure_url', '
 const IMG_URL_ATTRS = ['src', 'data-src', 'data-lazy-src', 'data-original'];
 const IMG_SRCSET_ATTRS = ['srcset', 'data-srcset', 'data-lazy-srcset'];
 
-type Frame = { node: AnyNode; visible: boolean; pre: boolean } | { leave: Element; gap: 1 | 2 | 0; cell: boolean };
-
 export function extractPage(html: string, pageUrl: string): ExtractedPage {
   const $ = load(html, { xml: { xmlMode: false, decodeEntities: true } });
-  const text = new TextBuilder();
   const refs: string[] = [];
   let title: string | undefined;
   let baseHref: string | undefined;
-
-  // An explicit stack, not recursion: hostile pages nest elements deep enough to overflow the call stack.
-  const stack: Frame[] = [...$.root()[0]!.children].reverse().map((node) => ({ node, visible: true, pre: false }));
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
-    if ('leave' in frame) {
-      if (frame.gap) text.boundary(frame.gap);
-      if (frame.cell) text.add(' ');
-      continue;
-    }
-    const { node, visible, pre } = frame;
-    if (isText(node)) {
-      if (visible) addText(text, node.data, pre);
-      continue;
-    }
-    if (!isTag(node)) continue;
-    const el = node;
-    const name = el.name.toLowerCase();
-    collectImageRefs(el, name, refs);
-    if (name === 'base' && baseHref === undefined && el.attribs['href'] !== undefined) baseHref = el.attribs['href'];
-    if (name === 'title' && title === undefined && visible) title = collapse(textOf(el)) || undefined;
-    if (name === 'br') {
-      if (visible) text.lineBreak();
-      continue;
-    }
-    const childVisible = visible && !HIDDEN.has(name);
-    const gap = !childVisible ? 0 : PARAGRAPHS.has(name) ? 2 : LINES.has(name) ? 1 : 0;
-    if (gap) text.boundary(gap);
-    if (childVisible && CELLS.has(name)) text.add(' ');
-    stack.push({ leave: el, gap, cell: childVisible && CELLS.has(name) });
-    const childPre = pre || name === 'pre' || name === 'textarea' || name === 'listing';
-    for (let i = el.children.length - 1; i >= 0; i--) stack.push({ node: el.children[i]!, visible: childVisible, pre: childPre });
-  }
+  const text = renderText($.root()[0]!.children, {
+    visit: (el, name, visible) => {
+      collectImageRefs(el, name, refs);
+      if (name === 'base' && baseHref === undefined && el.attribs['href'] !== undefined) baseHref = el.attribs['href'];
+      if (name === 'title' && title === undefined && visible) title = collapse(textOf(el)) || undefined;
+    },
+  });
 
   const base = baseUrl(baseHref, pageUrl);
   const root = $.root()[0]!;
   const metadata = extractMetadata(root, base?.href ?? pageUrl);
   const content = findMainContent(root);
   const skip = (el: Element) => content?.pruned.has(el) ?? false;
-  const main = content ? renderText(content.roots, skip, MAIN_HIDDEN) : '';
+  const main = content ? renderText(content.roots, { skip, hidden: MAIN_HIDDEN }) : '';
   const language = detectLanguage(main) ?? primaryLanguage(metadata.language);
   if (language) metadata.language = language;
   else delete metadata.language;
@@ -88,13 +59,13 @@ export function extractPage(html: string, pageUrl: string): ExtractedPage {
   // Last: Markdown rewrites the content's subtree (absolute URLs, pruned elements removed).
   const hidden = (el: Element) => skip(el) || MAIN_HIDDEN.has(el.name.toLowerCase());
   const markdown = content ? toMarkdown(content.roots, hidden, base?.href ?? pageUrl, metadata.title ?? title) : '';
-  return { title, text: text.toString(), main, markdown, metadata, images: resolveImageRefs(refs, base) };
+  return { title, text, main, markdown, metadata, images: resolveImageRefs(refs, base) };
 }
 
 /** Only the main content's text (what the `main` format stores): for the benchmark and the quality floor. */
 export function extractMain(html: string): string {
   const content = findMainContent(load(html, { xml: { xmlMode: false, decodeEntities: true } }).root()[0]!);
-  return content ? renderText(content.roots, (el) => content.pruned.has(el), MAIN_HIDDEN) : '';
+  return content ? renderText(content.roots, { skip: (el) => content.pruned.has(el), hidden: MAIN_HIDDEN }) : '';
 }
 
 function collapse(text: string): string {

@@ -57,7 +57,7 @@ export class TextBuilder {
 
 
 /** Inside <pre> a newline is a line break; elsewhere it is just whitespace. */
-export function addText(text: TextBuilder, data: string, pre: boolean): void {
+function addText(text: TextBuilder, data: string, pre: boolean): void {
   if (!pre) return text.add(data);
   const parts = data.split('\n');
   parts.forEach((part, i) => {
@@ -67,15 +67,26 @@ export function addText(text: TextBuilder, data: string, pre: boolean): void {
 }
 
 
-type RenderFrame = { node: AnyNode; pre: boolean } | { leave: Element; gap: 1 | 2 | 0; cell: boolean };
+type Frame = { node: AnyNode; visible: boolean; pre: boolean } | { leave: Element; gap: 1 | 2 | 0; cell: boolean };
 
-/**
- * The text of some subtrees, laid out like the whole page's text; `skip` leaves an element and its
- * subtree out (hidden content is always left out).
- */
-export function renderText(roots: readonly AnyNode[], skip: (el: Element) => boolean = () => false, hidden: ReadonlySet<string> = HIDDEN): string {
+export interface RenderOptions {
+  /** Leaves an element and its subtree out of the text. */
+  skip?: (el: Element) => boolean;
+  /** Elements whose content is never text (default HIDDEN). */
+  hidden?: ReadonlySet<string>;
+  /**
+   * Called for every element, hidden ones included (their subtrees are then walked too, without
+   * adding text): the whole-page pass collects image references and <title> this way.
+   */
+  visit?: (el: Element, name: string, visible: boolean) => void;
+}
+
+/** The text of some subtrees: blocks apart by a blank line, list items and <br> by a line break, cells by a space. */
+export function renderText(roots: readonly AnyNode[], options: RenderOptions = {}): string {
+  const { skip, hidden = HIDDEN, visit } = options;
   const text = new TextBuilder();
-  const stack: RenderFrame[] = [...roots].reverse().map((node) => ({ node, pre: false }));
+  // An explicit stack, not recursion: hostile pages nest elements deep enough to overflow the call stack.
+  const stack: Frame[] = [...roots].reverse().map((node) => ({ node, visible: true, pre: false }));
   while (stack.length > 0) {
     const frame = stack.pop()!;
     if ('leave' in frame) {
@@ -83,25 +94,28 @@ export function renderText(roots: readonly AnyNode[], skip: (el: Element) => boo
       if (frame.cell) text.add(' ');
       continue;
     }
-    const { node, pre } = frame;
+    const { node, visible, pre } = frame;
     if (isText(node)) {
-      addText(text, node.data, pre);
+      if (visible) addText(text, node.data, pre);
       continue;
     }
     if (!isTag(node)) continue;
     const name = node.name.toLowerCase();
+    visit?.(node, name, visible);
     if (name === 'br') {
-      text.lineBreak();
+      if (visible) text.lineBreak();
       continue;
     }
-    if (hidden.has(name) || skip(node)) continue;
-    const gap = PARAGRAPHS.has(name) ? 2 : LINES.has(name) ? 1 : 0;
+    const childVisible = visible && !hidden.has(name) && !skip?.(node);
+    // Without a visitor nothing below an invisible element matters.
+    if (!childVisible && !visit) continue;
+    const gap = !childVisible ? 0 : PARAGRAPHS.has(name) ? 2 : LINES.has(name) ? 1 : 0;
+    const cell = childVisible && CELLS.has(name);
     if (gap) text.boundary(gap);
-    const cell = CELLS.has(name);
     if (cell) text.add(' ');
     stack.push({ leave: node, gap, cell });
     const childPre = pre || name === 'pre' || name === 'textarea' || name === 'listing';
-    for (let i = node.children.length - 1; i >= 0; i--) stack.push({ node: node.children[i]!, pre: childPre });
+    for (let i = node.children.length - 1; i >= 0; i--) stack.push({ node: node.children[i]!, visible: childVisible, pre: childPre });
   }
   return text.toString();
 }
