@@ -1,5 +1,6 @@
 /** bench/RESULTS.md from the results object that run.mjs collects. */
 import { extractMarkdown } from './extract.mjs';
+import { hashesSection } from './hashes.mjs';
 const MB = (b) => (b / 2 ** 20).toFixed(0);
 const f1 = (x) => (x == null || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const f2 = (x) => (x == null || !Number.isFinite(x) ? '—' : x.toFixed(2));
@@ -151,6 +152,9 @@ ${apiSection(R.api)}
 
 ## Scale: image URLs on the standalone default
 ${scaleSection(R.scale, p.scale)}
+
+## Dataset-quality extras: perceptual hash, resizing, SimHash, rights (\`BENCH_ONLY=hashes\`)
+${hashesSection(R.hashes)}
 
 ## Where the standalone service spends its CPU (\`node --cpu-prof\`, text + images job)
 ${profileSection(R.profile, `the job ran ${f2(R.profile?.seconds)} s under the profiler; only samples from the first POST to the last poll are counted, so start-up is not`)}

@@ -17,6 +17,7 @@ import { notes } from './notes.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
 import { extractBench } from './extract.mjs';
+import { hashesRun } from './hashes.mjs';
 
 const here = import.meta.dirname;
 const env = process.env;
@@ -219,6 +220,7 @@ try {
     R.extract = await section('extract (main content on the article-extraction dev set)', () =>
       extractBench({ distDir: build.distDir, outDir, limit: num('BENCH_EXTRACT_PAGES', Infinity) }));
   }
+  if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));
 } finally {
   site.stop();

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_AI_CRAWLER_TOKENS } from './scrape/rights/tokens.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -56,6 +57,10 @@ const schema = z.object({
   PROXY_URLS: list.pipe(z.array(z.string().regex(/^https?:\/\/\S+$/, 'each proxy must be an http:// or https:// URL'))).default([]),
   /** Rotate to the next proxy after this long even without a ban; 0: only on 403/429 or failure. */
   PROXY_ROTATE_AFTER_MS: int(0, 86_400_000).default(300_000),
+  /** respect: keep no content the site reserves against AI training; record: keep it, marked; off: read no signals. */
+  RIGHTS_POLICY: z.enum(['respect', 'record', 'off']).default('respect'),
+  /** robots.txt groups and scoped directives for these crawlers speak about AI training (and so to us). */
+  AI_CRAWLER_TOKENS: list.pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'each token must be a robots.txt product token'))).default([...DEFAULT_AI_CRAWLER_TOKENS]),
   /** A pending image claim older than this is taken to be abandoned by a dead worker. */
   CLAIM_STALE_MS: int(1000, 86_400_000).default(120_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
@@ -97,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     parseTimeoutMs: c.PARSE_TIMEOUT_MS,
     pageReuse: { ttlMs: c.PAGE_REUSE_MS, maxBytes: c.PAGE_REUSE_BYTES },
     claimStaleMs: c.CLAIM_STALE_MS,
+    rights: { policy: c.RIGHTS_POLICY, aiCrawlerTokens: c.AI_CRAWLER_TOKENS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
     fetch: {
       userAgent: c.USER_AGENT,

@@ -19,6 +19,10 @@ import { createFetcher, type Fetcher } from './scrape/fetcher.js';
 import { inlineExtractor, threadedExtractor, type PageExtractor } from './scrape/page-extractor.js';
 import { HostLimiter } from './scrape/host-limiter.js';
 import { ProxyPool } from './scrape/proxy-pool.js';
+import { OriginFiles } from './scrape/rights/origin-files.js';
+import { RightsReader } from './scrape/rights/rights-reader.js';
+import { rightsTokens } from './scrape/rights/tokens.js';
+import { userAgentToken } from './scrape/robots.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { VolumeBlobStore } from './storage/volume-blob-store.js';
 import { RecentPages } from './worker/recent-pages.js';
@@ -67,13 +71,15 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
       : undefined,
     log,
   });
+  const { policy, aiCrawlerTokens } = config.rights;
+  const rights = policy === 'off' ? undefined : { policy, reader: new RightsReader(new OriginFiles({ fetcher }), rightsTokens(userAgentToken(f.userAgent), aiCrawlerTokens)) };
   const runner = createTaskRunner({
     store,
     blobs,
     log,
     shutdown,
     taskTimeoutMs: config.fetch.taskTimeoutMs,
-    pages: { fetcher, extractor, recent: new RecentPages(config.pageReuse), timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects },
+    pages: { fetcher, extractor, recent: new RecentPages(config.pageReuse), timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects, rights },
     images: {
       concurrency: config.imageConcurrency,
       maxBytes: config.fetch.maxImageBytes,

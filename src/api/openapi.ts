@@ -16,7 +16,8 @@ function taskPaths(collection: string, schema: string, body: string) {
         requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${body}` } } } },
         responses: {
           '202': { description: 'Accepted; poll the Location', headers: { Location: { schema: { type: 'string' } } }, content: { 'application/json': { schema: ref } } },
-          '400': problem, '413': problem, '415': problem, '503': problem,
+          '400': problem, '405': problem, '413': problem, '415': problem,
+          '503': { ...problem, description: 'queue_full or shutting_down (nothing was stored), or queue_unavailable; retry after Retry-After' },
         },
       },
       get: {
@@ -50,7 +51,7 @@ export const openApiDocument = {
         },
       },
     },
-    ...taskPaths('/images_tasks', 'ImagesTask', 'NewTask'),
+    ...taskPaths('/images_tasks', 'ImagesTask', 'NewImagesTask'),
     '/images_tasks/{id}/images': {
       get: {
         summary: 'The images of the page, in order of discovery',
@@ -59,14 +60,56 @@ export const openApiDocument = {
       },
     },
     '/images_tasks/{id}/images/{imageId}': {
-      get: { summary: 'Download one image file', parameters: [idParam, { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The file, with its image/* type' }, '304': { description: 'Not modified (ETag is the sha256)' }, '404': problem } },
+      get: { summary: 'Download one image file', parameters: [idParam, { name: 'imageId', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': { description: 'The file, with its image/* type, nosniff and a sandboxing CSP; anything but a passive raster image (SVG…) as an attachment' }, '304': { description: 'Not modified (ETag is the sha256)' }, '404': problem } },
     },
   },
   components: {
     responses: { Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     schemas: {
       Status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
-      NewTask: { type: 'object', required: ['url'], additionalProperties: false, properties: { url: { type: 'string', format: 'uri', maxLength: 2048 }, refresh: { type: 'boolean', default: false } } },
+      NewTask: {
+        type: 'object',
+        required: ['url'],
+        additionalProperties: false,
+        properties: { url: { type: 'string', format: 'uri', maxLength: 2048, description: 'http or https; a URL with credentials (user:password@) is refused' }, refresh: { type: 'boolean', default: false } },
+      },
+      NewImagesTask: {
+        type: 'object',
+        required: ['url'],
+        additionalProperties: false,
+        description: 'Filters and resizing: docs/images.md. A filtered image is listed as skipped and its bytes are not kept.',
+        properties: {
+          url: { type: 'string', format: 'uri', maxLength: 2048, description: 'http or https; a URL with credentials (user:password@) is refused' },
+          refresh: { type: 'boolean', default: false },
+          min_width: { type: 'integer', minimum: 1, maximum: 100000 },
+          min_height: { type: 'integer', minimum: 1, maximum: 100000 },
+          max_aspect_ratio: { type: 'number', minimum: 1, maximum: 10000, description: 'longer side over shorter side' },
+          mime_types: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string', pattern: '^image/[a-z0-9][a-z0-9.+-]*$' }, description: 'allowed sniffed types' },
+          resize: {
+            type: 'object',
+            required: ['max_side'],
+            additionalProperties: false,
+            properties: { max_side: { type: 'integer', minimum: 1, maximum: 8192 }, format: { type: 'string', enum: ['webp', 'jpeg', 'png'], default: 'webp' } },
+          },
+        },
+      },
+      RightsSignal: {
+        type: 'object',
+        properties: {
+          signal: { type: 'string', enum: ['robots.txt', 'content-signal', 'x-robots-tag', 'meta-robots', 'tdmrep-file', 'tdmrep-header', 'tdmrep-meta', 'ai.txt'] },
+          where: { type: 'string' }, value: { type: 'string' }, effect: { type: 'string', enum: ['reserved', 'allowed', 'none'] }, note: { type: 'string' },
+        },
+      },
+      Rights: {
+        type: ['object', 'null'],
+        description: 'What the site said about AI training (docs/rights.md); null with RIGHTS_POLICY=off',
+        properties: { verdict: { type: 'string', enum: ['reserved', 'allowed', 'unknown'] }, signals: { type: 'array', items: { $ref: '#/components/schemas/RightsSignal' } } },
+      },
+      Error: {
+        type: ['object', 'null'],
+        description: 'code is stable; message is for people. storage_error and internal_error are the service\'s own failures: their message is fixed, the detail is in the service log.',
+        properties: { code: { type: 'string' }, message: { type: 'string' }, http_status: { type: 'integer' }, address: { type: 'string' } },
+      },
       NewTextTask: {
         type: 'object', required: ['url'], additionalProperties: false,
         properties: {
@@ -86,7 +129,6 @@ export const openApiDocument = {
           word_count: { type: ['integer', 'null'], description: 'words in the main content' },
         },
       },
-      Error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' }, http_status: { type: 'integer' }, address: { type: 'string' } } },
       Problem: { type: 'object', properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } } },
       TaskBase: {
         type: 'object',
@@ -94,6 +136,7 @@ export const openApiDocument = {
           id: { type: 'string' }, url: { type: 'string' }, status: { $ref: '#/components/schemas/Status' }, refresh: { type: 'boolean' }, attempts: { type: 'integer' },
           created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' },
           started_at: { type: ['string', 'null'] }, finished_at: { type: ['string', 'null'] }, error: { $ref: '#/components/schemas/Error' },
+          rights: { $ref: '#/components/schemas/Rights' },
           page: { type: ['object', 'null'], properties: { final_url: { type: 'string' }, http_status: { type: 'integer' }, content_type: { type: ['string', 'null'] }, title: { type: ['string', 'null'] }, bytes: { type: 'integer' }, proxy: { type: ['string', 'null'], description: 'the proxy the page came through, credentials redacted' } } },
         },
       },
@@ -103,6 +146,7 @@ export const openApiDocument = {
           {
             properties: {
               kind: { const: 'text' }, format: { type: 'string', enum: ['text', 'main', 'markdown'] },
+              simhash: { type: ['string', 'null'], pattern: '^[0-9a-f]{16}$', description: '64-bit SimHash of the text (docs/near-duplicates.md)' },
               page: { type: ['object', 'null'], properties: { text_length: { type: ['integer', 'null'] }, metadata: { $ref: '#/components/schemas/Metadata' } } },
             },
           },
@@ -111,16 +155,38 @@ export const openApiDocument = {
       ImagesTask: {
         allOf: [
           { $ref: '#/components/schemas/TaskBase' },
-          { properties: { kind: { const: 'images' }, counts: { type: 'object', properties: { found: { type: 'integer' }, stored: { type: 'integer' }, reused: { type: 'integer' }, failed: { type: 'integer' } } } } },
+          {
+            properties: {
+              kind: { const: 'images' },
+              counts: { type: 'object', properties: { found: { type: 'integer' }, stored: { type: 'integer' }, reused: { type: 'integer' }, failed: { type: 'integer' }, skipped: { type: 'integer' } } },
+              options: {
+                type: 'object',
+                properties: {
+                  min_width: { type: ['integer', 'null'] }, min_height: { type: ['integer', 'null'] }, max_aspect_ratio: { type: ['number', 'null'] },
+                  mime_types: { type: ['array', 'null'], items: { type: 'string' } },
+                  resize: { type: ['object', 'null'], properties: { max_side: { type: 'integer' }, format: { type: 'string' } } },
+                },
+              },
+            },
+          },
         ],
       },
       Image: {
         type: 'object',
         properties: {
-          id: { type: 'string' }, position: { type: 'integer' }, source_url: { type: 'string' }, outcome: { type: 'string', enum: ['stored', 'reused', 'failed'] },
+          id: { type: 'string' }, position: { type: 'integer' }, source_url: { type: 'string' }, outcome: { type: 'string', enum: ['stored', 'reused', 'failed', 'skipped'] },
           url: { type: ['string', 'null'], description: 'public file URL (/media/…)' }, download_url: { type: ['string', 'null'] },
           mime: { type: ['string', 'null'] }, bytes: { type: ['integer', 'null'] }, width: { type: ['integer', 'null'] }, height: { type: ['integer', 'null'] },
-          sha256: { type: ['string', 'null'] }, error: { $ref: '#/components/schemas/Error' },
+          sha256: { type: ['string', 'null'] },
+          phash: { type: ['string', 'null'], pattern: '^[0-9a-f]{16}$', description: '64-bit dHash (docs/near-duplicates.md)' },
+          alt: { type: ['string', 'null'] }, title: { type: ['string', 'null'] }, figcaption: { type: ['string', 'null'] },
+          nearby_text: { type: ['string', 'null'], description: 'text of the closest enclosing block, at most 300 characters' },
+          caption: { type: ['string', 'null'], description: 'figcaption, else a useful alt, else title (docs/images.md)' },
+          caption_source: { type: ['string', 'null'], enum: ['figcaption', 'alt', 'title', null] },
+          rights: { $ref: '#/components/schemas/Rights' },
+          resized: { type: ['object', 'null'], properties: { url: { type: 'string' }, mime: { type: 'string' }, bytes: { type: 'integer' }, width: { type: 'integer' }, height: { type: 'integer' } } },
+          error: { $ref: '#/components/schemas/Error' },
+          skip_reason: { $ref: '#/components/schemas/Error', description: 'outcome skipped: code filtered or rights_reserved' },
         },
       },
     },

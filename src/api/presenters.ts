@@ -1,11 +1,42 @@
 /** Domain → wire representation (snake_case JSON, links to related resources). */
-import type { PageMetadata, Task, TaskError, TaskImage } from '../models/task.js';
+import type { RightsRecord } from '../models/rights.js';
+import { publicTaskError } from '../models/task-error.js';
+import type { ImagesTaskOptions, PageMetadata, Task, TaskError, TaskImage } from '../models/task.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 export const collectionPath = (kind: Task['kind']) => (kind === 'text' ? '/text_tasks' : '/images_tasks');
 
-const error = (e?: TaskError) =>
-  e && { code: e.code, message: e.message, ...(e.httpStatus ? { http_status: e.httpStatus } : {}), ...(e.address ? { address: e.address } : {}) };
+const error = (stored?: TaskError) => {
+  const e = stored && publicTaskError(stored);
+  return e && { code: e.code, message: e.message, ...(e.httpStatus ? { http_status: e.httpStatus } : {}), ...(e.address ? { address: e.address } : {}) };
+};
+
+/**
+ * A URL found on a page or in a redirect may carry `user:password@`; it is never shown. (Submitted URLs
+ * with credentials are refused at the door.)
+ */
+function withoutCredentials(url: string): string {
+  if (!url.includes('@') || !URL.canParse(url)) return url;
+  const parsed = new URL(url);
+  if (!parsed.username && !parsed.password) return url;
+  parsed.username = '';
+  parsed.password = '';
+  return parsed.href;
+}
+
+/** A signal's `where` names the URL it came with: without its credentials too. */
+const rights = (r?: RightsRecord) => r ? { verdict: r.verdict, signals: r.signals.map((s) => ({ ...s, where: s.where.replace(/\/\/[^/@\s]*@/g, '//') })) } : null;
+
+function presentOptions(o: ImagesTaskOptions | undefined) {
+  const f = o?.filters;
+  return {
+    min_width: f?.minWidth ?? null,
+    min_height: f?.minHeight ?? null,
+    max_aspect_ratio: f?.maxAspectRatio ?? null,
+    mime_types: f?.mimeTypes ?? null,
+    resize: o?.resize ? { max_side: o.resize.maxSide, format: o.resize.format } : null,
+  };
+}
 
 export function presentTask(t: Task) {
   const self = `${collectionPath(t.kind)}/${t.id}`;
@@ -24,7 +55,7 @@ export function presentTask(t: Task) {
     error: error(t.error) ?? null,
     page: t.page
       ? {
-          final_url: t.page.finalUrl,
+          final_url: withoutCredentials(t.page.finalUrl),
           http_status: t.page.httpStatus,
           content_type: t.page.contentType ?? null,
           title: t.page.title ?? null,
@@ -35,7 +66,10 @@ export function presentTask(t: Task) {
             : { images_discovered: t.page.imagesDiscovered ?? null }),
         }
       : null,
-    ...(t.kind === 'images' ? { counts: t.counts ?? { found: 0, stored: 0, reused: 0, failed: 0 } } : {}),
+    rights: rights(t.page?.rights),
+    ...(t.kind === 'text'
+      ? { simhash: t.page?.simhash ?? null }
+      : { options: presentOptions(t.options), counts: t.counts ?? { found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 } }),
     links: t.kind === 'text' ? { self, text: `${self}/text` } : { self, images: `${self}/images` },
   };
 }
@@ -57,10 +91,12 @@ export function presentMetadata(m: PageMetadata | undefined) {
 
 export function presentImage(img: TaskImage, blobs: BlobStore) {
   const f = img.file;
+  const t = img.details?.text;
+  const r = img.details?.resized;
   return {
     id: img.imageId,
     position: img.position,
-    source_url: img.sourceUrl,
+    source_url: withoutCredentials(img.sourceUrl),
     outcome: img.outcome,
     url: f ? blobs.publicUrl(f.key) : null,
     download_url: f ? `/images_tasks/${img.taskId}/images/${img.imageId}` : null,
@@ -69,6 +105,16 @@ export function presentImage(img: TaskImage, blobs: BlobStore) {
     width: f?.width ?? null,
     height: f?.height ?? null,
     sha256: f?.sha256 ?? null,
-    error: error(img.error) ?? null,
+    phash: f?.phash ?? null,
+    alt: t?.alt ?? null,
+    title: t?.title ?? null,
+    figcaption: t?.figcaption ?? null,
+    nearby_text: t?.nearby ?? null,
+    caption: t?.caption ?? null,
+    caption_source: t?.captionSource ?? null,
+    rights: rights(img.details?.rights),
+    resized: r ? { url: blobs.publicUrl(r.key), mime: r.mime, bytes: r.bytes, width: r.width, height: r.height } : null,
+    error: img.outcome === 'skipped' ? null : error(img.error) ?? null,
+    skip_reason: img.outcome === 'skipped' ? error(img.error) ?? null : null,
   };
 }

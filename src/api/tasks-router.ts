@@ -2,11 +2,12 @@
 import { Router, type Request } from 'express';
 import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
-import type { Task, TaskKind, TaskStatus, TextFormat } from '../models/task.js';
-import { QueueFullError, type JobQueue } from '../queue/job-queue.js';
+import type { ImagesTaskOptions, NewTask, Task, TaskKind, TaskStatus, TextFormat } from '../models/task.js';
+import { QueueClosedError, QueueFullError, type JobQueue, type Reservation } from '../queue/job-queue.js';
+import { allowOnly } from './allow-only.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
-import { createBodyFor, listQuery, parse } from './validation.js';
+import { createImagesTaskBody, createTextTaskBody, listQuery, parse } from './validation.js';
 
 export interface TasksDeps {
   store: TaskStore;
@@ -28,6 +29,37 @@ export function rethrowCursor(err: unknown): never {
   throw err;
 }
 
+/** The request body → the task to create; each kind takes its own fields. */
+function newTask(kind: TaskKind, input: unknown): NewTask {
+  if (kind === 'text') {
+    const body = parse(createTextTaskBody, input, 'body');
+    return { kind, url: body.url, refresh: body.refresh, format: body.format as TextFormat };
+  }
+  const body = parse(createImagesTaskBody, input, 'body');
+  const filters: NonNullable<ImagesTaskOptions['filters']> = {};
+  if (body.min_width !== undefined) filters.minWidth = body.min_width;
+  if (body.min_height !== undefined) filters.minHeight = body.min_height;
+  if (body.max_aspect_ratio !== undefined) filters.maxAspectRatio = body.max_aspect_ratio;
+  if (body.mime_types !== undefined) filters.mimeTypes = [...new Set(body.mime_types)];
+  const options: ImagesTaskOptions = {};
+  if (Object.keys(filters).length) options.filters = filters;
+  if (body.resize) options.resize = { maxSide: body.resize.max_side, format: body.resize.format };
+  return Object.keys(options).length ? { kind, url: body.url, refresh: body.refresh, options } : { kind, url: body.url, refresh: body.refresh };
+}
+
+const unavailable = (code: string) =>
+  new ProblemError(503, 'Service Unavailable', `the task queue cannot take the task now (${code})`, undefined, { 'retry-after': '5' });
+
+function reservePlace(queue: JobQueue): Reservation {
+  try {
+    return queue.reserve();
+  } catch (err) {
+    if (err instanceof QueueFullError) throw unavailable('queue_full');
+    if (err instanceof QueueClosedError) throw unavailable('shutting_down');
+    throw err;
+  }
+}
+
 export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   const router = Router();
   const base = collectionPath(kind);
@@ -36,16 +68,21 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     if (!req.is('application/json')) {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the task as application/json', [{ field: 'body', message: 'must be application/json' }]);
     }
-    const body: { url: string; refresh: boolean; format?: string } = parse(createBodyFor(kind), req.body, 'body');
-    const task = await deps.store.createTask({ kind, url: body.url, refresh: body.refresh, ...(body.format ? { format: body.format as TextFormat } : {}) });
+    const input = newTask(kind, req.body);
+    // Refused before anything is stored: a client told "no" must not find a failed task of it later.
+    const place = reservePlace(deps.queue);
+    const task = await deps.store.createTask(input).catch((err: unknown) => {
+      place.release();
+      throw err;
+    });
     try {
-      await deps.queue.dispatch({ taskId: task.id, kind });
+      await place.dispatch({ taskId: task.id, kind });
     } catch (err) {
-      // The task exists but will never run: close it as failed so nothing waits on it forever.
-      const code = err instanceof QueueFullError ? 'queue_full' : 'queue_unavailable';
-      await deps.store.finishTask(task.id, { status: 'failed', error: { code, message: String((err as Error).message) } });
+      // Only a broker that fails after the task was stored gets here (RabbitMQ down past the dispatch
+      // timeout): the task exists but will never run, so it is closed as failed rather than left waiting.
+      await deps.store.finishTask(task.id, { status: 'failed', error: { code: 'queue_unavailable', message: 'the task queue could not take the task' } });
       deps.log.warn({ err, taskId: task.id }, 'dispatch failed');
-      throw new ProblemError(503, 'Service Unavailable', `the task queue cannot take the task now (${code})`, undefined, { 'retry-after': '5' });
+      throw unavailable('queue_unavailable');
     }
     res.status(202).location(`${base}/${task.id}`).json(presentTask(task));
   });
@@ -62,9 +99,12 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     res.json({ items: page.items.map(presentTask), next_cursor: page.nextCursor ?? null });
   });
 
+  router.all('/', allowOnly('GET', 'POST'));
+
   router.get('/:id', async (req, res) => {
     res.json(presentTask(await loadTask(deps.store, kind, req.params.id as string)));
   });
+  router.all('/:id', allowOnly('GET'));
 
   return router;
 }

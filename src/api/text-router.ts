@@ -1,4 +1,5 @@
 import type { Router } from 'express';
+import { allowOnly } from './allow-only.js';
 import { ProblemError } from './problem.js';
 import { loadTask, tasksRouter, type TasksDeps } from './tasks-router.js';
 
@@ -12,5 +13,6 @@ export function textTasksRouter(deps: TasksDeps): Router {
     const text = (await deps.store.getText(task.id)) ?? '';
     res.type(task.format === 'markdown' ? 'text/markdown; charset=utf-8' : 'text/plain; charset=utf-8').send(text);
   });
+  router.all('/:id/text', allowOnly('GET'));
   return router;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_STATUSES, TEXT_FORMATS, type TaskKind } from '../models/task.js';
+import { TASK_STATUSES, TEXT_FORMATS } from '../models/task.js';
 import { invalid } from './problem.js';
 
 const MAX_URL_LENGTH = 2048;
@@ -11,7 +11,10 @@ export const httpUrl = z
   .max(MAX_URL_LENGTH, `must be at most ${MAX_URL_LENGTH} characters`)
   .refine((v) => URL.canParse(v), 'must be an absolute URL')
   .refine((v) => !URL.canParse(v) || ['http:', 'https:'].includes(new URL(v).protocol), 'must use the http or https scheme')
-  .refine((v) => !URL.canParse(v) || new URL(v).hostname !== '', 'must name a host');
+  .refine((v) => !URL.canParse(v) || new URL(v).hostname !== '', 'must name a host')
+  // Refused rather than stripped: fetching without them would not be the page asked for, and keeping them
+  // would store and show a secret in every listing.
+  .refine((v) => !URL.canParse(v) || (new URL(v).username === '' && new URL(v).password === ''), 'must not contain credentials (user:password@)');
 
 export const createTaskBody = z.strictObject(
   {
@@ -25,10 +28,29 @@ export const createTextTaskBody = createTaskBody.extend({
   format: z.enum(TEXT_FORMATS as [string, ...string[]], { error: `must be one of ${TEXT_FORMATS.join(', ')}` }).optional().default('text'),
 });
 
-/** The body of `POST /text_tasks` or `POST /images_tasks`. */
-export function createBodyFor(kind: TaskKind) {
-  return kind === 'text' ? createTextTaskBody : createTaskBody;
-}
+const positiveInt = (max: number) =>
+  z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(max, `must be at most ${max}`).optional();
+
+/** An images task's options (docs/images.md): filters, and a resized copy. */
+export const createImagesTaskBody = createTaskBody.extend({
+  min_width: positiveInt(100_000),
+  min_height: positiveInt(100_000),
+  max_aspect_ratio: z.number({ error: 'must be a number' }).min(1, 'must be at least 1 (longer side over shorter side)').max(10_000, 'must be at most 10000').optional(),
+  mime_types: z
+    .array(z.string({ error: 'must be a string' }).trim().toLowerCase().regex(/^image\/[a-z0-9][a-z0-9.+-]*$/, 'must be an image/* MIME type'), { error: 'must be an array of MIME types' })
+    .min(1, 'must name at least one type')
+    .max(32, 'must name at most 32 types')
+    .optional(),
+  resize: z
+    .strictObject(
+      {
+        max_side: z.number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number') }).int('must be an integer').min(1, 'must be at least 1').max(8192, 'must be at most 8192'),
+        format: z.enum(['webp', 'jpeg', 'png'], { error: 'must be one of webp, jpeg, png' }).default('webp'),
+      },
+      { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be an object {max_side, format}') },
+    )
+    .optional(),
+});
 
 export const listQuery = z.strictObject(
   {
@@ -47,7 +69,7 @@ export function parse<T extends z.ZodType>(schema: T, input: unknown, root: stri
   if (result.success) return result.data;
   throw invalid(
     result.error.issues.map((i) => ({
-      field: i.path.length ? i.path.join('.') : i.code === 'unrecognized_keys' ? i.keys.join(',') : root,
+      field: i.code === 'unrecognized_keys' ? [...i.path, i.keys.join(',')].join('.') : i.path.length ? i.path.join('.') : root,
       message: i.message,
     })),
   );

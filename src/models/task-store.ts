@@ -1,5 +1,5 @@
 import type {
-  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
+  ClaimResult, ImageCounts, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
   TaskError, TaskImage, TaskKind, TaskStatus,
 } from './task.js';
 
@@ -22,6 +22,9 @@ export interface ClaimOptions {
 }
 
 export type ImageCompletion = { status: 'stored'; file: StoredFile } | { status: 'failed'; error: TaskError };
+
+/** How one image of a task ended, with what the task learned about it (its file is joined from the image record). */
+export type ImageLink = Omit<TaskImage, 'file'>;
 
 /** Thrown by a store for an opaque cursor it cannot read. */
 export class InvalidCursorError extends Error {
@@ -69,8 +72,8 @@ export interface TaskStore {
   getImage(imageId: string): Promise<ImageRecord | null>;
 
   /** Idempotent per (taskId, position): a retried task overwrites its earlier outcome. */
-  linkImage(link: { taskId: string; position: number; sourceUrl: string; imageId: string; outcome: ImageOutcome; error?: TaskError }): Promise<void>;
-  /** Ordered by position; `file` filled from the image record for stored/reused. Unreadable cursor: InvalidCursorError. */
+  linkImage(link: ImageLink): Promise<void>;
+  /** Ordered by position; `file` filled from the image record for stored/reused (not failed/skipped). Unreadable cursor: InvalidCursorError. */
   listTaskImages(taskId: string, query: { limit: number; cursor?: string }): Promise<Page<TaskImage>>;
   /** The link at the lowest position when a task links the same image twice. */
   getTaskImage(taskId: string, imageId: string): Promise<TaskImage | null>;

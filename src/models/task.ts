@@ -1,4 +1,5 @@
 /** Domain types shared by every adapter. Timestamps are ISO-8601 strings (UTC). */
+import type { RightsRecord, RightsSignal } from './rights.js';
 
 export type TaskKind = 'text' | 'images';
 export type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed';
@@ -48,6 +49,33 @@ export interface PageInfo {
   proxy?: string;
   /** For text tasks: title, author, dates, licence, language… of the page. */
   metadata?: PageMetadata;
+  /** What the site said about AI training of this page (absent with RIGHTS_POLICY=off). */
+  rights?: RightsRecord;
+  /** For text tasks: 64-bit SimHash of the stored text, 16 hex digits (src/scrape/simhash.ts). */
+  simhash?: string;
+}
+
+/** An images task keeps only images that pass all of these (docs/images.md). */
+export interface ImageFilters {
+  minWidth?: number;
+  minHeight?: number;
+  /** Longer side over shorter side, at most this (≥ 1). */
+  maxAspectRatio?: number;
+  /** Allowed sniffed MIME types, lower case. */
+  mimeTypes?: string[];
+}
+
+export type ResizeFormat = 'webp' | 'jpeg' | 'png';
+
+export interface ResizeOptions {
+  /** The longer side of the copy, in pixels; smaller images are not enlarged. */
+  maxSide: number;
+  format: ResizeFormat;
+}
+
+export interface ImagesTaskOptions {
+  filters?: ImageFilters;
+  resize?: ResizeOptions;
 }
 
 export interface ImageCounts {
@@ -55,6 +83,8 @@ export interface ImageCounts {
   stored: number;
   reused: number;
   failed: number;
+  /** Filtered out, or reserved under RIGHTS_POLICY=respect: listed, bytes not kept. */
+  skipped: number;
 }
 
 export interface Task {
@@ -74,6 +104,8 @@ export interface Task {
   page?: PageInfo;
   /** Only for images tasks. */
   counts?: ImageCounts;
+  /** Only for images tasks, when given. */
+  options?: ImagesTaskOptions;
 }
 
 export interface NewTask {
@@ -81,6 +113,7 @@ export interface NewTask {
   url: string;
   refresh: boolean;
   format?: TextFormat;
+  options?: ImagesTaskOptions;
 }
 
 /** An image file known to the service, one per source URL (unique). */
@@ -94,6 +127,36 @@ export interface StoredFile {
   bytes: number;
   width?: number;
   height?: number;
+  /** 64-bit perceptual hash (dHash), 16 hex digits; absent when the format cannot be decoded (src/scrape/image-hash.ts). */
+  phash?: string;
+  /** Rights signals of the image's own response (X-Robots-Tag, TDMRep headers): they belong to the file as served. */
+  headerSignals?: RightsSignal[];
+}
+
+/** A resized copy of a stored image, next to it in the blob store. */
+export interface ResizedFile {
+  key: string;
+  mime: string;
+  bytes: number;
+  width: number;
+  height: number;
+}
+
+/** The text that goes with an image on one page (src/scrape/image-texts.ts has the caption rule). */
+export interface ImageText {
+  alt?: string;
+  title?: string;
+  figcaption?: string;
+  nearby?: string;
+  caption?: string;
+  captionSource?: 'figcaption' | 'alt' | 'title';
+}
+
+/** What a task learned about one of its images beyond its outcome. */
+export interface TaskImageDetails {
+  text?: ImageText;
+  rights?: RightsRecord;
+  resized?: ResizedFile;
 }
 
 export interface ImageRecord {
@@ -109,7 +172,8 @@ export interface ImageRecord {
 }
 
 /** How one image of one task ended. */
-export type ImageOutcome = 'stored' | 'reused' | 'failed';
+export type ImageOutcome = 'stored' | 'reused' | 'failed' | 'skipped';
+export const IMAGE_OUTCOMES: readonly ImageOutcome[] = ['stored', 'reused', 'failed', 'skipped'];
 
 export interface TaskImage {
   taskId: string;
@@ -118,8 +182,10 @@ export interface TaskImage {
   sourceUrl: string;
   imageId: string;
   outcome: ImageOutcome;
+  /** Why it failed, or (outcome skipped) why it was not kept: code `filtered` or `rights_reserved`. */
   error?: TaskError;
   file?: StoredFile;
+  details?: TaskImageDetails;
 }
 
 export type ClaimResult =

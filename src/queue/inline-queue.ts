@@ -3,7 +3,7 @@
  * at start the composition root re-dispatches every unfinished task (see resumeUnfinished).
  */
 import pLimit from 'p-limit';
-import { QueueFullError, type Job, type JobHandler, type JobQueue } from './job-queue.js';
+import { QueueClosedError, QueueFullError, type Job, type JobHandler, type JobQueue, type Reservation } from './job-queue.js';
 
 export class InlineQueue implements JobQueue {
   private readonly pending: Job[] = [];
@@ -11,6 +11,8 @@ export class InlineQueue implements JobQueue {
   private handler?: JobHandler;
   private limit?: ReturnType<typeof pLimit>;
   private running = 0;
+  /** Places promised by reserve and not yet dispatched or released: they count against the capacity. */
+  private reserved = 0;
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
 
@@ -24,8 +26,35 @@ export class InlineQueue implements JobQueue {
   }
 
   async dispatch(job: Job): Promise<void> {
-    if (this.closed) throw new Error('queue is closed');
-    if (this.size >= this.capacity) throw new QueueFullError(this.capacity);
+    this.admit();
+    this.enqueue(job);
+  }
+
+  reserve(): Reservation {
+    this.admit();
+    this.reserved++;
+    let held = true;
+    const giveBack = () => {
+      if (held) this.reserved--;
+      held = false;
+    };
+    return {
+      // A place once given is kept even if close began meanwhile: the task is stored as queued, so the
+      // job waits here unstarted and the store resumes it at the next start; the client was told yes.
+      dispatch: async (job) => {
+        giveBack();
+        this.enqueue(job);
+      },
+      release: giveBack,
+    };
+  }
+
+  private admit(): void {
+    if (this.closed) throw new QueueClosedError();
+    if (this.size + this.reserved >= this.capacity) throw new QueueFullError(this.capacity);
+  }
+
+  private enqueue(job: Job): void {
     this.pending.push(job);
     this.pump();
   }

@@ -4,6 +4,7 @@
  */
 import dns from 'node:dns';
 import net from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { ScrapeError } from './scrape-error.js';
 
 export interface AddressPolicy {
@@ -34,9 +35,7 @@ const REFUSED_V4: Range[] = [
 
 const REFUSED_V6: Range[] = [
   ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible form
-  ['64:ff9b:1::', 48], // local-use NAT64 may translate to private IPv4
   ['100::', 64], // discard-only
-  ['2001::', 32], // Teredo: tunnels to an IPv4 address we cannot judge reliably
   ['2001:db8::', 32], // documentation
   ['fc00::', 7], // unique local
   ['fe80::', 10], // link-local
@@ -78,33 +77,50 @@ export function validateAddressPolicy(policy: AddressPolicy): void {
   allowListFor(policy.allowCidrs);
 }
 
-/** The eight 16-bit groups of an IPv6 address, or null. */
-function ipv6Groups(ip: string): number[] | null {
-  if (!net.isIPv6(ip)) return null;
-  // A trailing dotted quad (::ffff:1.2.3.4) is just the last two groups written differently.
-  const text = ip.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_m, a: string, b: string, c: string, d: string) =>
-    `${((Number(a) << 8) | Number(b)).toString(16)}:${((Number(c) << 8) | Number(d)).toString(16)}`,
-  );
-  const [head = '', rest] = text.split('::');
-  const parse = (s: string) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const left = parse(head);
-  const right = rest === undefined ? [] : parse(rest);
-  const groups = rest === undefined ? left : [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
-  return groups.length === 8 ? groups : null;
+/**
+ * Where IPv6 forms carry an IPv4 address, as byte offsets into the 16 bytes of the IPv6 address. Such an
+ * address reaches (through a translator, relay or tunnel) the IPv4 host it embeds, so it is judged as
+ * that host: `::ffff:0:127.0.0.1` is loopback however it is written.
+ */
+const EMBEDDINGS: ReadonlyArray<{ range: [ipaddr.IPv6, number]; offsets: number[][] }> = [
+  // RFC 4291 IPv4-mapped ::ffff:a.b.c.d and RFC 6145 IPv4-translated ::ffff:0:a.b.c.d
+  { range: ipaddr.IPv6.parseCIDR('::ffff:0:0/96'), offsets: [[12, 13, 14, 15]] },
+  { range: ipaddr.IPv6.parseCIDR('::ffff:0:0:0/96'), offsets: [[12, 13, 14, 15]] },
+  // RFC 6052 well-known NAT64 prefix
+  { range: ipaddr.IPv6.parseCIDR('64:ff9b::/96'), offsets: [[12, 13, 14, 15]] },
+  // RFC 8215 local-use NAT64: the operator picks the prefix length (/48 to /96) and with it where the IPv4
+  // address sits (RFC 6052 2.2, skipping byte 8); every place it could be must hold an allowed address.
+  {
+    range: ipaddr.IPv6.parseCIDR('64:ff9b:1::/48'),
+    offsets: [
+      [6, 7, 9, 10],
+      [7, 9, 10, 11],
+      [9, 10, 11, 12],
+      [12, 13, 14, 15],
+    ],
+  },
+  // RFC 3056 6to4: 2002:AABB:CCDD::/48
+  { range: ipaddr.IPv6.parseCIDR('2002::/16'), offsets: [[2, 3, 4, 5]] },
+  // RFC 4380 Teredo: the server's address, and the client's (stored inverted, see below)
+  {
+    range: ipaddr.IPv6.parseCIDR('2001::/32'),
+    offsets: [
+      [4, 5, 6, 7],
+      [-12, -13, -14, -15],
+    ],
+  },
+];
+
+/** The IPv4 addresses an IPv6 address embeds, or [] when it embeds none. Negative offsets mean "inverted". */
+function embeddedIPv4s(address: string): string[] {
+  const v6 = ipaddr.IPv6.parse(address);
+  const bytes = v6.toByteArray();
+  const embedding = EMBEDDINGS.find((e) => v6.match(e.range));
+  if (!embedding) return [];
+  return embedding.offsets.map((offsets) => offsets.map((o) => (o < 0 ? ~(bytes[-o] ?? 0) & 0xff : (bytes[o] ?? 0))).join('.'));
 }
 
-function v4FromGroups(hi: number, lo: number): string {
-  return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
-}
-
-/** The IPv4 address an IPv6 address stands for (mapped, NAT64, 6to4), so it is judged as that address. */
-function embeddedIPv4(groups: number[]): string | undefined {
-  const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;
-  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff) return v4FromGroups(g6, g7);
-  if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) return v4FromGroups(g6, g7);
-  if (g0 === 0x2002) return v4FromGroups(g1 ?? 0, g2 ?? 0);
-  return undefined;
-}
+const v4Allowed = (v4: string, allow: net.BlockList) => allow.check(v4, 'ipv4') || !refused.check(v4, 'ipv4');
 
 export function isAddressAllowed(ip: string, policy: AddressPolicy): boolean {
   if (policy.allowPrivate) return true;
@@ -112,15 +128,12 @@ export function isAddressAllowed(ip: string, policy: AddressPolicy): boolean {
   // A zone id (fe80::1%eth0) does not change which network the address is in.
   const address = ip.replace(/%.*$/, '');
   const family = net.isIP(address);
-  if (family === 4) return allow.check(address, 'ipv4') || !refused.check(address, 'ipv4');
+  if (family === 4) return v4Allowed(address, allow);
   if (family !== 6) return false;
   if (allow.check(address, 'ipv6')) return true;
-  if (refused.check(address, 'ipv6')) return false;
-  const groups = ipv6Groups(address);
-  if (!groups) return false;
-  const v4 = embeddedIPv4(groups);
-  if (v4 === undefined) return true;
-  return allow.check(v4, 'ipv4') || !refused.check(v4, 'ipv4');
+  const embedded = embeddedIPv4s(address);
+  if (embedded.length > 0) return embedded.every((v4) => v4Allowed(v4, allow));
+  return !refused.check(address, 'ipv6');
 }
 
 export type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;

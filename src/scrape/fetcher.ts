@@ -24,7 +24,7 @@ import type { HostLimiter } from './host-limiter.js';
 import { toScrapeError } from './network-errors.js';
 import { ProxyUnreachableError, type ProxyLease, type ProxyPool } from './proxy-pool.js';
 import { withRetries, type RetryPolicy } from './retry.js';
-import { RobotsCache, type RobotsFile } from './robots.js';
+import { RobotsCache, type RobotsFile, type RobotsTxt } from './robots.js';
 import { ScrapeError } from './scrape-error.js';
 import { checkTarget, parseUrl } from './target-url.js';
 
@@ -41,6 +41,8 @@ export interface FetchLimits {
   signal?: AbortSignal;
   /** Keep the first `maxBytes` of a longer body instead of failing (robots.txt: RFC 9309 says parse the start). */
   truncate?: boolean;
+  /** Fewer retries than the fetcher's policy (rights files: a missing answer is cached briefly, not waited for). */
+  maxRetries?: number;
 }
 
 export interface FetchResult {
@@ -53,10 +55,14 @@ export interface FetchResult {
   body: Buffer;
   /** The proxy that served it (credentials redacted); absent when fetched directly. */
   proxy?: string;
+  /** Each field that came more than once, value by value (`headers` joins them with ", "); rights directives are scoped per field value. */
+  headerLists?: Record<string, string[]>;
 }
 
 export interface Fetcher {
   fetch(url: string, limits: FetchLimits): Promise<FetchResult>;
+  /** An origin's robots.txt, read once per TTL and shared with the politeness check (whether or not robots.txt is obeyed). */
+  robotsTxt(origin: string, signal?: AbortSignal): Promise<RobotsTxt>;
   /** Closes idle connections and aborts requests still in flight (shutdown has drained what it could). */
   close(): Promise<void>;
 }
@@ -106,7 +112,9 @@ interface Context {
   agent: Agent;
   clock: Clock;
   lookup: ReturnType<typeof guardedLookup>;
+  /** Only when robots.txt is obeyed; `robotsFiles` is read either way. */
   robots?: RobotsCache;
+  robotsFiles: RobotsCache;
 }
 
 export function createFetcher(options: FetcherOptions): Fetcher {
@@ -118,12 +126,11 @@ export function createFetcher(options: FetcherOptions): Fetcher {
     connect: { timeout: options.connectTimeoutMs, lookup },
   });
   const clock = options.clock ?? systemClock;
-  const ctx: Context = { options, agent, clock, lookup };
-  if (options.robots) {
-    ctx.robots = new RobotsCache({ userAgent: options.userAgent, clock, ...options.robots, load: (robotsUrl) => loadRobots(ctx, robotsUrl) });
-  }
+  const robotsFiles = new RobotsCache({ userAgent: options.userAgent, clock, ...options.robots, load: (robotsUrl) => loadRobots(ctx, robotsUrl) });
+  const ctx: Context = { options, agent, clock, lookup, robotsFiles, ...(options.robots ? { robots: robotsFiles } : {}) };
   return {
     fetch: (url, limits) => fetchUrl(ctx, url, limits),
+    robotsTxt: (origin, signal) => ctx.robotsFiles.file(origin, signal),
     close: async () => {
       await agent.destroy();
       await options.proxies?.close();
@@ -134,7 +141,9 @@ export function createFetcher(options: FetcherOptions): Fetcher {
 async function fetchUrl(ctx: Context, requestedUrl: string, limits: FetchLimits): Promise<FetchResult> {
   const url = checkTarget(parseUrl(requestedUrl), ctx.options.policy);
   const log = ctx.options.log;
-  return withRetries(() => fetchVia(ctx, requestedUrl, url, limits, true), ctx.options.retry ?? NO_RETRIES, {
+  const policy = ctx.options.retry ?? NO_RETRIES;
+  const retry = limits.maxRetries === undefined ? policy : { ...policy, retries: Math.min(policy.retries, limits.maxRetries) };
+  return withRetries(() => fetchVia(ctx, requestedUrl, url, limits, true), retry, {
     clock: ctx.clock,
     random: ctx.options.random,
     signal: limits.signal,
@@ -190,7 +199,7 @@ async function fetchChain(ctx: Context, requestedUrl: string, start: URL, limits
           headersTimeout: limits.timeoutMs,
           bodyTimeout: limits.timeoutMs,
         });
-        const headers = flattenHeaders(res.headers);
+        const { headers, lists } = flattenHeaders(res.headers);
         const location = headers['location'];
         if (REDIRECT_STATUSES.has(res.statusCode) && location) {
           discard(res.body, limits.timeoutMs);
@@ -208,6 +217,7 @@ async function fetchChain(ctx: Context, requestedUrl: string, start: URL, limits
         const body = await readBody(res.body, headers, limits.maxBytes, signal, limits.truncate ?? false);
         const result: FetchResult = { requestedUrl, finalUrl: url.href, status: res.statusCode, headers, contentType: headers['content-type'], body };
         if (lease) result.proxy = lease.label;
+        if (lists) result.headerLists = lists;
         return result;
       } finally {
         release();
@@ -257,10 +267,14 @@ async function loadRobots(ctx: Context, robotsUrl: string): Promise<RobotsFile> 
   }
 }
 
-function flattenHeaders(raw: Dispatcher.ResponseData['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
+function flattenHeaders(raw: Dispatcher.ResponseData['headers']): { headers: Record<string, string>; lists?: Record<string, string[]> } {
+  const headers: Record<string, string> = {};
+  let lists: Record<string, string[]> | undefined;
   for (const [name, value] of Object.entries(raw)) {
-    if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    if (value === undefined) continue;
+    const key = name.toLowerCase();
+    headers[key] = Array.isArray(value) ? value.join(', ') : value;
+    if (Array.isArray(value)) (lists ??= {})[key] = value;
   }
-  return out;
+  return { headers, lists };
 }

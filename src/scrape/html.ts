@@ -15,6 +15,9 @@ import { toMarkdown } from './markdown.js';
 import type { PageMetadata } from '../models/task.js';
 import { extractMetadata } from './metadata.js';
 import { renderText } from './text-builder.js';
+import { extractImageTexts, type ImageText } from './image-texts.js';
+import type { MetaTag } from './rights/directive-signals.js';
+import { rightsMetaTags } from './rights/meta-tags.js';
 
 export interface ExtractedPage {
   title?: string;
@@ -27,6 +30,10 @@ export interface ExtractedPage {
   metadata: PageMetadata;
   /** Absolute http(s) URLs without fragment, or data:image URIs; distinct, in order of first appearance. */
   images: string[];
+  /** Alt, title, figcaption, nearby text and chosen caption per image URL (image-texts.ts). */
+  imageTexts: Record<string, ImageText>;
+  /** The meta tags a rights record reads (rights/meta-tags.ts). */
+  rightsMeta: MetaTag[];
 }
 
 const IMAGE_META = new Set(['og:image', 'og:image:url', 'og:image:secure_url', 'twitter:image', 'twitter:image:src']);
@@ -47,6 +54,14 @@ export function extractPage(html: string, pageUrl: string): ExtractedPage {
   });
 
   const base = baseUrl(baseHref, pageUrl);
+  const refsOf = (el: Element) => {
+    const own: string[] = [];
+    collectImageRefs(el, el.name.toLowerCase(), own);
+    return resolveImageRefs(own, base);
+  };
+  // Before Markdown, which rewrites the content's subtree.
+  const imageTexts = extractImageTexts($, refsOf);
+  const rightsMeta = rightsMetaTags($);
   const root = $.root()[0]!;
   const metadata = extractMetadata(root, base?.href ?? pageUrl);
   const content = findMainContent(root);
@@ -59,7 +74,7 @@ export function extractPage(html: string, pageUrl: string): ExtractedPage {
   // Last: Markdown rewrites the content's subtree (absolute URLs, pruned elements removed).
   const hidden = (el: Element) => skip(el) || MAIN_HIDDEN.has(el.name.toLowerCase());
   const markdown = content ? toMarkdown(content.roots, hidden, base?.href ?? pageUrl, metadata.title ?? title) : '';
-  return { title, text, main, markdown, metadata, images: resolveImageRefs(refs, base) };
+  return { title, text, main, markdown, metadata, images: resolveImageRefs(refs, base), imageTexts, rightsMeta };
 }
 
 /** Only the main content's text (what the `main` format stores): for the benchmark and the quality floor. */

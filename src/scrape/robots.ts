@@ -7,11 +7,14 @@
  * - 4xx other than 429, or more than 5 redirects: "unavailable", so everything is allowed.
  * - 429, 5xx, a network failure or timeout: "unreachable", so everything is disallowed. That verdict is
  *   cached only briefly, so a passing outage costs the tasks that meet it, not the next hour's.
- * Refusals of our own (SSRF guard, bad URL, a name that does not resolve) are thrown as they are: the page
- * fetch would meet them too, and they say more.
+ * Refusals of our own (SSRF guard, bad URL, a name that does not resolve) are thrown with their code, as
+ * the page fetch would likely meet them too, and a message naming robots.txt, as it may have been only
+ * robots.txt (redirected to a blocked address) that met them.
  */
 import robotsParserModule from 'robots-parser';
 import { systemClock, type Clock } from './clock.js';
+import { OriginCache } from './origin-cache.js';
+import { scanRobotsGroups, type RobotsGroups } from './robots-groups.js';
 import { ScrapeError } from './scrape-error.js';
 
 export interface RobotsFile {
@@ -40,14 +43,14 @@ export interface RobotsPermit {
 
 // robots-parser is CommonJS (module.exports = the function) but its types declare an ES default export.
 const robotsParser = robotsParserModule as unknown as typeof robotsParserModule.default;
-type Robot = ReturnType<typeof robotsParser>;
+export type Robot = ReturnType<typeof robotsParser>;
 
-type Verdict = { kind: 'rules'; robot: Robot } | { kind: 'allow_all' } | { kind: 'unreachable'; reason: string; httpStatus?: number };
-
-interface Entry {
-  verdict: Verdict;
-  expiresAt: number;
-}
+/** A robots.txt as read: rules (with what robots-parser does not keep), none to follow, or not readable. */
+export type RobotsTxt =
+  | { kind: 'rules'; robot: Robot; groups: RobotsGroups }
+  | { kind: 'allow_all' }
+  | { kind: 'unreachable'; reason: string; httpStatus?: number };
+type Verdict = RobotsTxt;
 
 export const ROBOTS_TTL_MS = 60 * 60 * 1000;
 export const ROBOTS_UNREACHABLE_TTL_MS = 60 * 1000;
@@ -66,21 +69,24 @@ export function userAgentToken(userAgent: string): string {
 }
 
 export class RobotsCache {
-  private readonly entries = new Map<string, Entry>();
-  private readonly loading = new Map<string, Promise<Entry>>();
+  private readonly cache: OriginCache<Verdict>;
   private readonly token: string;
-  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(private readonly options: RobotsOptions) {
     this.token = userAgentToken(options.userAgent);
-    this.clock = options.clock ?? systemClock;
+    this.cache = new OriginCache<Verdict>({
+      load: (origin) => this.fetchVerdict(origin),
+      ttlMs: (v) => (v.kind === 'unreachable' ? (options.unreachableTtlMs ?? ROBOTS_UNREACHABLE_TTL_MS) : (options.ttlMs ?? ROBOTS_TTL_MS)),
+      clock: options.clock ?? systemClock,
+      maxOrigins: options.maxOrigins ?? 10_000,
+    });
   }
 
   /** Resolves when robots.txt lets us fetch `url`; throws robots_disallowed or robots_unavailable otherwise. */
   async permit(url: URL, signal?: AbortSignal): Promise<RobotsPermit> {
     // RFC 9309 2.2.2: robots.txt itself is always allowed.
     if (url.pathname === '/robots.txt') return { crawlDelayMs: 0 };
-    const { verdict } = await this.entry(url.origin, signal);
+    const verdict = await this.cache.get(url.origin, signal);
     if (verdict.kind === 'allow_all') return { crawlDelayMs: 0 };
     if (verdict.kind === 'unreachable') {
       throw new ScrapeError(
@@ -97,30 +103,9 @@ export class RobotsCache {
     return { crawlDelayMs: Math.min(crawlDelayMs, this.options.maxCrawlDelayMs ?? MAX_CRAWL_DELAY_MS) };
   }
 
-  private async entry(origin: string, signal?: AbortSignal): Promise<Entry> {
-    const cached = this.entries.get(origin);
-    if (cached && cached.expiresAt > this.clock.now()) return cached;
-    let pending = this.loading.get(origin);
-    if (!pending) {
-      // One load per origin however many fetches ask; it runs on its own deadline (the loader's), not theirs.
-      pending = this.load(origin).finally(() => this.loading.delete(origin));
-      this.loading.set(origin, pending);
-    }
-    return signal ? abortable(pending, signal) : pending;
-  }
-
-  private async load(origin: string): Promise<Entry> {
-    const verdict = await this.fetchVerdict(origin);
-    const ttl = verdict.kind === 'unreachable' ? (this.options.unreachableTtlMs ?? ROBOTS_UNREACHABLE_TTL_MS) : (this.options.ttlMs ?? ROBOTS_TTL_MS);
-    const entry = { verdict, expiresAt: this.clock.now() + ttl };
-    this.entries.delete(origin); // re-inserted last: the Map's order is least recently loaded first
-    this.entries.set(origin, entry);
-    const max = this.options.maxOrigins ?? 10_000;
-    for (const key of this.entries.keys()) {
-      if (this.entries.size <= max) break;
-      this.entries.delete(key);
-    }
-    return entry;
+  /** The origin's robots.txt as read (from the same cache as permit), for readers other than the politeness check. */
+  async file(origin: string, signal?: AbortSignal): Promise<RobotsTxt> {
+    return this.cache.get(origin, signal);
   }
 
   private async fetchVerdict(origin: string): Promise<Verdict> {
@@ -129,30 +114,15 @@ export class RobotsCache {
     try {
       file = await this.options.load(robotsUrl);
     } catch (err) {
-      if (err instanceof ScrapeError && PASS_THROUGH.has(err.code)) throw err;
+      if (err instanceof ScrapeError && PASS_THROUGH.has(err.code)) {
+        // Same code, but the message names robots.txt: it may have redirected where the page never would.
+        throw new ScrapeError(err.code, `${robotsUrl} could not be fetched: ${err.message}`, err.details, { cause: err });
+      }
       if (err instanceof ScrapeError && err.code === 'too_many_redirects') return { kind: 'allow_all' };
       return { kind: 'unreachable', reason: err instanceof Error ? err.message : String(err) };
     }
-    if (file.status >= 200 && file.status <= 299) return { kind: 'rules', robot: robotsParser(robotsUrl, file.body) };
+    if (file.status >= 200 && file.status <= 299) return { kind: 'rules', robot: robotsParser(robotsUrl, file.body), groups: scanRobotsGroups(file.body) };
     if (file.status === 429 || file.status >= 500) return { kind: 'unreachable', reason: `HTTP ${file.status}`, httpStatus: file.status };
     return { kind: 'allow_all' };
   }
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }

@@ -1,4 +1,5 @@
 /** Typed failures of fetching and extraction; their codes are what users see on a failed task or image. */
+import { internalTaskError } from '../models/task-error.js';
 import type { TaskError } from '../models/task.js';
 
 export type ScrapeErrorCode =
@@ -16,7 +17,9 @@ export type ScrapeErrorCode =
   | 'too_many_images'
   | 'robots_disallowed'
   | 'robots_unavailable'
-  | 'proxy_error';
+  | 'proxy_error'
+  /** The site reserves the item against AI training and RIGHTS_POLICY=respect (src/worker/rights-policy.ts). */
+  | 'rights_reserved';
 
 export interface ScrapeErrorDetails {
   httpStatus?: number;
@@ -46,5 +49,5 @@ export function toTaskError(err: unknown): TaskError {
     if (err.details.address !== undefined) out.address = err.details.address;
     return out;
   }
-  return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+  return internalTaskError(err);
 }

@@ -1,13 +1,20 @@
 import pLimit from 'p-limit';
 import type { Logger } from '../logger.js';
 import type { TaskStore } from '../models/task-store.js';
-import type { ImageOutcome, ImageRecord, PageInfo, Task, TaskError } from '../models/task.js';
+import type { RightsRecord, RightsSignal } from '../models/rights.js';
+import type { ImageOutcome, ImageRecord, ImageText, PageInfo, StoredFile, Task, TaskError, TaskImageDetails } from '../models/task.js';
+import { dhash } from '../scrape/image-hash.js';
 import { decodeDataUri, inspectImage } from '../scrape/image-file.js';
+import { responseSignals } from '../scrape/rights/rights-reader.js';
+import { decideRights } from '../scrape/rights/verdict.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { sleep } from '../util/sleep.js';
 import { dataUriSourceKey, imageKey } from './image-keys.js';
+import { ensureResized } from './image-extras.js';
+import { filterReason } from './image-filters.js';
 import { fetchPage, type PageFetcher } from './page.js';
+import { reservedError, withholds } from './rights-policy.js';
 
 export interface ImagesTaskDeps {
   store: TaskStore;
@@ -26,6 +33,23 @@ interface ImageJob {
   position: number;
   /** As referenced by the page; for data: URIs the payload itself. */
   reference: string;
+  /** Its alt, title, figcaption, nearby text and caption on this page. */
+  text?: ImageText;
+  /** What the page says about its images (noai, noimageai); empty when rights are not read. */
+  forImages: RightsSignal[];
+}
+
+/**
+ * An image completed as failed with this code was downloaded and not kept (filtered out, or reserved under
+ * RIGHTS_POLICY=respect): a task joining it, whose filters may differ, claims it again.
+ */
+const NOT_KEPT = 'not_kept';
+
+/** A downloaded image that the task does not keep, and why. */
+interface Withheld {
+  record: ImageRecord;
+  reason: TaskError;
+  rights?: RightsRecord;
 }
 
 export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logger, signal: AbortSignal): Promise<PageInfo> {
@@ -38,15 +62,29 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   await deps.store.clearTaskImages(task.id);
   const limit = pLimit(deps.images.concurrency);
   // Per-image fetch errors are recorded per image; only a failing store rejects here, failing the task.
-  await Promise.all(refs.map((reference, position) => limit(() => processImage({ task, position, reference }, deps, signal))));
+  const forImages = page.rights?.forImages ?? [];
+  await Promise.all(refs.map((reference, position) => limit(() => processImage({ task, position, reference, text: page.imageTexts[reference], forImages }, deps, signal))));
   return { ...page.info, imagesDiscovered: page.images.length };
 }
 
 async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSignal): Promise<void> {
   const { task } = job;
   const sourceUrl = job.reference.startsWith('data:') ? dataUriSourceKey(job.reference) : job.reference;
-  const link = (imageId: string, outcome: ImageOutcome, error?: TaskError) =>
-    deps.store.linkImage({ taskId: task.id, position: job.position, sourceUrl, imageId, outcome, error });
+  const link = (imageId: string, outcome: ImageOutcome, error?: TaskError, extra: Omit<TaskImageDetails, 'text'> = {}) =>
+    deps.store.linkImage({ taskId: task.id, position: job.position, sourceUrl, imageId, outcome, error, details: detailsOf(job.text, extra) });
+  // What is known before any download: the page's word about its images and the image origin's files.
+  const before = deps.pages.rights ? await deps.pages.rights.reader.imageBeforeDownload(job.reference, job.forImages, signal) : undefined;
+  /** A stored file, as this task sees it: its filters and the rights policy decide; resized when asked. */
+  const linkStored = async (image: ImageRecord, outcome: 'stored' | 'reused', body?: Buffer) => {
+    const file = image.file!;
+    const filtered = filterReason(task.options?.filters, file);
+    if (filtered) return link(image.id, 'skipped', { code: 'filtered', message: filtered });
+    const rights = before && decideRights([...before, ...(file.headerSignals ?? [])]);
+    if (rights && withholds(deps.pages.rights, rights)) return link(image.id, 'skipped', reservedError(rights), { rights });
+    const resize = task.options?.resize;
+    const resized = resize ? await ensureResized(file, resize, deps.blobs, body) : undefined;
+    return link(image.id, outcome, undefined, { ...(rights ? { rights } : {}), ...(resized ? { resized } : {}) });
+  };
 
   for (;;) {
     const claim = await deps.store.claimImage(sourceUrl, {
@@ -54,38 +92,64 @@ async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSi
       refreshStoredBefore: task.refresh ? task.createdAt : undefined,
       staleAfterMs: deps.images.claimStaleMs,
     });
-    if (claim.outcome === 'stored') return link(claim.image.id, 'reused');
+    if (claim.outcome === 'stored') return linkStored(claim.image, 'reused');
     if (claim.outcome === 'claimed') {
-      const record = await downloadAndStore(job, claim.image, deps, signal);
-      return record.status === 'stored' ? link(record.id, 'stored') : link(record.id, 'failed', record.error);
+      const done = await downloadAndStore(job, claim.image, before, deps, signal);
+      if ('reason' in done) return link(done.record.id, 'skipped', done.reason, done.rights ? { rights: done.rights } : {});
+      return done.record.status === 'stored' ? linkStored(done.record, 'stored', done.body) : link(done.record.id, 'failed', done.record.error);
     }
     // Another task is fetching it: join rather than fetch twice.
     const settled = await waitForImage(claim.image.id, deps, signal);
-    if (settled?.status === 'stored') return link(settled.id, 'reused');
-    if (settled?.status === 'failed') return link(settled.id, 'failed', settled.error);
+    if (settled?.status === 'stored') return linkStored(settled, 'reused');
+    if (settled?.status === 'failed' && settled.error?.code !== NOT_KEPT) return link(settled.id, 'failed', settled.error);
     if (signal.aborted) return link(claim.image.id, 'failed', toTaskError(new ScrapeError('timeout', 'task deadline exceeded while waiting for the image')));
-    // Still pending but its claim went stale: its owner died. Loop to take it over.
+    // Still pending but its claim went stale (its owner died), or its fetcher did not keep it: take it over.
   }
 }
 
-async function downloadAndStore(job: ImageJob, image: ImageRecord, deps: ImagesTaskDeps, signal: AbortSignal): Promise<ImageRecord> {
+function detailsOf(text: ImageText | undefined, extra: Omit<TaskImageDetails, 'text'>): TaskImageDetails | undefined {
+  const details: TaskImageDetails = text ? { text, ...extra } : { ...extra };
+  return Object.keys(details).length ? details : undefined;
+}
+
+/**
+ * Downloads, checks and stores a claimed image. Not kept (the claim completed as failed `not_kept`, no
+ * bytes written): when the rights known beforehand already reserve it (then it is not even downloaded),
+ * when the task's filters reject it, or when its own response headers reserve it.
+ */
+async function downloadAndStore(
+  job: ImageJob, image: ImageRecord, before: RightsSignal[] | undefined, deps: ImagesTaskDeps, signal: AbortSignal,
+): Promise<{ record: ImageRecord; body?: Buffer } | Withheld> {
+  const withhold = async (reason: TaskError, rights?: RightsRecord): Promise<Withheld> => {
+    const record = await deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: { code: NOT_KEPT, message: `not kept by task ${job.task.id}: ${reason.message}` } });
+    return rights ? { record, reason, rights } : { record, reason };
+  };
   try {
-    const body = job.reference.startsWith('data:') ? dataUriBody(job.reference, deps.images.maxBytes) : await fetchImage(job.reference, deps, signal);
+    const known = before && decideRights(before);
+    if (known && withholds(deps.pages.rights, known)) return await withhold(reservedError(known), known);
+    const { body, headerSignals } = job.reference.startsWith('data:')
+      ? { body: dataUriBody(job.reference, deps.images.maxBytes), headerSignals: [] }
+      : await fetchImage(job.reference, deps, signal);
     const info = await inspectImage(body);
+    const filtered = filterReason(job.task.options?.filters, info);
+    if (filtered) return await withhold({ code: 'filtered', message: filtered });
+    const rights = before && decideRights([...before, ...headerSignals]);
+    if (rights && withholds(deps.pages.rights, rights)) return await withhold(reservedError(rights), rights);
     const key = imageKey(info.sha256, info.ext);
     // Same bytes under another URL: one file. The content address makes a second write pointless.
     if (!(await deps.blobs.exists(key))) await deps.blobs.put(key, body);
-    return await deps.store.completeImage(image.id, job.task.id, {
-      status: 'stored',
-      file: { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height },
-    });
+    const file: StoredFile = { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height };
+    const phash = await dhash(body);
+    if (phash) file.phash = phash;
+    if (headerSignals.length) file.headerSignals = headerSignals;
+    return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'stored', file }), body };
   } catch (err) {
     if (!(err instanceof ScrapeError)) throw err;
-    return deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: toTaskError(err) });
+    return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: toTaskError(err) }) };
   }
 }
 
-async function fetchImage(url: string, deps: ImagesTaskDeps, signal: AbortSignal): Promise<Buffer> {
+async function fetchImage(url: string, deps: ImagesTaskDeps, signal: AbortSignal): Promise<{ body: Buffer; headerSignals: RightsSignal[] }> {
   const res = await deps.pages.fetcher.fetch(url, {
     timeoutMs: deps.pages.timeoutMs,
     maxBytes: deps.images.maxBytes,
@@ -93,7 +157,8 @@ async function fetchImage(url: string, deps: ImagesTaskDeps, signal: AbortSignal
     accept: 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8',
     signal,
   });
-  return res.body;
+  const rights = deps.pages.rights;
+  return { body: res.body, headerSignals: rights ? responseSignals(res.finalUrl, res, rights.reader.tokens, 'image') : [] };
 }
 
 function dataUriBody(uri: string, maxBytes: number): Buffer {

@@ -1,10 +1,13 @@
-import type { PageInfo, PageMetadata, TextFormat } from '../models/task.js';
+import type { ImageText, PageInfo, PageMetadata, TextFormat } from '../models/task.js';
 import { decodeHtml } from '../scrape/decode.js';
 import { countWords, detectLanguage } from '../scrape/language.js';
-import type { Fetcher } from '../scrape/fetcher.js';
+import type { Fetcher, FetchResult } from '../scrape/fetcher.js';
+import type { MetaTag } from '../scrape/rights/directive-signals.js';
 import type { PageExtractor } from '../scrape/page-extractor.js';
 import type { RecentPages } from './recent-pages.js';
+import type { PageRights } from '../scrape/rights/rights-reader.js';
 import { ScrapeError } from '../scrape/scrape-error.js';
+import type { RightsDeps } from './rights-policy.js';
 
 export interface PageFetcher {
   fetcher: Fetcher;
@@ -14,14 +17,21 @@ export interface PageFetcher {
   timeoutMs: number;
   maxBytes: number;
   maxRedirects: number;
+  /** Rights signals are read and the policy applied; absent with RIGHTS_POLICY=off. */
+  rights?: RightsDeps;
 }
 
 export interface FetchedPage {
+  /** With `rights` set to the page's record when signals are read. */
   info: PageInfo;
   /** The page's text in each text format. */
   texts: Record<TextFormat, string>;
   metadata: PageMetadata;
   images: string[];
+  /** Alt, title, figcaption, nearby text and caption per image URL. */
+  imageTexts: Record<string, ImageText>;
+  /** What the page's signals say about it, and about its images. */
+  rights?: PageRights;
 }
 
 const HTML_TYPES = /^(text\/html|application\/xhtml\+xml)$/i;
@@ -49,19 +59,28 @@ async function loadPage(pages: PageFetcher, url: string, signal: AbortSignal): P
     const metadata: PageMetadata = { wordCount: countWords(text) };
     const language = detectLanguage(text);
     if (language) metadata.language = language;
-    return { info, texts: { text, main: text, markdown: text }, metadata, images: [] };
+    return withRights(pages, { info, texts: { text, main: text, markdown: text }, metadata, images: [], imageTexts: {} }, res, [], signal);
   }
   // A server that names no type is usually sending HTML; anything else named is not a page we can read.
   if (mime && !HTML_TYPES.test(mime)) {
     throw new ScrapeError('not_html', `expected an HTML page, got ${mime}`, { httpStatus: res.status });
   }
   const extracted = await pages.extractor.extract({ body: res.body, contentType: res.contentType, pageUrl: res.finalUrl }, signal);
-  return {
+  const page = {
     info: { ...info, title: extracted.title },
     texts: { text: extracted.text, main: extracted.main, markdown: extracted.markdown },
     metadata: extracted.metadata,
     images: extracted.images,
+    imageTexts: extracted.imageTexts,
   };
+  return withRights(pages, page, res, extracted.rightsMeta, signal);
+}
+
+/** Reads the page's rights signals (its origin's files, its headers, its meta tags) into its record. */
+async function withRights(pages: PageFetcher, page: FetchedPage, res: FetchResult, meta: MetaTag[], signal: AbortSignal): Promise<FetchedPage> {
+  if (!pages.rights) return page;
+  const rights = await pages.rights.reader.page(res.finalUrl, res, meta, signal);
+  return { ...page, info: { ...page.info, rights: rights.record }, rights };
 }
 
 function normalisePlainText(text: string): string {

@@ -8,6 +8,7 @@ import type { Task } from '../models/task.js';
 import type { Job, JobHandler } from '../queue/job-queue.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
+import { RightsReservedError } from './rights-policy.js';
 import { runTextTask, type TextTaskDeps } from './text-task.js';
 
 /** The handler's way of saying "do not acknowledge this job": shutdown stopped it before its end. */
@@ -57,6 +58,8 @@ export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
     } catch (err) {
       if (!(err instanceof ScrapeError)) log.error({ err }, 'task crashed');
       result = { status: 'failed', error: toTaskError(err) };
+      // What was learned before the policy refused the content (the rights record) stays on the task.
+      if (err instanceof RightsReservedError) result.page = err.page;
     } finally {
       release();
     }

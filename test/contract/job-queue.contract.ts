@@ -1,5 +1,5 @@
 /** The JobQueue contract: every adapter (inline, RabbitMQ) runs these same tests. */
-import type { Job, JobQueue } from '../../src/queue/job-queue.js';
+import { QueueClosedError, type Job, type JobQueue } from '../../src/queue/job-queue.js';
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
@@ -85,6 +85,21 @@ export function describeJobQueueContract(name: string, open: () => Promise<JobQu
       await queue.dispatch({ taskId: `${prefix}bad`, kind: 'text' });
       await queue.dispatch({ taskId: `${prefix}good`, kind: 'text' });
       await until(() => seen.includes(`${prefix}good`));
+    });
+
+    it('delivers a job dispatched through a reserved place', async () => {
+      const seen: string[] = [];
+      await queue.consume(async (job) => void seen.push(job.taskId), { concurrency: 1 });
+      const place = queue.reserve();
+      await place.dispatch({ taskId: `${prefix}reserved`, kind: 'text' });
+      place.release(); // a no-op once dispatched
+      await until(() => seen.includes(`${prefix}reserved`));
+    });
+
+    it('refuses a place, and a dispatch, once close has begun', async () => {
+      await queue.close();
+      expect(() => queue.reserve()).toThrow(QueueClosedError);
+      await expect(queue.dispatch({ taskId: `${prefix}late`, kind: 'text' })).rejects.toBeInstanceOf(QueueClosedError);
     });
   });
 }

@@ -39,6 +39,14 @@ export function describeTaskStoreContract(
     });
 
     describe('tasks', () => {
+      it('keeps an images task\'s options', async () => {
+        const options = { filters: { minWidth: 100, minHeight: 50, maxAspectRatio: 3, mimeTypes: ['image/png'] }, resize: { maxSide: 512, format: 'webp' as const } };
+        const created = await store.createTask({ kind: 'images', url: 'https://example.test/o', refresh: false, options });
+        expect(created.options).toEqual(options);
+        expect((await store.getTask(created.id))?.options).toEqual(options);
+        expect((await store.listTasks({ kind: 'images', limit: 5 })).items.find((t) => t.id === created.id)?.options).toEqual(options);
+      });
+
       it('creates a queued task and gets it back', async () => {
         const created = await store.createTask({ kind: 'text', url: 'https://example.test/a', refresh: true });
         expect(created).toMatchObject({
@@ -80,7 +88,7 @@ export function describeTaskStoreContract(
 
         const images = await store.listTasks({ kind: 'images', limit: 100 });
         expect(images.items.map((t) => t.id)).toEqual([i1.id]);
-        expect(images.items[0]?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+        expect(images.items[0]?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 });
 
         const queued = await store.listTasks({ kind: 'text', status: 'queued', limit: 100 });
         expect(queued.items.map((t) => t.id)).toEqual([t3.id, t1.id]);
@@ -426,21 +434,58 @@ export function describeTaskStoreContract(
           { taskId: task.id, position: 2, sourceUrl: urls[2], imageId: failing.id, outcome: 'failed', error },
         ]);
 
-        const counts = { found: 3, stored: 1, reused: 1, failed: 1 };
+        const counts = { found: 3, stored: 1, reused: 1, failed: 1, skipped: 0 };
         expect(await store.imageCounts(task.id)).toEqual(counts);
         expect((await store.getTask(task.id))?.counts).toEqual(counts);
         const listed = await store.listTasks({ kind: 'images', limit: 10 });
         expect(listed.items.find((t) => t.id === task.id)?.counts).toEqual(counts);
-        expect(listed.items.find((t) => t.id === other.id)?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+        expect(listed.items.find((t) => t.id === other.id)?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 });
         expect(await store.listTaskImages(other.id, { limit: 10 })).toEqual({ items: [] });
+      });
+
+      it('keeps skipped images with their reason and details, without a file, and counts them', async () => {
+        const task = await newTask();
+        const urls = [uniqueUrl(), uniqueUrl(), uniqueUrl()];
+        const file = { ...fileFor(20), phash: '0f0f0f0f0f0f0f0f', headerSignals: [{ signal: 'x-robots-tag' as const, where: 'X-Robots-Tag of u', value: 'noai', effect: 'reserved' as const }] };
+        const { image: kept } = await claim(urls[0]!, task.id);
+        await store.completeImage(kept.id, task.id, { status: 'stored', file });
+        // Another task stored this file; this one skips it (the file stays for the other).
+        const { image: shared } = await claim(urls[1]!, task.id);
+        await store.completeImage(shared.id, task.id, { status: 'stored', file: fileFor(21) });
+        const { image: small } = await claim(urls[2]!, task.id);
+        await store.completeImage(small.id, task.id, { status: 'failed', error: { code: 'not_kept', message: 'filtered' } });
+
+        const rights = { verdict: 'reserved' as const, signals: [{ signal: 'tdmrep-header' as const, where: 'h', value: 'tdm-reservation: 1', effect: 'reserved' as const }] };
+        const details = {
+          text: { alt: 'A cat', figcaption: 'Our cat', nearby: 'near', caption: 'Our cat', captionSource: 'figcaption' as const },
+          rights: { verdict: 'unknown' as const, signals: [] },
+          resized: { key: 'images/00/x-512.webp', mime: 'image/webp', bytes: 10, width: 512, height: 256 },
+        };
+        const filtered = { code: 'filtered', message: 'width 10 is under min_width 100' };
+        const reserved = { code: 'rights_reserved', message: 'reserved' };
+        await store.linkImage({ taskId: task.id, position: 0, sourceUrl: urls[0]!, imageId: kept.id, outcome: 'stored', details });
+        await store.linkImage({ taskId: task.id, position: 1, sourceUrl: urls[1]!, imageId: shared.id, outcome: 'skipped', error: reserved, details: { rights } });
+        await store.linkImage({ taskId: task.id, position: 2, sourceUrl: urls[2]!, imageId: small.id, outcome: 'skipped', error: filtered });
+
+        expect((await store.listTaskImages(task.id, { limit: 10 })).items).toEqual([
+          { taskId: task.id, position: 0, sourceUrl: urls[0], imageId: kept.id, outcome: 'stored', file, details },
+          { taskId: task.id, position: 1, sourceUrl: urls[1], imageId: shared.id, outcome: 'skipped', error: reserved, details: { rights } },
+          { taskId: task.id, position: 2, sourceUrl: urls[2], imageId: small.id, outcome: 'skipped', error: filtered },
+        ]);
+        expect(await store.getTaskImage(task.id, kept.id)).toEqual({ taskId: task.id, position: 0, sourceUrl: urls[0], imageId: kept.id, outcome: 'stored', file, details });
+        expect(await store.imageCounts(task.id)).toEqual({ found: 3, stored: 1, reused: 0, failed: 0, skipped: 2 });
+
+        // Re-linking without details drops them (a retried task starts afresh).
+        await store.linkImage({ taskId: task.id, position: 0, sourceUrl: urls[0]!, imageId: kept.id, outcome: 'reused' });
+        expect(await store.getTaskImage(task.id, kept.id)).toEqual({ taskId: task.id, position: 0, sourceUrl: urls[0], imageId: kept.id, outcome: 'reused', file });
       });
 
       it('gives an images task zero counts from the start', async () => {
         const task = await newTask('images');
-        expect(task.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
-        expect((await store.getTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
-        expect(await store.imageCounts(task.id)).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
-        expect((await store.startTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+        expect(task.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 });
+        expect((await store.getTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 });
+        expect(await store.imageCounts(task.id)).toEqual({ found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 });
+        expect((await store.startTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 });
       });
 
       it('overwrites a link at the same position (idempotent)', async () => {
@@ -450,13 +495,13 @@ export function describeTaskStoreContract(
         await store.completeImage(image.id, task.id, { status: 'failed', error: { code: 'e', message: 'e' } });
         await store.linkImage({ taskId: task.id, position: 0, sourceUrl: url, imageId: image.id, outcome: 'failed', error: { code: 'e', message: 'e' } });
         await store.linkImage({ taskId: task.id, position: 0, sourceUrl: url, imageId: image.id, outcome: 'failed', error: { code: 'e', message: 'e' } });
-        expect(await store.imageCounts(task.id)).toEqual({ found: 1, stored: 0, reused: 0, failed: 1 });
+        expect(await store.imageCounts(task.id)).toEqual({ found: 1, stored: 0, reused: 0, failed: 1, skipped: 0 });
 
         const again = await claim(url, task.id);
         expect(again.outcome).toBe('claimed');
         await store.completeImage(image.id, task.id, { status: 'stored', file: fileFor(12) });
         await store.linkImage({ taskId: task.id, position: 0, sourceUrl: url, imageId: image.id, outcome: 'stored' });
-        expect(await store.imageCounts(task.id)).toEqual({ found: 1, stored: 1, reused: 0, failed: 0 });
+        expect(await store.imageCounts(task.id)).toEqual({ found: 1, stored: 1, reused: 0, failed: 0, skipped: 0 });
         const [only] = (await store.listTaskImages(task.id, { limit: 10 })).items;
         expect(only).toEqual({ taskId: task.id, position: 0, sourceUrl: url, imageId: image.id, outcome: 'stored', file: fileFor(12) });
       });
@@ -515,10 +560,10 @@ export function describeTaskStoreContract(
         }
         await store.clearTaskImages(task.id);
         expect(await store.listTaskImages(task.id, { limit: 10 })).toEqual({ items: [] });
-        expect(await store.imageCounts(task.id)).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
-        expect((await store.getTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0 });
+        expect(await store.imageCounts(task.id)).toEqual({ found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 });
+        expect((await store.getTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 });
         // Another task's links and the images themselves stay.
-        expect(await store.imageCounts(other.id)).toEqual({ found: 3, stored: 0, reused: 3, failed: 0 });
+        expect(await store.imageCounts(other.id)).toEqual({ found: 3, stored: 0, reused: 3, failed: 0, skipped: 0 });
       });
     });
   });

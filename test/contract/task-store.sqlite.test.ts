@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteTaskStore } from '../../src/models/sqlite/sqlite-task-store.js';
-import { SCHEMA_VERSION } from '../../src/models/sqlite/schema.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/models/sqlite/schema.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'task-store-sqlite-'));
@@ -52,6 +52,31 @@ describe('SqliteTaskStore on a shared file', () => {
       expect(await second.getText(task.id)).toBe('kept');
     } finally {
       await second.close();
+    }
+  });
+
+  it('upgrades a version 1 file, keeping its tasks and task images', async () => {
+    const file = nextFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const db = new Database(file);
+    db.exec(MIGRATIONS[0]!);
+    db.pragma('user_version = 1');
+    const at = '2026-01-01T00:00:00.000Z';
+    db.prepare(`INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at) VALUES ('t1', 'images', 'https://example.test/', 'succeeded', 0, 1, ?, ?)`).run(at, at);
+    db.prepare(`INSERT INTO images (id, source_url, status, updated_at, file) VALUES ('i1', 'https://example.test/a.png', 'stored', ?, ?)`).run(at, JSON.stringify({ sha256: 'ab', key: 'images/ab/ab.png', mime: 'image/png', bytes: 1 }));
+    db.prepare(`INSERT INTO task_images (task_id, position, source_url, image_id, outcome) VALUES ('t1', 0, 'https://example.test/a.png', 'i1', 'stored')`).run();
+    db.close();
+
+    const store = openSqliteTaskStore(file);
+    try {
+      expect((await store.getTask('t1'))?.counts).toEqual({ found: 1, stored: 1, reused: 0, failed: 0, skipped: 0 });
+      expect((await store.listTaskImages('t1', { limit: 5 })).items).toEqual([
+        { taskId: 't1', position: 0, sourceUrl: 'https://example.test/a.png', imageId: 'i1', outcome: 'stored', file: { sha256: 'ab', key: 'images/ab/ab.png', mime: 'image/png', bytes: 1 } },
+      ]);
+      await store.linkImage({ taskId: 't1', position: 1, sourceUrl: 'https://example.test/a.png', imageId: 'i1', outcome: 'skipped', error: { code: 'filtered', message: 'm' } });
+      expect((await store.imageCounts('t1')).skipped).toBe(1);
+    } finally {
+      await store.close();
     }
   });
 

@@ -56,6 +56,29 @@ describe('bad API input gets a 4xx problem+json naming the field, and nothing is
     expectProblem(res, 400, 'format');
   });
 
+  it.each([
+    [{ min_width: -1 }, 'min_width'],
+    [{ min_height: 2.5 }, 'min_height'],
+    [{ min_width: '100' }, 'min_width'],
+    [{ max_aspect_ratio: 0.5 }, 'max_aspect_ratio'],
+    [{ mime_types: [] }, 'mime_types'],
+    [{ mime_types: ['text/html'] }, 'mime_types.0'],
+    [{ mime_types: 'image/png' }, 'mime_types'],
+    [{ resize: { max_side: 0, format: 'webp' } }, 'resize.max_side'],
+    [{ resize: { max_side: -5 } }, 'resize.max_side'],
+    [{ resize: { format: 'png' } }, 'resize.max_side'],
+    [{ resize: { max_side: 512, format: 'gif' } }, 'resize.format'],
+    [{ resize: { max_side: 512, quality: 9 } }, 'resize.quality'],
+    [{ resize: 512 }, 'resize'],
+  ])('POST /images_tasks with %o → 400 naming %s', async (options, field) => {
+    const res = await request(svc.url).post('/images_tasks').send({ url: 'http://example.com/', ...options });
+    expectProblem(res, 400, field);
+  });
+
+  it('takes no image options on a text task', async () => {
+    expectProblem(await request(svc.url).post('/text_tasks').send({ url: 'http://example.com/', min_width: 10 }), 400, 'min_width');
+  });
+
   it('refuses a 10 MB body with 413', async () => {
     const res = await request(svc.url)
       .post('/text_tasks')

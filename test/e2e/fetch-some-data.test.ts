@@ -17,7 +17,7 @@ describe('fetch_some_data.sh', () => {
     ctx.site.serve('/a.png', png(2, 2, 3), 'image/png');
     const { stdout } = await run('bash', [script, '--api', ctx.svc.url, ctx.site.url('/page')], { timeout: 60_000 });
     expect(stdout).toMatch(new RegExp(`^OK +text +\\d+ chars → ${ctx.svc.url}/text_tasks/[\\w-]+/text$`, 'm'));
-    expect(stdout).toMatch(/^OK +images \{"found":1,"stored":1,"reused":0,"failed":0\}/m);
+    expect(stdout).toMatch(/^OK +images \{"found":1,"stored":1,"reused":0,"failed":0,"skipped":0\}/m);
     expect(stdout).toMatch(new RegExp(`stored +${ctx.svc.url}/media/images/[0-9a-f]{2}/[0-9a-f]{64}\\.png +← ${ctx.site.url('/a.png')}`));
   });
 

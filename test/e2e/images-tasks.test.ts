@@ -140,7 +140,7 @@ describe('images tasks, end to end on the standalone service', () => {
     const location = await submit(ctx.svc.url, 'images', ctx.site.url('/mixed'));
     const task = await waitForTask(ctx.svc.url, location);
     expect(task.status).toBe('succeeded');
-    expect(task.counts).toEqual({ found: 4, stored: 0, reused: 1, failed: 3 });
+    expect(task.counts).toEqual({ found: 4, stored: 0, reused: 1, failed: 3, skipped: 0 });
     const images = await listImages(ctx.svc.url, location);
     expect(images.map((i) => [i.outcome, i.error?.code ?? null])).toEqual([
       ['failed', 'http_error'],

@@ -8,30 +8,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { describeWithNginx, startNginx, type RunningNginx } from '../helpers/nginx.js';
+import { describeWithNginx, NGINX_TEMPLATE, startNginx, type RunningNginx } from '../helpers/nginx.js';
+import { send, type Reply } from '../helpers/raw-http.js';
 import { tempDir } from '../helpers/temp.js';
-
-interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** Raw HTTP: fetch() would normalise `..` and %2e%2e away before nginx ever saw them. */
-function send(base: string, rawPath: string, { method = 'GET', body }: { method?: string; body?: Buffer } = {}): Promise<Reply> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: hostname, port, path: rawPath, method, agent: false, headers: body ? { 'content-length': body.length } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    // nginx may answer (413) and close before the whole body is written; the answer is what counts.
-    req.on('error', (err: NodeJS.ErrnoException) => (['EPIPE', 'ECONNRESET'].includes(err.code ?? '') ? undefined : reject(err)));
-    req.end(body);
-  });
-}
+import { INLINE_IMAGE_TYPES, STORED_FILE_CSP } from '../../src/api/security-headers.js';
 
 interface FakeApi {
   name: string;
@@ -158,6 +138,25 @@ describeWithNginx('nginx config (nginx/nginx.conf.template)', () => {
     expect(a.seen.length + b.seen.length).toBe(before);
   });
 
+  it('serves an SVG (or anything not a passive raster image) as a sandboxed attachment', async () => {
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>';
+    const sha = createHash('sha256').update(svg).digest('hex');
+    fs.writeFileSync(path.join(mediaRoot, 'images', 'ab', `${sha}.svg`), svg);
+    fs.writeFileSync(path.join(mediaRoot, 'images', 'ab', `${sha}.html`), svg);
+    for (const ext of ['svg', 'html']) {
+      const r = await send(nginx.url, `/media/images/ab/${sha}.${ext}`);
+      expect({ ext, status: r.status, disposition: r.headers['content-disposition'] }).toEqual({ ext, status: 200, disposition: 'attachment' });
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expect(r.headers['content-security-policy']).toBe(STORED_FILE_CSP);
+    }
+    const png = path.join(mediaRoot, 'images', 'ab', `${'1'.repeat(64)}.png`);
+    fs.writeFileSync(png, Buffer.from('89504e470d0a1a0a', 'hex'));
+    const inline = await send(nginx.url, `/media/images/ab/${path.basename(png)}`);
+    expect(inline.status).toBe(200);
+    expect(inline.headers['content-disposition']).toBeUndefined();
+    expect(inline.headers['content-security-policy']).toBe(STORED_FILE_CSP);
+  });
+
   it('lists no directory', async () => {
     for (const p of ['/media/', '/media/images/', '/media/images/ab/', '/media/images', '/media/images/ab']) {
       const r = await send(nginx.url, p);
@@ -245,5 +244,18 @@ describeWithNginx('nginx config: retries', () => {
     const { nginx, hits } = await dropping();
     expect((await send(nginx.url, '/drop', { method: 'POST', body: Buffer.from('{"url":"http://x/"}') })).status).toBe(502);
     expect(hits()).toBe(1);
+  });
+});
+
+describe('nginx and the API agree on how stored files are served', () => {
+  const template = fs.readFileSync(NGINX_TEMPLATE, 'utf8');
+
+  it('shows inline exactly the types the API shows inline', () => {
+    const list = /map \$uri \$media_disposition \{[^}]*\\\.\(([a-z0-9|]+)\)\$ "";/.exec(template)?.[1];
+    expect(list?.split('|').sort()).toEqual(Object.keys(INLINE_IMAGE_TYPES).sort());
+  });
+
+  it('sends the same CSP', () => {
+    expect(template).toContain(`add_header Content-Security-Policy "${STORED_FILE_CSP}" always;`);
   });
 });

@@ -65,6 +65,21 @@ describe('politeness and limits, end to end on the standalone service', () => {
   });
 });
 
+describe('with the SSRF guard on and only the fixture site allowed', () => {
+  // The guard judges literal IPs before connecting, so the blocked address below is never dialled.
+  const ctx = withSiteAndService({ ALLOW_PRIVATE_NETWORKS: 'false', ALLOW_CIDRS: '127.0.0.1/32' }, (site) => {
+    site.route('/robots.txt', (_req, res) => void res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/robots.txt' }).end());
+    site.serve('/page', '<p>fine page, hostile robots.txt</p>', 'text/html');
+  });
+
+  it('fails a task whose robots.txt redirects to a blocked address, saying it was robots.txt', async () => {
+    const task = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'text', ctx.site.url('/page')));
+    expect(task).toMatchObject({ status: 'failed', error: { code: 'blocked_address', address: '169.254.169.254' } });
+    expect((task.error as { message: string }).message).toContain(`${ctx.site.origin}/robots.txt`);
+    expect(ctx.site.hits('/page')).toBe(0);
+  });
+});
+
 describe('with robots.txt ignored and a proxy configured', () => {
   let site: FixtureSite;
   let proxy: FixtureProxy;
@@ -75,7 +90,8 @@ describe('with robots.txt ignored and a proxy configured', () => {
     proxy = await startFixtureProxy('e2e-proxy');
     site.serve('/robots.txt', 'User-agent: *\nDisallow: /\n', 'text/plain');
     site.route('/members/profile', (req, res) => void res.writeHead(200, { 'content-type': 'text/html' }).end(`<p>via ${String(req.headers.via)}</p>`));
-    svc = await startTestService({ RESPECT_ROBOTS_TXT: 'false', PROXY_URLS: proxy.url.replace('http://', 'http://user:pw@') });
+    // Rights off too: the rights reader would read robots.txt (for AI crawler groups) even when access ignores it.
+    svc = await startTestService({ RESPECT_ROBOTS_TXT: 'false', RIGHTS_POLICY: 'off', PROXY_URLS: proxy.url.replace('http://', 'http://user:pw@') });
   });
   afterAll(async () => {
     await svc.close();

@@ -1,5 +1,5 @@
 /** Starts the real standalone service in-process on an ephemeral port with a temp DATA_DIR. */
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import request from 'supertest';
 import { loadConfig } from '../../src/config.js';
 import { startService, type RunningService } from '../../src/service.js';
@@ -13,7 +13,8 @@ export interface TestService extends RunningService {
   dataDir: string;
 }
 
-export async function startTestService(env: Record<string, string> = {}, dataDir = tempDir()): Promise<TestService> {
+/** `log` receives the service's log (silent unless TEST_LOG_LEVEL says otherwise), for tests that assert on it. */
+export async function startTestService(env: Record<string, string> = {}, dataDir = tempDir(), log?: Logger): Promise<TestService> {
   const config = loadConfig({
     DATA_DIR: dataDir,
     PORT: '0',
@@ -26,7 +27,7 @@ export async function startTestService(env: Record<string, string> = {}, dataDir
     SHUTDOWN_GRACE_MS: '5000',
     ...env,
   });
-  const service = await startService(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const service = await startService(config, log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
   return { ...service, url: service.url as string, dataDir };
 }
 

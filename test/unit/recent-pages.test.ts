@@ -7,6 +7,7 @@ const page = (text: string): FetchedPage => ({
   texts: { text, main: '', markdown: '' },
   metadata: {},
   images: ['http://x/a.png'],
+  imageTexts: {},
 });
 
 describe('RecentPages', () => {

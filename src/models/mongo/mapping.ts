@@ -7,7 +7,7 @@ import type { TaskDoc } from './task-model.js';
 const iso = (d: Date | string): string => new Date(d).toISOString();
 
 export function emptyCounts(): ImageCounts {
-  return { found: 0, stored: 0, reused: 0, failed: 0 };
+  return { found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 };
 }
 
 export function addCount(counts: ImageCounts, outcome: ImageOutcome, n: number): void {
@@ -25,6 +25,7 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
   if (d.finishedAt) task.finishedAt = iso(d.finishedAt);
   if (d.error) task.error = d.error;
   if (d.page) task.page = d.page;
+  if (d.options) task.options = d.options;
   if (d.kind === 'images') task.counts = counts ?? emptyCounts();
   return task;
 }
@@ -44,6 +45,7 @@ export function toTaskImage(d: TaskImageDoc, image: ImageDoc | undefined): TaskI
     taskId: d.taskId, position: d.position, sourceUrl: d.sourceUrl, imageId: d.imageId, outcome: d.outcome,
   };
   if (d.error) link.error = d.error;
-  if (d.outcome !== 'failed' && image?.file) link.file = image.file;
+  if ((d.outcome === 'stored' || d.outcome === 'reused') && image?.file) link.file = image.file;
+  if (d.details) link.details = d.details;
   return link;
 }

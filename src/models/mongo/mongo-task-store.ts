@@ -14,7 +14,7 @@ import {
 import type {
   ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, PageInfo, Task, TaskError, TaskImage, TaskKind,
 } from '../task.js';
-import type { ClaimOptions, ImageCompletion, ListTasksQuery, TaskStore } from '../task-store.js';
+import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
 import { imageIdFor, type ImageDoc } from './image-model.js';
 import { addCount, emptyCounts, toImage, toTask, toTaskImage } from './mapping.js';
 import { bindModels, ensureIndexes, type Models } from './models.js';
@@ -62,6 +62,7 @@ export class MongoTaskStore implements TaskStore {
       createdAt: at, updatedAt: at, rev: 0,
     };
     if (input.format) doc.format = input.format;
+    if (input.options) doc.options = input.options;
     await this.m.tasks.create(doc);
     return toTask(doc);
   }
@@ -183,15 +184,17 @@ export class MongoTaskStore implements TaskStore {
     return doc ? toImage(doc) : null;
   }
 
-  async linkImage(link: {
-    taskId: string; position: number; sourceUrl: string; imageId: string; outcome: ImageOutcome; error?: TaskError;
-  }): Promise<void> {
+  async linkImage(link: ImageLink): Promise<void> {
     const set: Record<string, unknown> = {
       taskId: link.taskId, position: link.position, sourceUrl: link.sourceUrl, imageId: link.imageId, outcome: link.outcome,
     };
-    const update: Record<string, unknown> = { $set: set };
+    const unset: Record<string, ''> = {};
     if (link.error) set.error = link.error;
-    else update.$unset = { error: '' };
+    else unset.error = '';
+    if (link.details) set.details = link.details;
+    else unset.details = '';
+    const update: Record<string, unknown> = { $set: set };
+    if (Object.keys(unset).length) update.$unset = unset;
     const id = taskImageId(link.taskId, link.position);
     await upsert(() => this.m.taskImages.updateOne({ _id: id }, update, { upsert: true }).exec());
   }
@@ -255,7 +258,7 @@ export class MongoTaskStore implements TaskStore {
 
   /** Fills each link's file from its image record: a second query, as FerretDB v1 has no $lookup. */
   private async withFiles(docs: TaskImageDoc[]): Promise<TaskImage[]> {
-    const ids = [...new Set(docs.filter((d) => d.outcome !== 'failed').map((d) => d.imageId))];
+    const ids = [...new Set(docs.filter((d) => d.outcome === 'stored' || d.outcome === 'reused').map((d) => d.imageId))];
     const images = ids.length === 0 ? [] : await this.m.images.find({ _id: { $in: ids } }).lean<ImageDoc[]>().exec();
     const byId = new Map(images.map((i) => [i._id, i]));
     return docs.map((d) => toTaskImage(d, byId.get(d.imageId)));

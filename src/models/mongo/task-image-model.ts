@@ -1,6 +1,6 @@
 /** The `task_images` collection: how each image of a task ended, one document per (task, position). */
 import { Schema } from 'mongoose';
-import type { TaskImage } from '../task.js';
+import { IMAGE_OUTCOMES, type TaskImage } from '../task.js';
 
 /** A task image as stored: the file is not kept here but joined from `images` by `imageId`. */
 export interface TaskImageDoc extends Omit<TaskImage, 'file'> {
@@ -15,8 +15,9 @@ export const taskImageSchema = new Schema<TaskImageDoc>(
     position: { type: Number, required: true, min: 0 },
     sourceUrl: { type: String, required: true },
     imageId: { type: String, required: true },
-    outcome: { type: String, enum: ['stored', 'reused', 'failed'], required: true },
+    outcome: { type: String, enum: IMAGE_OUTCOMES, required: true },
     error: Schema.Types.Mixed,
+    details: Schema.Types.Mixed,
   },
   { versionKey: false, id: false, strict: true, minimize: false },
 );

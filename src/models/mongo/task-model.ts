@@ -1,6 +1,6 @@
 /** The `tasks` collection: one document per task. */
 import { Schema } from 'mongoose';
-import type { PageInfo, TaskError, TaskKind, TaskStatus, TextFormat } from '../task.js';
+import type { ImagesTaskOptions, PageInfo, TaskError, TaskKind, TaskStatus, TextFormat } from '../task.js';
 import { TASK_STATUSES, TEXT_FORMATS } from '../task.js';
 
 export interface TaskDoc {
@@ -17,6 +17,7 @@ export interface TaskDoc {
   finishedAt?: Date;
   error?: TaskError;
   page?: PageInfo;
+  options?: ImagesTaskOptions;
   /** Bumped by every update; see revision.ts. */
   rev: number;
 }
@@ -38,6 +39,7 @@ export const taskSchema = new Schema<TaskDoc>(
     // TaskError or PageInfo must not be dropped silently by mongoose's strict mode.
     error: Schema.Types.Mixed,
     page: Schema.Types.Mixed,
+    options: Schema.Types.Mixed,
     rev: { type: Number, required: true },
   },
   { versionKey: false, id: false, strict: true, minimize: false },

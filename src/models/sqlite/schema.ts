@@ -1,7 +1,7 @@
 /** SQLite schema, versioned through PRAGMA user_version. Each step runs once, in order. */
 import type Database from 'better-sqlite3';
 
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   // 1: initial schema
   `
   CREATE TABLE IF NOT EXISTS tasks (
@@ -50,7 +50,27 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS task_images_outcome ON task_images (task_id, outcome);
   CREATE INDEX IF NOT EXISTS task_images_image ON task_images (task_id, image_id, position);
   `,
-  // 2: the format of a text task's stored text (NULL: the whole page's text)
+  // 2: images task options; task images may be skipped, and carry their text, rights and resized copy
+  `
+  ALTER TABLE tasks ADD COLUMN options TEXT;
+  CREATE TABLE task_images_v2 (
+    task_id    TEXT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+    position   INTEGER NOT NULL CHECK (position >= 0),
+    source_url TEXT NOT NULL,
+    image_id   TEXT NOT NULL REFERENCES images (id),
+    outcome    TEXT NOT NULL CHECK (outcome IN ('stored', 'reused', 'failed', 'skipped')),
+    error      TEXT,
+    details    TEXT,
+    PRIMARY KEY (task_id, position)
+  ) WITHOUT ROWID;
+  INSERT INTO task_images_v2 (task_id, position, source_url, image_id, outcome, error)
+    SELECT task_id, position, source_url, image_id, outcome, error FROM task_images;
+  DROP TABLE task_images;
+  ALTER TABLE task_images_v2 RENAME TO task_images;
+  CREATE INDEX IF NOT EXISTS task_images_outcome ON task_images (task_id, outcome);
+  CREATE INDEX IF NOT EXISTS task_images_image ON task_images (task_id, image_id, position);
+  `,
+  // 3: the format of a text task's stored text (NULL: the whole page's text)
   `ALTER TABLE tasks ADD COLUMN format TEXT CHECK (format IN ('text', 'main', 'markdown'));`,
 ];
 

@@ -10,10 +10,10 @@ import {
   decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTaskCursor, newIdWithTime,
 } from '../ids.js';
 import type {
-  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, NewTask, Page, PageInfo, StoredFile, Task,
-  TaskError, TaskImage, TaskKind, TaskStatus, TextFormat,
+  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, ImagesTaskOptions, NewTask, Page, PageInfo, StoredFile, Task,
+  TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus, TextFormat,
 } from '../task.js';
-import type { ClaimOptions, ImageCompletion, ListTasksQuery, TaskStore } from '../task-store.js';
+import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
 import { migrate } from './schema.js';
 
 interface TaskRow {
@@ -30,6 +30,7 @@ interface TaskRow {
   finished_at: string | null;
   error: string | null;
   page: string | null;
+  options: string | null;
 }
 
 interface ImageRow {
@@ -50,6 +51,7 @@ interface TaskImageRow {
   image_id: string;
   outcome: ImageOutcome;
   error: string | null;
+  details: string | null;
   file: string | null;
 }
 
@@ -73,7 +75,7 @@ function checkLimit(limit: number): void {
 }
 
 function emptyCounts(): ImageCounts {
-  return { found: 0, stored: 0, reused: 0, failed: 0 };
+  return { found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 };
 }
 
 function toImage(r: ImageRow): ImageRecord {
@@ -93,8 +95,10 @@ function toTaskImage(r: TaskImageRow): TaskImage {
   };
   const error = parse<TaskError>(r.error);
   if (error) link.error = error;
-  const file = r.outcome === 'failed' ? undefined : parse<StoredFile>(r.file);
+  const file = r.outcome === 'stored' || r.outcome === 'reused' ? parse<StoredFile>(r.file) : undefined;
   if (file) link.file = file;
+  const details = parse<TaskImageDetails>(r.details);
+  if (details) link.details = details;
   return link;
 }
 
@@ -105,8 +109,8 @@ function prepareStatements(db: Database.Database) {
       ORDER BY created_at DESC, id DESC LIMIT @limit`;
   return {
     insertTask: db.prepare<[TaskRow], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, format, attempts, created_at, updated_at, started_at, finished_at, error, page)
-      VALUES (@id, @kind, @url, @status, @refresh, @format, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page)`),
+      INSERT INTO tasks (id, kind, url, status, refresh, format, attempts, created_at, updated_at, started_at, finished_at, error, page, options)
+      VALUES (@id, @kind, @url, @status, @refresh, @format, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
     list: {
       plain: db.prepare<[Record<string, unknown>], TaskRow>(listSql(false, false)),
@@ -152,10 +156,10 @@ function prepareStatements(db: Database.Database) {
         owner_task_id = NULL, claimed_at = NULL, updated_at = @now
       WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
     linkImage: db.prepare<[Record<string, unknown>], void>(`
-      INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error)
-      VALUES (@taskId, @position, @sourceUrl, @imageId, @outcome, @error)
+      INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error, details)
+      VALUES (@taskId, @position, @sourceUrl, @imageId, @outcome, @error, @details)
       ON CONFLICT (task_id, position) DO UPDATE SET source_url = excluded.source_url,
-        image_id = excluded.image_id, outcome = excluded.outcome, error = excluded.error`),
+        image_id = excluded.image_id, outcome = excluded.outcome, error = excluded.error, details = excluded.details`),
     listTaskImages: db.prepare<[{ taskId: string; after: number; limit: number }], TaskImageRow>(`
       SELECT ti.*, i.file AS file FROM task_images ti JOIN images i ON i.id = ti.image_id
       WHERE ti.task_id = @taskId AND ti.position > @after ORDER BY ti.position LIMIT @limit`),
@@ -196,6 +200,8 @@ export class SqliteTaskStore implements TaskStore {
     if (error) task.error = error;
     const page = parse<PageInfo>(r.page);
     if (page) task.page = page;
+    const options = parse<ImagesTaskOptions>(r.options);
+    if (options) task.options = options;
     if (r.kind === 'images') task.counts = counts ?? this.countsSync(r.id);
     return task;
   }
@@ -219,7 +225,7 @@ export class SqliteTaskStore implements TaskStore {
     const at = new Date(ms).toISOString();
     const row: TaskRow = {
       id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, format: input.format ?? null,
-      attempts: 0, created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null,
+      attempts: 0, created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null, options: json(input.options),
     };
     this.stmt.insertTask.run(row);
     return this.toTask(row, input.kind === 'images' ? emptyCounts() : undefined);
@@ -332,12 +338,10 @@ export class SqliteTaskStore implements TaskStore {
     return row ? toImage(row) : null;
   }
 
-  async linkImage(link: {
-    taskId: string; position: number; sourceUrl: string; imageId: string; outcome: ImageOutcome; error?: TaskError;
-  }): Promise<void> {
+  async linkImage(link: ImageLink): Promise<void> {
     this.stmt.linkImage.run({
       taskId: link.taskId, position: link.position, sourceUrl: link.sourceUrl, imageId: link.imageId,
-      outcome: link.outcome, error: json(link.error),
+      outcome: link.outcome, error: json(link.error), details: json(link.details),
     });
   }
 

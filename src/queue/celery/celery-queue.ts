@@ -10,7 +10,7 @@
 import type { Channel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import pLimit from 'p-limit';
 import { pino, type Logger } from 'pino';
-import type { Job, JobHandler, JobQueue } from '../job-queue.js';
+import { QueueClosedError, type Job, type JobHandler, type JobQueue, type Reservation } from '../job-queue.js';
 import { AmqpConnector } from './amqp-connector.js';
 import { sleep } from '../../util/sleep.js';
 import { backoffDelay, withTimeout, type Backoff } from './backoff.js';
@@ -77,8 +77,14 @@ class CeleryQueue implements JobQueue {
 
   // ------------------------------------------------------------------ dispatch
 
+  /** RabbitMQ has no capacity to hold; a place is refused only once close has begun. */
+  reserve(): Reservation {
+    if (this.closed) throw new QueueClosedError();
+    return { dispatch: (job) => this.dispatch(job), release: () => {} };
+  }
+
   async dispatch(job: Job): Promise<void> {
-    if (this.closed) throw new Error('queue is closed');
+    if (this.closed) throw new QueueClosedError();
     const { celeryId, content, options } = encodeCeleryTask(job);
     const deadline = Date.now() + this.dispatchTimeoutMs;
     for (let attempt = 0; ; attempt++) {

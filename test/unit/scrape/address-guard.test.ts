@@ -21,6 +21,41 @@ describe('isAddressAllowed (decision only: nothing here is ever dialled)', () =>
     },
   );
 
+  // Every IPv6 form that embeds an IPv4 address is judged as that address (issue 8: ::ffff:0:a.b.c.d got through).
+  it.each([
+    ['IPv4-translated', '::ffff:0:127.0.0.1'],
+    ['IPv4-translated, hex', '::ffff:0:7f00:1'],
+    ['IPv4-translated metadata', '::ffff:0:169.254.169.254'],
+    ['IPv4-translated private', '::ffff:0:10.0.0.1'],
+    ['IPv4-mapped, long form', '0:0:0:0:0:ffff:7f00:1'],
+    ['NAT64 well-known', '64:ff9b::192.168.0.1'],
+    ['NAT64 local-use, /96 layout', '64:ff9b:1::7f00:1'],
+    ['NAT64 local-use, /48 layout', '64:ff9b:1:7f00:0:100::'],
+    ['NAT64 local-use, public in one place, zeros in the others', '64:ff9b:1::808:808'],
+    ['6to4 of 10.0.0.1', '2002:a00:1::1'],
+    ['6to4 of 192.168.1.1', '2002:c0a8:101::'],
+    ['Teredo, client 127.0.0.1', '2001:0:4136:e378:8000:63bf:80ff:fffe'],
+    ['Teredo, client 10.0.0.1', '2001:0:4136:e378:8000:63bf:f5ff:fffe'],
+    ['Teredo, server 10.0.0.1', '2001:0:a00:1:8000:63bf:f7f7:f7f7'],
+    ['Teredo, RFC 4380 example (documentation client)', '2001:0:4136:e378:8000:63bf:3fff:fdd2'],
+  ])('refuses %s %s', (_form, ip) => {
+    expect(isAddressAllowed(ip, strict)).toBe(false);
+  });
+
+  it.each([
+    ['IPv4-translated', '::ffff:0:8.8.8.8'],
+    ['NAT64 well-known', '64:ff9b::1.1.1.1'],
+    ['Teredo, public server and client', '2001:0:4136:e378:8000:63bf:f7f7:f7f7'],
+  ])('allows %s of a public address (%s)', (_form, ip) => {
+    expect(isAddressAllowed(ip, strict)).toBe(true);
+  });
+
+  it('applies an IPv4 allow list to every form embedding that IPv4 address', () => {
+    const policy = { allowPrivate: false, allowCidrs: ['10.0.0.0/8'] };
+    for (const ip of ['10.1.2.3', '::ffff:10.1.2.3', '::ffff:0:10.1.2.3', '64:ff9b::a01:203', '2002:a01:203::1']) expect({ ip, ok: isAddressAllowed(ip, policy) }).toEqual({ ip, ok: true });
+    for (const ip of ['::ffff:0:127.0.0.1', '64:ff9b::7f00:1']) expect({ ip, ok: isAddressAllowed(ip, policy) }).toEqual({ ip, ok: false });
+  });
+
   it('refuses what is not an IP address', () => {
     expect(isAddressAllowed('localhost', strict)).toBe(false);
     expect(isAddressAllowed('', strict)).toBe(false);
@@ -58,6 +93,9 @@ describe('guardedLookup with a stubbed resolver', () => {
       { address: '93.184.216.34', family: 4 },
       { address: '10.0.0.1', family: 4 },
     ],
+    'translated.test': [{ address: '::ffff:0:7f00:1', family: 6 }],
+    'nat64.test': [{ address: '64:ff9b::a9fe:a9fe', family: 6 }],
+    'teredo.test': [{ address: '2001:0:4136:e378:8000:63bf:80ff:fffe', family: 6 }],
     'public.test': [
       { address: '93.184.216.34', family: 4 },
       { address: '2606:2800:220:1::1', family: 6 },
@@ -80,6 +118,9 @@ describe('guardedLookup with a stubbed resolver', () => {
     ['evil.test', '127.0.0.1'],
     ['metadata.test', '169.254.169.254'],
     ['mixed.test', '10.0.0.1'],
+    ['translated.test', '::ffff:0:7f00:1'],
+    ['nat64.test', '64:ff9b::a9fe:a9fe'],
+    ['teredo.test', '2001:0:4136:e378:8000:63bf:80ff:fffe'],
   ])('refuses %s, which resolves to %s', async (hostname, address) => {
     const { err } = await resolve(hostname, { all: true });
     expect(err).toBeInstanceOf(ScrapeError);

@@ -108,9 +108,11 @@ describe('RobotsCache', () => {
     const { refusal, loads } = setup(() => {
       throw new ScrapeError('blocked_address', 'private', { address: '10.0.0.1' });
     });
-    expect(await refusal('https://inside.test/')).toMatchObject({ code: 'blocked_address' });
+    expect(await refusal('https://inside.test/')).toMatchObject({ code: 'blocked_address', details: { address: '10.0.0.1' } });
     expect(await refusal('https://inside.test/')).toMatchObject({ code: 'blocked_address' });
     expect(loads).toHaveLength(2);
+    // The page itself may be fine (robots.txt redirected somewhere blocked): the message says which fetch it was.
+    expect((await refusal('https://inside.test/'))?.message).toBe('https://inside.test/robots.txt could not be fetched: private');
   });
 
   it('treats too many redirects as no robots.txt (RFC 9309 2.3.1.2)', async () => {

@@ -1,0 +1,92 @@
+import sharp from 'sharp';
+import { hamming } from '../../../src/scrape/hamming.js';
+import { dhash } from '../../../src/scrape/image-hash.js';
+import { resizedKey, resizeImage } from '../../../src/scrape/image-resize.js';
+import { simhash } from '../../../src/scrape/simhash.js';
+import { gif, png } from '../../fixtures/images.js';
+
+/** A picture with structure at every scale: a blob on a gradient, or its mirror image. */
+function picture(width: number, height: number, mirrored = false): Promise<Buffer> {
+  const raw = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const u = mirrored ? width - 1 - x : x;
+      const blob = Math.hypot(u - width * 0.3, y - height * 0.4) < Math.min(width, height) * 0.25 ? 120 : 0;
+      const v = Math.min(255, Math.round((u / width) * 120 + (y / height) * 60 + blob));
+      raw.fill(v, (y * width + x) * 3, (y * width + x) * 3 + 3);
+    }
+  }
+  return sharp(raw, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+describe('hamming', () => {
+  it('counts differing bits of two 64-bit hex hashes', () => {
+    expect(hamming('0000000000000000', '0000000000000000')).toBe(0);
+    expect(hamming('0000000000000000', 'ffffffffffffffff')).toBe(64);
+    expect(hamming('8000000000000001', '0000000000000000')).toBe(2);
+    expect(hamming('00000000F0000000', '0000000000000000')).toBe(4);
+  });
+
+  it('rejects what is not a 64-bit hex hash', () => {
+    expect(() => hamming('abc', '0000000000000000')).toThrow(TypeError);
+    expect(() => hamming('zzzzzzzzzzzzzzzz', '0000000000000000')).toThrow(TypeError);
+  });
+});
+
+describe('dHash', () => {
+  it('keeps a re-encoded, resized copy within a few bits, and a different picture far away', async () => {
+    const original = await picture(400, 300);
+    const copy = await sharp(original).resize(123, 92).jpeg({ quality: 60 }).toBuffer();
+    const other = await picture(400, 300, true);
+    const [a, b, c] = await Promise.all([dhash(original), dhash(copy), dhash(other)]);
+    expect(a).toMatch(/^[0-9a-f]{16}$/);
+    expect(hamming(a!, b!)).toBeLessThanOrEqual(6);
+    expect(hamming(a!, c!)).toBeGreaterThan(16);
+  });
+
+  it('hashes tiny images and GIFs, and gives undefined for what it cannot decode', async () => {
+    expect(await dhash(gif())).toMatch(/^[0-9a-f]{16}$/);
+    expect(await dhash(png(3, 2))).toMatch(/^[0-9a-f]{16}$/);
+    expect(await dhash(Buffer.from('not an image'))).toBeUndefined();
+  });
+});
+
+describe('SimHash', () => {
+  const base = 'The quick brown fox jumps over the lazy dog near the river bank while the sun sets slowly behind the hills and birds fly home. '.repeat(4);
+
+  it('puts a lightly edited text a few bits away and an unrelated text far away', () => {
+    const edited = base.replace('lazy dog', 'sleepy dog');
+    const unrelated = 'Quarterly revenue rose eleven percent as the company expanded its cloud services into new regional markets across Europe and Asia. '.repeat(4);
+    expect(simhash(base)).toMatch(/^[0-9a-f]{16}$/);
+    expect(hamming(simhash(base), simhash(edited))).toBeLessThanOrEqual(8);
+    expect(hamming(simhash(base), simhash(unrelated))).toBeGreaterThan(16);
+  });
+
+  it('ignores case, punctuation and spacing', () => {
+    expect(simhash('Hello,   World! How are you?')).toBe(simhash('hello world how are you'));
+  });
+
+  it('hashes short and empty texts', () => {
+    expect(simhash('hi')).toMatch(/^[0-9a-f]{16}$/);
+    expect(simhash('')).toBe('0000000000000000');
+  });
+});
+
+describe('resize', () => {
+  it('scales the longer side down to max_side in the asked format, never up', async () => {
+    const original = await picture(400, 200);
+    const webp = await resizeImage(original, { maxSide: 100, format: 'webp' });
+    expect(webp).toMatchObject({ mime: 'image/webp', ext: 'webp', width: 100, height: 50 });
+    expect((await sharp(webp!.body).metadata()).format).toBe('webp');
+    const jpeg = await resizeImage(original, { maxSide: 1000, format: 'jpeg' });
+    expect(jpeg).toMatchObject({ mime: 'image/jpeg', width: 400, height: 200 });
+    const pngCopy = await resizeImage(original, { maxSide: 64, format: 'png' });
+    expect(pngCopy).toMatchObject({ mime: 'image/png', width: 64, height: 32 });
+    expect(await resizeImage(Buffer.from('nope'), { maxSide: 64, format: 'png' })).toBeUndefined();
+  });
+
+  it('keys the copy next to the original', () => {
+    const sha = 'ab'.repeat(32);
+    expect(resizedKey(sha, { maxSide: 512, format: 'jpeg' })).toBe(`images/ab/${sha}.512.jpg`);
+  });
+});
