@@ -95,7 +95,7 @@ export async function extractBench({ distDir, outDir, limit = Infinity }) {
     const declared = primaryLanguage(/<html\b[^>]*\blang\s*=\s*["']?([^"'\s>]+)/i.exec(html)?.[1]);
     if (declared) {
       lang.declared++;
-      const detected = detectLanguage(extractMain(html, ''));
+      const detected = await detectLanguage(extractMain(html, ''));
       if (detected) {
         lang.detected++;
         if (detected === declared) lang.agree++;

@@ -9,7 +9,7 @@
 import { load } from 'cheerio/slim';
 // domhandler is cheerio's own tree (a dependency of cheerio, not of ours): its guards narrow node types.
 import { isText, type Element } from 'domhandler';
-import { countWords, detectLanguage, primaryLanguage } from './language.js';
+import { countWords, primaryLanguage } from './language.js';
 import { findMainContent, MAIN_HIDDEN } from './main-content.js';
 import { toMarkdown } from './markdown.js';
 import type { PageMetadata } from '../models/task.js';
@@ -67,7 +67,8 @@ export function extractPage(html: string, pageUrl: string): ExtractedPage {
   const content = findMainContent(root);
   const skip = (el: Element) => content?.pruned.has(el) ?? false;
   const main = content ? renderText(content.roots, { skip, hidden: MAIN_HIDDEN }) : '';
-  const language = detectLanguage(main) ?? primaryLanguage(metadata.language);
+  // The declared language for now; the task runner detects the main text's (language.ts says why there).
+  const language = primaryLanguage(metadata.language);
   if (language) metadata.language = language;
   else delete metadata.language;
   metadata.wordCount = countWords(main);

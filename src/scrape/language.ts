@@ -1,18 +1,24 @@
 /**
  * The language of a text as an ISO 639-1 code, with eld (Efficient Language Detector: n-gram tables for 60
- * languages, pure JavaScript, ~0.1 ms for 2,000 characters). The medium table loads once per thread.
+ * languages, pure JavaScript, ~0.1 ms for 2,000 characters). Its medium table takes 1.5–3 s to load, so it
+ * is loaded once per process on first use (by the task runner, after the parse), not in every parse thread
+ * where it would count against the parse timeout.
  */
-import { eld } from 'eld/medium';
+import type * as EldModule from 'eld/medium';
+
+type Eld = (typeof EldModule)['eld'];
+let loading: Promise<Eld> | undefined;
+const detector = (): Promise<Eld> => (loading ??= import('eld/medium').then((m) => m.eld));
 
 /** Characters looked at: enough for a stable answer, little enough to stay cheap on long pages. */
 const SAMPLE = 3000;
 /** Below this many letters an answer is a guess, so none is given. */
 const MIN_LETTERS = 20;
 
-export function detectLanguage(text: string): string | undefined {
+export async function detectLanguage(text: string): Promise<string | undefined> {
   const sample = text.length > SAMPLE ? text.slice(0, SAMPLE) : text;
   if ((sample.match(/\p{L}/gu)?.length ?? 0) < MIN_LETTERS) return undefined;
-  const result = eld.detect(sample);
+  const result = (await detector()).detect(sample);
   return result.language && result.isReliable() ? result.language : undefined;
 }
 

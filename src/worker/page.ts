@@ -57,7 +57,7 @@ async function loadPage(pages: PageFetcher, url: string, signal: AbortSignal): P
     const text = normalisePlainText(decodeHtml(res.body, res.contentType));
     // A plain-text document is all content: each format is the text itself.
     const metadata: PageMetadata = { wordCount: countWords(text) };
-    const language = detectLanguage(text);
+    const language = await detectLanguage(text);
     if (language) metadata.language = language;
     return withRights(pages, { info, texts: { text, main: text, markdown: text }, metadata, images: [], imageTexts: {} }, res, [], signal);
   }
@@ -69,11 +69,17 @@ async function loadPage(pages: PageFetcher, url: string, signal: AbortSignal): P
   const page = {
     info: { ...info, title: extracted.title },
     texts: { text: extracted.text, main: extracted.main, markdown: extracted.markdown },
-    metadata: extracted.metadata,
+    metadata: await withLanguage(extracted.metadata, extracted.main),
     images: extracted.images,
     imageTexts: extracted.imageTexts,
   };
   return withRights(pages, page, res, extracted.rightsMeta, signal);
+}
+
+/** The main text's language when it tells (ISO 639-1), else the page's declared one. */
+async function withLanguage(metadata: PageMetadata, main: string): Promise<PageMetadata> {
+  const detected = await detectLanguage(main);
+  return detected ? { ...metadata, language: detected } : metadata;
 }
 
 /** Reads the page's rights signals (its origin's files, its headers, its meta tags) into its record. */

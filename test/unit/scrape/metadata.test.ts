@@ -47,11 +47,11 @@ describe('page metadata', () => {
 });
 
 describe('language and words', () => {
-  it('names the language of a text as ISO 639-1', () => {
-    expect(detectLanguage('Der Gemeinderat hat am Dienstag beschlossen, die alten Lagerhäuser am Hafen in eine Bibliothek umzuwandeln.')).toBe('de');
-    expect(detectLanguage('The council voted on Tuesday to turn the old harbour warehouses into a public library.')).toBe('en');
-    expect(detectLanguage('Le conseil municipal a voté mardi pour transformer les anciens entrepôts du port en bibliothèque.')).toBe('fr');
-    expect(detectLanguage('ok 12')).toBeUndefined();
+  it('names the language of a text as ISO 639-1', async () => {
+    expect(await detectLanguage('Der Gemeinderat hat am Dienstag beschlossen, die alten Lagerhäuser am Hafen in eine Bibliothek umzuwandeln.')).toBe('de');
+    expect(await detectLanguage('The council voted on Tuesday to turn the old harbour warehouses into a public library.')).toBe('en');
+    expect(await detectLanguage('Le conseil municipal a voté mardi pour transformer les anciens entrepôts du port en bibliothèque.')).toBe('fr');
+    expect(await detectLanguage('ok 12')).toBeUndefined();
     expect(primaryLanguage('de-AT')).toBe('de');
     expect(primaryLanguage('x-klingon')).toBeUndefined();
   });
