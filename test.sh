@@ -27,6 +27,8 @@ if [ -z "${MONGO_URL:-}" ] || [ -z "${AMQP_URL:-}" ]; then
   if [ "${KEEP_SERVICES:-}" != 1 ]; then trap 'scripts/services.sh stop >/dev/null 2>&1 || true' EXIT; fi
 fi
 export MONGO_URL AMQP_URL
+# The full-disk store contract runs a FerretDB of its own on a tmpfs: the binary `install` built above.
+export FERRETDB_BIN=${FERRETDB_BIN:-${SERVICES_CACHE:-${HOME:-/root}/.cache/scrapeds}/bin/ferretdb}
 echo "== python venv"
 # Python peers (Celery, pyarrow, webdataset, datasets): suites needing them use describeWithService('SCRAPEDS_PYTHON').
 SCRAPEDS_PYTHON=$(scripts/python-venv.sh)

@@ -1,5 +1,6 @@
 /** bench/RESULTS.md from the results object that run.mjs collects. */
 import { extractMarkdown } from './extract.mjs';
+import { opsMarkdown } from './ops.mjs';
 import { hashesSection } from './hashes.mjs';
 const MB = (b) => (b / 2 ** 20).toFixed(0);
 const f1 = (x) => (x == null || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -149,6 +150,9 @@ ${clusterSection(R.cluster)}
 
 ## API read throughput
 ${apiSection(R.api)}
+
+## Shared service: API keys, rate limits, /metrics, usage stats
+${opsMarkdown(R.ops)}
 
 ## Scale: image URLs on the standalone default
 ${scaleSection(R.scale, p.scale)}

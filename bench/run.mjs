@@ -14,6 +14,7 @@ import { buildService } from './lib/build.mjs';
 import { benchRequire, repoRoot, rootRequire, versionOf } from './lib/root-deps.mjs';
 import { clusterServices } from './lib/services.mjs';
 import { notes } from './notes.mjs';
+import { opsRun } from './ops.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
 import { extractBench } from './extract.mjs';
@@ -50,7 +51,8 @@ function sh(cmd, args, opts = {}) {
 }
 
 /** The peers' dependencies: npm packages in bench/node_modules, Scrapy in a venv beside them (ignored by git, eslint, tsc). */
-function ensurePeers() {
+/** `python`: also the Scrapy venv, which only the jobs section uses. */
+function ensurePeers(python = true) {
   if (!fs.existsSync(path.join(repoRoot, 'node_modules/undici'))) throw new Error('run `npm ci` at the repo root first');
   if (!fs.existsSync(path.join(here, 'node_modules/@crawlee/cheerio')) || !fs.existsSync(path.join(here, 'node_modules/autocannon'))) {
     log('installing bench/ npm packages (npm ci)');
@@ -58,6 +60,7 @@ function ensurePeers() {
     if (!r.ok) throw new Error('npm ci in bench/ failed');
   }
   if (fs.existsSync(venvPython)) return undefined;
+  if (!python) return 'not needed by the sections run';
   log('creating the Scrapy venv (PyPI)');
   const venv = path.dirname(path.dirname(venvPython));
   const made = sh('python3', ['-m', 'venv', venv]);
@@ -141,8 +144,8 @@ if (process.argv.includes('--render')) {
 fs.mkdirSync(outDir, { recursive: true });
 const R = { startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), params, warnings: [], machine: machine(), textJob: {}, fullJob: {} };
 // The extraction bench needs neither the peers nor the fixture site.
-const needsSite = ['jobs', 'profile', 'cluster', 'api', 'scale'].some(want);
-const scrapyMissing = needsSite ? ensurePeers() : 'not needed';
+const needsSite = ['jobs', 'profile', 'cluster', 'api', 'ops', 'scale'].some(want);
+const scrapyMissing = needsSite ? ensurePeers(want('jobs')) : 'not needed';
 R.versions = versions(scrapyMissing);
 log('building the service (tsc, into a temp dir)');
 const build = buildService();
@@ -219,6 +222,10 @@ try {
   if (want('extract')) {
     R.extract = await section('extract (main content on the article-extraction dev set)', () =>
       extractBench({ distDir: build.distDir, outDir, limit: num('BENCH_EXTRACT_PAGES', Infinity) }));
+  }
+  if (want('ops')) {
+    R.ops = await section('ops (keys, rate limits, /metrics, stats)', () =>
+      opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.apiSeconds, repeat: params.repeat }));
   }
   if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));

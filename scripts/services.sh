@@ -102,7 +102,8 @@ find_go() {
 
 # ---------------------------------------------------------------- install
 
-APT_PACKAGES=(rabbitmq-server nginx)
+# chromium: the dashboard test drives it with puppeteer-core.
+APT_PACKAGES=(rabbitmq-server nginx chromium)
 
 # pids of daemons a package install might start (pgrep caps patterns at 15 chars)
 service_pids() {
@@ -404,6 +405,7 @@ write_env() {
 export MONGO_URL=mongodb://127.0.0.1:$(cat "$FDB_DIR/port")/scrapeds_test
 export AMQP_URL=amqp://guest:guest@127.0.0.1:$(cat "$RMQ_DIR/port")
 export NGINX_BIN=$nginx
+export FERRETDB_BIN=$FERRETDB_BIN
 EOF
   mv -f "$SERVICES_DIR/env.tmp" "$SERVICES_DIR/env"
 }

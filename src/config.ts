@@ -1,7 +1,9 @@
 /** Environment → typed, validated configuration. The only reader of process.env. */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseRateRules } from './ops/rate-rules.js';
 import { DEFAULT_AI_CRAWLER_TOKENS } from './scrape/rights/tokens.js';
 
 const bool = z
@@ -30,7 +32,12 @@ const schema = z.object({
   QUEUE_CAPACITY: int(1, 10_000_000).default(100_000),
   /** Worker threads that parse HTML; 0 parses on the main thread (tests run from TypeScript sources do). */
   PARSE_THREADS: int(0, 64).default(Math.max(1, os.availableParallelism() - 1)),
+  /** The longest one page may parse, counted from when a parse thread takes it (not while it waits for one). */
   PARSE_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  /** Pages that may wait for a parse thread; one more fails with `parser_busy`. */
+  PARSE_QUEUE: int(0, 100_000).default(256),
+  /** Deepest element nesting parsed; a deeper page fails with `too_large` (parse cost grows with depth). */
+  PARSE_MAX_DEPTH: int(16, 1_000_000).default(1024),
   /** A page fetched this recently serves the other tasks of its URL (0 turns reuse off); bounded in bytes. */
   PAGE_REUSE_MS: int(0, 3_600_000).default(60_000),
   PAGE_REUSE_BYTES: int(0, 4_000_000_000).default(64 * 1024 * 1024),
@@ -64,9 +71,35 @@ const schema = z.object({
   /** A pending image claim older than this is taken to be abandoned by a dead worker. */
   CLAIM_STALE_MS: int(1000, 86_400_000).default(120_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(30_000),
+
+  /** off: no keys (loopback use); keys: every route but /health, /metrics, /dashboard (and public /media) needs a Bearer key. */
+  AUTH: z.enum(['off', 'keys']).default('off'),
+  /** The bootstrap admin key (AUTH=keys); at least 20 characters. */
+  ADMIN_API_KEY: z.string().min(20, 'must be at least 20 characters').optional(),
+  /** public: /media/ files need no key (they are content-addressed); keys: they need the read scope. */
+  MEDIA_ACCESS: z.enum(['public', 'keys']).default('public'),
+  /** A looked-up key is trusted this long before the store is asked again: revocation takes this long on other replicas. */
+  KEY_CACHE_MS: int(0, 600_000).default(5_000),
+  /** When set, /metrics needs `Authorization: Bearer <this>` (Prometheus: `authorization.credentials`). */
+  METRICS_API_KEY: z.string().min(1).optional(),
+  /** Worker processes (ROLE=worker) serve /metrics on this port; 0: none. */
+  METRICS_PORT: int(0, 65535).default(0),
+  /** Express "trust proxy": the hops whose X-Forwarded-For is believed (see README). */
+  TRUST_PROXY: z.string().default('loopback, uniquelocal'),
+  /** Rate limit rules (README "Rate limits"); RATE_LIMITS_FILE holds the same, one rule a line. */
+  RATE_LIMITS: z.string().optional(),
+  RATE_LIMITS_FILE: z.string().optional(),
+  /** Usage counters are summed in memory and written to the store this often (and at shutdown). */
+  STATS_FLUSH_MS: int(100, 3_600_000).default(10_000),
 });
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/** TRUST_PROXY as Express takes it: true/false, a hop count, or a list of addresses, subnets and names (loopback, uniquelocal…). */
+function trustProxyValue(v: string): boolean | number | string {
+  if (v === 'true' || v === 'false') return v === 'true';
+  return /^\d+$/.test(v) ? Number(v) : v;
+}
 
 export class ConfigError extends Error {}
 
@@ -80,6 +113,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   if (c.ROLE !== 'serve' && !c.AMQP_URL) {
     // Separate api and worker processes only meet through RabbitMQ; the in-process queue cannot join them.
     throw new ConfigError(`invalid configuration:\n  ROLE=${c.ROLE} needs AMQP_URL (or use ROLE=serve)`);
+  }
+  if (c.AUTH === 'keys' && c.ROLE !== 'worker' && !c.ADMIN_API_KEY) {
+    // Without a bootstrap key nobody could create the first key.
+    throw new ConfigError('invalid configuration:\n  AUTH=keys needs ADMIN_API_KEY (the first admin key)');
+  }
+  let rateRules;
+  try {
+    rateRules = parseRateRules(c.RATE_LIMITS_FILE ? fs.readFileSync(c.RATE_LIMITS_FILE, 'utf8') : c.RATE_LIMITS ?? '');
+  } catch (err) {
+    // A bad rule (RateRuleError) or an unreadable file: either way the variable is what to fix.
+    throw new ConfigError(`invalid configuration:\n  ${c.RATE_LIMITS_FILE ? 'RATE_LIMITS_FILE' : 'RATE_LIMITS'}: ${(err as Error).message}`);
   }
   const dataDir = path.resolve(c.DATA_DIR);
   return {
@@ -100,10 +144,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     queueCapacity: c.QUEUE_CAPACITY,
     parseThreads: c.PARSE_THREADS,
     parseTimeoutMs: c.PARSE_TIMEOUT_MS,
+    parseQueue: c.PARSE_QUEUE,
+    parseMaxDepth: c.PARSE_MAX_DEPTH,
     pageReuse: { ttlMs: c.PAGE_REUSE_MS, maxBytes: c.PAGE_REUSE_BYTES },
     claimStaleMs: c.CLAIM_STALE_MS,
     rights: { policy: c.RIGHTS_POLICY, aiCrawlerTokens: c.AI_CRAWLER_TOKENS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    ops: {
+      auth: c.AUTH,
+      adminKey: c.ADMIN_API_KEY,
+      publicMedia: c.MEDIA_ACCESS === 'public',
+      keyCacheMs: c.KEY_CACHE_MS,
+      metricsKey: c.METRICS_API_KEY,
+      metricsPort: c.METRICS_PORT,
+      trustProxy: trustProxyValue(c.TRUST_PROXY),
+      rateRules,
+      statsFlushMs: c.STATS_FLUSH_MS,
+    },
     fetch: {
       userAgent: c.USER_AGENT,
       allowPrivateNetworks: c.ALLOW_PRIVATE_NETWORKS,

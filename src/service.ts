@@ -7,6 +7,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
+import { carriesToken } from './ops/api-key.js';
+import { UsageCounter } from './ops/usage-counter.js';
+import { registry, telemetry } from './ops/telemetry.js';
+import { MemoryTokenBuckets, SharedTokenBuckets } from './ops/token-bucket.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { openMongoTaskStore } from './models/mongo/mongo-task-store.js';
@@ -56,7 +60,9 @@ async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
 }
 
 function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; ready: Promise<void> } {
-  const extractor = config.parseThreads > 0 ? threadedExtractor({ threads: config.parseThreads, timeoutMs: config.parseTimeoutMs }) : inlineExtractor();
+  const extractor = config.parseThreads > 0
+    ? threadedExtractor({ threads: config.parseThreads, timeoutMs: config.parseTimeoutMs, maxWaiting: config.parseQueue, maxDepth: config.parseMaxDepth })
+    : inlineExtractor({ maxDepth: config.parseMaxDepth });
   const f = config.fetch;
   const fetcher = createFetcher({
     userAgent: f.userAgent,
@@ -100,8 +106,27 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
   return { fetcher, extractor, ready };
 }
 
-async function startHttp(config: Config, log: Logger, adapters: Adapters): Promise<{ server: http.Server; url: string }> {
-  const app = createApp({ ...adapters, log, mediaDir: config.mediaDir });
+const LOOPBACK = /^(127\.|::1$|localhost$)/;
+
+async function startHttp(config: Config, log: Logger, adapters: Adapters, usage: UsageCounter): Promise<{ server: http.Server; url: string }> {
+  const o = config.ops;
+  if (o.auth === 'off' && !LOOPBACK.test(config.host)) {
+    log.warn({ host: config.host }, '!!! AUTH=off on a non-loopback address: anyone who can reach this port can submit tasks, read every result and see usage. Set AUTH=keys and ADMIN_API_KEY for a shared deployment. !!!');
+  }
+  const app = createApp({
+    ...adapters,
+    log,
+    mediaDir: config.mediaDir,
+    trustProxy: o.trustProxy,
+    ops: {
+      auth: { mode: o.auth, adminKey: o.adminKey, publicMedia: o.publicMedia, cacheMs: o.keyCacheMs },
+      rateRules: o.rateRules,
+      // API replicas share their buckets through MongoDB; a standalone process keeps them in memory.
+      buckets: adapters.store.rateCells ? new SharedTokenBuckets(adapters.store.rateCells) : new MemoryTokenBuckets(),
+      metricsKey: o.metricsKey,
+      flushUsage: () => usage.flush(),
+    },
+  });
   const server = http.createServer(app);
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -114,12 +139,37 @@ async function startHttp(config: Config, log: Logger, adapters: Adapters): Promi
   return { server, url };
 }
 
+/** A worker has no API: it serves its own /metrics on METRICS_PORT for Prometheus. */
+async function startMetricsServer(config: Config, log: Logger): Promise<http.Server> {
+  const key = config.ops.metricsKey;
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    if (key && !carriesToken(req.headers.authorization, key)) return void res.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"' }).end();
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.ops.metricsPort, config.host, resolve);
+  });
+  log.info({ port: (server.address() as AddressInfo).port }, 'metrics listening');
+  return server;
+}
+
 export async function startService(config: Config, log: Logger): Promise<RunningService> {
   const adapters = await openAdapters(config, log);
+  const usage = new UsageCounter(adapters.store.usage, log);
+  telemetry.setUsageSink((metric, dims, n) => usage.add(metric, dims, n));
+  usage.start(config.ops.statsFlushMs);
+  const queue = adapters.queue;
+  telemetry.setQueueDepth(queue instanceof InlineQueue ? () => queue.size : undefined);
   const shutdown = new AbortController();
   const worker = config.role === 'api' ? undefined : startWorker(config, log, adapters, shutdown.signal);
   await worker?.ready;
-  const http = config.role === 'worker' ? undefined : await startHttp(config, log, adapters);
+  const http = config.role === 'worker' ? undefined : await startHttp(config, log, adapters, usage);
+  const metricsServer = config.role === 'worker' && config.ops.metricsPort > 0 ? await startMetricsServer(config, log) : undefined;
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -137,6 +187,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await stopped;
       await worker?.fetcher.close();
       await worker?.extractor.close();
+      metricsServer?.close();
+      // After the drain, so the counts of the last tasks are written too.
+      await usage.close();
+      telemetry.setUsageSink(undefined);
       await adapters.store.close();
     })());
   return { url: http?.url, store: adapters.store, queue: adapters.queue, close };

@@ -9,6 +9,7 @@ import { allowOnly } from './allow-only.js';
 import { errorHandler } from './error-handler.js';
 import { imagesTasksRouter } from './images-router.js';
 import { openApiDocument } from './openapi.js';
+import { defaultOpsOptions, opsLayer, type OpsOptions } from './ops-layer.js';
 import { unknownRoute } from './problem.js';
 import { noSniff, storedFileHeaders } from './security-headers.js';
 import { textTasksRouter } from './text-router.js';
@@ -20,6 +21,10 @@ export interface AppDeps {
   log: Logger;
   /** Standalone mode serves the media directory itself at /media/; in a cluster nginx does. */
   mediaDir?: string;
+  /** API keys, rate limits, stats, metrics (default: all off). */
+  ops?: OpsOptions;
+  /** Express "trust proxy": whose X-Forwarded-For is believed. */
+  trustProxy?: boolean | number | string;
 }
 
 /** One short line per request, at error level only for the server's own failures. */
@@ -51,10 +56,12 @@ function mediaFiles(mediaDir: string): RequestHandler {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback, uniquelocal');
+  app.set('trust proxy', deps.trustProxy ?? 'loopback, uniquelocal');
   app.set('query parser', 'simple');
   app.use(noSniff);
   app.use(requestLog(deps.log));
+  const ops = opsLayer(deps.store, deps.ops ?? defaultOpsOptions);
+  app.use(ops.before);
   app.use(express.json({ limit: '64kb', strict: false }));
 
   app
@@ -68,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
     .route('/openapi.json')
     .get((_req, res) => void res.json(openApiDocument))
     .all(allowOnly('GET'));
+  app.use(ops.routes);
   app.use('/text_tasks', textTasksRouter(deps));
   app.use('/images_tasks', imagesTasksRouter(deps));
   if (deps.mediaDir) app.use('/media', mediaFiles(deps.mediaDir), allowOnly('GET'));

@@ -3,6 +3,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { allowOnly } from './allow-only.js';
 import { notFound } from './problem.js';
 import { presentImage } from './presenters.js';
+import { callerOf } from './auth.js';
 import { storedFileHeaders } from './security-headers.js';
 import { loadTask, rethrowCursor, tasksRouter, type TasksDeps } from './tasks-router.js';
 import { pageQuery, parse } from './validation.js';
@@ -11,7 +12,7 @@ export function imagesTasksRouter(deps: TasksDeps & { blobs: BlobStore }): Route
   const router = tasksRouter('images', deps);
 
   router.get('/:id/images', async (req, res) => {
-    const task = await loadTask(deps.store, 'images', req.params.id as string);
+    const task = await loadTask(deps.store, 'images', req.params.id as string, callerOf(res));
     const q = parse(pageQuery, req.query, 'query');
     const page = await deps.store.listTaskImages(task.id, { limit: q.limit, cursor: q.cursor }).catch(rethrowCursor);
     if (page.nextCursor) res.links({ next: `/images_tasks/${task.id}/images?limit=${q.limit}&cursor=${encodeURIComponent(page.nextCursor)}` });
@@ -20,7 +21,7 @@ export function imagesTasksRouter(deps: TasksDeps & { blobs: BlobStore }): Route
   router.all('/:id/images', allowOnly('GET'));
 
   router.get('/:id/images/:imageId', async (req, res) => {
-    const task = await loadTask(deps.store, 'images', req.params.id as string);
+    const task = await loadTask(deps.store, 'images', req.params.id as string, callerOf(res));
     const image = await deps.store.getTaskImage(task.id, req.params.imageId as string);
     if (!image) throw notFound(`task ${task.id} has no image ${req.params.imageId}`);
     if (!image.file) throw notFound(`image ${image.imageId} was not stored: ${image.error?.message ?? image.outcome}`);

@@ -1,4 +1,5 @@
 /** The API's OpenAPI 3.1 description, served at /openapi.json. Keep in step with the routers. */
+import { opsPaths, opsSchemas, opsSecuritySchemes } from './openapi-ops.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -39,6 +40,7 @@ export const openApiDocument = {
   openapi: '3.1.0',
   info: { title: 'scrapeds', version: '0.1.0', description: 'Turns web pages into text and image datasets.' },
   paths: {
+    ...opsPaths,
     '/health': { get: { summary: 'Liveness and store reachability', responses: { '200': { description: 'OK' } } } },
     ...taskPaths('/text_tasks', 'TextTask', 'NewTextTask'),
     '/text_tasks/{id}/text': {
@@ -64,8 +66,10 @@ export const openApiDocument = {
     },
   },
   components: {
+    securitySchemes: opsSecuritySchemes,
     responses: { Problem: { description: 'RFC 9457 problem details', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } } },
     schemas: {
+      ...opsSchemas,
       Status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] },
       NewTask: {
         type: 'object',

@@ -5,6 +5,7 @@ import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
 import type { ImagesTaskOptions, NewTask, Task, TaskKind, TaskStatus, TextFormat } from '../models/task.js';
 import { QueueClosedError, QueueFullError, type JobQueue, type Reservation } from '../queue/job-queue.js';
 import { allowOnly } from './allow-only.js';
+import { callerOf, canSee, ownerFilter, type Caller } from './auth.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
 import { createImagesTaskBody, createTextTaskBody, listQuery, parse } from './validation.js';
@@ -17,10 +18,10 @@ export interface TasksDeps {
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Loads a task of the route's kind or throws a 404 problem. */
-export async function loadTask(store: TaskStore, kind: TaskKind, id: string): Promise<Task> {
+/** Loads a task of the route's kind that the caller may see, or throws a 404 problem (another key's task is not found). */
+export async function loadTask(store: TaskStore, kind: TaskKind, id: string, caller: Caller): Promise<Task> {
   const task = ID.test(id) ? await store.getTask(id) : null;
-  if (!task || task.kind !== kind) throw notFound(`no ${kind} task with id ${id}`);
+  if (!task || task.kind !== kind || !canSee(caller, task.owner)) throw notFound(`no ${kind} task with id ${id}`);
   return task;
 }
 
@@ -71,7 +72,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     const input = newTask(kind, req.body);
     // Refused before anything is stored: a client told "no" must not find a failed task of it later.
     const place = reservePlace(deps.queue);
-    const task = await deps.store.createTask(input).catch((err: unknown) => {
+    const task = await deps.store.createTask({ ...input, owner: callerOf(res).keyId }).catch((err: unknown) => {
       place.release();
       throw err;
     });
@@ -90,7 +91,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   router.get('/', async (req, res) => {
     const q = parse(listQuery, req.query, 'query');
     const page = await deps.store
-      .listTasks({ kind, status: q.status as TaskStatus | undefined, limit: q.limit, cursor: q.cursor })
+      .listTasks({ kind, status: q.status as TaskStatus | undefined, limit: q.limit, cursor: q.cursor, owner: ownerFilter(callerOf(res)) })
       .catch(rethrowCursor);
     if (page.nextCursor) {
       const next = new URLSearchParams({ ...(q.status ? { status: q.status } : {}), limit: String(q.limit), cursor: page.nextCursor });
@@ -102,7 +103,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   router.all('/', allowOnly('GET', 'POST'));
 
   router.get('/:id', async (req, res) => {
-    res.json(presentTask(await loadTask(deps.store, kind, req.params.id as string)));
+    res.json(presentTask(await loadTask(deps.store, kind, req.params.id as string, callerOf(res))));
   });
   router.all('/:id', allowOnly('GET'));
 

@@ -1,12 +1,13 @@
 import type { Router } from 'express';
 import { allowOnly } from './allow-only.js';
 import { ProblemError } from './problem.js';
+import { callerOf } from './auth.js';
 import { loadTask, tasksRouter, type TasksDeps } from './tasks-router.js';
 
 export function textTasksRouter(deps: TasksDeps): Router {
   const router = tasksRouter('text', deps);
   router.get('/:id/text', async (req, res) => {
-    const task = await loadTask(deps.store, 'text', req.params.id as string);
+    const task = await loadTask(deps.store, 'text', req.params.id as string, callerOf(res));
     if (task.status !== 'succeeded') {
       throw new ProblemError(409, 'Text Not Available', `the task is ${task.status}; its text is available once it has succeeded`);
     }

@@ -1,3 +1,4 @@
+import type { ApiKeyStore, RateCellStore, UsageStore } from './ops-store.js';
 import type {
   ClaimResult, ImageCounts, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
   TaskError, TaskImage, TaskKind, TaskStatus,
@@ -10,6 +11,8 @@ export interface ListTasksQuery {
   limit: number;
   /** Opaque, from a previous page's nextCursor. */
   cursor?: string;
+  /** Only tasks made with this API key (id); absent: everyone's. */
+  owner?: string;
 }
 
 export interface ClaimOptions {
@@ -37,8 +40,17 @@ export class InvalidCursorError extends Error {
 /**
  * The persistence port. Every method is safe to call concurrently from many processes:
  * dedupe rests on a unique index on the image source URL, not on in-process locks.
+ * Every write either takes effect or throws (a full disk included): a write that resolved is durable and
+ * visible to the next reader; one that threw may or may not have taken effect, so callers retry it whole.
  */
 export interface TaskStore {
+  /** API keys, kept beside the tasks they own. */
+  readonly keys: ApiKeyStore;
+  /** Usage counters, flushed in batches by the processes that count them. */
+  readonly usage: UsageStore;
+  /** Rate-limit cells, when the store is shared by several API processes (MongoDB); absent: limits stay in memory. */
+  readonly rateCells?: RateCellStore;
+
   createTask(input: NewTask): Promise<Task>;
   getTask(id: string): Promise<Task | null>;
   /** Newest first: (createdAt, id) descending. A limit outside 1..1000 throws RangeError; an unreadable cursor InvalidCursorError. */
@@ -69,6 +81,12 @@ export interface TaskStore {
    * content-addressed and stay readable). Throws for an unknown image id.
    */
   completeImage(imageId: string, ownerTaskId: string, completion: ImageCompletion): Promise<ImageRecord>;
+  /**
+   * Gives up a pending claim of `ownerTaskId` without an outcome (its task failed for a reason of its own):
+   * the image stays pending with no owner, and the next claim of it, or a task joined to it, takes it at once.
+   * Returns the record as it stands after (unchanged for anyone but the owner); throws for an unknown image id.
+   */
+  releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord>;
   getImage(imageId: string): Promise<ImageRecord | null>;
 
   /** Idempotent per (taskId, position): a retried task overwrites its earlier outcome. */

@@ -104,6 +104,8 @@ export interface Task {
   page?: PageInfo;
   /** Only for images tasks. */
   counts?: ImageCounts;
+  /** The id of the API key that made it (AUTH=keys); absent when made without one. */
+  owner?: string;
   /** Only for images tasks, when given. */
   options?: ImagesTaskOptions;
 }
@@ -113,6 +115,7 @@ export interface NewTask {
   url: string;
   refresh: boolean;
   format?: TextFormat;
+  owner?: string;
   options?: ImagesTaskOptions;
 }
 

@@ -27,6 +27,7 @@ import { withRetries, type RetryPolicy } from './retry.js';
 import { RobotsCache, type RobotsFile, type RobotsTxt } from './robots.js';
 import { ScrapeError } from './scrape-error.js';
 import { checkTarget, parseUrl } from './target-url.js';
+import { telemetry } from '../ops/telemetry.js';
 
 export interface FetchLimits {
   /**
@@ -180,6 +181,7 @@ async function fetchChain(ctx: Context, requestedUrl: string, start: URL, limits
   const deadline = new Deadline(limits.timeoutMs, limits.signal);
   const signal = deadline.signal;
   let url = new URL(start);
+  const startedAt = performance.now();
   deadline.resume();
   try {
     for (let redirects = 0; ; redirects++) {
@@ -217,6 +219,7 @@ async function fetchChain(ctx: Context, requestedUrl: string, start: URL, limits
         const body = await readBody(res.body, headers, limits.maxBytes, signal, limits.truncate ?? false);
         const result: FetchResult = { requestedUrl, finalUrl: url.href, status: res.statusCode, headers, contentType: headers['content-type'], body };
         if (lease) result.proxy = lease.label;
+        telemetry.fetched({ outcome: 'ok', seconds: (performance.now() - startedAt) / 1000, bytes: body.length, url: url.href });
         if (lists) result.headerLists = lists;
         return result;
       } finally {
@@ -224,7 +227,9 @@ async function fetchChain(ctx: Context, requestedUrl: string, start: URL, limits
       }
     }
   } catch (err) {
-    throw toScrapeError(err, url, signal, limits.signal, limits.timeoutMs, lease);
+    const error = toScrapeError(err, url, signal, limits.signal, limits.timeoutMs, lease);
+    telemetry.fetched({ outcome: error instanceof ScrapeError ? error.code : 'aborted', seconds: (performance.now() - startedAt) / 1000, bytes: 0, url: url.href });
+    throw error;
   } finally {
     deadline.dispose();
   }

@@ -5,6 +5,7 @@
  * has passed.
  */
 import { systemClock, type Clock } from './clock.js';
+import { telemetry } from '../ops/telemetry.js';
 
 export interface HostLimiterOptions {
   concurrency: number;
@@ -46,6 +47,7 @@ export class HostLimiter {
   /** Waits for a slot and the host's delay; returns the release, which must be called once the response is done. */
   async acquire(host: string, options: AcquireOptions = {}): Promise<() => void> {
     if (options.signal?.aborted) throw options.signal.reason;
+    const waitStart = this.clock.now();
     const key = host.toLowerCase();
     let state = this.hosts.get(key);
     if (!state) {
@@ -66,6 +68,7 @@ export class HostLimiter {
       state.lastStartAt = startAt;
       state.quietUntil = Math.max(state.quietUntil, startAt + delay);
       if (startAt > now) await this.clock.sleep(startAt - now, options.signal);
+      telemetry.hostWait((this.clock.now() - waitStart) / 1000);
     } catch (err) {
       this.release(key, state);
       throw err;

@@ -7,8 +7,9 @@
  * are found.
  */
 import { load } from 'cheerio/slim';
-// domhandler is cheerio's own tree (a dependency of cheerio, not of ours): its guards narrow node types.
-import { isText, type Element } from 'domhandler';
+// domhandler and htmlparser2 are what cheerio/slim parses with; parsing with them here lets a handler cap depth.
+import { DomHandler, isText, type Document, type Element } from 'domhandler';
+import { Parser } from 'htmlparser2';
 import { countWords, primaryLanguage } from './language.js';
 import { findMainContent, MAIN_HIDDEN } from './main-content.js';
 import { toMarkdown } from './markdown.js';
@@ -18,6 +19,7 @@ import { renderText } from './text-builder.js';
 import { extractImageTexts, type ImageText } from './image-texts.js';
 import type { MetaTag } from './rights/directive-signals.js';
 import { rightsMetaTags } from './rights/meta-tags.js';
+import { ScrapeError } from './scrape-error.js';
 
 export interface ExtractedPage {
   title?: string;
@@ -40,8 +42,42 @@ const IMAGE_META = new Set(['og:image', 'og:image:url', 'og:image:secure_url', '
 const IMG_URL_ATTRS = ['src', 'data-src', 'data-lazy-src', 'data-original'];
 const IMG_SRCSET_ATTRS = ['srcset', 'data-srcset', 'data-lazy-srcset'];
 
-export function extractPage(html: string, pageUrl: string): ExtractedPage {
-  const $ = load(html, { xml: { xmlMode: false, decodeEntities: true } });
+
+
+export interface ExtractOptions {
+  /**
+   * Deepest element nesting accepted; a page nesting deeper fails with `too_large`. htmlparser2 keeps its
+   * open elements in an array it unshifts, so parsing costs (elements × depth): 100k nested <div>s take seconds.
+   */
+  maxDepth?: number;
+}
+
+/** The options cheerio/slim's load gives htmlparser2. */
+const PARSE_OPTIONS = { xmlMode: false, decodeEntities: true };
+
+/** A DomHandler that refuses an element nested deeper than `maxDepth`, before the parse grows quadratic. */
+class DepthCappedHandler extends DomHandler {
+  constructor(private readonly maxDepth: number) {
+    super(undefined, PARSE_OPTIONS);
+  }
+
+  override onopentag(name: string, attribs: Record<string, string>): void {
+    // tagStack holds the document and each open element: its length is the depth of the new element.
+    if (this.tagStack.length > this.maxDepth) {
+      throw new ScrapeError('too_large', `the page nests elements more than ${this.maxDepth} deep`);
+    }
+    super.onopentag(name, attribs);
+  }
+}
+
+function parseDocument(html: string, maxDepth: number): Document {
+  const handler = new DepthCappedHandler(maxDepth);
+  new Parser(handler, PARSE_OPTIONS).end(html);
+  return handler.root;
+}
+
+export function extractPage(html: string, pageUrl: string, options: ExtractOptions = {}): ExtractedPage {
+  const $ = load(parseDocument(html, options.maxDepth ?? Infinity));
   const refs: string[] = [];
   let title: string | undefined;
   let baseHref: string | undefined;

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { ProxyAgent, type Dispatcher } from 'undici';
 import { systemClock, type Clock } from './clock.js';
 import { ScrapeError } from './scrape-error.js';
+import { telemetry } from '../ops/telemetry.js';
 
 export interface ProxyPoolOptions {
   urls: string[];
@@ -149,6 +150,7 @@ export class ProxyPool {
   }
 
   private advance(reason: SwitchReason, context: Record<string, unknown>): void {
+    telemetry.proxyRotated(reason);
     const next = this.nextLive(this.index + 1, this.clock.now()) ?? (this.index + 1) % this.proxies.length;
     if (next === this.index) this.since = this.clock.now(); // the others are all down: stay
     else this.switchTo(next, reason, context);

@@ -16,6 +16,7 @@ import { systemClock, type Clock } from './clock.js';
 import { OriginCache } from './origin-cache.js';
 import { scanRobotsGroups, type RobotsGroups } from './robots-groups.js';
 import { ScrapeError } from './scrape-error.js';
+import { telemetry } from '../ops/telemetry.js';
 
 export interface RobotsFile {
   status: number;
@@ -96,6 +97,7 @@ export class RobotsCache {
       );
     }
     if (verdict.robot.isAllowed(url.href, this.token) === false) {
+      telemetry.robotsRefused(url.href);
       throw new ScrapeError('robots_disallowed', `${url.origin}/robots.txt disallows ${url.pathname}${url.search} for user agent "${this.token}"`);
     }
     const delaySeconds = Number(verdict.robot.getCrawlDelay(this.token) ?? 0);

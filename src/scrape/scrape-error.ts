@@ -19,7 +19,9 @@ export type ScrapeErrorCode =
   | 'robots_unavailable'
   | 'proxy_error'
   /** The site reserves the item against AI training and RIGHTS_POLICY=respect (src/worker/rights-policy.ts). */
-  | 'rights_reserved';
+  | 'rights_reserved'
+  /** Every HTML parse thread was busy and the wait queue full (PARSE_QUEUE). */
+  | 'parser_busy';
 
 export interface ScrapeErrorDetails {
   httpStatus?: number;

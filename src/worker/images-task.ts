@@ -14,6 +14,7 @@ import { dataUriSourceKey, imageKey } from './image-keys.js';
 import { ensureResized } from './image-extras.js';
 import { filterReason } from './image-filters.js';
 import { fetchPage, type PageFetcher } from './page.js';
+import { telemetry } from '../ops/telemetry.js';
 import { reservedError, withholds } from './rights-policy.js';
 
 export interface ImagesTaskDeps {
@@ -37,6 +38,9 @@ interface ImageJob {
   text?: ImageText;
   /** What the page says about its images (noai, noimageai); empty when rights are not read. */
   forImages: RightsSignal[];
+  /** Aborted (with its error) when the task fails for a reason not an image's own: a full disk, a bug. */
+  cancelled: AbortSignal;
+  log: Logger;
 }
 
 /**
@@ -61,9 +65,21 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   // A retried task starts its image outcomes afresh; stored files are reused through the claims.
   await deps.store.clearTaskImages(task.id);
   const limit = pLimit(deps.images.concurrency);
-  // Per-image fetch errors are recorded per image; only a failing store rejects here, failing the task.
   const forImages = page.rights?.forImages ?? [];
-  await Promise.all(refs.map((reference, position) => limit(() => processImage({ task, position, reference, text: page.imageTexts[reference], forImages }, deps, signal))));
+  const failure = new AbortController();
+  const imageSignal = AbortSignal.any([signal, failure.signal]);
+  // Per-image fetch errors are recorded per image. Anything else fails the task: the first such error cancels
+  // the downloads in flight and starts no more, and the task fails once each has given its claim back.
+  await Promise.allSettled(refs.map((reference, position) => limit(async () => {
+    if (failure.signal.aborted) return;
+    try {
+      const job: ImageJob = { task, position, reference, text: page.imageTexts[reference], forImages, cancelled: failure.signal, log };
+      await processImage(job, deps, imageSignal);
+    } catch (err) {
+      if (!failure.signal.aborted) failure.abort(err);
+    }
+  })));
+  if (failure.signal.aborted) throw failure.signal.reason;
   return { ...page.info, imagesDiscovered: page.images.length };
 }
 
@@ -80,7 +96,7 @@ async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSi
     const filtered = filterReason(task.options?.filters, file);
     if (filtered) return link(image.id, 'skipped', { code: 'filtered', message: filtered });
     const rights = before && decideRights([...before, ...(file.headerSignals ?? [])]);
-    if (rights && withholds(deps.pages.rights, rights)) return link(image.id, 'skipped', reservedError(rights), { rights });
+    if (rights && withholds(deps.pages.rights, rights)) return link(image.id, 'skipped', refused(job.task, rights), { rights });
     const resize = task.options?.resize;
     const resized = resize ? await ensureResized(file, resize, deps.blobs, body) : undefined;
     return link(image.id, outcome, undefined, { ...(rights ? { rights } : {}), ...(resized ? { resized } : {}) });
@@ -100,11 +116,19 @@ async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSi
     }
     // Another task is fetching it: join rather than fetch twice.
     const settled = await waitForImage(claim.image.id, deps, signal);
+    if (job.cancelled.aborted) throw job.cancelled.reason;
     if (settled?.status === 'stored') return linkStored(settled, 'reused');
     if (settled?.status === 'failed' && settled.error?.code !== NOT_KEPT) return link(settled.id, 'failed', settled.error);
     if (signal.aborted) return link(claim.image.id, 'failed', toTaskError(new ScrapeError('timeout', 'task deadline exceeded while waiting for the image')));
-    // Still pending but its claim went stale (its owner died), or its fetcher did not keep it: take it over.
+    // Still pending but its claim went stale (its owner died) or was released, or its fetcher did not keep
+    // it: take it over.
   }
+}
+
+/** The error of an image withheld for its rights, counted for /stats and /metrics. */
+function refused(task: Task, rights: Parameters<typeof reservedError>[0]): TaskError {
+  telemetry.rightsRefused({ url: task.url, owner: task.owner });
+  return reservedError(rights);
 }
 
 function detailsOf(text: ImageText | undefined, extra: Omit<TaskImageDetails, 'text'>): TaskImageDetails | undefined {
@@ -126,7 +150,7 @@ async function downloadAndStore(
   };
   try {
     const known = before && decideRights(before);
-    if (known && withholds(deps.pages.rights, known)) return await withhold(reservedError(known), known);
+    if (known && withholds(deps.pages.rights, known)) return await withhold(refused(job.task, known), known);
     const { body, headerSignals } = job.reference.startsWith('data:')
       ? { body: dataUriBody(job.reference, deps.images.maxBytes), headerSignals: [] }
       : await fetchImage(job.reference, deps, signal);
@@ -134,18 +158,28 @@ async function downloadAndStore(
     const filtered = filterReason(job.task.options?.filters, info);
     if (filtered) return await withhold({ code: 'filtered', message: filtered });
     const rights = before && decideRights([...before, ...headerSignals]);
-    if (rights && withholds(deps.pages.rights, rights)) return await withhold(reservedError(rights), rights);
+    if (rights && withholds(deps.pages.rights, rights)) return await withhold(refused(job.task, rights), rights);
     const key = imageKey(info.sha256, info.ext);
     // Same bytes under another URL: one file. The content address makes a second write pointless.
-    if (!(await deps.blobs.exists(key))) await deps.blobs.put(key, body);
+    if (!(await deps.blobs.exists(key))) {
+      await deps.blobs.put(key, body);
+      telemetry.stored({ bytes: body.length, owner: job.task.owner, url: job.task.url });
+    }
     const file: StoredFile = { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height };
     const phash = await dhash(body);
     if (phash) file.phash = phash;
     if (headerSignals.length) file.headerSignals = headerSignals;
     return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'stored', file }), body };
   } catch (err) {
-    if (!(err instanceof ScrapeError)) throw err;
-    return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: toTaskError(err) }) };
+    if (err instanceof ScrapeError && !job.cancelled.aborted) {
+      return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'failed', error: toTaskError(err) }) };
+    }
+    // The task's failure, not the image's: give the claim back untouched, so a retry or a joined task takes it at once.
+    await deps.store.releaseImage(image.id, job.task.id).catch((releaseErr: unknown) => {
+      // It stays pending until CLAIM_STALE_MS, when another task may take it over.
+      job.log.warn({ err: releaseErr, imageId: image.id }, 'could not release an image claim');
+    });
+    throw err;
   }
 }
 

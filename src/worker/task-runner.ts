@@ -5,6 +5,7 @@
 import type { Logger } from '../logger.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { Task } from '../models/task.js';
+import { telemetry } from '../ops/telemetry.js';
 import type { Job, JobHandler } from '../queue/job-queue.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
@@ -48,6 +49,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
     if (!task) return; // unknown or already final: the redelivery of a finished job
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
     log.info({ attempt: task.attempts }, 'task started');
+    telemetry.taskStarted(task.kind);
     const { signal, release } = taskSignal(deps.taskTimeoutMs, deps.shutdown);
     let result: Parameters<TaskStore['finishTask']>[1];
     try {
@@ -66,9 +68,14 @@ export function createTaskRunner(deps: TaskRunnerDeps): JobHandler {
     if (deps.shutdown?.aborted) {
       // Not acked: RabbitMQ redelivers it; the embedded queue's store resumes it at the next start.
       log.warn('task interrupted by shutdown; it stays unfinished and will run again');
+      telemetry.taskInterrupted();
       throw new TaskInterruptedError(task.id);
     }
     const final = await deps.store.finishTask(task.id, result);
+    telemetry.taskFinished({
+      kind: task.kind, code: final?.status === 'failed' ? final.error?.code ?? 'unknown' : undefined, owner: task.owner, url: task.url,
+      pageBytes: final?.page?.bytes, imagesStored: final?.counts ? final.counts.stored + final.counts.reused : undefined,
+    });
     log.info({ status: final?.status, error: final?.error, counts: final?.counts }, 'task finished');
   };
 }

@@ -3,6 +3,7 @@ import type { PageInfo, Task } from '../models/task.js';
 import { simhash } from '../scrape/simhash.js';
 import type { PageFetcher } from './page.js';
 import { fetchPage } from './page.js';
+import { telemetry } from '../ops/telemetry.js';
 import { RightsReservedError, withholds } from './rights-policy.js';
 
 export interface TextTaskDeps {
@@ -13,8 +14,12 @@ export interface TextTaskDeps {
 /** Fetch, extract, and record the text in the task's format before the task may be marked succeeded. */
 export async function runTextTask(task: Task, deps: TextTaskDeps, signal: AbortSignal): Promise<PageInfo> {
   const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
-  if (withholds(deps.pages.rights, page.info.rights)) throw new RightsReservedError(page.info);
+  if (withholds(deps.pages.rights, page.info.rights)) {
+    telemetry.rightsRefused({ url: task.url, owner: task.owner });
+    throw new RightsReservedError(page.info);
+  }
   const text = page.texts[task.format ?? 'text'];
   await deps.store.saveText(task.id, text);
+  telemetry.stored({ bytes: Buffer.byteLength(text), owner: task.owner, url: task.url });
   return { ...page.info, textLength: text.length, simhash: simhash(text), metadata: page.metadata };
 }

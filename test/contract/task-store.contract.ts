@@ -400,6 +400,33 @@ export function describeTaskStoreContract(
 
       it('answers null for an unknown image', async () => {
         expect(await store.getImage(randomUUID())).toBeNull();
+        await expect(store.releaseImage(randomUUID(), randomUUID())).rejects.toThrow();
+      });
+
+      it('lets the owner release a pending claim, which the next claim takes at once', async () => {
+        const [a, b] = [await newTask(), await newTask()];
+        const url = uniqueUrl();
+        const { image } = await claim(url, a.id);
+        // Only the owner can release it.
+        expect(await store.releaseImage(image.id, b.id)).toEqual(image);
+        const released = await store.releaseImage(image.id, a.id);
+        expect(released).toMatchObject({ id: image.id, status: 'pending' });
+        expect(released.ownerTaskId).toBeUndefined();
+        expect(released.claimedAt).toBeUndefined();
+        expect(await store.getImage(image.id)).toEqual(released);
+        // Long before any claim would go stale.
+        const retry = await claim(url, b.id, { staleAfterMs: 3_600_000 });
+        expect(retry.outcome).toBe('claimed');
+        expect(retry.image).toMatchObject({ id: image.id, status: 'pending', ownerTaskId: b.id });
+        // The first owner has nothing left to release or complete.
+        expect(await store.releaseImage(image.id, a.id)).toEqual(retry.image);
+      });
+
+      it('leaves a stored image unchanged when released', async () => {
+        const a = await newTask();
+        const { image } = await claim(uniqueUrl(), a.id);
+        const stored = await store.completeImage(image.id, a.id, { status: 'stored', file: fileFor(9) });
+        expect(await store.releaseImage(image.id, a.id)).toEqual(stored);
       });
     });
 

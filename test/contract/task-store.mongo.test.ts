@@ -4,7 +4,9 @@ import type { Connection } from 'mongoose';
 import { openMongoTaskStore } from '../../src/models/mongo/mongo-task-store.js';
 import { imageIdFor } from '../../src/models/mongo/image-model.js';
 import type { TaskStore } from '../../src/models/task-store.js';
+import { SharedTokenBuckets } from '../../src/ops/token-bucket.js';
 import { describeWithService } from '../helpers/services.js';
+import { describeOpsStoreContract } from './ops-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
 
 const freshDbName = () => `scrapeds_ct_${randomBytes(6).toString('hex')}`;
@@ -45,6 +47,8 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
   });
 
   describeTaskStoreContract('mongo', () => openFresh(), (store) => dispose(store));
+
+  describeOpsStoreContract('mongo', () => openFresh(), (store) => dispose(store));
 
   describeSharedStoreContract('mongo, one database shared by two connections', async () => {
     const name = freshDbName();
@@ -91,6 +95,42 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
         expect(completed !== tookOver).toBe(true);
         const final = await a.getImage(image.id);
         expect(final?.status).toBe(completed ? 'stored' : 'pending');
+      }
+    });
+  });
+
+  describe('rate-limit cells shared by two connections', () => {
+    it('gives each cell to one claimer, finds the highest, and sweeps expired ones', async () => {
+      const name = freshDbName();
+      const [a, b] = [await openFresh(name), await openFresh(name)];
+      try {
+        const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).rateCells!.claim('k', i % 10, Date.now() + 60_000)));
+        expect(results.filter(Boolean)).toHaveLength(10);
+        expect(await a.rateCells!.highest('k', 0)).toBe(9);
+        expect(await a.rateCells!.highest('k', 10)).toBeNull();
+        await a.rateCells!.claim('old', 1, Date.now() - 1000);
+        await b.rateCells!.sweep(Date.now());
+        expect(await a.rateCells!.highest('old', 0)).toBeNull();
+        expect(await a.rateCells!.highest('k', 0)).toBe(9);
+      } finally {
+        await dispose(a, b);
+      }
+    });
+
+    it('lets two replicas together through no more than one bucket (FerretDB loses concurrent $inc, cells do not)', async () => {
+      const name = freshDbName();
+      const [a, b] = [await openFresh(name), await openFresh(name)];
+      try {
+        const buckets = [new SharedTokenBuckets(a.rateCells!), new SharedTokenBuckets(b.rateCells!)];
+        const spec = { cellMs: 86_400_000, burst: 25 }; // a token a day: no refill within the test
+        const results = await Promise.all(Array.from({ length: 80 }, (_, i) => buckets[i % 2]!.take('client', spec)));
+        const ok = results.filter((r) => r.ok).length;
+        expect(ok).toBe(25);
+        // Later takes see the bucket empty on either replica.
+        expect((await buckets[0]!.take('client', spec)).ok).toBe(false);
+        expect((await buckets[1]!.take('client', spec)).ok).toBe(false);
+      } finally {
+        await dispose(a, b);
       }
     });
   });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteTaskStore } from '../../src/models/sqlite/sqlite-task-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/models/sqlite/schema.js';
+import { describeOpsStoreContract } from './ops-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'task-store-sqlite-'));
@@ -15,6 +16,8 @@ afterAll(() => {
 });
 
 describeTaskStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
+
+describeOpsStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()), (store) => store.close());
 
 describeSharedStoreContract('sqlite, one file shared by two instances', async () => {
   const file = nextFile();

@@ -90,6 +90,11 @@ describeWithNginx('nginx config (nginx/nginx.conf.template)', () => {
     expect(echoed.headers['x-forwarded-for']).toBe('127.0.0.1');
     expect(echoed.headers['x-forwarded-proto']).toBe('http');
     expect(echoed.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
+
+    // A client cannot pass itself off as another address: nginx replaces what it sent (rate limits per IP rely on it).
+    const spoofed = json(await send(nginx.url, '/health', { headers: { 'x-forwarded-for': '203.0.113.9' } }));
+    expect(spoofed.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(spoofed.headers['x-real-ip']).toBe('127.0.0.1');
   });
 
   it('passes POST bodies up to 1m and refuses larger ones with 413 before any replica sees them', async () => {

@@ -22,7 +22,8 @@ describe('threaded page extractor (dist)', () => {
   beforeAll(async () => {
     ensureBuilt();
     extractors = (await import(pathToFileURL(path.join(repoRoot, 'dist/scrape/page-extractor.js')).href)) as typeof Extractors;
-    pool = extractors.threadedExtractor({ threads: 2, timeoutMs: 1000 });
+    // A page's budget includes starting a fresh thread after one was stopped: on a busy host that takes a while.
+    pool = extractors.threadedExtractor({ threads: 2, timeoutMs: 5000, maxWaiting: 16 });
   });
   afterAll(async () => {
     await pool.close();
@@ -38,9 +39,52 @@ describe('threaded page extractor (dist)', () => {
   it('stops a page that parses longer than the timeout with a typed error, and keeps working', async () => {
     const nested = Buffer.from(`<html><body>${'<div>'.repeat(400_000)}x</body></html>`);
     const err = await pool.extract({ ...job, body: nested }, never).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'timeout', message: expect.stringContaining('parsing the page took longer than 1000 ms') });
+    expect(err).toMatchObject({ code: 'timeout', message: expect.stringContaining('parsing the page took longer than 5000 ms') });
     // The event loop was free meanwhile (the parse ran elsewhere), and the pool replaced the thread.
     expect((await pool.extract(job, never)).title).toBe('Threads');
+  });
+
+  it('counts parsing only: a page queued behind a slow one on the only thread still gets its full timeout', async () => {
+    const single = extractors.threadedExtractor({ threads: 1, timeoutMs: 5000, maxWaiting: 4 });
+    try {
+      const nested = Buffer.from(`<div>`.repeat(400_000));
+      // Both start waiting for the one thread in the same tick; the hostile page gets it first.
+      const [slow, ordinary] = await Promise.all([
+        single.extract({ ...job, body: nested }, never).catch((e: unknown) => e),
+        single.extract(job, never).catch((e: unknown) => e),
+      ]);
+      expect(slow).toMatchObject({ code: 'timeout', message: expect.stringContaining('took longer than 5000 ms') });
+      expect(ordinary).toMatchObject({ title: 'Threads' });
+    } finally {
+      await single.close();
+    }
+  });
+
+  it('refuses a page nested deeper than maxDepth as soon as the parser gets there', async () => {
+    const capped = extractors.threadedExtractor({ threads: 1, timeoutMs: 60_000, maxWaiting: 4, maxDepth: 1000 });
+    try {
+      const nested = Buffer.from(`<div>`.repeat(400_000));
+      expect(await capped.extract({ ...job, body: nested }, never).catch((e: unknown) => e))
+        .toMatchObject({ code: 'too_large', message: expect.stringContaining('more than 1000 deep') });
+      const deepEnough = Buffer.from(`${'<div>'.repeat(999)}bottom`);
+      expect((await capped.extract({ ...job, body: deepEnough }, never)).text).toBe('bottom');
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('keeps a bounded wait queue: past it a page fails at once with parser_busy', async () => {
+    const small = extractors.threadedExtractor({ threads: 1, timeoutMs: 5000, maxWaiting: 1 });
+    try {
+      const nested = Buffer.from(`<div>`.repeat(400_000));
+      const running = small.extract({ ...job, body: nested }, never).catch((e: unknown) => e);
+      const waiting = small.extract(job, never);
+      expect(await small.extract(job, never).catch((e: unknown) => e)).toMatchObject({ code: 'parser_busy' });
+      expect(await running).toMatchObject({ code: 'timeout' });
+      expect((await waiting).title).toBe('Threads');
+    } finally {
+      await small.close();
+    }
   });
 
   it('gives up when the task is cancelled', async () => {

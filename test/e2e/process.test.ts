@@ -2,22 +2,14 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { openSqliteTaskStore } from '../../src/models/sqlite/sqlite-task-store.js';
-import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
-import { ensureBuilt, repoRoot, spawnService, standaloneEnv, stopAllServices } from '../helpers/processes.js';
+import { repoRoot, spawnService, standaloneEnv, withBuiltServiceAndSite } from '../helpers/processes.js';
 import { submit, tempDir } from '../helpers/service.js';
 
 describe('the service process', () => {
-  let site: FixtureSite;
-  beforeAll(async () => {
-    ensureBuilt();
-    site = await startFixtureSite();
-  });
-  afterAll(async () => {
-    await stopAllServices();
-    await site.close();
-  });
+  const ctx = withBuiltServiceAndSite();
 
   it('logs JSON lines with task id and URL, and drains a running task on SIGTERM', async () => {
+    const { site } = ctx;
     site.route('/slow', async (_req, res) => {
       await new Promise((r) => setTimeout(r, 700));
       res.writeHead(200, { 'content-type': 'text/html' }).end('<p>worth the wait</p>');

@@ -3,6 +3,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -73,4 +74,26 @@ export function spawnService(env: Record<string, string>, readyMsg = 'listening'
   running.add(service);
   void exited.then(() => running.delete(service));
   return service;
+}
+
+/**
+ * For a describe block of tests that spawn the built service: builds dist/ when missing and starts the fixture
+ * site before all its tests; after them, kills any service process left running and stops the site.
+ */
+export function withBuiltServiceAndSite(): { readonly site: FixtureSite } {
+  let site: FixtureSite | undefined;
+  beforeAll(async () => {
+    ensureBuilt();
+    site = await startFixtureSite();
+  });
+  afterAll(async () => {
+    await stopAllServices();
+    await site?.close();
+  });
+  return {
+    get site() {
+      if (!site) throw new Error('the fixture site is not started: read it inside a hook or test');
+      return site;
+    },
+  };
 }

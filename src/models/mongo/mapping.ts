@@ -27,6 +27,7 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
   if (d.page) task.page = d.page;
   if (d.options) task.options = d.options;
   if (d.kind === 'images') task.counts = counts ?? emptyCounts();
+  if (d.owner) task.owner = d.owner;
   return task;
 }
 

@@ -1,6 +1,7 @@
 /** Binds the schemas to one mongoose Connection (never the global one) and creates their indexes. */
 import type { Connection, Model } from 'mongoose';
 import { imageSchema, type ImageDoc } from './image-model.js';
+import { apiKeySchema, rateCellSchema, usageSchema, type ApiKeyDoc, type RateCellDoc, type UsageDoc } from './ops-models.js';
 import { ticketSchema, type TicketDoc } from './revision.js';
 import { taskImageSchema, type TaskImageDoc } from './task-image-model.js';
 import { taskSchema, type TaskDoc } from './task-model.js';
@@ -12,6 +13,9 @@ export interface Models {
   images: Model<ImageDoc>;
   taskImages: Model<TaskImageDoc>;
   tickets: Model<TicketDoc>;
+  apiKeys: Model<ApiKeyDoc>;
+  usage: Model<UsageDoc>;
+  rateCells: Model<RateCellDoc>;
 }
 
 export function bindModels(conn: Connection): Models {
@@ -21,6 +25,9 @@ export function bindModels(conn: Connection): Models {
     images: conn.model<ImageDoc>('Image', imageSchema, 'images'),
     taskImages: conn.model<TaskImageDoc>('TaskImage', taskImageSchema, 'task_images'),
     tickets: conn.model<TicketDoc>('RevisionTicket', ticketSchema, 'revision_tickets'),
+    apiKeys: conn.model<ApiKeyDoc>('ApiKey', apiKeySchema, 'api_keys'),
+    usage: conn.model<UsageDoc>('Usage', usageSchema, 'usage'),
+    rateCells: conn.model<RateCellDoc>('RateCell', rateCellSchema, 'rate_cells'),
   };
 }
 

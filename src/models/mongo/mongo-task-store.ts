@@ -18,6 +18,8 @@ import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStor
 import { imageIdFor, type ImageDoc } from './image-model.js';
 import { addCount, emptyCounts, toImage, toTask, toTaskImage } from './mapping.js';
 import { bindModels, ensureIndexes, type Models } from './models.js';
+import type { ApiKeyStore, RateCellStore, UsageStore } from '../ops-store.js';
+import { MongoApiKeyStore, MongoRateCellStore, MongoUsageStore } from './mongo-ops-store.js';
 import { isDuplicateKey, Revisions, type Change } from './revision.js';
 import { taskImageId, type TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
@@ -49,9 +51,15 @@ async function upsert(run: () => Promise<unknown>): Promise<void> {
 export class MongoTaskStore implements TaskStore {
   private readonly revisions: Revisions;
   private closed = false;
+  readonly keys: ApiKeyStore;
+  readonly usage: UsageStore;
+  readonly rateCells: RateCellStore;
 
   constructor(private readonly conn: Connection, private readonly m: Models) {
     this.revisions = new Revisions(m.tickets);
+    this.keys = new MongoApiKeyStore(m.apiKeys);
+    this.usage = new MongoUsageStore(m.usage);
+    this.rateCells = new MongoRateCellStore(m.rateCells);
   }
 
   async createTask(input: NewTask): Promise<Task> {
@@ -62,6 +70,7 @@ export class MongoTaskStore implements TaskStore {
       createdAt: at, updatedAt: at, rev: 0,
     };
     if (input.format) doc.format = input.format;
+    if (input.owner !== undefined) doc.owner = input.owner;
     if (input.options) doc.options = input.options;
     await this.m.tasks.create(doc);
     return toTask(doc);
@@ -77,6 +86,7 @@ export class MongoTaskStore implements TaskStore {
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
     const filter: Record<string, unknown> = { kind: query.kind };
     if (query.status) filter.status = query.status;
+    if (query.owner !== undefined) filter.owner = query.owner;
     if (after) {
       const createdAt = new Date(after.createdAt);
       filter.$or = [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: after.id } }];
@@ -174,6 +184,15 @@ export class MongoTaskStore implements TaskStore {
         ? { set: { status: 'stored', file: completion.file, updatedAt: now }, unset: ['ownerTaskId', 'claimedAt', 'error'] }
         // A failure keeps the file of an earlier store: blobs are content-addressed and stay readable.
         : { set: { status: 'failed', error: completion.error, updatedAt: now }, unset: ['ownerTaskId', 'claimedAt'] };
+    });
+    if (!res) throw new Error(`unknown image ${imageId}`);
+    return toImage(res.doc);
+  }
+
+  async releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord> {
+    const res = await this.revisions.update('images', this.m.images, imageId, (img) => {
+      if (img.status !== 'pending' || img.ownerTaskId !== ownerTaskId) return null;
+      return { set: { updatedAt: new Date() }, unset: ['ownerTaskId', 'claimedAt'] };
     });
     if (!res) throw new Error(`unknown image ${imageId}`);
     return toImage(res.doc);

@@ -97,7 +97,9 @@ export class Revisions {
         try {
           const current = await this.read(model, id);
           if (current && current.rev === doc.rev) {
-            await model.updateOne({ _id: id }, toUpdate<D>(change, rev)).exec();
+            const res = await model.updateOne({ _id: id }, toUpdate<D>(change, rev)).exec();
+            // A write the server did not apply must not be reported as done (see TaskStore: effect or throw).
+            if (res.matchedCount !== 1) throw new Error(`update of ${scope}/${id} matched ${res.matchedCount} documents`);
             return { doc: applyChange(doc, change, rev), changed: true };
           }
         } finally {

@@ -17,6 +17,8 @@ export interface TaskDoc {
   finishedAt?: Date;
   error?: TaskError;
   page?: PageInfo;
+  /** The API key id that made the task. */
+  owner?: string;
   options?: ImagesTaskOptions;
   /** Bumped by every update; see revision.ts. */
   rev: number;
@@ -39,6 +41,7 @@ export const taskSchema = new Schema<TaskDoc>(
     // TaskError or PageInfo must not be dropped silently by mongoose's strict mode.
     error: Schema.Types.Mixed,
     page: Schema.Types.Mixed,
+    owner: String,
     options: Schema.Types.Mixed,
     rev: { type: Number, required: true },
   },
@@ -49,3 +52,4 @@ export const taskSchema = new Schema<TaskDoc>(
 taskSchema.index({ kind: 1, createdAt: -1, _id: -1 });
 taskSchema.index({ kind: 1, status: 1, createdAt: -1, _id: -1 });
 taskSchema.index({ status: 1, createdAt: 1, _id: 1 });
+taskSchema.index({ owner: 1, kind: 1, createdAt: -1, _id: -1 });

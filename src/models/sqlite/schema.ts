@@ -70,7 +70,33 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS task_images_outcome ON task_images (task_id, outcome);
   CREATE INDEX IF NOT EXISTS task_images_image ON task_images (task_id, image_id, position);
   `,
-  // 3: the format of a text task's stored text (NULL: the whole page's text)
+  // 3: task owners (API keys), the keys themselves, usage counters
+  `
+  ALTER TABLE tasks ADD COLUMN owner TEXT;
+  CREATE INDEX IF NOT EXISTS tasks_owner_kind_created ON tasks (owner, kind, created_at DESC, id DESC);
+
+  CREATE TABLE IF NOT EXISTS api_keys (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    scopes     TEXT NOT NULL,
+    hash       TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+
+  CREATE TABLE IF NOT EXISTS usage (
+    source TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    metric TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    ip     TEXT NOT NULL,
+    path   TEXT NOT NULL,
+    host   TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (minute, metric, key, ip, path, host, source)
+  ) WITHOUT ROWID;
+  `,
+  // 4: the format of a text task's stored text (NULL: the whole page's text)
   `ALTER TABLE tasks ADD COLUMN format TEXT CHECK (format IN ('text', 'main', 'markdown'));`,
 ];
 

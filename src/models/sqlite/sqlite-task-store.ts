@@ -14,7 +14,9 @@ import type {
   TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus, TextFormat,
 } from '../task.js';
 import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
+import type { ApiKeyStore, UsageStore } from '../ops-store.js';
 import { migrate } from './schema.js';
+import { SqliteApiKeyStore, SqliteUsageStore } from './sqlite-ops-store.js';
 
 interface TaskRow {
   id: string;
@@ -31,6 +33,7 @@ interface TaskRow {
   error: string | null;
   page: string | null;
   options: string | null;
+  owner: string | null;
 }
 
 interface ImageRow {
@@ -68,6 +71,15 @@ const json = (v: unknown): string | null => (v === undefined || v === null ? nul
 const parse = <T>(v: string | null): T | undefined => (v === null ? undefined : (JSON.parse(v) as T));
 const nowIso = (): string => new Date().toISOString();
 
+/**
+ * The row a write `… RETURNING *` changed, if any. Never `.get()` on a write: better-sqlite3's get() takes the
+ * first row and resets the statement, and the autocommit that reset performs can fail (SQLITE_FULL, IOERR) and
+ * roll the change back while get() still returns the new row. all() steps to the end, so a failed commit throws.
+ */
+function written<P extends unknown[], R>(stmt: Database.Statement<P, R>, ...params: P): R | undefined {
+  return stmt.all(...params)[0];
+}
+
 function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
     throw new RangeError(`limit must be an integer in 1..${MAX_LIST_LIMIT}, got ${limit}`);
@@ -103,21 +115,25 @@ function toTaskImage(r: TaskImageRow): TaskImage {
 }
 
 function prepareStatements(db: Database.Database) {
-  const listSql = (status: boolean, cursor: boolean): string => `
-    SELECT * FROM tasks WHERE kind = @kind ${status ? 'AND status = @status' : ''}
+  const listSql = (status: boolean, cursor: boolean, owner: boolean): string => `
+    SELECT * FROM tasks WHERE kind = @kind ${status ? 'AND status = @status' : ''} ${owner ? 'AND owner = @owner' : ''}
       ${cursor ? 'AND (created_at, id) < (@createdAt, @id)' : ''}
       ORDER BY created_at DESC, id DESC LIMIT @limit`;
+  // One statement per combination of filters, named by which are present (s: status, c: cursor, o: owner).
+  const list = new Map<string, Database.Statement<[Record<string, unknown>], TaskRow>>();
+  for (const status of [false, true]) {
+    for (const cursor of [false, true]) {
+      for (const owner of [false, true]) {
+        list.set(`${status ? 's' : ''}${cursor ? 'c' : ''}${owner ? 'o' : ''}`, db.prepare<[Record<string, unknown>], TaskRow>(listSql(status, cursor, owner)));
+      }
+    }
+  }
   return {
     insertTask: db.prepare<[TaskRow], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, format, attempts, created_at, updated_at, started_at, finished_at, error, page, options)
-      VALUES (@id, @kind, @url, @status, @refresh, @format, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options)`),
+      INSERT INTO tasks (id, kind, url, status, refresh, format, attempts, created_at, updated_at, started_at, finished_at, error, page, options, owner)
+      VALUES (@id, @kind, @url, @status, @refresh, @format, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
-    list: {
-      plain: db.prepare<[Record<string, unknown>], TaskRow>(listSql(false, false)),
-      status: db.prepare<[Record<string, unknown>], TaskRow>(listSql(true, false)),
-      cursor: db.prepare<[Record<string, unknown>], TaskRow>(listSql(false, true)),
-      statusCursor: db.prepare<[Record<string, unknown>], TaskRow>(listSql(true, true)),
-    },
+    list,
     unfinished: db.prepare<[], TaskRow>(`
       SELECT * FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at, id`),
     unfinishedOfKind: db.prepare<[TaskKind], TaskRow>(`
@@ -155,6 +171,9 @@ function prepareStatements(db: Database.Database) {
       UPDATE images SET status = @status, file = COALESCE(@file, file), error = @error,
         owner_task_id = NULL, claimed_at = NULL, updated_at = @now
       WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
+    releaseImage: db.prepare<[{ id: string; owner: string; now: string }], ImageRow>(`
+      UPDATE images SET owner_task_id = NULL, claimed_at = NULL, updated_at = @now
+      WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
     linkImage: db.prepare<[Record<string, unknown>], void>(`
       INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error, details)
       VALUES (@taskId, @position, @sourceUrl, @imageId, @outcome, @error, @details)
@@ -174,6 +193,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly claimTx: Database.Transaction<(sourceUrl: string, options: ClaimOptions) => ClaimResult>;
+  readonly keys: ApiKeyStore;
+  readonly usage: UsageStore;
 
   constructor(file: string) {
     if (file !== ':memory:' && file !== '') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -186,6 +207,8 @@ export class SqliteTaskStore implements TaskStore {
 
     this.stmt = prepareStatements(this.db);
     this.claimTx = this.db.transaction((sourceUrl: string, options: ClaimOptions) => this.claimImageSync(sourceUrl, options));
+    this.keys = new SqliteApiKeyStore(this.db);
+    this.usage = new SqliteUsageStore(this.db);
   }
 
   private toTask(r: TaskRow, counts?: ImageCounts): Task {
@@ -203,6 +226,7 @@ export class SqliteTaskStore implements TaskStore {
     const options = parse<ImagesTaskOptions>(r.options);
     if (options) task.options = options;
     if (r.kind === 'images') task.counts = counts ?? this.countsSync(r.id);
+    if (r.owner !== null) task.owner = r.owner;
     return task;
   }
 
@@ -226,6 +250,7 @@ export class SqliteTaskStore implements TaskStore {
     const row: TaskRow = {
       id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, format: input.format ?? null,
       attempts: 0, created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null, options: json(input.options),
+      owner: input.owner ?? null,
     };
     this.stmt.insertTask.run(row);
     return this.toTask(row, input.kind === 'images' ? emptyCounts() : undefined);
@@ -240,9 +265,9 @@ export class SqliteTaskStore implements TaskStore {
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
     const params: Record<string, unknown> = { kind: query.kind, limit: query.limit + 1 };
     if (query.status) params.status = query.status;
+    if (query.owner !== undefined) params.owner = query.owner;
     if (after) Object.assign(params, after);
-    const { list } = this.stmt;
-    const stmt = query.status ? (after ? list.statusCursor : list.status) : (after ? list.cursor : list.plain);
+    const stmt = this.stmt.list.get(`${query.status ? 's' : ''}${after ? 'c' : ''}${query.owner !== undefined ? 'o' : ''}`)!;
     // One read snapshot for the page and its counts.
     return this.db.transaction((): Page<Task> => {
       const rows = stmt.all(params);
@@ -277,7 +302,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async startTask(id: string): Promise<Task | null> {
-    const row = this.stmt.startTask.get({ id, now: nowIso() });
+    const row = written(this.stmt.startTask, { id, now: nowIso() });
     return row ? this.toTask(row) : null;
   }
 
@@ -296,7 +321,7 @@ export class SqliteTaskStore implements TaskStore {
     id: string,
     result: { status: 'succeeded' | 'failed'; page?: PageInfo; error?: TaskError },
   ): Promise<Task | null> {
-    const row = this.stmt.finishTask.get({
+    const row = written(this.stmt.finishTask, {
       id, now: nowIso(), status: result.status, page: json(result.page), error: json(result.error),
     });
     return row ? this.toTask(row) : this.getTaskSync(id);
@@ -310,9 +335,9 @@ export class SqliteTaskStore implements TaskStore {
     const nowMs = Date.now();
     const now = new Date(nowMs).toISOString();
     const owner = options.taskId;
-    const inserted = this.stmt.insertImage.get({ id: newIdWithTime().id, url: sourceUrl, owner, now });
+    const inserted = written(this.stmt.insertImage, { id: newIdWithTime().id, url: sourceUrl, owner, now });
     if (inserted) return { outcome: 'claimed', image: toImage(inserted) };
-    const taken = this.stmt.takeOverImage.get({
+    const taken = written(this.stmt.takeOverImage, {
       url: sourceUrl, owner, now,
       staleBefore: new Date(nowMs - Math.max(0, options.staleAfterMs)).toISOString(),
       refreshBefore: options.refreshStoredBefore ?? null,
@@ -324,11 +349,17 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async completeImage(imageId: string, ownerTaskId: string, completion: ImageCompletion): Promise<ImageRecord> {
-    const row = this.stmt.completeImage.get({
+    const row = written(this.stmt.completeImage, {
       id: imageId, owner: ownerTaskId, now: nowIso(), status: completion.status,
       file: completion.status === 'stored' ? json(completion.file) : null,
       error: completion.status === 'failed' ? json(completion.error) : null,
     }) ?? this.stmt.imageById.get(imageId);
+    if (!row) throw new Error(`unknown image ${imageId}`);
+    return toImage(row);
+  }
+
+  async releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord> {
+    const row = written(this.stmt.releaseImage, { id: imageId, owner: ownerTaskId, now: nowIso() }) ?? this.stmt.imageById.get(imageId);
     if (!row) throw new Error(`unknown image ${imageId}`);
     return toImage(row);
   }

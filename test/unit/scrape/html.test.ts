@@ -89,6 +89,13 @@ code line 2</pre>
     const deep = '<div>'.repeat(20_000) + 'bottom' + '</div>'.repeat(20_000);
     expect(extractPage(deep, PAGE).text).toBe('bottom');
   });
+
+  it('refuses a page nested deeper than maxDepth with too_large, and takes one exactly that deep', () => {
+    const nested = (n: number) => `${'<div>'.repeat(n)}bottom${'</div>'.repeat(n)}<img src="/after.png">`;
+    expect(() => extractPage(nested(101), PAGE, { maxDepth: 100 })).toThrow(expect.objectContaining({ code: 'too_large' }));
+    // <html> and <body> are not implied by htmlparser2: the <div>s are the whole depth.
+    expect(extractPage(nested(100), PAGE, { maxDepth: 100 })).toMatchObject({ text: 'bottom', images: ['https://example.com/after.png'] });
+  });
 });
 
 describe('extractPage: images', () => {

@@ -1,0 +1,140 @@
+/// <reference lib="dom" />
+/**
+ * /dashboard in a real browser: Debian's Chromium driven by puppeteer-core, against a service with finished
+ * and failed tasks. The numbers on the page are checked against the API; a screenshot is saved under
+ * test-output/ (TEST_OUTPUT_DIR) for people to look at.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import puppeteer, { type Browser } from 'puppeteer-core';
+import request from 'supertest';
+import { png } from '../fixtures/images.js';
+import { describeWithService } from '../helpers/services.js';
+import { withSiteAndService } from '../helpers/service.js';
+
+const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+process.env.CHROMIUM_BIN ??= CANDIDATES.find((f) => fs.existsSync(f));
+const OUT = path.resolve(process.env.TEST_OUTPUT_DIR ?? 'test-output', 'dashboard');
+const ADMIN = 'dashboard-admin-key-0123456789abcdef';
+
+describeWithService('CHROMIUM_BIN', 'dashboard in Chromium', (chromium) => {
+  const ctx = withSiteAndService({ AUTH: 'keys', ADMIN_API_KEY: ADMIN }, (site) => {
+    for (let i = 0; i < 4; i++) {
+      site.serve(`/gallery/${i}`, `<html><title>g${i}</title><img src="/img/${i}a.png" alt="a"><img src="/img/${i}b.png"></html>`, 'text/html');
+      site.serve(`/img/${i}a.png`, png(40 + i * 8, 30, 10 + i), 'image/png');
+      site.serve(`/img/${i}b.png`, png(30, 40 + i * 8, 20 + i), 'image/png');
+    }
+    site.serve('/article', '<html><title>a</title><p>some text</p></html>', 'text/html');
+    site.serve('/missing', 'gone', 'text/plain', 404);
+    site.serve('/notes.txt', 'plain text is kept as it is', 'text/plain');
+  });
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    const base = ctx.svc.url;
+    const post = async (kind: 'text' | 'images', p: string) => {
+      const res = await request(base).post(`/${kind}_tasks`).set(auth).send({ url: ctx.site.url(p) }).expect(202);
+      return res.headers.location as string;
+    };
+    const locations = [
+      ...(await Promise.all([0, 1, 2, 3].map((i) => post('images', `/gallery/${i}`)))),
+      await post('text', '/article'), await post('text', '/missing'), await post('text', '/notes.txt'), await post('images', '/missing'),
+    ];
+    for (const loc of locations) {
+      for (;;) {
+        const t = await request(base).get(loc).set(auth).expect(200);
+        if (t.body.status === 'succeeded' || t.body.status === 'failed') break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    browser = await puppeteer.launch({ executablePath: chromium, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('shows the numbers the API gives, the failures, the gallery, and degrades without /batches', async () => {
+    const page = await browser!.newPage();
+    await page.setViewport({ width: 1366, height: 900 });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${ctx.svc.url}/dashboard`, { waitUntil: 'load' });
+    // AUTH=keys: the page asks for a key first.
+    await page.waitForFunction(() => document.getElementById('updated')?.textContent?.includes('401'));
+    await page.type('#key', ADMIN);
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => Number(document.body.dataset.loaded ?? 0) >= 1, { timeout: 20_000 });
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('#gallery img')).every((i) => (i as HTMLImageElement).complete));
+
+    const stats = (await request(ctx.svc.url).get('/stats').query({ interval: 'day' }).set({ authorization: `Bearer ${ADMIN}` }).expect(200)).body.totals;
+    const shown = await page.evaluate(() => {
+      const text = (sel: string) => document.querySelector(sel)?.textContent?.trim() ?? null;
+      return {
+        pages: text('[data-metric="pages"]'),
+        images: text('[data-metric="images"]'),
+        rights: text('[data-metric="rights_refusals"]'),
+        textOk: text('tr[data-kind="text"] [data-col="succeeded"]'),
+        textFailed: text('tr[data-kind="text"] [data-col="failed"]'),
+        imagesOk: text('tr[data-kind="images"] [data-col="succeeded"]'),
+        imagesFailed: text('tr[data-kind="images"] [data-col="failed"]'),
+        queued: text('tr[data-kind="text"] [data-col="queued"]'),
+        httpError: text('[data-code="http_error"]'),
+        finished: text('[data-metric="finished_last_hour"]'),
+        failures: Array.from(document.querySelectorAll('#failures tr[data-task]')).map((r) => r.textContent ?? ''),
+        gallery: document.querySelectorAll('#gallery img').length,
+        brokenImages: Array.from(document.querySelectorAll('#gallery img')).filter((i) => (i as HTMLImageElement).naturalWidth === 0).length,
+        batches: document.querySelector('#batches [data-state="unavailable"]') !== null,
+        unlabelled: Array.from(document.querySelectorAll('input')).filter((i) => !document.querySelector(`label[for="${i.id}"]`)).length,
+        imgWithoutAlt: Array.from(document.querySelectorAll('img')).filter((i) => !i.getAttribute('alt')).length,
+      };
+    });
+    expect(shown).toEqual({
+      pages: String(stats.pages),
+      images: String(stats.images),
+      rights: '0',
+      textOk: String(stats.tasks.text.succeeded),
+      textFailed: String(stats.tasks.text.http_error),
+      imagesOk: String(stats.tasks.images.succeeded),
+      imagesFailed: String(stats.tasks.images.http_error),
+      queued: '0',
+      httpError: String(stats.tasks.text.http_error + stats.tasks.images.http_error),
+      finished: '8 finished in the last hour',
+      failures: expect.any(Array),
+      gallery: 8,
+      brokenImages: 0,
+      batches: true,
+      unlabelled: 0,
+      imgWithoutAlt: 0,
+    });
+    expect(stats.tasks).toEqual({ images: { succeeded: 4, http_error: 1 }, text: { succeeded: 2, http_error: 1 } });
+    expect(shown.failures).toHaveLength(2);
+    expect(shown.failures.some((f) => f.includes(ctx.site.url('/missing')) && f.includes('http_error') && f.includes('HTTP 404'))).toBe(true);
+    expect(errors).toEqual([]);
+
+    fs.mkdirSync(OUT, { recursive: true });
+    const file = path.join(OUT, 'dashboard.png');
+    await page.screenshot({ path: file as `${string}.png`, fullPage: true });
+    expect(fs.statSync(file).size).toBeGreaterThan(10_000);
+    await page.close();
+  }, 60_000);
+
+  it('refreshes itself', async () => {
+    const page = await browser!.newPage();
+    await page.evaluateOnNewDocument((key: string) => sessionStorage.setItem('scrapeds-key', key), ADMIN);
+    await page.goto(`${ctx.svc.url}/dashboard?refresh=2`);
+    await page.waitForFunction(() => Number(document.body.dataset.loaded ?? 0) >= 1, { timeout: 20_000 });
+    // A task finished after the first load shows up at the next refresh, with nobody touching the page.
+    const before = await page.$eval('tr[data-kind="text"] [data-col="succeeded"]', (e) => e.textContent);
+    const loc = await request(ctx.svc.url).post('/text_tasks').set({ authorization: `Bearer ${ADMIN}` }).send({ url: ctx.site.url('/article') }).expect(202);
+    for (;;) {
+      const t = await request(ctx.svc.url).get(loc.headers.location as string).set({ authorization: `Bearer ${ADMIN}` }).expect(200);
+      if (t.body.status === 'succeeded') break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await page.waitForFunction((b: string | null) => document.querySelector('tr[data-kind="text"] [data-col="succeeded"]')?.textContent !== b, { timeout: 20_000 }, before);
+    expect(await page.$eval('#updated', (e) => e.textContent)).toContain('refreshes every 2 s');
+    await page.close();
+  }, 60_000);
+});
