@@ -1,5 +1,6 @@
 /** bench/RESULTS.md from the results object that run.mjs collects. */
 import { DATASETS_HEADING, datasetsMarkdown } from './datasets.mjs';
+import { extractMarkdown } from './extract.mjs';
 import { opsMarkdown } from './ops.mjs';
 import { hashesSection } from './hashes.mjs';
 import { ferretdbSection } from './ferretdb-backends.mjs';
@@ -172,6 +173,8 @@ ${profileSection(R.apiProfile, `${f1(R.apiProfile?.rps)} req/s for ${R.apiProfil
 
 ${DATASETS_HEADING}
 ${datasetsMarkdown(R.datasets)}
+## Main-content extraction (issue 11: the \`main\` text format)
+${extractMarkdown(R.extract)}
 
 ## Notes
 ${R.notes.map((n) => `- ${n}`).join('\n')}

@@ -18,6 +18,7 @@ import { datasetsBench } from './datasets.mjs';
 import { opsRun } from './ops.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
+import { extractBench } from './extract.mjs';
 import { hashesRun } from './hashes.mjs';
 import { ferretdbBackendsRun } from './ferretdb-backends.mjs';
 
@@ -149,11 +150,13 @@ if (process.argv.includes('--render')) {
 
 fs.mkdirSync(outDir, { recursive: true });
 const R = { startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), params, warnings: [], machine: machine(), textJob: {}, fullJob: {} };
-const scrapyMissing = ensurePeers(want('jobs'));
+// The extraction bench needs neither the peers nor the fixture site.
+const needsSite = ['jobs', 'profile', 'cluster', 'api', 'ops', 'scale'].some(want);
+const scrapyMissing = needsSite ? ensurePeers(want('jobs')) : 'not needed';
 R.versions = versions(scrapyMissing);
 log('building the service (tsc, into a temp dir)');
 const build = buildService();
-const site = await spawnFixtureSite(params.site);
+const site = needsSite ? await spawnFixtureSite(params.site) : { plan: {}, stop: () => {} };
 R.plan = site.plan;
 const common = { distDir: build.distDir, site, concurrency: params.concurrency };
 
@@ -224,6 +227,10 @@ try {
     });
   }
   if (want('datasets')) R.datasets = await section('datasets', () => datasetsBench({ distDir: build.distDir, outDir, log }));
+  if (want('extract')) {
+    R.extract = await section('extract (main content on the article-extraction dev set)', () =>
+      extractBench({ distDir: build.distDir, outDir, limit: num('BENCH_EXTRACT_PAGES', Infinity) }));
+  }
   if (want('ops')) {
     R.ops = await section('ops (keys, rate limits, /metrics, stats)', () =>
       opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.apiSeconds, repeat: params.repeat }));

@@ -44,9 +44,16 @@ export const openApiDocument = {
   paths: {
     ...opsPaths,
     '/health': { get: { summary: 'Liveness and store reachability', responses: { '200': { description: 'OK' } } } },
-    ...taskPaths('/text_tasks', 'TextTask', 'NewTask'),
+    ...taskPaths('/text_tasks', 'TextTask', 'NewTextTask'),
     '/text_tasks/{id}/text': {
-      get: { summary: 'The extracted text', parameters: [idParam], responses: { '200': { description: 'text/plain; charset=utf-8', content: { 'text/plain': { schema: { type: 'string' } } } }, '404': problem, '409': problem } },
+      get: {
+        summary: "The extracted text, in the task's format",
+        parameters: [idParam],
+        responses: {
+          '200': { description: '`text/plain; charset=utf-8` (formats text, main) or `text/markdown; charset=utf-8` (markdown)', content: { 'text/plain': { schema: { type: 'string' } }, 'text/markdown': { schema: { type: 'string' } } } },
+          '404': problem, '409': problem,
+        },
+      },
     },
     ...taskPaths('/images_tasks', 'ImagesTask', 'NewImagesTask'),
     '/images_tasks/{id}/images': {
@@ -114,6 +121,25 @@ export const openApiDocument = {
         description: 'code is stable; message is for people. storage_error and internal_error are the service\'s own failures: their message is fixed, the detail is in the service log.',
         properties: { code: { type: 'string' }, message: { type: 'string' }, http_status: { type: 'integer' }, address: { type: 'string' } },
       },
+      NewTextTask: {
+        type: 'object', required: ['url'], additionalProperties: false,
+        properties: {
+          url: { type: 'string', format: 'uri', maxLength: 2048 }, refresh: { type: 'boolean', default: false },
+          format: { type: 'string', enum: ['text', 'main', 'markdown'], default: 'text', description: 'text: the whole page; main: the main content (article or post body and headings, no navigation, sidebars, comments, ads); markdown: the main content as Markdown' },
+        },
+      },
+      Metadata: {
+        type: 'object',
+        description: 'What the page says about itself; null where it says nothing',
+        properties: {
+          title: { type: ['string', 'null'] }, description: { type: ['string', 'null'] }, author: { type: ['string', 'null'] },
+          published: { type: ['string', 'null'], description: 'ISO 8601 when the page gives a parseable date' },
+          canonical_url: { type: ['string', 'null'] }, site_name: { type: ['string', 'null'] },
+          license: { type: ['string', 'null'], description: 'licence URL: rel=license, a Creative Commons link, or JSON-LD license' },
+          language: { type: ['string', 'null'], description: 'ISO 639-1, detected from the main text (eld), else <html lang>' },
+          word_count: { type: ['integer', 'null'], description: 'words in the main content' },
+        },
+      },
       Problem: { type: 'object', properties: { type: { type: 'string' }, title: { type: 'string' }, status: { type: 'integer' }, detail: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } } },
       TaskBase: {
         type: 'object',
@@ -126,7 +152,18 @@ export const openApiDocument = {
           page: { type: ['object', 'null'], properties: { final_url: { type: 'string' }, http_status: { type: 'integer' }, content_type: { type: ['string', 'null'] }, title: { type: ['string', 'null'] }, bytes: { type: 'integer' }, proxy: { type: ['string', 'null'], description: 'the proxy the page came through, credentials redacted' } } },
         },
       },
-      TextTask: { allOf: [{ $ref: '#/components/schemas/TaskBase' }, { properties: { kind: { const: 'text' }, simhash: { type: ['string', 'null'], pattern: '^[0-9a-f]{16}$', description: '64-bit SimHash of the text (docs/near-duplicates.md)' } } }] },
+      TextTask: {
+        allOf: [
+          { $ref: '#/components/schemas/TaskBase' },
+          {
+            properties: {
+              kind: { const: 'text' }, format: { type: 'string', enum: ['text', 'main', 'markdown'] },
+              simhash: { type: ['string', 'null'], pattern: '^[0-9a-f]{16}$', description: '64-bit SimHash of the text (docs/near-duplicates.md)' },
+              page: { type: ['object', 'null'], properties: { text_length: { type: ['integer', 'null'] }, metadata: { $ref: '#/components/schemas/Metadata' } } },
+            },
+          },
+        ],
+      },
       ImagesTask: {
         allOf: [
           { $ref: '#/components/schemas/TaskBase' },

@@ -1,7 +1,7 @@
 /** Domain → wire representation (snake_case JSON, links to related resources). */
 import type { RightsRecord } from '../models/rights.js';
 import { publicTaskError } from '../models/task-error.js';
-import type { ImagesTaskOptions, Task, TaskError, TaskImage } from '../models/task.js';
+import type { ImagesTaskOptions, PageMetadata, Task, TaskError, TaskImage } from '../models/task.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 export const collectionPath = (kind: Task['kind']) => (kind === 'text' ? '/text_tasks' : '/images_tasks');
@@ -46,6 +46,7 @@ export function presentTask(t: Task) {
     url: t.url,
     status: t.status,
     refresh: t.refresh,
+    ...(t.kind === 'text' ? { format: t.format ?? 'text' } : {}),
     attempts: t.attempts,
     created_at: t.createdAt,
     updated_at: t.updatedAt,
@@ -60,7 +61,9 @@ export function presentTask(t: Task) {
           title: t.page.title ?? null,
           bytes: t.page.bytes,
           proxy: t.page.proxy ?? null,
-          ...(t.kind === 'text' ? { text_length: t.page.textLength ?? null } : { images_discovered: t.page.imagesDiscovered ?? null }),
+          ...(t.kind === 'text'
+            ? { text_length: t.page.textLength ?? null, metadata: presentMetadata(t.page.metadata) }
+            : { images_discovered: t.page.imagesDiscovered ?? null }),
         }
       : null,
     rights: rights(t.page?.rights),
@@ -69,6 +72,21 @@ export function presentTask(t: Task) {
       : { options: presentOptions(t.options), counts: t.counts ?? { found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 } }),
     batch_id: t.batchId ?? null,
     links: t.kind === 'text' ? { self, text: `${self}/text` } : { self, images: `${self}/images` },
+  };
+}
+
+/** Every key always present (null when the page did not say), so clients and exports see one shape. */
+export function presentMetadata(m: PageMetadata | undefined) {
+  return {
+    title: m?.title ?? null,
+    description: m?.description ?? null,
+    author: m?.author ?? null,
+    published: m?.published ?? null,
+    canonical_url: m?.canonicalUrl ?? null,
+    site_name: m?.siteName ?? null,
+    license: m?.license ?? null,
+    language: m?.language ?? null,
+    word_count: m?.wordCount ?? null,
   };
 }
 

@@ -2,13 +2,13 @@
 import { Router, type Request } from 'express';
 import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
-import type { ImagesTaskOptions, NewTask, Task, TaskKind, TaskStatus } from '../models/task.js';
+import type { ImagesTaskOptions, NewTask, Task, TaskKind, TaskStatus, TextFormat } from '../models/task.js';
 import { QueueClosedError, QueueFullError, type JobQueue, type Reservation } from '../queue/job-queue.js';
 import { allowOnly } from './allow-only.js';
 import { callerOf, canSee, ownerFilter, type Caller } from './auth.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
-import { createImagesTaskBody, createTaskBody, listQuery, parse } from './validation.js';
+import { createImagesTaskBody, createTextTaskBody, listQuery, parse } from './validation.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
 import type { WebhookEndpoint } from '../models/webhook.js';
 import { checkWebhookTarget, presentEndpoint, toEndpoint, webhookSpec, type WebhookInput } from './webhook-input.js';
@@ -34,7 +34,7 @@ export function rethrowCursor(err: unknown): never {
   throw err;
 }
 
-const textBody = createTaskBody.extend({ webhook: webhookSpec.optional() });
+const textBody = createTextTaskBody.extend({ webhook: webhookSpec.optional() });
 const imagesBody = createImagesTaskBody.extend({ webhook: webhookSpec.optional() });
 const hook = (w: unknown) => (w ? { webhook: w as WebhookInput } : {});
 
@@ -42,7 +42,7 @@ const hook = (w: unknown) => (w ? { webhook: w as WebhookInput } : {});
 function newTask(kind: TaskKind, input: unknown): NewTask & { webhook?: WebhookInput } {
   if (kind === 'text') {
     const body = parse(textBody, input, 'body');
-    return { kind, url: body.url, refresh: body.refresh, ...hook(body.webhook) };
+    return { kind, url: body.url, refresh: body.refresh, format: body.format as TextFormat, ...hook(body.webhook) };
   }
   const body = parse(imagesBody, input, 'body');
   const filters: NonNullable<ImagesTaskOptions['filters']> = {};

@@ -12,7 +12,7 @@ export function textTasksRouter(deps: TasksDeps): Router {
       throw new ProblemError(409, 'Text Not Available', `the task is ${task.status}; its text is available once it has succeeded`);
     }
     const text = (await deps.store.getText(task.id)) ?? '';
-    res.type('text/plain; charset=utf-8').send(text);
+    res.type(task.format === 'markdown' ? 'text/markdown; charset=utf-8' : 'text/plain; charset=utf-8').send(text);
   });
   router.all('/:id/text', allowOnly('GET'));
   return router;

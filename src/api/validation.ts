@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_STATUSES } from '../models/task.js';
+import { TASK_STATUSES, TEXT_FORMATS } from '../models/task.js';
 import { invalid } from './problem.js';
 
 const MAX_URL_LENGTH = 2048;
@@ -23,6 +23,10 @@ export const createTaskBody = z.strictObject(
   },
   { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be a JSON object') },
 );
+
+export const createTextTaskBody = createTaskBody.extend({
+  format: z.enum(TEXT_FORMATS as [string, ...string[]], { error: `must be one of ${TEXT_FORMATS.join(', ')}` }).optional().default('text'),
+});
 
 const positiveInt = (max: number) =>
   z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(max, `must be at most ${max}`).optional();

@@ -13,6 +13,27 @@ export interface TaskError {
   address?: string;
 }
 
+/** What a text task stores: the whole page's text, its main content, or the main content as Markdown. */
+export type TextFormat = 'text' | 'main' | 'markdown';
+export const TEXT_FORMATS: readonly TextFormat[] = ['text', 'main', 'markdown'];
+
+/** What the page says about itself (see src/scrape/metadata.ts); every field may be absent. */
+export interface PageMetadata {
+  title?: string;
+  description?: string;
+  author?: string;
+  /** As the page gives it, normalised to ISO 8601 when it parses as a date. */
+  published?: string;
+  canonicalUrl?: string;
+  siteName?: string;
+  /** A licence URL: rel=license, or a Creative Commons licence link, or a JSON-LD `license`. */
+  license?: string;
+  /** ISO 639-1 code of the main text (see language.ts), else of <html lang>. */
+  language?: string;
+  /** Words in the main text. */
+  wordCount?: number;
+}
+
 /** What we learned about the fetched page. */
 export interface PageInfo {
   finalUrl: string;
@@ -26,6 +47,8 @@ export interface PageInfo {
   imagesDiscovered?: number;
   /** The proxy the page came through (credentials redacted); absent when fetched directly. */
   proxy?: string;
+  /** For text tasks: title, author, dates, licence, language… of the page. */
+  metadata?: PageMetadata;
   /** What the site said about AI training of this page (absent with RIGHTS_POLICY=off). */
   rights?: RightsRecord;
   /** For text tasks: 64-bit SimHash of the stored text, 16 hex digits (src/scrape/simhash.ts). */
@@ -70,6 +93,8 @@ export interface Task {
   url: string;
   status: TaskStatus;
   refresh: boolean;
+  /** Only for text tasks: the format of the stored text (absent: `text`). */
+  format?: TextFormat;
   attempts: number;
   createdAt: string;
   updatedAt: string;
@@ -105,6 +130,7 @@ export interface NewTask {
   kind: TaskKind;
   url: string;
   refresh: boolean;
+  format?: TextFormat;
   owner?: string;
   options?: ImagesTaskOptions;
 }

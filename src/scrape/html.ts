@@ -1,5 +1,6 @@
 /**
- * One parse of an HTML page → its title, readable text and every image it references.
+ * One parse of an HTML page → its title, whole-page text, main content (as text and as Markdown), metadata
+ * and every image it references.
  *
  * cheerio/slim parses with htmlparser2: measured about 2.5× faster than parse5 on an 850 kB page here, and
  * it parses <noscript> content as elements (parse5, scripting on, makes it text), so lazy-loading fallbacks
@@ -7,8 +8,14 @@
  */
 import { load } from 'cheerio/slim';
 // domhandler and htmlparser2 are what cheerio/slim parses with; parsing with them here lets a handler cap depth.
-import { DomHandler, isTag, isText, type AnyNode, type Document, type Element } from 'domhandler';
+import { DomHandler, isText, type Document, type Element } from 'domhandler';
 import { Parser } from 'htmlparser2';
+import { countWords, primaryLanguage } from './language.js';
+import { findMainContent, MAIN_HIDDEN } from './main-content.js';
+import { toMarkdown } from './markdown.js';
+import type { PageMetadata } from '../models/task.js';
+import { extractMetadata } from './metadata.js';
+import { renderText } from './text-builder.js';
 import { extractImageTexts, type ImageText } from './image-texts.js';
 import type { MetaTag } from './rights/directive-signals.js';
 import { rightsMetaTags } from './rights/meta-tags.js';
@@ -16,7 +23,13 @@ import { ScrapeError } from './scrape-error.js';
 
 export interface ExtractedPage {
   title?: string;
+  /** The whole page's text (format `text`). */
   text: string;
+  /** The main content as text (format `main`): the article or post body and its headings. */
+  main: string;
+  /** The main content as Markdown (format `markdown`). */
+  markdown: string;
+  metadata: PageMetadata;
   /** Absolute http(s) URLs without fragment, or data:image URIs; distinct, in order of first appearance. */
   images: string[];
   /** Alt, title, figcaption, nearby text and chosen caption per image URL (image-texts.ts). */
@@ -25,65 +38,11 @@ export interface ExtractedPage {
   rightsMeta: MetaTag[];
 }
 
-/** Content that is never rendered as text. */
-const HIDDEN = new Set(['script', 'style', 'noscript', 'template', 'svg', 'iframe', 'object', 'canvas', 'select', 'datalist']);
-
-/** Elements that stand apart from their neighbours by a blank line. */
-const PARAGRAPHS = new Set([
-  'title', 'p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'pre', 'blockquote', 'table', 'ul', 'ol', 'dl', 'hr', 'figure',
-  'section', 'article', 'header', 'footer', 'form', 'fieldset', 'nav', 'main', 'aside', 'address', 'details', 'hgroup',
-]);
-
-/** Elements that start and end a line. */
-const LINES = new Set([
-  'html', 'body', 'div', 'li', 'dt', 'dd', 'tr', 'caption', 'thead', 'tbody', 'tfoot', 'figcaption', 'summary', 'legend',
-  'center', 'search', 'dialog', 'menu', 'option',
-]);
-
-/** Table cells on one row stay on one line, kept apart by a space. */
-const CELLS = new Set(['td', 'th']);
-
 const IMAGE_META = new Set(['og:image', 'og:image:url', 'og:image:secure_url', 'twitter:image', 'twitter:image:src']);
 const IMG_URL_ATTRS = ['src', 'data-src', 'data-lazy-src', 'data-original'];
 const IMG_SRCSET_ATTRS = ['srcset', 'data-srcset', 'data-lazy-srcset'];
 
-/** Builds text line by line: runs of whitespace collapse, lines are trimmed, blank lines never repeat. */
-class TextBuilder {
-  private readonly lines: string[] = [];
-  private line = '';
-  /** Separator owed before the next non-empty line: 1 newline, 2 a blank line. */
-  private pending = 0;
 
-  add(text: string): void {
-    this.line += text;
-  }
-
-  /** A block boundary; `gap` 2 asks for a blank line. */
-  boundary(gap: 1 | 2): void {
-    const text = this.line.replace(/\s+/g, ' ').trim();
-    this.line = '';
-    if (text) {
-      if (this.pending === 2 && this.lines.length > 0) this.lines.push('');
-      this.lines.push(text);
-      this.pending = 0;
-    }
-    this.pending = Math.max(this.pending, gap);
-  }
-
-  /** <br>: a second one in a row makes a blank line, as it does on screen. */
-  lineBreak(): void {
-    const emptyLine = !this.line.trim();
-    this.boundary(1);
-    if (emptyLine && this.lines.length > 0) this.pending = 2;
-  }
-
-  toString(): string {
-    this.boundary(1);
-    return this.lines.join('\n');
-  }
-}
-
-type Frame = { node: AnyNode; visible: boolean; pre: boolean } | { leave: Element; gap: 1 | 2 | 0; cell: boolean };
 
 export interface ExtractOptions {
   /**
@@ -119,43 +78,16 @@ function parseDocument(html: string, maxDepth: number): Document {
 
 export function extractPage(html: string, pageUrl: string, options: ExtractOptions = {}): ExtractedPage {
   const $ = load(parseDocument(html, options.maxDepth ?? Infinity));
-  const text = new TextBuilder();
   const refs: string[] = [];
   let title: string | undefined;
   let baseHref: string | undefined;
-
-  // An explicit stack, not recursion: hostile pages nest elements deep enough to overflow the call stack.
-  const stack: Frame[] = [...$.root()[0]!.children].reverse().map((node) => ({ node, visible: true, pre: false }));
-  while (stack.length > 0) {
-    const frame = stack.pop()!;
-    if ('leave' in frame) {
-      if (frame.gap) text.boundary(frame.gap);
-      if (frame.cell) text.add(' ');
-      continue;
-    }
-    const { node, visible, pre } = frame;
-    if (isText(node)) {
-      if (visible) addText(text, node.data, pre);
-      continue;
-    }
-    if (!isTag(node)) continue;
-    const el = node;
-    const name = el.name.toLowerCase();
-    collectImageRefs(el, name, refs);
-    if (name === 'base' && baseHref === undefined && el.attribs['href'] !== undefined) baseHref = el.attribs['href'];
-    if (name === 'title' && title === undefined && visible) title = collapse(textOf(el)) || undefined;
-    if (name === 'br') {
-      if (visible) text.lineBreak();
-      continue;
-    }
-    const childVisible = visible && !HIDDEN.has(name);
-    const gap = !childVisible ? 0 : PARAGRAPHS.has(name) ? 2 : LINES.has(name) ? 1 : 0;
-    if (gap) text.boundary(gap);
-    if (childVisible && CELLS.has(name)) text.add(' ');
-    stack.push({ leave: el, gap, cell: childVisible && CELLS.has(name) });
-    const childPre = pre || name === 'pre' || name === 'textarea' || name === 'listing';
-    for (let i = el.children.length - 1; i >= 0; i--) stack.push({ node: el.children[i]!, visible: childVisible, pre: childPre });
-  }
+  const text = renderText($.root()[0]!.children, {
+    visit: (el, name, visible) => {
+      collectImageRefs(el, name, refs);
+      if (name === 'base' && baseHref === undefined && el.attribs['href'] !== undefined) baseHref = el.attribs['href'];
+      if (name === 'title' && title === undefined && visible) title = collapse(textOf(el)) || undefined;
+    },
+  });
 
   const base = baseUrl(baseHref, pageUrl);
   const refsOf = (el: Element) => {
@@ -163,17 +95,29 @@ export function extractPage(html: string, pageUrl: string, options: ExtractOptio
     collectImageRefs(el, el.name.toLowerCase(), own);
     return resolveImageRefs(own, base);
   };
-  return { title, text: text.toString(), images: resolveImageRefs(refs, base), imageTexts: extractImageTexts($, refsOf), rightsMeta: rightsMetaTags($) };
+  // Before Markdown, which rewrites the content's subtree.
+  const imageTexts = extractImageTexts($, refsOf);
+  const rightsMeta = rightsMetaTags($);
+  const root = $.root()[0]!;
+  const metadata = extractMetadata(root, base?.href ?? pageUrl);
+  const content = findMainContent(root);
+  const skip = (el: Element) => content?.pruned.has(el) ?? false;
+  const main = content ? renderText(content.roots, { skip, hidden: MAIN_HIDDEN }) : '';
+  // The declared language for now; the task runner detects the main text's (language.ts says why there).
+  const language = primaryLanguage(metadata.language);
+  if (language) metadata.language = language;
+  else delete metadata.language;
+  metadata.wordCount = countWords(main);
+  // Last: Markdown rewrites the content's subtree (absolute URLs, pruned elements removed).
+  const hidden = (el: Element) => skip(el) || MAIN_HIDDEN.has(el.name.toLowerCase());
+  const markdown = content ? toMarkdown(content.roots, hidden, base?.href ?? pageUrl, metadata.title ?? title) : '';
+  return { title, text, main, markdown, metadata, images: resolveImageRefs(refs, base), imageTexts, rightsMeta };
 }
 
-/** Inside <pre> a newline is a line break; elsewhere it is just whitespace. */
-function addText(text: TextBuilder, data: string, pre: boolean): void {
-  if (!pre) return text.add(data);
-  const parts = data.split('\n');
-  parts.forEach((part, i) => {
-    if (i > 0) text.lineBreak();
-    text.add(part);
-  });
+/** Only the main content's text (what the `main` format stores): for the benchmark and the quality floor. */
+export function extractMain(html: string): string {
+  const content = findMainContent(load(html, { xml: { xmlMode: false, decodeEntities: true } }).root()[0]!);
+  return content ? renderText(content.roots, { skip: (el) => content.pruned.has(el), hidden: MAIN_HIDDEN }) : '';
 }
 
 function collapse(text: string): string {

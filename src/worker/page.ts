@@ -1,5 +1,6 @@
-import type { ImageText, PageInfo } from '../models/task.js';
+import type { ImageText, PageInfo, PageMetadata, TextFormat } from '../models/task.js';
 import { decodeHtml } from '../scrape/decode.js';
+import { countWords, detectLanguage } from '../scrape/language.js';
 import type { Fetcher, FetchResult } from '../scrape/fetcher.js';
 import type { MetaTag } from '../scrape/rights/directive-signals.js';
 import type { PageExtractor } from '../scrape/page-extractor.js';
@@ -23,7 +24,9 @@ export interface PageFetcher {
 export interface FetchedPage {
   /** With `rights` set to the page's record when signals are read. */
   info: PageInfo;
-  text: string;
+  /** The page's text in each text format. */
+  texts: Record<TextFormat, string>;
+  metadata: PageMetadata;
   images: string[];
   /** Alt, title, figcaption, nearby text and caption per image URL. */
   imageTexts: Record<string, ImageText>;
@@ -52,15 +55,31 @@ async function loadPage(pages: PageFetcher, url: string, signal: AbortSignal): P
   if (res.proxy) info.proxy = res.proxy;
   if (mime.toLowerCase() === 'text/plain') {
     const text = normalisePlainText(decodeHtml(res.body, res.contentType));
-    return withRights(pages, { info, text, images: [], imageTexts: {} }, res, [], signal);
+    // A plain-text document is all content: each format is the text itself.
+    const metadata: PageMetadata = { wordCount: countWords(text) };
+    const language = await detectLanguage(text);
+    if (language) metadata.language = language;
+    return withRights(pages, { info, texts: { text, main: text, markdown: text }, metadata, images: [], imageTexts: {} }, res, [], signal);
   }
   // A server that names no type is usually sending HTML; anything else named is not a page we can read.
   if (mime && !HTML_TYPES.test(mime)) {
     throw new ScrapeError('not_html', `expected an HTML page, got ${mime}`, { httpStatus: res.status });
   }
   const extracted = await pages.extractor.extract({ body: res.body, contentType: res.contentType, pageUrl: res.finalUrl }, signal);
-  const page = { info: { ...info, title: extracted.title }, text: extracted.text, images: extracted.images, imageTexts: extracted.imageTexts };
+  const page = {
+    info: { ...info, title: extracted.title },
+    texts: { text: extracted.text, main: extracted.main, markdown: extracted.markdown },
+    metadata: await withLanguage(extracted.metadata, extracted.main),
+    images: extracted.images,
+    imageTexts: extracted.imageTexts,
+  };
   return withRights(pages, page, res, extracted.rightsMeta, signal);
+}
+
+/** The main text's language when it tells (ISO 639-1), else the page's declared one. */
+async function withLanguage(metadata: PageMetadata, main: string): Promise<PageMetadata> {
+  const detected = await detectLanguage(main);
+  return detected ? { ...metadata, language: detected } : metadata;
 }
 
 /** Reads the page's rights signals (its origin's files, its headers, its meta tags) into its record. */

@@ -55,8 +55,9 @@ export class RecentPages {
 
   private remember(url: string, page: FetchedPage): void {
     this.forget(url);
-    const texts = Object.values(page.imageTexts).reduce((n, t) => n + (t.alt?.length ?? 0) + (t.title?.length ?? 0) + (t.figcaption?.length ?? 0) + (t.nearby?.length ?? 0), 0);
-    const bytes = 2 * (page.text.length + page.images.reduce((n, u) => n + u.length, 0) + texts) + 512 + 256 * (page.rights?.record.signals.length ?? 0);
+    const imageTexts = Object.values(page.imageTexts).reduce((n, t) => n + (t.alt?.length ?? 0) + (t.title?.length ?? 0) + (t.figcaption?.length ?? 0) + (t.nearby?.length ?? 0), 0);
+    const texts = page.texts.text.length + page.texts.main.length + page.texts.markdown.length;
+    const bytes = 2 * (texts + page.images.reduce((n, u) => n + u.length, 0) + imageTexts) + 512 + JSON.stringify(page.metadata).length + 256 * (page.rights?.record.signals.length ?? 0);
     if (bytes > this.options.maxBytes / 4) return; // one huge page must not flush everything else
     this.pages.set(url, { page, at: this.now(), bytes });
     this.held += bytes;

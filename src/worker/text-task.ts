@@ -11,14 +11,15 @@ export interface TextTaskDeps {
   pages: PageFetcher;
 }
 
-/** Fetch, extract, and record the text before the task may be marked succeeded. */
+/** Fetch, extract, and record the text in the task's format before the task may be marked succeeded. */
 export async function runTextTask(task: Task, deps: TextTaskDeps, signal: AbortSignal): Promise<PageInfo> {
   const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
   if (withholds(deps.pages.rights, page.info.rights)) {
     telemetry.rightsRefused({ url: task.url, owner: task.owner });
     throw new RightsReservedError(page.info);
   }
-  await deps.store.saveText(task.id, page.text);
-  telemetry.stored({ bytes: Buffer.byteLength(page.text), owner: task.owner, url: task.url });
-  return { ...page.info, textLength: page.text.length, simhash: simhash(page.text) };
+  const text = page.texts[task.format ?? 'text'];
+  await deps.store.saveText(task.id, text);
+  telemetry.stored({ bytes: Buffer.byteLength(text), owner: task.owner, url: task.url });
+  return { ...page.info, textLength: text.length, simhash: simhash(text), metadata: page.metadata };
 }

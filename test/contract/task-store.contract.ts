@@ -187,6 +187,25 @@ export function describeTaskStoreContract(
         expect(await store.getTask(task.id)).toEqual(finished);
       });
 
+      it('keeps the format of a text task, and page metadata through finishing', async () => {
+        const task = await store.createTask({ kind: 'text', url: uniqueUrl('page'), refresh: false, format: 'markdown' });
+        expect(task.format).toBe('markdown');
+        expect((await store.getTask(task.id))?.format).toBe('markdown');
+        await store.startTask(task.id);
+        const metadata = {
+          title: 'Ein Titel', description: 'd', author: 'A. Author', published: '2024-05-01T10:00:00.000Z', canonicalUrl: 'https://example.test/a',
+          siteName: 'Example', license: 'https://creativecommons.org/licenses/by/4.0/', language: 'de', wordCount: 321,
+        };
+        const page = { finalUrl: 'https://example.test/a', httpStatus: 200, bytes: 10, textLength: 5, metadata };
+        await store.finishTask(task.id, { status: 'succeeded', page });
+        const got = await store.getTask(task.id);
+        expect(got).toMatchObject({ format: 'markdown', page: { metadata } });
+        const listed = await store.listTasks({ kind: 'text', limit: 100 });
+        expect(listed.items.find((t) => t.id === task.id)).toMatchObject({ format: 'markdown', page: { metadata } });
+        // A task created without a format has none (the API reads that as "text").
+        expect((await newTask('text')).format).toBeUndefined();
+      });
+
       it('finishes failed with an error', async () => {
         const task = await newTask('images');
         await store.startTask(task.id);

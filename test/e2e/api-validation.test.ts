@@ -42,6 +42,21 @@ describe('bad API input gets a 4xx problem+json naming the field, and nothing is
   }
 
   it.each([
+    [{ url: 'http://example.com/', format: 'html' }],
+    [{ url: 'http://example.com/', format: 42 }],
+    [{ url: 'http://example.com/', format: null }],
+  ])('POST /text_tasks with an unknown format %j → 400 naming format', async (body) => {
+    const res = await request(svc.url).post('/text_tasks').set('content-type', 'application/json').send(JSON.stringify(body));
+    expectProblem(res, 400, 'format');
+    expect(res.body.errors[0].message).toMatch(/text, main, markdown/);
+  });
+
+  it('refuses a format on an images task (not one of its fields)', async () => {
+    const res = await request(svc.url).post('/images_tasks').set('content-type', 'application/json').send({ url: 'http://example.com/', format: 'main' });
+    expectProblem(res, 400, 'format');
+  });
+
+  it.each([
     [{ min_width: -1 }, 'min_width'],
     [{ min_height: 2.5 }, 'min_height'],
     [{ min_width: '100' }, 'min_width'],

@@ -2,7 +2,13 @@ import { ScrapeError } from '../../src/scrape/scrape-error.js';
 import type { FetchedPage } from '../../src/worker/page.js';
 import { RecentPages } from '../../src/worker/recent-pages.js';
 
-const page = (text: string): FetchedPage => ({ info: { finalUrl: 'http://x/', httpStatus: 200, bytes: text.length }, text, images: ['http://x/a.png'], imageTexts: {} });
+const page = (text: string): FetchedPage => ({
+  info: { finalUrl: 'http://x/', httpStatus: 200, bytes: text.length },
+  texts: { text, main: '', markdown: '' },
+  metadata: {},
+  images: ['http://x/a.png'],
+  imageTexts: {},
+});
 
 describe('RecentPages', () => {
   let now = 0;
@@ -15,11 +21,11 @@ describe('RecentPages', () => {
     const recent = new RecentPages({ ttlMs: 100, maxBytes: 1 << 20, now: clock });
     let loads = 0;
     const load = async () => page(`v${++loads}`);
-    expect((await recent.get('u', load, false)).text).toBe('v1');
+    expect((await recent.get('u', load, false)).texts.text).toBe('v1');
     now += 100;
-    expect((await recent.get('u', load, false)).text).toBe('v1');
+    expect((await recent.get('u', load, false)).texts.text).toBe('v1');
     now += 1;
-    expect((await recent.get('u', load, false)).text).toBe('v2');
+    expect((await recent.get('u', load, false)).texts.text).toBe('v2');
   });
 
   it('loads anew when asked for a fresh page, and keeps that one', async () => {
@@ -27,8 +33,8 @@ describe('RecentPages', () => {
     let loads = 0;
     const load = async () => page(`v${++loads}`);
     await recent.get('u', load, false);
-    expect((await recent.get('u', load, true)).text).toBe('v2');
-    expect((await recent.get('u', load, false)).text).toBe('v2');
+    expect((await recent.get('u', load, true)).texts.text).toBe('v2');
+    expect((await recent.get('u', load, false)).texts.text).toBe('v2');
   });
 
   it('joins a load in flight instead of starting a second one', async () => {
@@ -42,7 +48,7 @@ describe('RecentPages', () => {
     const a = recent.get('u', load, false);
     const b = recent.get('u', load, false);
     release(page('shared'));
-    expect((await Promise.all([a, b])).map((p) => p.text)).toEqual(['shared', 'shared']);
+    expect((await Promise.all([a, b])).map((p) => p.texts.text)).toEqual(['shared', 'shared']);
     expect(loads).toBe(1);
   });
 
@@ -60,7 +66,7 @@ describe('RecentPages', () => {
     const follower = recent.get('v', async () => page('own fetch'), false);
     fail2(new ScrapeError('timeout', 'the other task ran out of time'));
     await expect(leader).rejects.toMatchObject({ code: 'timeout' });
-    expect((await follower).text).toBe('own fetch');
+    expect((await follower).texts.text).toBe('own fetch');
   });
 
   it('stays under its byte bound, dropping the oldest pages first', async () => {

@@ -22,6 +22,7 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
     id: d._id, kind: d.kind, url: d.url, status: d.status, refresh: d.refresh, attempts: d.attempts,
     createdAt: iso(d.createdAt), updatedAt: iso(d.updatedAt),
   };
+  if (d.format) task.format = d.format;
   if (d.startedAt) task.startedAt = iso(d.startedAt);
   if (d.finishedAt) task.finishedAt = iso(d.finishedAt);
   if (d.error) task.error = d.error;

@@ -79,6 +79,7 @@ export class MongoTaskStore implements TaskStore {
       _id: id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh, attempts: 0,
       createdAt: at, updatedAt: at, dispatchPendingSince: at, rev: 0,
     };
+    if (input.format) doc.format = input.format;
     if (input.owner !== undefined) doc.owner = input.owner;
     if (input.options) doc.options = input.options;
     await this.m.tasks.create(doc);

@@ -1,7 +1,7 @@
 /** The `tasks` collection: one document per task. */
 import { Schema } from 'mongoose';
-import type { ImagesTaskOptions, PageInfo, TaskError, TaskKind, TaskStatus } from '../task.js';
-import { TASK_STATUSES } from '../task.js';
+import type { ImagesTaskOptions, PageInfo, TaskError, TaskKind, TaskStatus, TextFormat } from '../task.js';
+import { TASK_STATUSES, TEXT_FORMATS } from '../task.js';
 
 export interface TaskDoc {
   _id: string;
@@ -9,6 +9,7 @@ export interface TaskDoc {
   url: string;
   status: TaskStatus;
   refresh: boolean;
+  format?: TextFormat;
   attempts: number;
   createdAt: Date;
   updatedAt: Date;
@@ -35,6 +36,7 @@ export const taskSchema = new Schema<TaskDoc>(
     url: { type: String, required: true },
     status: { type: String, enum: TASK_STATUSES, required: true },
     refresh: { type: Boolean, required: true },
+    format: { type: String, enum: TEXT_FORMATS },
     attempts: { type: Number, required: true },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },

@@ -148,6 +148,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tasks ADD COLUMN dispatch_pending_since TEXT;
   CREATE INDEX IF NOT EXISTS tasks_dispatch_pending ON tasks (dispatch_pending_since) WHERE dispatch_pending_since IS NOT NULL;
   `,
+  // 7: the format of a text task's stored text (NULL: the whole page's text)
+  `ALTER TABLE tasks ADD COLUMN format TEXT CHECK (format IN ('text', 'main', 'markdown'));`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,7 +12,7 @@ import {
 } from '../ids.js';
 import type {
   ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, ImagesTaskOptions, NewTask, Page, PageInfo, StoredFile, Task,
-  TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus,
+  TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus, TextFormat,
 } from '../task.js';
 import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
 import type { ApiKeyStore, UsageStore } from '../ops-store.js';
@@ -36,6 +36,7 @@ interface TaskRow {
   url: string;
   status: TaskStatus;
   refresh: number;
+  format: TextFormat | null;
   attempts: number;
   created_at: string;
   updated_at: string;
@@ -146,9 +147,9 @@ function prepareStatements(db: Database.Database) {
   }
   return {
     insertTask: db.prepare<[TaskRow], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, started_at, finished_at, error, page, options, owner,
+      INSERT INTO tasks (id, kind, url, status, refresh, format, attempts, created_at, updated_at, started_at, finished_at, error, page, options, owner,
         lease_owner, lease_until, dispatch_pending_since)
-      VALUES (@id, @kind, @url, @status, @refresh, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner,
+      VALUES (@id, @kind, @url, @status, @refresh, @format, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner,
         @lease_owner, @lease_until, @dispatch_pending_since)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
     list,
@@ -243,6 +244,7 @@ export class SqliteTaskStore implements TaskStore {
       id: r.id, kind: r.kind, url: r.url, status: r.status, refresh: r.refresh === 1, attempts: r.attempts,
       createdAt: r.created_at, updatedAt: r.updated_at,
     };
+    if (r.format !== null) task.format = r.format;
     if (r.started_at !== null) task.startedAt = r.started_at;
     if (r.finished_at !== null) task.finishedAt = r.finished_at;
     const error = parse<TaskError>(r.error);
@@ -280,8 +282,8 @@ export class SqliteTaskStore implements TaskStore {
     const { id, ms } = newIdWithTime();
     const at = new Date(ms).toISOString();
     const row: TaskRow = {
-      id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, attempts: 0,
-      created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null, options: json(input.options),
+      id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, format: input.format ?? null,
+      attempts: 0, created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null, options: json(input.options),
       lease_owner: null, lease_until: null, dispatch_pending_since: at,
       owner: input.owner ?? null,
     };

@@ -80,7 +80,9 @@ code line 2</pre>
   });
 
   it('copes with a page without a title and with nothing but whitespace', () => {
-    expect(extractPage('<p>  </p>\n\n<div> </div>', PAGE)).toEqual({ title: undefined, text: '', images: [], imageTexts: {}, rightsMeta: [] });
+    expect(extractPage('<p>  </p>\n\n<div> </div>', PAGE)).toEqual({
+      title: undefined, text: '', main: '', markdown: '', metadata: { wordCount: 0 }, images: [], imageTexts: {}, rightsMeta: [],
+    });
   });
 
   it('survives very deep nesting', () => {
