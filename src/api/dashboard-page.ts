@@ -175,8 +175,8 @@ async function renderBatches() {
   const items = page.items || [];
   if (!items.length) { $('batches').innerHTML = '<p class="muted">No batches.</p>'; return; }
   $('batches').innerHTML = '<table><caption>Newest first</caption><tr><th scope="col">batch</th><th scope="col">status</th><th scope="col">progress</th></tr>' + items.map((b) => {
-    const c = b.counts || b.progress || {};
-    const total = Number(c.total ?? 0), done = Number(c.done ?? ((c.succeeded || 0) + (c.failed || 0)));
+    const c = b.counts || {};
+    const total = Number(b.task_count ?? 0), done = Number(c.finished ?? ((c.succeeded || 0) + (c.failed || 0)));
     const label = 'batch ' + b.id + ': ' + done + ' of ' + total + ' done';
     return '<tr><td><code>' + esc(b.id) + '</code></td><td>' + esc(b.status) + '</td><td><progress max="' + Math.max(total, 1) + '" value="' + done + '" aria-label="' + esc(label) + '"></progress> ' + fmt(done) + ' / ' + fmt(total) + '</td></tr>';
   }).join('') + '</table>';

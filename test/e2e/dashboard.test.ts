@@ -29,6 +29,7 @@ describeWithService('CHROMIUM_BIN', 'dashboard in Chromium', (chromium) => {
     site.serve('/notes.txt', 'plain text is kept as it is', 'text/plain');
   });
   let browser: Browser | undefined;
+  let batchId = '';
 
   beforeAll(async () => {
     const auth = { authorization: `Bearer ${ADMIN}` };
@@ -41,6 +42,14 @@ describeWithService('CHROMIUM_BIN', 'dashboard in Chromium', (chromium) => {
       ...(await Promise.all([0, 1, 2, 3].map((i) => post('images', `/gallery/${i}`)))),
       await post('text', '/article'), await post('text', '/missing'), await post('text', '/notes.txt'), await post('images', '/missing'),
     ];
+    // A batch of two text tasks (one fails): the batches panel shows its progress.
+    const batch = await request(base).post('/batches').set(auth).send({ urls: [ctx.site.url('/article'), ctx.site.url('/missing')], kinds: ['text'] }).expect(202);
+    batchId = batch.body.id as string;
+    for (;;) {
+      const b = await request(base).get(`/batches/${batchId}`).set(auth).expect(200);
+      if (b.body.counts.finished === 2) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
     for (const loc of locations) {
       for (;;) {
         const t = await request(base).get(loc).set(auth).expect(200);
@@ -55,7 +64,7 @@ describeWithService('CHROMIUM_BIN', 'dashboard in Chromium', (chromium) => {
     await browser?.close();
   });
 
-  it('shows the numbers the API gives, the failures, the gallery, and degrades without /batches', async () => {
+  it('shows the numbers the API gives, the failures, the gallery, and the batches with their progress', async () => {
     const page = await browser!.newPage();
     await page.setViewport({ width: 1366, height: 900 });
     const errors: string[] = [];
@@ -85,7 +94,7 @@ describeWithService('CHROMIUM_BIN', 'dashboard in Chromium', (chromium) => {
         failures: Array.from(document.querySelectorAll('#failures tr[data-task]')).map((r) => r.textContent ?? ''),
         gallery: document.querySelectorAll('#gallery img').length,
         brokenImages: Array.from(document.querySelectorAll('#gallery img')).filter((i) => (i as HTMLImageElement).naturalWidth === 0).length,
-        batches: document.querySelector('#batches [data-state="unavailable"]') !== null,
+        batches: Array.from(document.querySelectorAll('#batches progress')).map((p) => [p.getAttribute('aria-label'), p.getAttribute('value'), p.getAttribute('max')]),
         unlabelled: Array.from(document.querySelectorAll('input')).filter((i) => !document.querySelector(`label[for="${i.id}"]`)).length,
         imgWithoutAlt: Array.from(document.querySelectorAll('img')).filter((i) => !i.getAttribute('alt')).length,
       };
@@ -100,16 +109,16 @@ describeWithService('CHROMIUM_BIN', 'dashboard in Chromium', (chromium) => {
       imagesFailed: String(stats.tasks.images.http_error),
       queued: '0',
       httpError: String(stats.tasks.text.http_error + stats.tasks.images.http_error),
-      finished: '8 finished in the last hour',
+      finished: '10 finished in the last hour',
       failures: expect.any(Array),
       gallery: 8,
       brokenImages: 0,
-      batches: true,
+      batches: [[`batch ${batchId}: 2 of 2 done`, '2', '2']],
       unlabelled: 0,
       imgWithoutAlt: 0,
     });
-    expect(stats.tasks).toEqual({ images: { succeeded: 4, http_error: 1 }, text: { succeeded: 2, http_error: 1 } });
-    expect(shown.failures).toHaveLength(2);
+    expect(stats.tasks).toEqual({ images: { succeeded: 4, http_error: 1 }, text: { succeeded: 3, http_error: 2 } });
+    expect(shown.failures).toHaveLength(3);
     expect(shown.failures.some((f) => f.includes(ctx.site.url('/missing')) && f.includes('http_error') && f.includes('HTTP 404'))).toBe(true);
     expect(errors).toEqual([]);
 
