@@ -5,6 +5,7 @@
 import { InvalidCursorError, type TaskStore } from '../../src/models/task-store.js';
 import type { ExportOptions } from '../../src/models/batch.js';
 import type { Task } from '../../src/models/task.js';
+import { eachStore } from './store-lifecycle.js';
 
 const urls = (n: number, label = 'p') => Array.from({ length: n }, (_, i) => `https://example.test/${label}/${i}`);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -23,13 +24,7 @@ async function allTasks(store: TaskStore, batchId: string, query: { status?: Tas
 export function describeBatchStoreContract(name: string, open: () => Promise<TaskStore>, cleanup?: (store: TaskStore) => Promise<void>): void {
   describe(`BatchStore contract: ${name}`, () => {
     let store: TaskStore;
-    beforeEach(async () => {
-      store = await open();
-    });
-    afterEach(async () => {
-      if (cleanup) await cleanup(store);
-      else await store.close();
-    });
+    eachStore(open, cleanup, (s) => (store = s));
 
     it('creates a batch with one queued task per URL and kind, in submission order', async () => {
       const { batch, jobs } = await store.batches.createBatch({ kinds: ['text', 'images'], refresh: true, urls: urls(3) });

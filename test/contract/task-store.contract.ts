@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidCursorError } from '../../src/models/task-store.js';
 import type { TaskStore } from '../../src/models/task-store.js';
 import type { StoredFile, Task, TaskKind } from '../../src/models/task.js';
+import { eachStore } from './store-lifecycle.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -29,14 +30,7 @@ export function describeTaskStoreContract(
     const claim = (url: string, taskId: string, extra: { refreshStoredBefore?: string; staleAfterMs?: number } = {}) =>
       store.claimImage(url, { taskId, staleAfterMs: extra.staleAfterMs ?? 60_000, refreshStoredBefore: extra.refreshStoredBefore });
 
-    beforeEach(async () => {
-      store = await open();
-    });
-
-    afterEach(async () => {
-      if (cleanup) await cleanup(store);
-      else await store.close();
-    });
+    eachStore(open, cleanup, (s) => (store = s));
 
     describe('tasks', () => {
       it('keeps an images task\'s options', async () => {

@@ -4,6 +4,7 @@
  */
 import type { TaskStore } from '../../src/models/task-store.js';
 import { claimDelivery, recordAttempt, type RetrySchedule, type WebhookEndpoint } from '../../src/models/webhook.js';
+import { eachStore } from './store-lifecycle.js';
 
 const schedule: RetrySchedule = { baseDelayMs: 1000, maxDelayMs: 60_000, windowMs: 10_000 };
 const t0 = new Date('2030-01-01T00:00:00.000Z');
@@ -13,13 +14,7 @@ const delivery = (id: string, ownerId = 'b1') => ({ id, ownerId, event: 'batch.c
 export function describeWebhookStoreContract(name: string, open: () => Promise<TaskStore>, cleanup?: (store: TaskStore) => Promise<void>): void {
   describe(`WebhookStore contract: ${name}`, () => {
     let store: TaskStore;
-    beforeEach(async () => {
-      store = await open();
-    });
-    afterEach(async () => {
-      if (cleanup) await cleanup(store);
-      else await store.close();
-    });
+    eachStore(open, cleanup, (s) => (store = s));
 
     it('keeps one endpoint per owner', async () => {
       const e: WebhookEndpoint = { ownerId: 'b1', owner: 'batch', url: 'https://hooks.example.test/a', secret: 'whsec_AAAA', events: ['batch.completed'], createdAt: t0.toISOString() };
