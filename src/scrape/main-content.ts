@@ -115,6 +115,8 @@ class Analysis {
   /** Furniture and everything inside it: left out of scoring. */
   private readonly underFurniture = new Set<Element>();
   private body: Element | undefined;
+  /** The page's <title> and og:title, normalised for comparison with headings. */
+  private readonly titles: string[] = [];
 
   constructor(
     doc: Document,
@@ -141,6 +143,8 @@ class Analysis {
       const name = node.name.toLowerCase();
       if (MAIN_HIDDEN.has(name) || isHidden(node)) continue;
       if (name === 'body' && !this.body) this.body = node;
+      if (name === 'title') this.addTitle(textContent(node));
+      else if (name === 'meta' && node.attribs['property']?.toLowerCase() === 'og:title') this.addTitle(node.attribs['content'] ?? '');
       this.stats.set(node, { text: 0, link: 0, commas: 0, own: 0, ownCommas: 0, hasBlockChild: false, hasArticle: false });
       this.order.push(node);
       for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]!);
@@ -182,6 +186,55 @@ class Analysis {
       const parent = parentOf(el);
       if (furniture || (parent && this.underFurniture.has(parent))) this.underFurniture.add(el);
     }
+  }
+
+  private addTitle(text: string): void {
+    const title = normTitle(text);
+    if (title.length >= 10) this.titles.push(title);
+  }
+
+  /** A heading that names the page: its text is in the <title> (or og:title), or holds it. */
+  private isTitleHeading(el: Element): boolean {
+    const text = normTitle(textContent(el));
+    return text.length >= 10 && this.titles.some((t) => t.includes(text) || text.includes(t));
+  }
+
+  /**
+   * Infinite-scroll pages append whole articles of the same markup below the real one, and one of those
+   * may score best. Among the repeated units holding the chosen container, the one whose heading names
+   * the page wins; the container is then its best candidate.
+   */
+  private preferTitledUnit(top: Element, finals: Map<Element, number>): Element {
+    if (this.titles.length === 0) return top;
+    let unit: Element | null = top;
+    for (let level = 0; unit && level < 6 && unit !== this.body; level++, unit = parentOf(unit)) {
+      const parent = parentOf(unit);
+      if (!parent) break;
+      const sig = signature(unit);
+      const units = parent.children.filter((c): c is Element => isTag(c) && c !== unit && signature(c) === sig && (this.stats.get(c)?.text ?? 0) > 200);
+      if (units.length === 0) continue;
+      units.unshift(unit);
+      const titled = units.filter((u) => this.hasTitleHeading(u));
+      if (titled.length !== 1 || titled[0] === unit) return top;
+      let best: Element = titled[0]!;
+      let bestScore = -Infinity;
+      for (const [el, f] of finals) if (f > bestScore && contains(titled[0]!, el)) [best, bestScore] = [el, f];
+      return bestScore >= (finals.get(top) ?? 0) * 0.2 ? best : top;
+    }
+    return top;
+  }
+
+  private hasTitleHeading(unit: Element): boolean {
+    const stack: Element[] = [unit];
+    while (stack.length > 0) {
+      const el = stack.pop()!;
+      if (HEADINGS.has(el.name.toLowerCase())) {
+        if (this.isTitleHeading(el)) return true;
+        continue;
+      }
+      for (const c of el.children) if (isTag(c) && this.stats.has(c)) stack.push(c);
+    }
+    return false;
   }
 
   private isFurniture(el: Element, name: string): boolean {
@@ -269,6 +322,7 @@ class Analysis {
       }
       last = score;
     }
+    top = this.preferTitledUnit(top, finals);
     // An only child stands for its parent.
     for (let parent = parentOf(top); parent && parent.name.toLowerCase() !== 'body'; parent = parentOf(parent)) {
       if (parent.children.filter(isTag).length !== 1) break;
@@ -399,6 +453,15 @@ class Analysis {
 
 function isArticle(el: Element, name: string): boolean {
   return name === 'article' || name === 'main' || el.attribs['itemprop']?.toLowerCase() === 'articlebody';
+}
+
+/** Tag and class: repeated units of one template share it. */
+function signature(el: Element): string {
+  return `${el.name.toLowerCase()}.${(el.attribs['class'] ?? '').trim()}`;
+}
+
+function normTitle(text: string): string {
+  return text.toLowerCase().replace(/[\s\p{P}\p{S}]+/gu, ' ').trim();
 }
 
 function isBoilerplateLine(el: Element): boolean {
