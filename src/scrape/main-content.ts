@@ -37,6 +37,9 @@ const BOILERPLATE_WORD =
 const BOILERPLATE_LINE =
   /^(share|share this|share on|teilen|jetzt teilen|diesen artikel teilen|artikel teilen|partager|compartir|condividi|udostępnij|delen|tweet|like this|gefällt mir|related( posts| articles| stories)?|more from|you may also like|you might also like|recommended|read more|read next|see also|also read|ähnliche (beiträge|artikel)|verwandte (beiträge|artikel)|das könnte (sie|dich) auch interessieren|auch interessant|mehr zum thema|lesen sie auch|weitere artikel|weiterlesen|mehr lesen|à lire aussi|lire aussi|voir aussi|sur le même sujet|te puede interesar|leer más|ti potrebbe interessare|leggi anche|czytaj (też|także)|zobacz (też|także)|lees ook|advertisement|anzeige|- anzeige -|werbung|publicité|publicidad|pubblicità|reklama|sponsored|gesponsert|tags|schlagwörter|kategorien|categories|filed under|posted in|veröffentlicht in|leave a (reply|comment)|kommentar (verfassen|schreiben|hinterlassen)|kommentare|hinterlasse einen kommentar|schreibe einen kommentar|laisser un commentaire|deja un comentario|lascia un commento|comments?|\d+ (comments?|kommentare)|no comments|keine kommentare|print|drucken|imprimer|newsletter|subscribe|abonnieren|jetzt abonnieren|back to top|nach oben|zurück|zurück zur übersicht|previous( post| article)?|next( post| article)?|vorheriger (beitrag|artikel)|nächster (beitrag|artikel)|photo|foto|bild|image|source|quelle|cookies?|this website uses cookies|diese website verwendet cookies)\b.{0,40}$/i;
 
+/** Teasers: furniture when linked (see isFurniture). */
+const TEASER_WORD = /teaser/i;
+
 /** Class/id words that make a container likely to hold the content. */
 const CONTENT_WORD = /(^|[-_:.])(article|articlebody|article-?body|article-?content|body|content|entry|entry-?content|hentry|h-entry|main|post|post-?body|post-?content|post-?entry|story|story-?body|text|blog-?post|single|page-?content|main-?content|rich-?text|markdown)($|[-_:.])/;
 
@@ -245,6 +248,8 @@ class Analysis {
     // A heading's id is often an anchor made from its words ("nav_…"): only its class counts.
     if (HEADINGS.has(name)) return isBoilerplateName(el.attribs['class'] ?? '');
     if (!NAMED_CONTAINERS.has(name)) return false;
+    // "Teaser" names a list of links to other pages, but also an article's own lead: only the linked kind goes.
+    if (TEASER_WORD.test(`${el.attribs['class'] ?? ''} ${el.attribs['id'] ?? ''}`) && this.linkDensity(el) >= 0.1) return true;
     return classWeight(el) < 0 && hasBoilerplateWord(el);
   }
 
