@@ -37,6 +37,9 @@ const BOILERPLATE_WORD =
 const BOILERPLATE_LINE =
   /^(share|share this|share on|teilen|jetzt teilen|diesen artikel teilen|artikel teilen|partager|compartir|condividi|udostępnij|delen|tweet|like this|gefällt mir|related( posts| articles| stories)?|more from|you may also like|you might also like|recommended|read more|read next|see also|also read|ähnliche (beiträge|artikel)|verwandte (beiträge|artikel)|das könnte (sie|dich) auch interessieren|auch interessant|mehr zum thema|lesen sie auch|weitere artikel|weiterlesen|mehr lesen|à lire aussi|lire aussi|voir aussi|sur le même sujet|te puede interesar|leer más|ti potrebbe interessare|leggi anche|czytaj (też|także)|zobacz (też|także)|lees ook|advertisement|anzeige|- anzeige -|werbung|publicité|publicidad|pubblicità|reklama|sponsored|gesponsert|tags|schlagwörter|kategorien|categories|filed under|posted in|veröffentlicht in|leave a (reply|comment)|kommentar (verfassen|schreiben|hinterlassen)|kommentare|hinterlasse einen kommentar|schreibe einen kommentar|laisser un commentaire|deja un comentario|lascia un commento|comments?|\d+ (comments?|kommentare)|no comments|keine kommentare|print|drucken|imprimer|newsletter|subscribe|abonnieren|jetzt abonnieren|back to top|nach oben|zurück|zurück zur übersicht|previous( post| article)?|next( post| article)?|vorheriger (beitrag|artikel)|nächster (beitrag|artikel)|photo|foto|bild|image|source|quelle|cookies?|this website uses cookies|diese website verwendet cookies)\b.{0,40}$/i;
 
+/** Outside the core container, blocks more linked than this, or leaf blocks shorter than this, are left out. */
+const EXTENSION_MAX_LINK_DENSITY = 0.3;
+const EXTENSION_MIN_TEXT = 25;
 /** Teasers: furniture when linked (see isFurniture). */
 const TEASER_WORD = /teaser/i;
 
@@ -120,6 +123,8 @@ class Analysis {
   private body: Element | undefined;
   /** The page's <title> and og:title, normalised for comparison with headings. */
   private readonly titles: string[] = [];
+  /** The best-scoring container before it grew to an ancestor: content outside it must look like prose. */
+  private core: Element | undefined;
 
   constructor(
     doc: Document,
@@ -304,11 +309,13 @@ class Analysis {
       }
     }
     if (!top) return undefined;
-    // Several near-best candidates under one ancestor: the content is split, take the ancestor.
-    const near = [...finals].filter(([el, f]) => el !== top && f >= topScore * 0.75).map(([el]) => el);
-    if (near.length >= 3) {
+    this.core = top;
+    // A candidate elsewhere scoring at least half the best: the content is split (sections between ads,
+    // a recipe's columns), take the nearest ancestor holding both; prune() keeps only prose outside the core.
+    const near = [...finals].filter(([el, f]) => !contains(el, top!) && !contains(top!, el) && f >= topScore * 0.5).map(([el]) => el);
+    if (near.length > 0) {
       for (let parent = parentOf(top); parent && parent.name.toLowerCase() !== 'body'; parent = parentOf(parent)) {
-        if (near.filter((el) => contains(parent, el)).length >= 3) {
+        if (near.some((el) => contains(parent, el))) {
           top = parent;
           break;
         }
@@ -386,6 +393,10 @@ class Analysis {
           pruned.add(el);
           continue;
         }
+        if (this.core && !contains(el, this.core) && !contains(this.core, el) && this.isWeakBlock(el)) {
+          pruned.add(el);
+          continue;
+        }
         for (let i = el.children.length - 1; i >= 0; i--) {
           const child = el.children[i]!;
           if (isTag(child)) stack.push(child);
@@ -394,6 +405,17 @@ class Analysis {
       this.pruneOrphanHeadings(root, pruned);
     }
     return pruned;
+  }
+
+  /** Outside the core container: a block that is not prose (short, or linked). */
+  private isWeakBlock(el: Element): boolean {
+    const name = el.name.toLowerCase();
+    if (HEADINGS.has(name) || INLINE.has(name)) return false;
+    const s = this.stats.get(el)!;
+    if (s.text === 0) return false;
+    if (this.linkDensity(el) > EXTENSION_MAX_LINK_DENSITY) return true;
+    if (s.hasBlockChild) return false;
+    return s.text < EXTENSION_MIN_TEXT;
   }
 
   /** A block made mostly of links (related articles, tag lists, pagers): not prose. */
