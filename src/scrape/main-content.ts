@@ -40,6 +40,9 @@ const BOILERPLATE_LINE =
 /** Outside the core container, blocks more linked than this, or leaf blocks shorter than this, are left out. */
 const EXTENSION_MAX_LINK_DENSITY = 0.3;
 const EXTENSION_MIN_TEXT = 25;
+/** How far above the container a lead is looked for, and the class/id words that name one. */
+const LEAD_LEVELS = 6;
+const LEAD_WORD = /(^|[-_\s])(lead|leader|intro|introtext|intro-?text|standfirst|sub-?title|summary|excerpt|abstract|article-?lead|deck|dek|teaser|description)($|[-_\s])/i;
 /** Teasers: furniture when linked (see isFurniture). */
 const TEASER_WORD = /teaser/i;
 
@@ -106,7 +109,7 @@ function extractWith(doc: Document, options: MainContentOptions): { content: Mai
   const ctx = new Analysis(doc, options);
   const top = ctx.chooseContainer();
   if (!top) return undefined;
-  const roots = ctx.withSiblings(top);
+  const roots = ctx.withLead(top, ctx.withSiblings(top));
   const pruned = ctx.prune(roots, top);
   let length = 0;
   for (const root of roots) length += ctx.keptText(root, pruned);
@@ -372,6 +375,40 @@ class Analysis {
       else if (s.text > 0 && s.text <= 80 && density === 0 && /[.!?]\s*$/.test(textContent(sib))) roots.push(sib);
     }
     return roots;
+  }
+
+  /**
+   * A lead (standfirst, intro, excerpt, abstract) often sits in the article's header, before the body's
+   * container: named so, short, unlinked, it joins in front.
+   */
+  withLead(top: Element, roots: Element[]): Element[] {
+    let scope: Element = top;
+    for (let i = 0; i < LEAD_LEVELS; i++) {
+      const parent = parentOf(scope);
+      if (!parent || parent === this.body) break;
+      scope = parent;
+    }
+    if (scope === top) return roots;
+    const leads: Element[] = [];
+    const stack: Element[] = [scope];
+    while (stack.length > 0) {
+      const el = stack.pop()!;
+      if (el === top) break;
+      if (roots.includes(el) || this.underFurniture.has(el)) continue;
+      const s = this.stats.get(el);
+      if (!s) continue;
+      if (el !== scope && LEAD_WORD.test(`${el.attribs['class'] ?? ''} ${el.attribs['id'] ?? ''}`) && s.text >= 40 && s.text <= 1500 && this.linkDensity(el) < 0.2) {
+        leads.push(el);
+        continue;
+      }
+      for (let i = el.children.length - 1; i >= 0; i--) {
+        const child = el.children[i]!;
+        if (isTag(child)) stack.push(child);
+      }
+    }
+    // Only elements before the container (the walk stops at it); one that holds the container is no lead.
+    const found = leads.filter((el) => !contains(el, top));
+    return found.length > 0 ? [...found, ...roots.filter((r) => !found.some((l) => contains(l, r)))] : roots;
   }
 
   /** Elements to leave out inside the roots. */
