@@ -3,11 +3,13 @@
  *
  * Two steps, after Readability and trafilatura (docs/main-content.md tells the measurements behind them):
  * 1. choose a container: text blocks of 25+ characters score their ancestors (commas and length, fading
- *    with distance), containers are weighted by tag and class/id words and damped by link density; the best
- *    one may grow to a parent that holds several near-best candidates, and takes in content-like siblings;
+ *    with distance), containers are weighted by tag and class/id words and damped by link density; on an
+ *    infinite-scroll page the repeated unit whose heading names the page wins; the best one (the core) grows
+ *    to the common ancestor with a candidate elsewhere scoring half as much (split content), and takes in
+ *    content-like siblings and a lead (standfirst, intro) named so before it;
  * 2. prune inside it: hidden parts, navigation/aside/footer/forms, class/id words of boilerplate (comments,
- *    share bars, related links, cookie notices, ads…), link-dense blocks, and headings left with nothing
- *    under them.
+ *    share bars, related links, cookie notices, ads…), link-dense blocks, outside the core anything that is
+ *    not prose, and headings left with nothing under them.
  * Works on domhandler nodes, so the page's single parse serves the whole-page text, images and this.
  */
 import { isTag, isText, type AnyNode, type Document, type Element } from 'domhandler';
