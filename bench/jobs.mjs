@@ -40,7 +40,7 @@ export async function runStandalone({ distDir, site, concurrency, outDir, images
 }
 
 /** This service as a cluster; also reports what FerretDB and RabbitMQ spent meanwhile, where they are ours. */
-export async function runCluster({ distDir, site, concurrency, outDir, workers, services }) {
+export async function runCluster({ distDir, site, concurrency, outDir, workers, services, env = {} }) {
   const dir = freshDir(path.join(outDir, `cluster${workers}`));
   const svc = await startCluster({
     distDir,
@@ -49,7 +49,7 @@ export async function runCluster({ distDir, site, concurrency, outDir, workers, 
     workers,
     mongoUrl: services.mongoUrl,
     amqpUrl: services.amqpUrl,
-    env: { PER_HOST_CONCURRENCY: String(concurrency) },
+    env: { PER_HOST_CONCURRENCY: String(concurrency), ...env },
   });
   try {
     const infra0 = services.infraCpu();
