@@ -23,7 +23,9 @@ export function requestLog(log: Logger, ignore: (url: string) => boolean = () =>
   return (req, res, next) => {
     const id = ++seq;
     req.id = id;
-    const summary = () => ({ id, method: req.method, url: req.url.slice(0, URL_MAX), remoteAddress: req.socket.remoteAddress });
+    // Read now: a router strips its mount path from req.url while its handlers run.
+    const url = req.url.slice(0, URL_MAX);
+    const summary = () => ({ id, method: req.method, url, remoteAddress: req.socket.remoteAddress });
     let child: Logger | undefined;
     Object.defineProperty(req, 'log', { configurable: true, enumerable: false, get: () => (child ??= log.child({ req: summary() })) });
     if (ignore(req.url)) return next();

@@ -13,6 +13,12 @@ function app() {
     res.json({ ok: true });
   });
   a.get('/boom', (_req, res) => void res.status(503).json({}));
+  const mounted = express.Router();
+  mounted.get('/:id', async (_req, res) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    res.json({});
+  });
+  a.use('/things', mounted);
   return { a, lines };
 }
 
@@ -25,6 +31,12 @@ describe('requestLog', () => {
     expect(done[0]).toMatchObject({ level: 30, req: { method: 'GET', url: '/ok?x=1', id: 1 }, res: { statusCode: 200 } });
     expect(typeof done[0]!.responseTime).toBe('number');
     expect(typeof (done[0]!.req as { remoteAddress?: unknown }).remoteAddress).toBe('string');
+  });
+
+  it('logs the URL as requested, also when a mounted router answers it', async () => {
+    const { a, lines } = app();
+    await request(a).get('/things/42').expect(200);
+    expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({ req: { url: '/things/42' } });
   });
 
   it('binds a handler\'s own lines to its request', async () => {
