@@ -40,6 +40,9 @@ const params = {
   clusterPages: num('BENCH_CLUSTER_PAGES', 80),
   apiConnections: num('BENCH_API_CONNECTIONS', 10),
   apiSeconds: num('BENCH_API_SECONDS', 10),
+  // The ops section measures three variants one after another per round: more, shorter rounds give a spread.
+  opsRounds: num('BENCH_OPS_ROUNDS', 6),
+  opsSeconds: num('BENCH_OPS_SECONDS', 6),
   scale: num('BENCH_SCALE', 1),
   scaleout: {
     pages: num('BENCH_SCALEOUT_PAGES', 200),
@@ -239,7 +242,7 @@ try {
   }
   if (want('ops')) {
     R.ops = await section('ops (keys, rate limits, /metrics, stats)', () =>
-      opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.apiSeconds, repeat: params.repeat }));
+      opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.opsSeconds, rounds: params.opsRounds }));
   }
   if (want('scaleout')) R.scaleout = await section('scaleout (I/O-bound job, 1/2/4 workers)', () => scaleoutRun({ distDir: build.distDir, outDir, log, ...params.scaleout }));
   if (want('ferretdb')) R.ferretdb = await section('ferretdb backends', () => ferretdbBackendsRun({ distDir: build.distDir, outDir, ...params.ferretdb }));
