@@ -160,13 +160,13 @@ async function downloadAndStore(
     const rights = before && decideRights([...before, ...headerSignals]);
     if (rights && withholds(deps.pages.rights, rights)) return await withhold(refused(job.task, rights), rights);
     const key = imageKey(info.sha256, info.ext);
-    // Same bytes under another URL: one file. The content address makes a second write pointless.
-    if (!(await deps.blobs.exists(key))) {
-      await deps.blobs.put(key, body);
-      telemetry.stored({ bytes: body.length, owner: job.task.owner, url: job.task.url });
-    }
+    // Same bytes under another URL: one file, as the key is the content's address. It is written without
+    // asking first: a new file (the common case) then costs one filesystem call or request fewer, and a
+    // rewrite of the same bytes is atomic (the S3 store skips it by itself). The perceptual hash is
+    // computed meanwhile (sharp works off the event loop).
+    const [, phash] = await Promise.all([deps.blobs.put(key, body), dhash(body)]);
+    telemetry.stored({ bytes: body.length, owner: job.task.owner, url: job.task.url });
     const file: StoredFile = { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height };
-    const phash = await dhash(body);
     if (phash) file.phash = phash;
     if (headerSignals.length) file.headerSignals = headerSignals;
     return { record: await deps.store.completeImage(image.id, job.task.id, { status: 'stored', file }), body };
