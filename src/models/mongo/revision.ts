@@ -56,6 +56,15 @@ export function isDuplicateKey(err: unknown): boolean {
   return e.code === 11000 || e.code === 11001 || (e.writeErrors?.some((w) => w.code === 11000) ?? false);
 }
 
+/** The per-document errors of an unordered bulk insert, or undefined when `err` is not one. */
+export function writeErrorsOf(err: unknown): Array<{ index: number; code: unknown }> | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const raw = (err as { writeErrors?: unknown }).writeErrors;
+  if (raw === undefined) return undefined;
+  const list = (Array.isArray(raw) ? raw : [raw]) as Array<{ index?: unknown; code?: unknown }>;
+  return list.every((e) => typeof e.index === 'number') ? list.map((e) => ({ index: e.index as number, code: e.code })) : undefined;
+}
+
 export function applyChange<D extends Revisioned>(doc: D, change: Change, rev: number): D {
   const next: Record<string, unknown> = { ...(doc as object), ...change.set, rev };
   for (const key of change.unset ?? []) delete next[key];
@@ -113,6 +122,82 @@ export class Revisions {
       // Someone holds the ticket for a few ms: back off (with jitter, so racers spread out) and re-read.
       await sleep(Math.min(2 ** Math.min(attempt, 6), 50) * (0.5 + Math.random()));
     }
+  }
+
+  /**
+   * update() for several documents at once, with a fixed number of commands whatever their count: one read
+   * (skipped for ids in `known`, read just before), one insert of all tickets, one re-read, one bulk write,
+   * one delete of the tickets. A document whose ticket is held, or that moved on between the reads, goes
+   * through update() on its own (the rare, contended path). Results by id; ids of missing documents are absent.
+   */
+  async updateMany<D extends Revisioned>(
+    scope: string,
+    model: Model<D>,
+    ids: readonly string[],
+    decide: (doc: D) => Change | null,
+    known: ReadonlyMap<string, D> = new Map(),
+  ): Promise<Map<string, { doc: D; changed: boolean }>> {
+    const results = new Map<string, { doc: D; changed: boolean }>();
+    const unique = [...new Set(ids)];
+    const docs = new Map(known);
+    const unread = unique.filter((id) => !docs.has(id));
+    for (const doc of unread.length ? await this.readMany(model, unread) : []) docs.set(doc._id, doc);
+
+    const wanted = new Map<string, { doc: D; change: Change; ticket: string }>();
+    for (const id of unique) {
+      const doc = docs.get(id);
+      if (!doc) continue;
+      const change = decide(doc);
+      if (change) wanted.set(id, { doc, change, ticket: `${scope}/${id}/${doc.rev + 1}` });
+      else results.set(id, { doc, changed: false });
+    }
+    const retry: string[] = [];
+    if (wanted.size > 0) {
+      const held = await this.takeMany([...wanted.values()].map((w) => w.ticket));
+      try {
+        const reread = await this.readMany(model, [...wanted.keys()].filter((id) => held.has(wanted.get(id)!.ticket)));
+        const current = new Map<string, D>(reread.map((d) => [d._id, d]));
+        const writes: Array<{ id: string; doc: D; change: Change }> = [];
+        for (const [id, w] of wanted) {
+          if (held.has(w.ticket) && current.get(id)?.rev === w.doc.rev) writes.push({ id, doc: w.doc, change: w.change });
+          else retry.push(id);
+        }
+        if (writes.length > 0) {
+          const ops = writes.map((w) => ({ updateOne: { filter: { _id: w.id }, update: toUpdate<D>(w.change, w.doc.rev + 1) } }));
+          const res = await model.bulkWrite(ops as Parameters<Model<D>['bulkWrite']>[0], { ordered: false });
+          // A write the server did not apply must not be reported as done (see TaskStore: effect or throw).
+          if (res.matchedCount !== writes.length) throw new Error(`bulk update of ${scope} matched ${res.matchedCount} of ${writes.length} documents`);
+          for (const w of writes) results.set(w.id, { doc: applyChange(w.doc, w.change, w.doc.rev + 1), changed: true });
+        }
+      } finally {
+        if (held.size > 0) await this.tickets.deleteMany({ _id: { $in: [...held] } }).exec();
+      }
+    }
+    for (const id of retry) {
+      const res = await this.update(scope, model, id, decide);
+      if (res) results.set(id, res);
+    }
+    return results;
+  }
+
+  /** Inserts the tickets in one unordered command; the ones this call now holds (a duplicate key: someone else's). */
+  private async takeMany(tickets: string[]): Promise<Set<string>> {
+    const at = new Date();
+    try {
+      // The driver's own insertMany: one command, and its error names each failed index.
+      await this.tickets.collection.insertMany(tickets.map((_id) => ({ _id, at })) as never[], { ordered: false });
+      return new Set(tickets);
+    } catch (err) {
+      const failed = writeErrorsOf(err);
+      if (!failed || failed.some((e) => e.code !== 11000)) throw err;
+      const lost = new Set(failed.map((e) => e.index));
+      // Their documents go through update(), which waits for the holder (or clears a stale ticket).
+      return new Set(tickets.filter((_, i) => !lost.has(i)));
+    }
+  }
+
+  private async readMany<D extends Revisioned>(model: Model<D>, ids: string[]): Promise<D[]> {
+    return (await model.find({ _id: { $in: ids } }).lean().exec()) as unknown as D[];
   }
 
   private async read<D extends Revisioned>(model: Model<D>, id: string): Promise<D | null> {
