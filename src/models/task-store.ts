@@ -83,8 +83,12 @@ export interface TaskStore {
   renewLease(id: string, lease: LeaseRequest): Promise<boolean>;
   /** running (held by `owner`) → queued with `error` as the last attempt's failure, for a retry; false if not held. */
   releaseTask(id: string, owner: string, error: TaskError): Promise<boolean>;
-  /** Clears dispatchPendingSince: the queue confirmed a message for the task. No-op when already clear. */
-  markDispatched(id: string): Promise<void>;
+  /**
+   * Clears dispatchPendingSince of each task: the queue confirmed a message for it. A no-op for a task already
+   * clear (a started task was cleared by its start) or unknown. Several at once: the receipts of a burst of
+   * dispatches cost one transaction, or a few commands, together.
+   */
+  markDispatched(ids: readonly string[]): Promise<void>;
   /**
    * Queued tasks whose dispatch has been unconfirmed for `olderThanMs` (oldest first, at most `limit`), each
    * taken atomically: its dispatchPendingSince restarts, so concurrent sweepers never take the same one.

@@ -7,7 +7,11 @@
 import type { ImageSettlement, SettledImage, TaskStore } from '../models/task-store.js';
 import type { ClaimResult, ImageRecord } from '../models/task.js';
 
-/** The page's claims by position, requested `chunk` positions at a time as the downloads reach them. */
+/**
+ * The page's claims by position, requested `chunk` positions at a time as the downloads reach them. A claim
+ * made ahead is held before its download starts, so the runner joins other tasks' images only after its
+ * own claims are settled (see runImagesTask).
+ */
 export class PageClaims {
   private readonly requested = new Map<number, Promise<ClaimResult>>();
   private readonly taken = new Set<number>();

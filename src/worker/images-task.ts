@@ -42,8 +42,7 @@ interface ImageJob {
   /** Aborted (with its error) when the task fails for a reason not an image's own: a full disk, a bug. */
   cancelled: AbortSignal;
   log: Logger;
-  /** The page's claims, made ahead in batches; and its completions and links, written in batches. */
-  claims: PageClaims;
+  /** The page's completions and links, written in batches. */
   settlements: Settlements;
 }
 
@@ -89,15 +88,25 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   const imageSignal = AbortSignal.any([signal, failure.signal]);
   // Per-image fetch errors are recorded per image. Anything else fails the task: the first such error cancels
   // the downloads in flight and starts no more, and the task fails once each has given its claim back.
-  await Promise.allSettled(refs.map((reference, position) => limit(async () => {
+  const guarded = (work: () => Promise<void>) => limit(async () => {
     if (failure.signal.aborted) return;
     try {
-      const job: ImageJob = { task, position, reference, text: page.imageTexts[reference], forImages, cancelled: failure.signal, log, claims, settlements };
-      await processImage(job, deps, imageSignal);
+      await work();
     } catch (err) {
       if (!failure.signal.aborted) failure.abort(err);
     }
+  });
+  // Images another task is fetching are joined only after this task's own claims are all settled: a slot
+  // waiting on another task never holds up a claim of ours made ahead, so two pages sharing images cannot
+  // end up waiting on each other.
+  const joins: Array<{ job: ImageJob; claim: ClaimResult }> = [];
+  await Promise.allSettled(refs.map((reference, position) => guarded(async () => {
+    const job: ImageJob = { task, position, reference, text: page.imageTexts[reference], forImages, cancelled: failure.signal, log, settlements };
+    const claim = await claims.take(position);
+    if (claim.outcome === 'in_progress') joins.push({ job, claim });
+    else await processImage(job, claim, deps, imageSignal);
   })));
+  await Promise.allSettled(joins.sort((a, b) => a.job.position - b.job.position).map(({ job, claim }) => guarded(() => processImage(job, claim, deps, imageSignal))));
   // Claims made ahead for images the task never reached (it failed first) go back at once.
   await Promise.all(claims.untaken().map((image) => deps.store.releaseImage(image.id, task.id).catch((err: unknown) => {
     log.warn({ err, imageId: image.id }, 'could not release an image claim');
@@ -106,7 +115,8 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   return { ...page.info, imagesDiscovered: page.images.length };
 }
 
-async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSignal): Promise<void> {
+/** Settles one image of the page from its first claim: reuse, download, or join (wait, then claim again). */
+async function processImage(job: ImageJob, first: ClaimResult, deps: ImagesTaskDeps, signal: AbortSignal): Promise<void> {
   const { task } = job;
   const sourceUrl = job.reference.startsWith('data:') ? dataUriSourceKey(job.reference) : job.reference;
   const linkOf = (imageId: string, parts: LinkParts) => ({
@@ -131,7 +141,7 @@ async function processImage(job: ImageJob, deps: ImagesTaskDeps, signal: AbortSi
   const linkAsItStands = async (record: ImageRecord | null, imageId: string, error?: TaskError) =>
     record?.status === 'stored' ? link(imageId, await storedLink(record.file!, 'reused')) : link(imageId, { outcome: 'failed', error: record?.error ?? error });
 
-  for (let claim: ClaimResult = await job.claims.take(job.position); ; claim = await claimAgain(sourceUrl, job, deps)) {
+  for (let claim = first; ; claim = await claimAgain(sourceUrl, job, deps)) {
     if (claim.outcome === 'stored') return link(claim.image.id, await storedLink(claim.image.file!, 'reused'));
     if (claim.outcome === 'claimed') {
       const done = await downloadAndStore(job, claim.image, before, deps, signal);

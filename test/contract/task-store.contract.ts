@@ -300,7 +300,7 @@ export function describeTaskStoreContract(
         const lost = await newTask('text');
         const started = await newTask('text');
         expect(lost.dispatchPendingSince).toBe(lost.createdAt);
-        await store.markDispatched(confirmed.id);
+        await store.markDispatched([confirmed.id]);
         expect((await store.getTask(confirmed.id))?.dispatchPendingSince).toBeUndefined();
         await store.startTask(started.id, lease('w1'));
         await store.finishTask(started.id, { status: 'succeeded' }, 'w1');
@@ -316,7 +316,7 @@ export function describeTaskStoreContract(
         expect(await store.takeUndispatched({ olderThanMs: window, limit: 10 })).toEqual([]);
         await sleep(window + 50);
         expect((await store.takeUndispatched({ olderThanMs: window, limit: 10 })).map((t) => t.id)).toEqual([lost.id]);
-        await store.markDispatched(lost.id);
+        await store.markDispatched([lost.id, 'no-such-task']);
         await sleep(30);
         expect(await store.takeUndispatched({ olderThanMs: 20, limit: 10 })).toEqual([]);
       });

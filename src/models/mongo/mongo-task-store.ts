@@ -152,8 +152,13 @@ export class MongoTaskStore implements TaskStore {
     return this.decideAndPatch(id, (task) => decideRelease(task, Date.now(), owner, error));
   }
 
-  async markDispatched(id: string): Promise<void> {
-    await this.decideAndPatch(id, (task) => decideDispatched(task, Date.now()));
+  async markDispatched(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    // One read of them all; only those still queued and pending are written (a started task was cleared by its start).
+    await this.revisions.updateMany('tasks', this.m.tasks, ids, (t) => {
+      const patch = decideDispatched(toTask(t), Date.now());
+      return patch && taskChange(patch);
+    });
   }
 
   async takeUndispatched(query: { olderThanMs: number; limit: number }): Promise<Task[]> {

@@ -337,8 +337,10 @@ export class SqliteTaskStore implements TaskStore {
     return this.decideAndPatch(id, (task) => decideRelease(task, Date.now(), owner, error));
   }
 
-  async markDispatched(id: string): Promise<void> {
-    await this.decideAndPatch(id, (task) => decideDispatched(task, Date.now()));
+  async markDispatched(ids: readonly string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const id of ids) this.updateTask(id, (task) => decideDispatched(task, Date.now()));
+    }).immediate();
   }
 
   async takeUndispatched(query: { olderThanMs: number; limit: number }): Promise<Task[]> {
