@@ -8,11 +8,12 @@
  * revisioned document goes:
  *
  *   read the document at revision r → decide → insert the ticket `scope/id/r+1` (unique `_id`; a duplicate
- *   key means someone else is updating it: wait and start over) → re-read: still at r? (a ticket is deleted
- *   after use, so a reader that saw r long ago could re-insert it) → write with rev r+1 → delete the ticket.
+ *   key means someone else is updating it: wait and start over) → write with rev r+1 where `{_id, rev: r}`
+ *   (a ticket is deleted after use, so a reader that saw r long ago could re-insert it: its write then
+ *   matches nothing, and it reads again) → delete the ticket.
  *
- * Only the holder of ticket r+1 can move the document from r to r+1, so the write needs no filter beyond
- * `_id` (which FerretDB answers from its index). A ticket left behind by a process that died between insert
+ * Only the holder of ticket r+1 can move the document from r to r+1, so FerretDB's non-atomic filter is
+ * enough here: nobody else writes the document between its read and its write. A ticket left behind by a process that died between insert
  * and delete is cleared once older than TICKET_STALE_MS. On a real MongoDB this costs a few round trips
  * and is equally correct.
  */
@@ -104,17 +105,15 @@ export class Revisions {
       const ticket = `${scope}/${id}/${rev}`;
       if (await this.take(ticket)) {
         try {
-          const current = await this.read(model, id);
-          if (current && current.rev === doc.rev) {
-            const res = await model.updateOne({ _id: id }, toUpdate<D>(change, rev)).exec();
-            // A write the server did not apply must not be reported as done (see TaskStore: effect or throw).
-            if (res.matchedCount !== 1) throw new Error(`update of ${scope}/${id} matched ${res.matchedCount} documents`);
-            return { doc: applyChange(doc, change, rev), changed: true };
-          }
+          // Still at r? The filter asks, in the write itself (no re-read): whoever moves the document on from r
+          // holds ticket r + 1, which is ours, so nothing else can write it between FerretDB's read and write;
+          // a document that moved on before we took the ticket does not match (a stale reader re-taking r + 1).
+          const res = await model.updateOne({ _id: id, rev: doc.rev } as never, toUpdate<D>(change, rev)).exec();
+          if (res.matchedCount === 1) return { doc: applyChange(doc, change, rev), changed: true };
         } finally {
           await this.tickets.deleteOne({ _id: ticket }).exec();
         }
-        continue; // the document moved on since we read it: decide again at once
+        continue; // the document moved on since we read it (or is gone): read and decide again at once
       }
 
       await this.clearIfStale(ticket);
@@ -127,8 +126,8 @@ export class Revisions {
   /**
    * update() for several documents at once, with a fixed number of commands whatever their count: one read
    * (skipped for ids in `known`, read just before), one insert of all tickets, one re-read, one bulk write,
-   * one delete of the tickets. A document whose ticket is held, or that moved on between the reads, goes
-   * through update() on its own (the rare, contended path). Results by id; ids of missing documents are absent.
+   * one delete of the tickets. A document whose ticket is held, or that moved on since the read, goes through update() on
+   * its own (the rare, contended path). Results by id; ids of missing documents are absent.
    */
   async updateMany<D extends Revisioned>(
     scope: string,
@@ -155,15 +154,17 @@ export class Revisions {
     if (wanted.size > 0) {
       const held = await this.takeMany([...wanted.values()].map((w) => w.ticket));
       try {
-        const reread = await this.readMany(model, [...wanted.keys()].filter((id) => held.has(wanted.get(id)!.ticket)));
-        const current = new Map<string, D>(reread.map((d) => [d._id, d]));
+        // Re-read under the tickets: a document still at r cannot move while we hold r + 1. (A filter on r in the
+        // bulk write alone would not do: its matched count does not say which of several matched.)
+        const ours = [...wanted].filter(([, w]) => held.has(w.ticket)).map(([id]) => id);
+        const current = new Map<string, D>((ours.length ? await this.readMany(model, ours) : []).map((d): [string, D] => [d._id, d]));
         const writes: Array<{ id: string; doc: D; change: Change }> = [];
         for (const [id, w] of wanted) {
           if (held.has(w.ticket) && current.get(id)?.rev === w.doc.rev) writes.push({ id, doc: w.doc, change: w.change });
           else retry.push(id);
         }
         if (writes.length > 0) {
-          const ops = writes.map((w) => ({ updateOne: { filter: { _id: w.id }, update: toUpdate<D>(w.change, w.doc.rev + 1) } }));
+          const ops = writes.map((w) => ({ updateOne: { filter: { _id: w.id, rev: w.doc.rev }, update: toUpdate<D>(w.change, w.doc.rev + 1) } }));
           const res = await model.bulkWrite(ops as Parameters<Model<D>['bulkWrite']>[0], { ordered: false });
           // A write the server did not apply must not be reported as done (see TaskStore: effect or throw).
           if (res.matchedCount !== writes.length) throw new Error(`bulk update of ${scope} matched ${res.matchedCount} of ${writes.length} documents`);
