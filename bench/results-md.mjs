@@ -82,7 +82,7 @@ function clusterSection(c) {
 /** BENCH_ONLY=storeops (bench/store-ops.mjs). */
 function storeOpsSection(o) {
   if (!ok(o)) return `Not measured${o?.error ? `: ${o.error}` : ''}.`;
-  const modes = ['one by one', 'batched'];
+  const modes = ['one by one', 'batched'].filter((m) => o.sqlite[m]);
   const sq = (m) => o.sqlite[m];
   const mg = (m) => o.mongo?.[m];
   return [

@@ -1,7 +1,8 @@
 /**
- * BENCH_ONLY=storeops: store operations per image, for each TaskStore adapter, counted at the driver:
- * SQLite statements and transactions (better-sqlite3's `verbose` hook; a statement outside a transaction is
- * one of its own), MongoDB commands (the driver's command monitoring). Each adapter replays the store calls
+ * BENCH_ONLY=storeops: store operations per image, for each TaskStore adapter, counted at the driver (hooked
+ * from here, so any build can be counted, BENCH_DIST=… of an older commit included): SQLite statements run
+ * and transactions (a statement outside a transaction is one of its own), MongoDB commands (the driver's
+ * command monitoring, switched on for every client this process connects). Each adapter replays the store calls
  * of an images task (create, dispatch receipt, start, images, finish) over `pages` pages of
  * `imagesPerPage` images, `concurrency` downloads at a time (a download is a short random sleep), a share
  * of each page's images from a pool that earlier pages stored (reuse). Two ways, in the same run:
@@ -26,22 +27,45 @@ async function limited(n, fns) {
   }));
 }
 
-function sqliteCounter() {
-  const c = { statements: 0, transactions: 0 };
-  let inTx = false;
-  const verbose = (sql) => {
-    const s = String(sql).trimStart().slice(0, 16).toUpperCase();
-    if (s.startsWith('BEGIN')) {
-      c.transactions++;
-      inTx = true;
-    } else if (s.startsWith('COMMIT') || s.startsWith('ROLLBACK')) inTx = false;
-    else if (s.startsWith('SAVEPOINT') || s.startsWith('RELEASE')) return;
-    else {
-      c.statements++;
-      if (!inTx) c.transactions++;
+const counts = { statements: 0, transactions: 0, commands: 0 };
+
+/** Counts better-sqlite3 statements and transactions, and MongoDB commands, of everything opened after this. */
+function hookDrivers() {
+  const Database = rootRequire('better-sqlite3');
+  const { prepare, transaction } = Database.prototype;
+  Database.prototype.prepare = function countedPrepare(...args) {
+    const stmt = prepare.apply(this, args);
+    const inTransaction = () => this.inTransaction;
+    for (const m of ['run', 'get', 'all', 'iterate']) {
+      const f = stmt[m];
+      stmt[m] = function counted(...a) {
+        counts.statements++;
+        if (!inTransaction()) counts.transactions++;
+        return f.apply(this, a);
+      };
     }
+    return stmt;
   };
-  return { c, verbose, reset: () => Object.assign(c, { statements: 0, transactions: 0 }) };
+  Database.prototype.transaction = function countedTransaction(fn) {
+    const tx = transaction.call(this, fn);
+    const inTransaction = () => this.inTransaction;
+    const wrap = (f) => function counted(...a) {
+      if (!inTransaction()) counts.transactions++; // nested: a savepoint inside the same transaction
+      return f.apply(this, a);
+    };
+    const out = wrap(tx);
+    for (const k of ['deferred', 'immediate', 'exclusive']) out[k] = wrap(tx[k]);
+    return out;
+  };
+  const { MongoClient } = rootRequire('mongodb');
+  const { connect } = MongoClient.prototype;
+  MongoClient.prototype.connect = function countedConnect(...args) {
+    if (!this.monitorCommands) {
+      this.monitorCommands = true;
+      this.on('commandStarted', () => counts.commands++);
+    }
+    return connect.apply(this, args);
+  };
 }
 
 const file = (n) => ({ sha256: n.toString(16).padStart(64, '0'), key: `images/00/${n}.png`, mime: 'image/png', bytes: 2048, width: 32, height: 32 });
@@ -90,22 +114,24 @@ async function replay(store, mode, { pages, imagesPerPage, concurrency, batches 
 }
 
 export async function storeOpsRun({ distDir, mongoUrl, pages, imagesPerPage, concurrency }) {
+  hookDrivers();
   const load = (rel) => import(pathToFileURL(path.join(distDir, rel)).href);
   const { openSqliteTaskStore } = await load('models/sqlite/sqlite-task-store.js');
   const { openMongoTaskStore } = await load('models/mongo/mongo-task-store.js');
-  const batches = await load('worker/image-batches.js');
+  // A build from before the batches (BENCH_DIST=… of an older commit) is measured one by one only.
+  const batches = await load('worker/image-batches.js').catch(() => undefined);
+  const modes = batches ? ['one by one', 'batched'] : ['one by one'];
   const params = { pages, imagesPerPage, concurrency, batches };
   const images = pages * imagesPerPage;
   const out = { pages, imagesPerPage, concurrency, sqlite: {}, mongo: {} };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scrapeds-store-ops-'));
   try {
-    for (const mode of ['one by one', 'batched']) {
-      const counter = sqliteCounter();
-      const store = openSqliteTaskStore(path.join(dir, `${mode.replace(/ /g, '-')}.db`), { verbose: counter.verbose });
+    for (const mode of modes) {
+      const store = openSqliteTaskStore(path.join(dir, `${mode.replace(/ /g, '-')}.db`));
       try {
-        counter.reset();
+        Object.assign(counts, { statements: 0, transactions: 0 });
         const seconds = await replay(store, mode, params, 'sqlite');
-        out.sqlite[mode] = { statementsPerImage: counter.c.statements / images, transactionsPerImage: counter.c.transactions / images, imagesPerSec: images / seconds };
+        out.sqlite[mode] = { statementsPerImage: counts.statements / images, transactionsPerImage: counts.transactions / images, imagesPerSec: images / seconds };
       } finally {
         await store.close();
       }
@@ -117,14 +143,13 @@ export async function storeOpsRun({ distDir, mongoUrl, pages, imagesPerPage, con
     out.mongo = { skipped: 'no MONGO_URL' };
     return out;
   }
-  for (const mode of ['one by one', 'batched']) {
-    let commands = 0;
+  for (const mode of modes) {
     const dbName = `bench_store_ops_${process.pid}_${mode === 'batched' ? 'b' : 'o'}`;
-    const store = await openMongoTaskStore(mongoUrl, { dbName, onCommand: () => commands++ });
+    const store = await openMongoTaskStore(mongoUrl, { dbName });
     try {
-      commands = 0;
+      counts.commands = 0;
       const seconds = await replay(store, mode, params, 'mongo');
-      out.mongo[mode] = { commandsPerImage: commands / images, imagesPerSec: images / seconds };
+      out.mongo[mode] = { commandsPerImage: counts.commands / images, imagesPerSec: images / seconds };
     } finally {
       await store.close();
       const conn = await rootRequire('mongoose').createConnection(mongoUrl).asPromise();

@@ -378,12 +378,9 @@ export class MongoTaskStore implements TaskStore {
 
 /**
  * Connects (its own Connection, not mongoose's global one), creates the collections' indexes and returns
- * the store. `dbName` overrides the database named in the URL; `onCommand` sees every command sent.
+ * the store. `dbName` overrides the database named in the URL.
  */
-export async function openMongoTaskStore(
-  url: string,
-  options: { dbName?: string; onCommand?: (commandName: string) => void } = {},
-): Promise<TaskStore> {
+export async function openMongoTaskStore(url: string, options: { dbName?: string } = {}): Promise<TaskStore> {
   const connectOptions: ConnectOptions = {
     autoIndex: false, // ensureIndexes below, awaited
     autoCreate: false,
@@ -392,11 +389,7 @@ export async function openMongoTaskStore(
   // Fail fast when the server is down, unless the URL says otherwise.
   if (!/[?&]serverSelectionTimeoutMS=/i.test(url)) connectOptions.serverSelectionTimeoutMS = 10_000;
   if (options.dbName) connectOptions.dbName = options.dbName;
-  // Command monitoring, for the bench's count of commands per image (bench/store-ops.mjs).
-  if (options.onCommand) connectOptions.monitorCommands = true;
   const conn = mongoose.createConnection(url, connectOptions);
-  const onCommand = options.onCommand;
-  if (onCommand) conn.getClient().on('commandStarted', (event: { commandName: string }) => onCommand(event.commandName));
   try {
     await conn.asPromise();
     const models = bindModels(conn);

@@ -221,10 +221,9 @@ export class SqliteTaskStore implements TaskStore {
   readonly keys: ApiKeyStore;
   readonly usage: UsageStore;
 
-  /** `verbose` sees every SQL statement run (the bench counts them). */
-  constructor(file: string, options: { verbose?: (sql: unknown) => void } = {}) {
+  constructor(file: string) {
     if (file !== ':memory:' && file !== '') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.db = new Database(file, options.verbose ? { verbose: options.verbose } : {});
+    this.db = new Database(file);
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -506,6 +505,6 @@ export class SqliteTaskStore implements TaskStore {
 }
 
 /** Opens (creating it and its directory when missing) the store at `file`; ':memory:' for a private in-memory one. */
-export function openSqliteTaskStore(file: string, options: { verbose?: (sql: unknown) => void } = {}): SqliteTaskStore {
-  return new SqliteTaskStore(file, options);
+export function openSqliteTaskStore(file: string): SqliteTaskStore {
+  return new SqliteTaskStore(file);
 }
