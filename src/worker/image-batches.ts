@@ -15,7 +15,6 @@ import type { ClaimResult, ImageRecord } from '../models/task.js';
 export class PageClaims {
   private readonly requested = new Map<number, Promise<ClaimResult>>();
   private readonly taken = new Set<number>();
-  private readonly settled = new Map<number, ClaimResult>();
 
   constructor(
     private readonly sourceUrls: readonly string[],
@@ -38,14 +37,16 @@ export class PageClaims {
     const batch = this.claim(positions.map((p) => this.sourceUrls[p]!));
     positions.forEach((p, i) => {
       const one = batch.then((results) => results[i]!);
-      one.then((r) => this.settled.set(p, r), () => {});
+      one.catch(() => {}); // a taken position sees the error; one nobody takes must not be an unhandled rejection
       this.requested.set(p, one);
     });
   }
 
   /** Images claimed for positions no download took (the task stopped first): their claims should go back. */
-  untaken(): ImageRecord[] {
-    return [...this.settled].filter(([p, r]) => !this.taken.has(p) && r.outcome === 'claimed').map(([, r]) => r.image);
+  async untaken(): Promise<ImageRecord[]> {
+    const left = [...this.requested].filter(([p]) => !this.taken.has(p));
+    const settled = await Promise.allSettled(left.map(([, claim]) => claim));
+    return settled.flatMap((r) => (r.status === 'fulfilled' && r.value.outcome === 'claimed' ? [r.value.image] : []));
   }
 }
 

@@ -108,7 +108,7 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   })));
   await Promise.allSettled(joins.sort((a, b) => a.job.position - b.job.position).map(({ job, claim }) => guarded(() => processImage(job, claim, deps, imageSignal))));
   // Claims made ahead for images the task never reached (it failed first) go back at once.
-  await Promise.all(claims.untaken().map((image) => deps.store.releaseImage(image.id, task.id).catch((err: unknown) => {
+  await Promise.all((await claims.untaken()).map((image) => deps.store.releaseImage(image.id, task.id).catch((err: unknown) => {
     log.warn({ err, imageId: image.id }, 'could not release an image claim');
   })));
   if (failure.signal.aborted) throw failure.signal.reason;
