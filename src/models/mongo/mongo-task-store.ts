@@ -230,14 +230,14 @@ export class MongoTaskStore implements TaskStore {
   }
 
   /**
-   * A read of every image by its derived id, one unordered insert of those not there yet (a duplicate key:
-   * another task inserted it first), and the claim rule on the rest through Revisions.updateMany.
+   * Reads of every image by its derived id (sent together), one unordered insert of those not there yet (a
+   * duplicate key: another task inserted it first), and the claim rule on the rest through Revisions.updateMany.
    */
   async claimImages(sourceUrls: readonly string[], options: ClaimOptions): Promise<ClaimResult[]> {
     const urls = [...new Set(sourceUrls)];
     const nowMs = Date.now();
     const ids = new Map(urls.map((u) => [u, imageIdFor(u)]));
-    const known = new Map((await this.m.images.find({ _id: { $in: [...ids.values()] } }).lean<ImageDoc[]>().exec()).map((d) => [d._id, d]));
+    const known = new Map((await this.revisions.readMany(this.m.images, [...ids.values()])).map((d) => [d._id, d]));
     const results = new Map<string, ClaimResult>();
     const fresh = urls.filter((u) => !known.has(ids.get(u)!)).map((u) => newImageClaim(u, options, nowMs));
     if (fresh.length > 0) {

@@ -154,22 +154,16 @@ export class Revisions {
     if (wanted.size > 0) {
       const held = await this.takeMany([...wanted.values()].map((w) => w.ticket));
       try {
-        // Re-read under the tickets: a document still at r cannot move while we hold r + 1. (A filter on r in the
-        // bulk write alone would not do: its matched count does not say which of several matched.)
-        const ours = [...wanted].filter(([, w]) => held.has(w.ticket)).map(([id]) => id);
-        const current = new Map<string, D>((ours.length ? await this.readMany(model, ours) : []).map((d): [string, D] => [d._id, d]));
-        const writes: Array<{ id: string; doc: D; change: Change }> = [];
-        for (const [id, w] of wanted) {
-          if (held.has(w.ticket) && current.get(id)?.rev === w.doc.rev) writes.push({ id, doc: w.doc, change: w.change });
-          else retry.push(id);
-        }
-        if (writes.length > 0) {
-          const ops = writes.map((w) => ({ updateOne: { filter: { _id: w.id, rev: w.doc.rev }, update: toUpdate<D>(w.change, w.doc.rev + 1) } }));
-          const res = await model.bulkWrite(ops as Parameters<Model<D>['bulkWrite']>[0], { ordered: false });
-          // A write the server did not apply must not be reported as done (see TaskStore: effect or throw).
-          if (res.matchedCount !== writes.length) throw new Error(`bulk update of ${scope} matched ${res.matchedCount} of ${writes.length} documents`);
-          for (const w of writes) results.set(w.id, { doc: applyChange(w.doc, w.change, w.doc.rev + 1), changed: true });
-        }
+        const writes = [...wanted].filter(([, w]) => held.has(w.ticket));
+        for (const [id, w] of wanted) if (!held.has(w.ticket)) retry.push(id);
+        // One write per document, sent together (round trips overlap): its own filter on r says whether it
+        // applied, which a bulk write's total could not. As in update(), the tickets keep anyone else out.
+        const matched = await Promise.all(writes.map(async ([id, w]) =>
+          (await model.updateOne({ _id: id, rev: w.doc.rev } as never, toUpdate<D>(w.change, w.doc.rev + 1)).exec()).matchedCount === 1));
+        writes.forEach(([id, w], i) => {
+          if (matched[i]) results.set(id, { doc: applyChange(w.doc, w.change, w.doc.rev + 1), changed: true });
+          else retry.push(id); // it moved on before we took its ticket
+        });
       } finally {
         if (held.size > 0) await this.tickets.deleteMany({ _id: { $in: [...held] } }).exec();
       }
@@ -197,8 +191,10 @@ export class Revisions {
     }
   }
 
-  private async readMany<D extends Revisioned>(model: Model<D>, ids: string[]): Promise<D[]> {
-    return (await model.find({ _id: { $in: ids } }).lean().exec()) as unknown as D[];
+  /** Parallel reads by `_id` (see updateMany: an `$in` is a collection scan on FerretDB v1). */
+  async readMany<D extends Revisioned>(model: Model<D>, ids: readonly string[]): Promise<D[]> {
+    const docs = await Promise.all(ids.map((id) => this.read(model, id)));
+    return docs.filter((d): d is NonNullable<typeof d> => d !== null);
   }
 
   private async read<D extends Revisioned>(model: Model<D>, id: string): Promise<D | null> {
