@@ -9,6 +9,8 @@ export interface NewBatch {
   refresh: boolean;
   /** Validated absolute http(s) URLs, in submission order; each gets one task per kind. */
   urls: readonly string[];
+  /** The API key that made it (absent with AUTH=off); its tasks belong to that key too. */
+  owner?: string;
 }
 
 export interface Batch {
@@ -19,6 +21,8 @@ export interface Batch {
   taskCount: number;
   createdAt: string;
   cancelledAt?: string;
+  /** The API key that made it; it and admin keys see the batch, its tasks and its exports. */
+  owner?: string;
 }
 
 export interface BatchProgress {

@@ -11,6 +11,7 @@ export interface BatchDoc {
   taskCount: number;
   createdAt: Date;
   cancelledAt?: Date;
+  owner?: string;
 }
 
 export const batchSchema = new Schema<BatchDoc>(
@@ -22,10 +23,12 @@ export const batchSchema = new Schema<BatchDoc>(
     taskCount: { type: Number, required: true },
     createdAt: { type: Date, required: true },
     cancelledAt: Date,
+    owner: String,
   },
   { versionKey: false, id: false, strict: true, minimize: false },
 );
 batchSchema.index({ createdAt: -1, _id: -1 });
+batchSchema.index({ owner: 1, createdAt: -1, _id: -1 });
 
 export interface ExportDoc {
   _id: string;

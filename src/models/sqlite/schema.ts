@@ -150,6 +150,11 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 7: the format of a text task's stored text (NULL: the whole page's text)
   `ALTER TABLE tasks ADD COLUMN format TEXT CHECK (format IN ('text', 'main', 'markdown'));`,
+  // 8: batch owners (API keys); a batch's tasks and exports belong to its owner
+  `
+  ALTER TABLE batches ADD COLUMN owner TEXT;
+  CREATE INDEX IF NOT EXISTS batches_owner_created ON batches (owner, created_at DESC, id DESC);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -20,6 +20,7 @@ interface BatchRow {
   task_count: number;
   created_at: string;
   cancelled_at: string | null;
+  owner: string | null;
 }
 
 interface ExportRow {
@@ -48,6 +49,7 @@ function toBatch(r: BatchRow): Batch {
     taskCount: r.task_count, createdAt: r.created_at,
   };
   if (r.cancelled_at !== null) batch.cancelledAt = r.cancelled_at;
+  if (r.owner !== null) batch.owner = r.owner;
   return batch;
 }
 
@@ -68,15 +70,16 @@ function prepare<Row>(db: Database.Database) {
       ORDER BY batch_seq LIMIT @limit`;
   return {
     insertBatch: db.prepare<[BatchRow], void>(`
-      INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at)
-      VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at)`),
-    insertTask: db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number }], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, batch_id, batch_seq)
-      VALUES (@id, @kind, @url, 'queued', @refresh, 0, @at, @at, @batchId, @seq)`),
+      INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at, owner)
+      VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at, @owner)`),
+    insertTask: db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number; owner: string | null }], void>(`
+      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, batch_id, batch_seq, owner)
+      VALUES (@id, @kind, @url, 'queued', @refresh, 0, @at, @at, @batchId, @seq, @owner)`),
     getBatch: db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE id = ?'),
-    listBatches: db.prepare<[{ limit: number }], BatchRow>('SELECT * FROM batches ORDER BY created_at DESC, id DESC LIMIT @limit'),
-    listBatchesAfter: db.prepare<[{ limit: number; createdAt: string; id: string }], BatchRow>(`
-      SELECT * FROM batches WHERE (created_at, id) < (@createdAt, @id) ORDER BY created_at DESC, id DESC LIMIT @limit`),
+    // One statement per filter combination (c: cursor, o: owner).
+    listBatches: new Map(['', 'c', 'o', 'co'].map((v) => [v, db.prepare<[Record<string, unknown>], BatchRow>(`
+      SELECT * FROM batches WHERE 1 ${v.includes('c') ? 'AND (created_at, id) < (@createdAt, @id)' : ''} ${v.includes('o') ? 'AND owner = @owner' : ''}
+      ORDER BY created_at DESC, id DESC LIMIT @limit`)])),
     progress: db.prepare<[string], ProgressRow>(`
       SELECT status, COUNT(*) AS n, MIN(started_at) AS started, MAX(finished_at) AS finished
       FROM tasks WHERE batch_id = ? GROUP BY status`),
@@ -116,6 +119,7 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     const row: BatchRow = {
       id, kinds: JSON.stringify(input.kinds), refresh: input.refresh ? 1 : 0, url_count: input.urls.length,
       task_count: input.urls.length * input.kinds.length, created_at: new Date(ms).toISOString(), cancelled_at: null,
+      owner: input.owner ?? null,
     };
     const jobs: BatchJob[] = new Array<BatchJob>(row.task_count);
     // One transaction: prepared inserts in a loop run at ~1 µs each, so 100k tasks take well under a second.
@@ -125,7 +129,7 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       for (const url of input.urls) {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
-          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, at: new Date(task.ms).toISOString(), batchId: id, seq });
+          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, at: new Date(task.ms).toISOString(), batchId: id, seq, owner: row.owner });
           jobs[seq++] = { taskId: task.id, kind };
         }
       }
@@ -156,11 +160,12 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     }).deferred();
   }
 
-  async listBatches(query: { limit: number; cursor?: string }): Promise<Page<BatchWithProgress>> {
+  async listBatches(query: { limit: number; cursor?: string; owner?: string }): Promise<Page<BatchWithProgress>> {
     checkPageLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
+    const stmt = this.stmt.listBatches.get(`${after ? 'c' : ''}${query.owner !== undefined ? 'o' : ''}`) as Database.Statement<[Record<string, unknown>], BatchRow>;
     return this.db.transaction(() => {
-      const rows = after ? this.stmt.listBatchesAfter.all({ limit: query.limit + 1, ...after }) : this.stmt.listBatches.all({ limit: query.limit + 1 });
+      const rows = stmt.all({ limit: query.limit + 1, owner: query.owner, ...after });
       return pageOf(rows.map((r) => this.withProgress(r)), query.limit, (b) => encodeTaskCursor(b.createdAt, b.id));
     }).deferred();
   }
