@@ -73,8 +73,25 @@ function clusterSection(c) {
     '|---|---:|---:|---:|---:|---:|---|---|',
     row('1 worker', c.one),
     row('2 workers', c.two),
+    ...(c.standalone && !c.standalone.error ? [row('standalone, same job (baseline)', { ...c.standalone, perProcessRss: c.standalone.perProcessRss ?? [c.standalone.peakRss] })] : []),
     '',
     `2 workers / 1 worker: **${f2(rate(c.two, 'images') / rate(c.one, 'images'))}×** images/s.`,
+    ...(c.standalone && !c.standalone.error ? [`1 worker / standalone (same job, same run): **${f2(rate(c.one, 'images') / rate(c.standalone, 'images'))}×** images/s (target ≥ 0.5×).`] : []),
+  ].join('\n');
+}
+
+/** BENCH_ONLY=storeops (bench/store-ops.mjs). */
+function storeOpsSection(o) {
+  if (!ok(o)) return `Not measured${o?.error ? `: ${o.error}` : ''}.`;
+  const modes = ['one by one', 'batched'].filter((m) => o.sqlite[m]);
+  const sq = (m) => o.sqlite[m];
+  const mg = (m) => o.mongo?.[m];
+  return [
+    `The store calls of images tasks (create, dispatch receipt, start, images, finish), ${o.pages} pages × ${o.imagesPerPage} images (30% from a pool earlier pages stored), ${o.concurrency} downloads at a time; counted at the driver. MongoDB: ${o.source}. "one by one" is the images runner before issue 9 item 2 (claim, complete, link per image; links cleared at every start); "batched" is the runner now (src/worker/image-batches.ts: claimImages a chunk ahead, settleImages of the completions and links that finish together).`,
+    '',
+    '| store path | SQLite statements / image | SQLite transactions / image | MongoDB commands / image | images/s SQLite · MongoDB (store only) |',
+    '|---|---:|---:|---:|---|',
+    ...modes.map((m) => `| ${m} | ${f2(sq(m).statementsPerImage)} | ${f2(sq(m).transactionsPerImage)} | ${mg(m) ? f2(mg(m).commandsPerImage) : 'n/a'} | ${f1(sq(m).imagesPerSec)} · ${mg(m) ? f1(mg(m).imagesPerSec) : 'n/a'} |`),
   ].join('\n');
 }
 
@@ -153,6 +170,9 @@ ${clusterSection(R.cluster)}
 
 ## Horizontal scale on an I/O-bound job (\`BENCH_ONLY=scaleout\`, issue 9)
 ${scaleoutSection(R.scaleout)}
+
+## Store operations per image (\`BENCH_ONLY=storeops\`)
+${storeOpsSection(R.storeOps)}
 
 ## MongoDB stand-in: FerretDB v1 on PostgreSQL vs on SQLite (\`BENCH_ONLY=ferretdb\`)
 ${ferretdbSection(R.ferretdb)}

@@ -22,6 +22,7 @@ import { extractBench } from './extract.mjs';
 import { hashesRun } from './hashes.mjs';
 import { ferretdbBackendsRun } from './ferretdb-backends.mjs';
 import { scaleoutRun } from './scaleout.mjs';
+import { storeOpsRun } from './store-ops.mjs';
 
 const here = import.meta.dirname;
 const env = process.env;
@@ -52,6 +53,7 @@ const params = {
     workerConcurrency: num('BENCH_SCALEOUT_WORKER_CONCURRENCY', 4),
     perHost: num('BENCH_SCALEOUT_PER_HOST', 64),
   },
+  storeOps: { pages: num('BENCH_STORE_OPS_PAGES', 40), imagesPerPage: num('BENCH_IMAGES_PER_PAGE', 10), concurrency: num('BENCH_STORE_OPS_CONCURRENCY', 8) },
   ferretdb: { rounds: num('BENCH_FERRETDB_ROUNDS', 4), ops: num('BENCH_FERRETDB_OPS', 200), concurrency: num('BENCH_FERRETDB_CONCURRENCY', 4), suite: env.BENCH_FERRETDB_SUITE === '1' },
 };
 const only = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',')) : undefined; // e.g. BENCH_ONLY=jobs,api
@@ -223,7 +225,9 @@ try {
         const c = { ...common, site: clusterSite, outDir: path.join(outDir, 'cluster'), services };
         const one = await runCluster({ ...c, workers: 1 });
         const two = await runCluster({ ...c, workers: 2 });
-        return { source: services.source, pages: params.clusterPages, imagesPerPage: params.site.imagesPerPage, uniqueImages: clusterSite.plan.uniqueImages, concurrency: params.concurrency, one, two };
+        // The baseline of the target "cluster 1 worker ≥ 0.5× standalone": the same job and site, in this run.
+        const standalone = await runStandalone({ ...c, outDir: path.join(outDir, 'cluster'), images: true, name: 'cluster-baseline' });
+        return { source: services.source, pages: params.clusterPages, imagesPerPage: params.site.imagesPerPage, uniqueImages: clusterSite.plan.uniqueImages, concurrency: params.concurrency, one, two, standalone };
       } finally {
         clusterSite.stop();
         services.stop();
@@ -245,6 +249,16 @@ try {
       opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.opsSeconds, rounds: params.opsRounds }));
   }
   if (want('scaleout')) R.scaleout = await section('scaleout (I/O-bound job, 1/2/4 workers)', () => scaleoutRun({ distDir: build.distDir, outDir, log, ...params.scaleout }));
+  if (want('storeops')) {
+    R.storeOps = await section('store operations per image', async () => {
+      const services = clusterServices(outDir);
+      try {
+        return { source: services.unavailable ? `no MongoDB: ${services.unavailable}` : services.source, ...(await storeOpsRun({ distDir: build.distDir, mongoUrl: services.mongoUrl, ...params.storeOps })) };
+      } finally {
+        services.stop?.();
+      }
+    });
+  }
   if (want('ferretdb')) R.ferretdb = await section('ferretdb backends', () => ferretdbBackendsRun({ distDir: build.distDir, outDir, ...params.ferretdb }));
   if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));

@@ -18,7 +18,8 @@ export function clusterServices(outDir) {
   }
   const dir = path.join(outDir, 'services');
   // FerretDB on PostgreSQL: the faster backend in the ferretdb section (RESULTS.md); FERRETDB_BACKEND=sqlite overrides.
-  const env = { FERRETDB_BACKEND: 'postgresql', ...process.env, SERVICES_DIR: dir, SERVICES_RABBIT_NODE: 'scrapeds-bench@localhost' };
+  // BENCH_RABBIT_NODE: another name when several people bench on one machine (one RabbitMQ node per name).
+  const env = { FERRETDB_BACKEND: 'postgresql', ...process.env, SERVICES_DIR: dir, SERVICES_RABBIT_NODE: process.env.BENCH_RABBIT_NODE || 'scrapeds-bench@localhost' };
   const script = path.join(repoRoot, 'scripts/services.sh');
   const run = (cmd) => spawnSync(script, [cmd], { cwd: repoRoot, env, encoding: 'utf8', timeout: 900_000 });
   for (const cmd of ['install', 'start']) {
