@@ -69,6 +69,28 @@ export interface ExportOptions {
   shardBytes: number;
   /** Parquet only: put the image bytes in an `image` column. */
   includeImages: boolean;
+  /** Which file an image sample carries: the original, or the task's resized copy (absent: original). */
+  images?: ExportImageVariant;
+  /** Drop a sample whose hash is within this Hamming distance of a sample already exported (docs/near-duplicates.md). */
+  nearDuplicates?: NearDuplicateOptions;
+}
+
+export type ExportImageVariant = 'original' | 'resized';
+
+export interface NearDuplicateOptions {
+  /** Max distance between two images' dHashes (`phash`); absent: images are not compared. */
+  images?: number;
+  /** Max distance between two texts' SimHashes; absent: texts are not compared. */
+  text?: number;
+}
+
+/** What an export left out or replaced, over all its shards. */
+export interface ExportStats {
+  /** Samples dropped as near-duplicates of an earlier sample, per kind. */
+  nearDuplicatesDropped: { images: number; text: number };
+  /** With `images: resized`: image samples exported as their resized copy, and those that had none (exported as the original). */
+  imagesResized: number;
+  imagesWithoutResized: number;
 }
 
 export interface ExportRecord {
@@ -79,5 +101,7 @@ export interface ExportRecord {
   createdAt: string;
   finishedAt?: string;
   shards: ExportShard[];
+  /** Set once it succeeded (absent on exports made before these were counted). */
+  stats?: ExportStats;
   error?: { code: string; message: string };
 }

@@ -150,6 +150,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 7: the format of a text task's stored text (NULL: the whole page's text)
   `ALTER TABLE tasks ADD COLUMN format TEXT CHECK (format IN ('text', 'main', 'markdown'));`,
+  // 8: what an export dropped (near-duplicates) or replaced (resized copies), as JSON
+  'ALTER TABLE exports ADD COLUMN stats TEXT;',
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

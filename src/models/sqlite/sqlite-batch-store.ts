@@ -1,9 +1,9 @@
 /** BatchStore on the SQLite file of the task store: a batch's tasks are written in one transaction. */
 import type Database from 'better-sqlite3';
-import type { BatchStore, BatchTasksQuery } from '../batch-store.js';
+import type { BatchStore, BatchTasksQuery, ExportResult } from '../batch-store.js';
 import {
   CANCELLED, type Batch, type BatchJob, type BatchProgress, type BatchWithProgress, type ExportOptions,
-  type ExportRecord, type ExportShard, type NewBatch,
+  type ExportRecord, type ExportShard, type ExportStats, type NewBatch,
 } from '../batch.js';
 import { checkPageLimit, pageOf } from '../paging.js';
 import {
@@ -30,6 +30,8 @@ interface ExportRow {
   created_at: string;
   finished_at: string | null;
   shards: string;
+  /** JSON ExportStats, once it succeeded (schema step 8). */
+  stats: string | null;
   error: string | null;
 }
 
@@ -57,6 +59,7 @@ function toExport(r: ExportRow): ExportRecord {
     createdAt: r.created_at, shards: JSON.parse(r.shards) as ExportShard[],
   };
   if (r.finished_at !== null) rec.finishedAt = r.finished_at;
+  if (r.stats !== null) rec.stats = JSON.parse(r.stats) as ExportStats;
   if (r.error !== null) rec.error = JSON.parse(r.error) as ExportRecord['error'];
   return rec;
 }
@@ -94,10 +97,10 @@ function prepare<Row>(db: Database.Database) {
       WHERE batch_id = @id AND status = 'failed' AND json_extract(error, '$.code') IS NOT @cancelled
       RETURNING id, kind, batch_seq`),
     insertExport: db.prepare<[ExportRow], void>(`
-      INSERT INTO exports (id, batch_id, options, status, created_at, finished_at, shards, error)
-      VALUES (@id, @batch_id, @options, @status, @created_at, @finished_at, @shards, @error)`),
-    finishExport: db.prepare<[{ id: string; status: string; now: string; shards: string; error: string | null }], ExportRow>(`
-      UPDATE exports SET status = @status, finished_at = @now, shards = @shards, error = @error
+      INSERT INTO exports (id, batch_id, options, status, created_at, finished_at, shards, stats, error)
+      VALUES (@id, @batch_id, @options, @status, @created_at, @finished_at, @shards, @stats, @error)`),
+    finishExport: db.prepare<[{ id: string; status: string; now: string; shards: string; stats: string | null; error: string | null }], ExportRow>(`
+      UPDATE exports SET status = @status, finished_at = @now, shards = @shards, stats = @stats, error = @error
       WHERE id = @id AND status = 'running' RETURNING *`),
     getExport: db.prepare<[string], ExportRow>('SELECT * FROM exports WHERE id = ?'),
   };
@@ -201,18 +204,20 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
   async createExport(batchId: string, options: ExportOptions): Promise<ExportRecord> {
     const row: ExportRow = {
       id: newIdWithTime().id, batch_id: batchId, options: JSON.stringify(options), status: 'running',
-      created_at: nowIso(), finished_at: null, shards: '[]', error: null,
+      created_at: nowIso(), finished_at: null, shards: '[]', stats: null, error: null,
     };
     this.stmt.insertExport.run(row);
     return toExport(row);
   }
 
-  async finishExport(id: string, result: { status: 'succeeded'; shards: ExportShard[] } | { status: 'failed'; error: { code: string; message: string } }): Promise<ExportRecord | null> {
-    const row = this.stmt.finishExport.get({
+  async finishExport(id: string, result: ExportResult): Promise<ExportRecord | null> {
+    // .all(), not .get(): a write run with .get() can report a row whose commit failed (docs/decisions.md).
+    const [row = this.stmt.getExport.get(id)] = this.stmt.finishExport.all({
       id, status: result.status, now: nowIso(),
       shards: JSON.stringify(result.status === 'succeeded' ? result.shards : []),
+      stats: result.status === 'succeeded' ? JSON.stringify(result.stats) : null,
       error: result.status === 'failed' ? JSON.stringify(result.error) : null,
-    }) ?? this.stmt.getExport.get(id);
+    });
     return row ? toExport(row) : null;
   }
 
