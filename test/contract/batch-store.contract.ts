@@ -135,6 +135,19 @@ export function describeBatchStoreContract(name: string, open: () => Promise<Tas
       expect(await store.startTask(ids[1])).toMatchObject({ status: 'running', attempts: 2 });
     });
 
+    it('gives each kind of task the batch\'s options for it', async () => {
+      const options = { filters: { minWidth: 10, mimeTypes: ['image/png'] }, resize: { maxSide: 64, format: 'webp' as const } };
+      const { jobs } = await store.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: urls(2), format: 'main', options });
+      const tasks = await Promise.all(jobs.map((j) => store.getTask(j.taskId)));
+      for (const t of tasks) {
+        if (t?.kind === 'text') expect(t).toMatchObject({ format: 'main' });
+        else expect(t).toMatchObject({ kind: 'images', options });
+        expect(t?.kind === 'text' ? t.options : t?.format).toBeUndefined();
+      }
+      const { jobs: plain } = await store.batches.createBatch({ kinds: ['images'], refresh: false, urls: urls(1) });
+      expect((await store.getTask(plain[0]!.taskId))?.options).toBeUndefined();
+    });
+
     it('records an export and finishes it once, with its options and stats', async () => {
       const { batch } = await store.batches.createBatch({ kinds: ['images'], refresh: false, urls: urls(1) });
       const options: ExportOptions = { format: 'webdataset', shardSamples: 10, shardBytes: 1000, includeImages: false, images: 'resized', nearDuplicates: { images: 6, text: 0 } };
