@@ -1,17 +1,6 @@
 import { hamming } from '../../../src/scrape/hamming.js';
 import { HammingIndex, MAX_NEAR_DUPLICATE_DISTANCE } from '../../../src/datasets/near-duplicates.js';
-
-/** A small deterministic generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as random } from '../../helpers/prng.js';
 
 const hex32 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
 
