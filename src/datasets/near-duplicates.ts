@@ -17,6 +17,12 @@ import { popcount32 } from '../scrape/hamming.js';
 const BANDS = 4;
 const BAND_BITS = 16;
 const BUCKETS = 1 << BAND_BITS;
+/**
+ * A bucket lookup costs about as much as this many plain comparisons (random memory access, chains;
+ * measured with BENCH_ONLY=neardup), so a query scans the kept hashes until there are this many times
+ * more of them than it would look up buckets. At distance 16 (2517 lookups a band) that is 40,000.
+ */
+const LOOKUP_COST = 4;
 export const MAX_NEAR_DUPLICATE_DISTANCE = 16;
 
 const HEX64 = /^[0-9a-f]{16}$/i;
@@ -72,7 +78,7 @@ export class HammingIndex {
       throw new RangeError(`maxDistance must be an integer in 0..${MAX_NEAR_DUPLICATE_DISTANCE}`);
     }
     this.flips = masksWithin(BAND_BITS, Math.floor(maxDistance / BANDS));
-    this.scanUpTo = options.scanUpTo ?? BANDS * this.flips.length;
+    this.scanUpTo = options.scanUpTo ?? LOOKUP_COST * BANDS * this.flips.length;
     if (maxDistance === 0) {
       this.exact = new Set();
       return;
