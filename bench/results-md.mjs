@@ -3,6 +3,7 @@ import { DATASETS_HEADING, datasetsMarkdown } from './datasets.mjs';
 import { extractMarkdown } from './extract.mjs';
 import { opsMarkdown } from './ops.mjs';
 import { hashesSection } from './hashes.mjs';
+import { neardupSection } from './neardup.mjs';
 import { ferretdbSection } from './ferretdb-backends.mjs';
 import { scaleoutSection } from './scaleout.mjs';
 const MB = (b) => (b / 2 ** 20).toFixed(0);
@@ -188,6 +189,9 @@ ${scaleSection(R.scale, p.scale)}
 
 ## Dataset-quality extras: perceptual hash, resizing, SimHash, rights (\`BENCH_ONLY=hashes\`)
 ${hashesSection(R.hashes)}
+
+## Near-duplicates in exports: multi-index hashing vs pairwise (\`BENCH_ONLY=neardup\`)
+${neardupSection(R.neardup)}
 
 ## Where the standalone service spends its CPU (\`node --cpu-prof\`, text + images job)
 ${profileSection(R.profile, `the job ran ${f2(R.profile?.seconds)} s under the profiler; only samples from the first POST to the last poll are counted, so start-up is not`)}

@@ -20,6 +20,7 @@ import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
 import { extractBench } from './extract.mjs';
 import { hashesRun } from './hashes.mjs';
+import { neardupRun } from './neardup.mjs';
 import { ferretdbBackendsRun } from './ferretdb-backends.mjs';
 import { scaleoutRun } from './scaleout.mjs';
 import { storeOpsRun } from './store-ops.mjs';
@@ -261,6 +262,7 @@ try {
   }
   if (want('ferretdb')) R.ferretdb = await section('ferretdb backends', () => ferretdbBackendsRun({ distDir: build.distDir, outDir, ...params.ferretdb }));
   if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));
+  if (want('neardup')) R.neardup = await section('neardup', () => neardupRun({ distDir: build.distDir }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));
 } finally {
   site.stop();

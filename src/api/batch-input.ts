@@ -7,9 +7,9 @@ import readline from 'node:readline';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { NewBatch } from '../models/batch.js';
-import type { TaskKind } from '../models/task.js';
+import type { TaskKind, TextFormat } from '../models/task.js';
 import { invalid, ProblemError } from './problem.js';
-import { httpUrl, parse } from './validation.js';
+import { createImagesTaskBody, createTextTaskBody, httpUrl, imagesTaskOptions, parse } from './validation.js';
 import { webhookEvents, webhookSecret, webhookSpec, type WebhookInput } from './webhook-input.js';
 
 const KINDS = ['text', 'images'] as const;
@@ -29,6 +29,9 @@ const jsonBatch = strictObject({
   kinds: kinds.optional().default(['text']),
   refresh: z.boolean({ error: 'must be a boolean' }).optional().default(false),
   webhook: webhookSpec.optional(),
+  // Task options, as POST /text_tasks and POST /images_tasks take them; each applies to its kind's tasks.
+  format: createTextTaskBody.shape.format,
+  ...createImagesTaskBody.pick({ min_width: true, min_height: true, max_aspect_ratio: true, mime_types: true, resize: true }).shape,
 });
 
 const ndjsonQuery = z.strictObject(
@@ -61,7 +64,11 @@ export function readJsonBatch(body: unknown, maxUrls: number): BatchInput {
   if (Array.isArray(count) && count.length > maxUrls) throw tooMany(maxUrls, 'urls');
   const b = parse(jsonBatch, body, 'body');
   if (b.urls.length === 0) throw noUrls('urls');
-  return { kinds: b.kinds as TaskKind[], refresh: b.refresh, urls: b.urls, ...(b.webhook ? { webhook: b.webhook as WebhookInput } : {}) };
+  const options = imagesTaskOptions(b);
+  return {
+    kinds: b.kinds as TaskKind[], refresh: b.refresh, urls: b.urls, format: b.format as TextFormat,
+    ...(options ? { options } : {}), ...(b.webhook ? { webhook: b.webhook as WebhookInput } : {}),
+  };
 }
 
 /** Streams the NDJSON body; throws a problem naming the first bad line (1-based). */

@@ -36,6 +36,24 @@ export function presentBatch(b: BatchWithProgress, now = new Date().toISOString(
   };
 }
 
+/** Per kind compared: the distance asked for, and (once it succeeded) how many samples were dropped. */
+function nearDuplicates(e: ExportRecord) {
+  const nd = e.options.nearDuplicates;
+  if (!nd) return null;
+  const kind = (d: number | undefined, dropped: number | undefined) => (d === undefined ? null : { max_distance: d, dropped: dropped ?? null });
+  return { images: kind(nd.images, e.stats?.nearDuplicatesDropped.images), text: kind(nd.text, e.stats?.nearDuplicatesDropped.text) };
+}
+
+/** Which file the image samples carry; with `resized`, how many had a copy (the others carry their original). */
+function imagesStats(e: ExportRecord) {
+  const variant = e.options.images ?? 'original';
+  return {
+    variant,
+    resized: variant === 'resized' ? e.stats?.imagesResized ?? null : 0,
+    without_resized: variant === 'resized' ? e.stats?.imagesWithoutResized ?? null : null,
+  };
+}
+
 export function presentExport(e: ExportRecord, blobs: BlobStore) {
   const totals = e.shards.reduce(
     (t, s) => ({ records: t.records + s.records, bytes: t.bytes + s.bytes }),
@@ -46,7 +64,13 @@ export function presentExport(e: ExportRecord, blobs: BlobStore) {
     batch_id: e.batchId,
     format: e.options.format,
     status: e.status,
-    options: { shard_samples: e.options.shardSamples, shard_bytes: e.options.shardBytes, include_images: e.options.includeImages },
+    options: {
+      shard_samples: e.options.shardSamples, shard_bytes: e.options.shardBytes, include_images: e.options.includeImages,
+      images: e.options.images ?? 'original',
+      near_duplicates: e.options.nearDuplicates
+        ? { images_max_distance: e.options.nearDuplicates.images ?? null, text_max_distance: e.options.nearDuplicates.text ?? null }
+        : null,
+    },
     created_at: e.createdAt,
     finished_at: e.finishedAt ?? null,
     error: e.error ?? null,
@@ -56,6 +80,8 @@ export function presentExport(e: ExportRecord, blobs: BlobStore) {
       shard_count: e.shards.length,
       records: totals.records,
       bytes: totals.bytes,
+      near_duplicates: nearDuplicates(e),
+      images: imagesStats(e),
       shards: e.shards.map((s) => ({
         name: s.key.slice(s.key.lastIndexOf('/') + 1), sha256: s.sha256, records: s.records, bytes: s.bytes,
         samples: s.stats.samples, images: s.stats.images, texts: s.stats.texts, image_bytes: s.stats.imageBytes, text_bytes: s.stats.textBytes,

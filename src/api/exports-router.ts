@@ -10,6 +10,7 @@ import type { TaskKind } from '../models/task.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { presentExport } from './batch-presenters.js';
 import { callerOf, canSee } from './auth.js';
+import { imagesVariantInput, nearDuplicatesInput } from './export-input.js';
 import { loadBatch } from './batches-router.js';
 import { notFound, ProblemError } from './problem.js';
 import { parse } from './validation.js';
@@ -31,6 +32,8 @@ const exportBody = (d: ExportsDeps) => z.strictObject(
     shard_bytes: z.number({ error: 'must be a number' }).int('must be an integer').min(1024, 'must be at least 1024').default(d.shardBytes),
     include_images: z.boolean({ error: 'must be a boolean' }).default(false),
     kinds: z.array(z.enum(['text', 'images'], { error: 'must be text or images' })).min(1, 'must name at least one kind').optional(),
+    images: imagesVariantInput,
+    near_duplicates: nearDuplicatesInput,
   },
   { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be a JSON object') },
 );
@@ -51,7 +54,10 @@ export function exportsRouter(deps: ExportsDeps): Router {
     if (unfinishedCount(batch.progress) > 0) {
       throw new ProblemError(409, 'Conflict', `batch ${batch.id} still has queued or running tasks: export it once it has finished`, [{ field: 'id', message: 'batch has not finished' }]);
     }
-    const options: ExportOptions = { format: body.format as ExportOptions['format'], shardSamples: body.shard_samples, shardBytes: body.shard_bytes, includeImages: body.include_images };
+    const options: ExportOptions = {
+      format: body.format as ExportOptions['format'], shardSamples: body.shard_samples, shardBytes: body.shard_bytes, includeImages: body.include_images,
+      images: body.images, ...(body.near_duplicates ? { nearDuplicates: body.near_duplicates } : {}),
+    };
     const exp = await deps.store.batches.createExport(batch.id, options);
     const run = runExport(deps, exp, kinds).finally(() => running.delete(run));
     running.add(run);

@@ -80,6 +80,15 @@ export const batchSchemas = {
       kinds: { type: 'array', items: { type: 'string', enum: ['text', 'images'] }, default: ['text'] },
       refresh: { type: 'boolean', default: false },
       webhook: ref('Webhook'),
+      format: { type: 'string', enum: ['text', 'main', 'markdown'], default: 'text', description: 'of the text tasks, as POST /text_tasks' },
+      min_width: { type: 'integer', minimum: 1, maximum: 100000, description: 'images tasks: as POST /images_tasks (docs/images.md)' },
+      min_height: { type: 'integer', minimum: 1, maximum: 100000 },
+      max_aspect_ratio: { type: 'number', minimum: 1, maximum: 10000 },
+      mime_types: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string' } },
+      resize: {
+        type: 'object', required: ['max_side'], additionalProperties: false, description: 'images tasks: a resized copy of each image, which an export can carry instead (`images: resized`)',
+        properties: { max_side: { type: 'integer', minimum: 1, maximum: 8192 }, format: { type: 'string', enum: ['webp', 'jpeg', 'png'], default: 'webp' } },
+      },
     },
   },
   Batch: {
@@ -106,6 +115,16 @@ export const batchSchemas = {
       shard_bytes: { type: 'integer', minimum: 1024, description: 'a shard closes once this large (default EXPORT_SHARD_BYTES)' },
       include_images: { type: 'boolean', default: false, description: 'parquet: an `image` column with the file bytes' },
       kinds: { type: 'array', items: { type: 'string', enum: ['text', 'images'] } },
+      images: { type: 'string', enum: ['original', 'resized'], default: 'original', description: 'resized: each image sample carries its task\'s resized copy (type, size, sha256 of the copy); an image without one carries its original' },
+      near_duplicates: {
+        type: 'object', additionalProperties: false, minProperties: 1,
+        description: 'Drop a sample whose 64-bit hash (images: dHash `phash`, texts: SimHash) is within this Hamming distance of a sample already exported; the first in batch order stays. `max_distance` sets both kinds, the others one kind each (docs/near-duplicates.md).',
+        properties: {
+          max_distance: { type: 'integer', minimum: 0, maximum: 16 },
+          images_max_distance: { type: 'integer', minimum: 0, maximum: 16, description: 'e.g. 5 (re-encoded, resized) to 10 (edited)' },
+          text_max_distance: { type: 'integer', minimum: 0, maximum: 16, description: 'e.g. 3 (copies of a page)' },
+        },
+      },
     },
   },
   Export: {
@@ -113,7 +132,34 @@ export const batchSchemas = {
     properties: {
       id: { type: 'string' }, batch_id: { type: 'string' }, format: { type: 'string' }, status: { type: 'string', enum: ['running', 'succeeded', 'failed'] },
       shards: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, name: { type: 'string' }, url: { type: 'string' }, records: { type: 'integer' }, bytes: { type: 'integer' }, sha256: { type: 'string' } } } },
-      manifest: { type: 'object', description: 'totals and per-shard stats: samples, images, texts, image_bytes, text_bytes' },
+      options: {
+        type: 'object',
+        properties: {
+          shard_samples: { type: 'integer' }, shard_bytes: { type: 'integer' }, include_images: { type: 'boolean' }, images: { type: 'string', enum: ['original', 'resized'] },
+          near_duplicates: { type: ['object', 'null'], properties: { images_max_distance: { type: ['integer', 'null'] }, text_max_distance: { type: ['integer', 'null'] } } },
+        },
+      },
+      manifest: {
+        type: 'object',
+        description: 'totals and per-shard stats: samples, images, texts, image_bytes, text_bytes',
+        properties: {
+          format: { type: 'string' }, shard_count: { type: 'integer' }, records: { type: 'integer' }, bytes: { type: 'integer' },
+          near_duplicates: {
+            type: ['object', 'null'],
+            description: 'null without the option; per kind compared, the distance and how many samples were dropped (null while running)',
+            properties: Object.fromEntries(['images', 'text'].map((k) => [k, { type: ['object', 'null'], properties: { max_distance: { type: 'integer' }, dropped: { type: ['integer', 'null'] } } }])),
+          },
+          images: {
+            type: 'object',
+            properties: {
+              variant: { type: 'string', enum: ['original', 'resized'] },
+              resized: { type: ['integer', 'null'], description: 'image samples that carry their resized copy' },
+              without_resized: { type: ['integer', 'null'], description: 'with images: resized, image samples that had no copy (they carry their original)' },
+            },
+          },
+          shards: { type: 'array', items: { type: 'object' } },
+        },
+      },
       error: { type: ['object', 'null'] },
     },
   },

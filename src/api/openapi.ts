@@ -196,7 +196,7 @@ export const openApiDocument = {
           caption: { type: ['string', 'null'], description: 'figcaption, else a useful alt, else title (docs/images.md)' },
           caption_source: { type: ['string', 'null'], enum: ['figcaption', 'alt', 'title', null] },
           rights: { $ref: '#/components/schemas/Rights' },
-          resized: { type: ['object', 'null'], properties: { url: { type: 'string' }, mime: { type: 'string' }, bytes: { type: 'integer' }, width: { type: 'integer' }, height: { type: 'integer' } } },
+          resized: { type: ['object', 'null'], properties: { url: { type: 'string' }, mime: { type: 'string' }, bytes: { type: 'integer' }, width: { type: 'integer' }, height: { type: 'integer' }, sha256: { type: ['string', 'null'], description: 'of the copy (null for copies made before it was recorded)' } } },
           error: { $ref: '#/components/schemas/Error' },
           skip_reason: { $ref: '#/components/schemas/Error', description: 'outcome skipped: code filtered or rights_reserved' },
         },

@@ -1,7 +1,7 @@
 /** Domain → wire representation (snake_case JSON, links to related resources). */
-import type { RightsRecord } from '../models/rights.js';
 import { publicTaskError } from '../models/task-error.js';
-import type { ImagesTaskOptions, PageMetadata, Task, TaskError, TaskImage } from '../models/task.js';
+import type { ImagesTaskOptions, Task, TaskError, TaskImage } from '../models/task.js';
+import { presentMetadata, presentRights as rights, withoutCredentials } from '../models/wire-fields.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 export const collectionPath = (kind: Task['kind']) => (kind === 'text' ? '/text_tasks' : '/images_tasks');
@@ -10,22 +10,6 @@ const error = (stored?: TaskError) => {
   const e = stored && publicTaskError(stored);
   return e && { code: e.code, message: e.message, ...(e.httpStatus ? { http_status: e.httpStatus } : {}), ...(e.address ? { address: e.address } : {}) };
 };
-
-/**
- * A URL found on a page or in a redirect may carry `user:password@`; it is never shown. (Submitted URLs
- * with credentials are refused at the door.)
- */
-function withoutCredentials(url: string): string {
-  if (!url.includes('@') || !URL.canParse(url)) return url;
-  const parsed = new URL(url);
-  if (!parsed.username && !parsed.password) return url;
-  parsed.username = '';
-  parsed.password = '';
-  return parsed.href;
-}
-
-/** A signal's `where` names the URL it came with: without its credentials too. */
-const rights = (r?: RightsRecord) => r ? { verdict: r.verdict, signals: r.signals.map((s) => ({ ...s, where: s.where.replace(/\/\/[^/@\s]*@/g, '//') })) } : null;
 
 function presentOptions(o: ImagesTaskOptions | undefined) {
   const f = o?.filters;
@@ -75,21 +59,6 @@ export function presentTask(t: Task) {
   };
 }
 
-/** Every key always present (null when the page did not say), so clients and exports see one shape. */
-export function presentMetadata(m: PageMetadata | undefined) {
-  return {
-    title: m?.title ?? null,
-    description: m?.description ?? null,
-    author: m?.author ?? null,
-    published: m?.published ?? null,
-    canonical_url: m?.canonicalUrl ?? null,
-    site_name: m?.siteName ?? null,
-    license: m?.license ?? null,
-    language: m?.language ?? null,
-    word_count: m?.wordCount ?? null,
-  };
-}
-
 export function presentImage(img: TaskImage, blobs: BlobStore) {
   const f = img.file;
   const t = img.details?.text;
@@ -114,7 +83,7 @@ export function presentImage(img: TaskImage, blobs: BlobStore) {
     caption: t?.caption ?? null,
     caption_source: t?.captionSource ?? null,
     rights: rights(img.details?.rights),
-    resized: r ? { url: blobs.publicUrl(r.key), mime: r.mime, bytes: r.bytes, width: r.width, height: r.height } : null,
+    resized: r ? { url: blobs.publicUrl(r.key), mime: r.mime, bytes: r.bytes, width: r.width, height: r.height, sha256: r.sha256 ?? null } : null,
     error: img.outcome === 'skipped' ? null : error(img.error) ?? null,
     skip_reason: img.outcome === 'skipped' ? error(img.error) ?? null : null,
   };

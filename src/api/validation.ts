@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASK_STATUSES, TEXT_FORMATS } from '../models/task.js';
+import { TASK_STATUSES, TEXT_FORMATS, type ImagesTaskOptions } from '../models/task.js';
 import { invalid } from './problem.js';
 
 const MAX_URL_LENGTH = 2048;
@@ -51,6 +51,21 @@ export const createImagesTaskBody = createTaskBody.extend({
     )
     .optional(),
 });
+
+type ImagesTaskInput = Partial<Pick<z.infer<typeof createImagesTaskBody>, 'min_width' | 'min_height' | 'max_aspect_ratio' | 'mime_types' | 'resize'>>;
+
+/** The images-task fields of a request (a task's or a batch's) → the task options; undefined when none were given. */
+export function imagesTaskOptions(body: ImagesTaskInput): ImagesTaskOptions | undefined {
+  const filters: NonNullable<ImagesTaskOptions['filters']> = {};
+  if (body.min_width !== undefined) filters.minWidth = body.min_width;
+  if (body.min_height !== undefined) filters.minHeight = body.min_height;
+  if (body.max_aspect_ratio !== undefined) filters.maxAspectRatio = body.max_aspect_ratio;
+  if (body.mime_types !== undefined) filters.mimeTypes = [...new Set(body.mime_types)];
+  const options: ImagesTaskOptions = {};
+  if (Object.keys(filters).length) options.filters = filters;
+  if (body.resize) options.resize = { maxSide: body.resize.max_side, format: body.resize.format };
+  return Object.keys(options).length ? options : undefined;
+}
 
 export const listQuery = z.strictObject(
   {

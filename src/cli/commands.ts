@@ -168,6 +168,9 @@ export interface ExportCliOptions extends WaitOptions {
   out: string;
   shardSamples?: number;
   includeImages?: boolean;
+  images?: string;
+  /** The API checks the range and names the field. */
+  nearDuplicates?: number;
 }
 
 export async function exportBatch(g: GlobalOptions, id: string, o: ExportCliOptions): Promise<number> {
@@ -175,6 +178,8 @@ export async function exportBatch(g: GlobalOptions, id: string, o: ExportCliOpti
   const body: Record<string, unknown> = { format: o.format };
   if (o.shardSamples !== undefined) body.shard_samples = o.shardSamples;
   if (o.includeImages) body.include_images = true;
+  if (o.images) body.images = o.images;
+  if (o.nearDuplicates !== undefined) body.near_duplicates = { max_distance: o.nearDuplicates };
   let exp = await api.json<ApiExport>('POST', `/batches/${encodeURIComponent(id)}/exports`, body);
   const deadline = o.timeout ? Date.now() + o.timeout * 1000 : Infinity;
   while (exp.status === 'running') {

@@ -77,7 +77,9 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
       .addOption(new Option('--format <format>', 'shard format').choices(['webdataset', 'parquet', 'jsonl']).default('webdataset'))
       .requiredOption('--out <dir>', 'directory to write the shards and manifest.json to')
       .option('--shard-samples <n>', 'samples per shard at most', positiveInt)
-      .option('--include-images', 'parquet: put image bytes in an image column'),
+      .option('--include-images', 'parquet: put image bytes in an image column')
+      .addOption(new Option('--images <variant>', 'image files: the originals, or the resized copies (batches with resize)').choices(['original', 'resized']))
+      .option('--near-duplicates <distance>', 'drop samples whose hash is within this Hamming distance (0..16) of an earlier one', (v) => (v === '0' ? 0 : positiveInt(v))),
   ).action((id: string, o: commands.ExportCliOptions) => run(commands.exportBatch(g(), id, o)));
 
   const keys = program.command('keys').description('manage API keys (AUTH=keys; needs an admin key)');

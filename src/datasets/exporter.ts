@@ -1,15 +1,17 @@
 /**
- * Builds an export: the batch's samples, kind by kind, cut into shards of at most `shardSamples` samples
- * (a shard also closes once it reaches `shardBytes`), each streamed into the blob store as
- * exports/<exportId>/<NNNNN>.<ext> (`<kind>-NNNNN` when the batch has both kinds).
+ * Builds an export: the batch's samples, kind by kind, less near-duplicates when asked, cut into shards
+ * of at most `shardSamples` samples (a shard also closes once it reaches `shardBytes`), each streamed into
+ * the blob store as exports/<exportId>/<NNNNN>.<ext> (`<kind>-NNNNN` when the batch has both kinds).
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { ExportRecord, ExportShard, ShardStats } from '../models/batch.js';
+import type { ExportRecord, ExportShard, ExportStats, ShardStats } from '../models/batch.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { TaskKind } from '../models/task.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { batchRecords } from './batch-records.js';
 import { FORMATS, type EncoderOptions, type ShardEncoder } from './formats.js';
+import { HammingIndex, isHash64 } from './near-duplicates.js';
 import { samplesOf, type Sample } from './samples.js';
 import { ShardSink } from './shard-sink.js';
 
@@ -37,8 +39,8 @@ async function readAll(blobs: BlobStore, key: string): Promise<Buffer> {
 /** Image files read ahead of the encoder: the reads overlap each other and the writing. */
 const READ_AHEAD = 32;
 
-/** Pairs each sample with its image bytes (when wanted), reading up to READ_AHEAD files at once, in order. */
-async function* withImageBytes(samples: AsyncIterable<Sample>, load: ((s: Sample) => Promise<Buffer>) | undefined): AsyncGenerator<{ sample: Sample; image?: Buffer }> {
+/** Pairs each sample with its image bytes (when `load` wants them), reading up to READ_AHEAD files at once, in order. */
+async function* withImageBytes(samples: AsyncIterable<Sample>, load: (s: Sample) => Promise<Buffer> | undefined): AsyncGenerator<{ sample: Sample; image?: Buffer }> {
   const window: Array<{ sample: Sample; image?: Promise<Buffer> }> = [];
   const next = async () => {
     const head = window.shift() as { sample: Sample; image?: Promise<Buffer> };
@@ -46,7 +48,7 @@ async function* withImageBytes(samples: AsyncIterable<Sample>, load: ((s: Sample
   };
   try {
     for await (const sample of samples) {
-      const image = load && sample.kind === 'images' ? load(sample) : undefined;
+      const image = load(sample);
       image?.catch(() => undefined); // awaited in turn below; this only keeps an early failure from going unhandled
       window.push({ sample, image });
       if (window.length >= READ_AHEAD) yield await next();
@@ -57,13 +59,38 @@ async function* withImageBytes(samples: AsyncIterable<Sample>, load: ((s: Sample
   }
 }
 
-const emptyStats = (): ShardStats => ({ samples: 0, images: 0, texts: 0, imageBytes: 0, textBytes: 0 });
+/**
+ * Drops each sample whose hash is within `maxDistance` of a sample already let through (the first of
+ * near-duplicates stays: the batch's order decides, so the same batch keeps the same samples).
+ */
+async function* withoutNearDuplicates(samples: AsyncIterable<Sample>, maxDistance: number | undefined, dropped: (s: Sample) => void): AsyncGenerator<Sample> {
+  if (maxDistance === undefined) return yield* samples;
+  const index = new HammingIndex(maxDistance);
+  for await (const sample of samples) {
+    if (!isHash64(sample.hash) || index.keep(sample.hash)) yield sample;
+    else dropped(sample);
+  }
+}
 
-export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: readonly TaskKind[]): Promise<ExportShard[]> {
+const emptyStats = (): ShardStats => ({ samples: 0, images: 0, texts: 0, imageBytes: 0, textBytes: 0 });
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: readonly TaskKind[]): Promise<{ shards: ExportShard[]; stats: ExportStats }> {
   const format = FORMATS[exp.options.format];
   const encoderOptions: EncoderOptions = { publicUrl: (key) => deps.blobs.publicUrl(key), includeImages: exp.options.includeImages };
   const withImages = format.needsImages(encoderOptions);
+  const variant = exp.options.images ?? 'original';
+  const near = exp.options.nearDuplicates ?? {};
+  const stats: ExportStats = { nearDuplicatesDropped: { images: 0, text: 0 }, imagesResized: 0, imagesWithoutResized: 0 };
   const shards: ExportShard[] = [];
+  /** An image's bytes are read when the format stores them, or to hash a copy that was listed without its sha256. */
+  const load = (smp: Sample): Promise<Buffer> | undefined => {
+    if (smp.kind !== 'images' || (!withImages && smp.file.sha256)) return undefined;
+    return readAll(deps.blobs, smp.file.key).then((bytes) => {
+      if (!smp.file.sha256) smp.meta.sha256 = smp.file.sha256 = sha256(bytes);
+      return bytes;
+    });
+  };
   const close = async (s: OpenShard) => {
     await s.encoder.end();
     const put = await s.sink.end();
@@ -73,8 +100,13 @@ export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: 
     /** Open shard and shards made so far, per series. */
     const series = new Map<string, { open?: OpenShard; made: number }>();
     try {
-      const load = withImages ? (smp: Sample) => readAll(deps.blobs, (smp as Extract<Sample, { kind: 'images' }>).file.key) : undefined;
-      for await (const { sample, image } of withImageBytes(samplesOf(batchRecords(deps.store, exp.batchId), kind), load)) {
+      const samples = samplesOf(batchRecords(deps.store, exp.batchId), kind, { images: variant });
+      const kept = withoutNearDuplicates(samples, kind === 'images' ? near.images : near.text, () => stats.nearDuplicatesDropped[kind]++);
+      for await (const { sample, image } of withImageBytes(kept, load)) {
+        if (sample.kind === 'images' && variant === 'resized') {
+          if (sample.meta.variant === 'resized') stats.imagesResized++;
+          else stats.imagesWithoutResized++;
+        }
         const name = format.seriesOf(sample);
         let s = series.get(name);
         if (!s) series.set(name, (s = { made: 0 }));
@@ -105,7 +137,7 @@ export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: 
   // Listed by name, so the listing does not depend on which series filled up first.
   shards.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   shards.forEach((s, i) => (s.index = i));
-  return shards;
+  return { shards, stats };
 }
 
 function count(stats: ShardStats, sample: Sample): void {
@@ -124,9 +156,9 @@ export async function runExport(deps: ExporterDeps, exp: ExportRecord, kinds: re
   const log = deps.log.child({ exportId: exp.id, batchId: exp.batchId, format: exp.options.format });
   const started = Date.now();
   try {
-    const shards = await buildShards(deps, exp, kinds);
-    await deps.store.batches.finishExport(exp.id, { status: 'succeeded', shards });
-    log.info({ shards: shards.length, ms: Date.now() - started }, 'export finished');
+    const { shards, stats } = await buildShards(deps, exp, kinds);
+    await deps.store.batches.finishExport(exp.id, { status: 'succeeded', shards, stats });
+    log.info({ shards: shards.length, ...stats, ms: Date.now() - started }, 'export finished');
   } catch (err) {
     log.error({ err }, 'export failed');
     await deps.store.batches.finishExport(exp.id, { status: 'failed', error: { code: 'export_failed', message: (err as Error).message } })

@@ -1,7 +1,8 @@
 /**
  * Shard encoders, one per export format. Each writes samples to a sink as it gets them (nothing holds a
  * whole shard) and writes the same bytes for the same samples.
- *  - webdataset: a tar of {key}.{ext} + {key}.json (+ {key}.txt for a caption) per image, {key}.txt + {key}.json per text;
+ *  - webdataset: a tar of {key}.{ext} + {key}.json + {key}.txt (the caption, empty when none) per image,
+ *    {key}.txt + {key}.json per text;
  *  - jsonl: gzipped JSON lines;
  *  - parquet: see parquet-encoder.ts.
  */
@@ -59,7 +60,8 @@ class TarEncoder implements ShardEncoder {
     if (!image) throw new Error(`image bytes missing for sample ${sample.key}`);
     await this.entry(`${sample.key}.${sample.ext}`, image);
     await this.entry(`${sample.key}.json`, jsonBytes(sample.meta));
-    if (sample.caption !== undefined) await this.entry(`${sample.key}.txt`, Buffer.from(sample.caption, 'utf8'));
+    // Written even when empty: HuggingFace's webdataset builder wants the same members in every sample.
+    await this.entry(`${sample.key}.txt`, Buffer.from(sample.caption ?? '', 'utf8'));
   }
 
   async end(): Promise<void> {
@@ -81,7 +83,7 @@ class JsonlEncoder implements ShardEncoder {
   async add(sample: Sample): Promise<void> {
     const record = sample.kind === 'text'
       ? { ...sample.meta, text: sample.text }
-      : { ...sample.meta, caption: sample.caption ?? null, url: this.options.publicUrl(sample.file.key) };
+      : { ...sample.meta, url: this.options.publicUrl(sample.file.key) };
     if (!this.gzip.write(`${JSON.stringify(record)}\n`)) {
       await Promise.race([new Promise((resolve) => this.gzip.once('drain', resolve)), this.pumped]);
     }

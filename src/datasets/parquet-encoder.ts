@@ -20,22 +20,39 @@ type Column = { name: string; type: BasicType; get: (s: Sample, image?: Buffer) 
 const str = (name: string, get: (s: Sample) => unknown): Column => ({ name, type: 'STRING', get: (s) => { const v = get(s); return v === null || v === undefined ? null : String(v); } });
 const int = (name: string, get: (s: Sample) => unknown): Column => ({ name, type: 'INT32', get: (s) => { const v = get(s); return typeof v === 'number' ? v : null; } });
 const meta = (s: Sample, field: string): unknown => s.meta[field];
+/** A field of an object-valued metadata field (`metadata.author`, `rights.verdict`). */
+const sub = (s: Sample, field: string, key: string): unknown => (s.meta[field] as Record<string, unknown> | null | undefined)?.[key];
+const metaStr = (name: string, field = name) => str(name, (s) => meta(s, field));
+const metaInt = (name: string, field = name) => int(name, (s) => meta(s, field));
 
+/** Rights as two columns: the verdict, and the signals as JSON text (a list of {signal, where, value, effect, note}). */
+const rightsColumns = (): Column[] => [
+  str('rights_verdict', (s) => sub(s, 'rights', 'verdict')),
+  str('rights_signals', (s) => { const v = sub(s, 'rights', 'signals'); return v === undefined ? null : JSON.stringify(v); }),
+];
+
+/**
+ * The columns of each kind, fixed whatever the data (a stable schema: every shard of a kind has these,
+ * in this order; nullable where the item may lack the field). `json` holds the whole metadata record.
+ */
 function columnsFor(kind: Sample['kind'], includeImages: boolean): Column[] {
   if (kind === 'text') {
+    const md = (name: string, key = name) => str(name, (s) => sub(s, 'metadata', key));
     return [
-      str('key', (s) => s.key), str('url', (s) => meta(s, 'url')), str('final_url', (s) => meta(s, 'final_url')),
-      str('title', (s) => meta(s, 'title')), str('text', (s) => (s.kind === 'text' ? s.text : null)),
-      int('http_status', (s) => meta(s, 'http_status')), str('content_type', (s) => meta(s, 'content_type')),
-      str('task_id', (s) => meta(s, 'task_id')), str('json', (s) => JSON.stringify(s.meta)),
+      str('key', (s) => s.key), metaStr('url'), metaStr('final_url'), metaStr('title'),
+      str('text', (s) => (s.kind === 'text' ? s.text : null)), metaStr('format'),
+      metaInt('http_status'), metaStr('content_type'), metaInt('chars'), metaStr('task_id'), metaStr('simhash'),
+      md('metadata_title', 'title'), md('description'), md('author'), md('published'), md('canonical_url'), md('site_name'),
+      md('license'), md('language'), int('word_count', (s) => sub(s, 'metadata', 'word_count')),
+      ...rightsColumns(), str('json', (s) => JSON.stringify(s.meta)),
     ];
   }
   const cols: Column[] = [
-    str('key', (s) => s.key), str('source_url', (s) => meta(s, 'source_url')), str('page_url', (s) => meta(s, 'page_url')),
-    str('sha256', (s) => meta(s, 'sha256')), str('mime', (s) => meta(s, 'mime')), int('width', (s) => meta(s, 'width')),
-    int('height', (s) => meta(s, 'height')), int('bytes', (s) => meta(s, 'bytes')), str('ext', (s) => (s.kind === 'images' ? s.ext : null)),
-    str('caption', (s) => (s.kind === 'images' ? s.caption : null)), str('task_id', (s) => meta(s, 'task_id')),
-    int('position', (s) => meta(s, 'position')), str('json', (s) => JSON.stringify(s.meta)),
+    str('key', (s) => s.key), metaStr('source_url'), metaStr('page_url'),
+    metaStr('sha256'), metaStr('mime'), metaInt('width'), metaInt('height'), metaInt('bytes'),
+    str('ext', (s) => (s.kind === 'images' ? s.ext : null)), metaStr('variant'), metaStr('original_sha256'),
+    metaStr('caption'), metaStr('caption_source'), metaStr('alt'), metaStr('title'), metaStr('figcaption'), metaStr('nearby_text'),
+    metaStr('phash'), ...rightsColumns(), metaStr('task_id'), metaInt('position'), str('json', (s) => JSON.stringify(s.meta)),
   ];
   if (includeImages) cols.push({ name: 'image', type: 'BYTE_ARRAY', get: (_s, image) => (image ? new Uint8Array(image.buffer, image.byteOffset, image.length) : null) });
   return cols;

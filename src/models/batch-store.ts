@@ -1,6 +1,6 @@
 /** The batch and export part of the persistence port; every TaskStore adapter offers one as `store.batches`. */
 import type {
-  BatchJob, BatchWithProgress, ExportOptions, ExportRecord, ExportShard, NewBatch,
+  BatchJob, BatchWithProgress, ExportOptions, ExportRecord, ExportShard, ExportStats, NewBatch,
 } from './batch.js';
 import type { Page, Task, TaskStatus } from './task.js';
 
@@ -12,6 +12,10 @@ export interface BatchTasksQuery {
   /** Opaque, from a previous page's nextCursor (the position in the batch of its last task). */
   cursor?: string;
 }
+
+export type ExportResult =
+  | { status: 'succeeded'; shards: ExportShard[]; stats: ExportStats }
+  | { status: 'failed'; error: { code: string; message: string } };
 
 export interface BatchStore {
   /**
@@ -39,7 +43,7 @@ export interface BatchStore {
   retryBatch(id: string): Promise<BatchJob[] | null>;
 
   createExport(batchId: string, options: ExportOptions): Promise<ExportRecord>;
-  /** running → succeeded | failed with its shards; a no-op on a final export. Null when unknown. */
-  finishExport(id: string, result: { status: 'succeeded'; shards: ExportShard[] } | { status: 'failed'; error: { code: string; message: string } }): Promise<ExportRecord | null>;
+  /** running → succeeded | failed with its shards and stats; a no-op on a final export. Null when unknown. */
+  finishExport(id: string, result: ExportResult): Promise<ExportRecord | null>;
   getExport(id: string): Promise<ExportRecord | null>;
 }

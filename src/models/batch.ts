@@ -1,5 +1,5 @@
 /** Domain types of batches (many tasks submitted at once) and of their dataset exports. */
-import type { TaskKind, TaskStatus } from './task.js';
+import type { ImagesTaskOptions, TaskKind, TaskStatus, TextFormat } from './task.js';
 
 /** The error code a task cancelled with its batch fails with; a batch retry leaves such tasks alone. */
 export const CANCELLED = 'cancelled';
@@ -11,6 +11,10 @@ export interface NewBatch {
   urls: readonly string[];
   /** The API key that made it (absent with AUTH=off); its tasks belong to that key too. */
   owner?: string;
+  /** The format of its text tasks (absent: `text`). */
+  format?: TextFormat;
+  /** The options of its images tasks: filters, resized copy. */
+  options?: ImagesTaskOptions;
 }
 
 export interface Batch {
@@ -73,6 +77,28 @@ export interface ExportOptions {
   shardBytes: number;
   /** Parquet only: put the image bytes in an `image` column. */
   includeImages: boolean;
+  /** Which file an image sample carries: the original, or the task's resized copy (absent: original). */
+  images?: ExportImageVariant;
+  /** Drop a sample whose hash is within this Hamming distance of a sample already exported (docs/near-duplicates.md). */
+  nearDuplicates?: NearDuplicateOptions;
+}
+
+export type ExportImageVariant = 'original' | 'resized';
+
+export interface NearDuplicateOptions {
+  /** Max distance between two images' dHashes (`phash`); absent: images are not compared. */
+  images?: number;
+  /** Max distance between two texts' SimHashes; absent: texts are not compared. */
+  text?: number;
+}
+
+/** What an export left out or replaced, over all its shards. */
+export interface ExportStats {
+  /** Samples dropped as near-duplicates of an earlier sample, per kind. */
+  nearDuplicatesDropped: { images: number; text: number };
+  /** With `images: resized`: image samples exported as their resized copy, and those that had none (exported as the original). */
+  imagesResized: number;
+  imagesWithoutResized: number;
 }
 
 export interface ExportRecord {
@@ -83,5 +109,7 @@ export interface ExportRecord {
   createdAt: string;
   finishedAt?: string;
   shards: ExportShard[];
+  /** Set once it succeeded (absent on exports made before these were counted). */
+  stats?: ExportStats;
   error?: { code: string; message: string };
 }

@@ -159,6 +159,8 @@ export interface ResizedFile {
   bytes: number;
   width: number;
   height: number;
+  /** Of the copy's bytes (absent on copies listed before it was recorded). */
+  sha256?: string;
 }
 
 /** The text that goes with an image on one page (src/scrape/image-texts.ts has the caption rule). */

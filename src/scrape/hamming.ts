@@ -2,7 +2,8 @@
 
 const HEX64 = /^[0-9a-f]{16}$/i;
 
-function popcount32(x: number): number {
+/** Set bits in a 32-bit integer. */
+export function popcount32(x: number): number {
   let v = x >>> 0;
   v -= (v >>> 1) & 0x55555555;
   v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);

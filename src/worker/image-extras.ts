@@ -1,4 +1,5 @@
 /** What an images task adds to a stored file when asked: a resized copy next to the original. */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ResizedFile, ResizeOptions, StoredFile } from '../models/task.js';
 import { resizedKey, resizedMime, resizeImage } from '../scrape/image-resize.js';
@@ -11,6 +12,9 @@ async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Exports carry the sha256 of the file they hold, so the copy's is recorded with it. */
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
 /**
  * The resized copy of `file`, made once: its key is derived from the original's sha256 and the options,
  * so a copy already in the store is only measured. `body` is the original when the caller has it.
@@ -22,12 +26,12 @@ export async function ensureResized(file: StoredFile, options: ResizeOptions, bl
   if (existing) {
     const copy = await readAll(existing);
     const meta = await sharp(copy).metadata();
-    if (meta.width && meta.height) return { key, mime: resizedMime(options), bytes: copy.length, width: meta.width, height: meta.height };
+    if (meta.width && meta.height) return { key, mime: resizedMime(options), bytes: copy.length, width: meta.width, height: meta.height, sha256: sha256(copy) };
   }
   const original = body ?? (await blobs.get(file.key).then((s) => (s ? readAll(s) : undefined)));
   if (!original) return undefined;
   const resized = await resizeImage(original, options);
   if (!resized) return undefined;
-  await blobs.put(key, resized.body);
-  return { key, mime: resized.mime, bytes: resized.body.length, width: resized.width, height: resized.height };
+  const put = await blobs.put(key, resized.body);
+  return { key, mime: resized.mime, bytes: resized.body.length, width: resized.width, height: resized.height, sha256: put.sha256 };
 }

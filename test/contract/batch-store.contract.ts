@@ -156,20 +156,35 @@ export function describeBatchStoreContract(name: string, open: () => Promise<Tas
       expect(await store.startTask(ids[1])).toMatchObject({ status: 'running', attempts: 2 });
     });
 
-    it('records an export and finishes it once', async () => {
+    it('gives each kind of task the batch\'s options for it', async () => {
+      const options = { filters: { minWidth: 10, mimeTypes: ['image/png'] }, resize: { maxSide: 64, format: 'webp' as const } };
+      const { jobs } = await store.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: urls(2), format: 'main', options });
+      const tasks = await Promise.all(jobs.map((j) => store.getTask(j.taskId)));
+      for (const t of tasks) {
+        if (t?.kind === 'text') expect(t).toMatchObject({ format: 'main' });
+        else expect(t).toMatchObject({ kind: 'images', options });
+        expect(t?.kind === 'text' ? t.options : t?.format).toBeUndefined();
+      }
+      const { jobs: plain } = await store.batches.createBatch({ kinds: ['images'], refresh: false, urls: urls(1) });
+      expect((await store.getTask(plain[0]!.taskId))?.options).toBeUndefined();
+    });
+
+    it('records an export and finishes it once, with its options and stats', async () => {
       const { batch } = await store.batches.createBatch({ kinds: ['images'], refresh: false, urls: urls(1) });
-      const options: ExportOptions = { format: 'webdataset', shardSamples: 10, shardBytes: 1000, includeImages: false };
+      const options: ExportOptions = { format: 'webdataset', shardSamples: 10, shardBytes: 1000, includeImages: false, images: 'resized', nearDuplicates: { images: 6, text: 0 } };
       const created = await store.batches.createExport(batch.id, options);
       expect(created).toMatchObject({ batchId: batch.id, options, status: 'running', shards: [] });
       expect(await store.batches.getExport(created.id)).toEqual(created);
       const shard = { index: 0, key: `exports/${created.id}/00000.tar`, records: 2, bytes: 3072, sha256: 'a'.repeat(64), stats: { samples: 2, images: 2, texts: 0, imageBytes: 100, textBytes: 0 } };
-      const done = await store.batches.finishExport(created.id, { status: 'succeeded', shards: [shard] });
-      expect(done).toMatchObject({ status: 'succeeded', shards: [shard] });
+      const stats = { nearDuplicatesDropped: { images: 3, text: 0 }, imagesResized: 1, imagesWithoutResized: 1 };
+      const done = await store.batches.finishExport(created.id, { status: 'succeeded', shards: [shard], stats });
+      expect(done).toMatchObject({ status: 'succeeded', shards: [shard], stats });
+      expect(await store.batches.getExport(created.id)).toEqual(done);
       expect(done?.finishedAt).toBeDefined();
       const again = await store.batches.finishExport(created.id, { status: 'failed', error: { code: 'x', message: 'y' } });
       expect(again).toEqual(done);
       expect(await store.batches.getExport('nope')).toBeNull();
-      expect(await store.batches.finishExport('nope', { status: 'succeeded', shards: [] })).toBeNull();
+      expect(await store.batches.finishExport('nope', { status: 'succeeded', shards: [], stats })).toBeNull();
     });
   });
 }

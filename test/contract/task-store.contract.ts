@@ -182,7 +182,7 @@ export function describeTaskStoreContract(
         expect(await store.getTask(task.id)).toEqual(finished);
       });
 
-      it('keeps the format of a text task, and page metadata through finishing', async () => {
+      it('keeps the format of a text task, and page metadata, SimHash and rights through finishing', async () => {
         const task = await store.createTask({ kind: 'text', url: uniqueUrl('page'), refresh: false, format: 'markdown' });
         expect(task.format).toBe('markdown');
         expect((await store.getTask(task.id))?.format).toBe('markdown');
@@ -191,10 +191,11 @@ export function describeTaskStoreContract(
           title: 'Ein Titel', description: 'd', author: 'A. Author', published: '2024-05-01T10:00:00.000Z', canonicalUrl: 'https://example.test/a',
           siteName: 'Example', license: 'https://creativecommons.org/licenses/by/4.0/', language: 'de', wordCount: 321,
         };
-        const page = { finalUrl: 'https://example.test/a', httpStatus: 200, bytes: 10, textLength: 5, metadata };
+        const rights = { verdict: 'reserved' as const, signals: [{ signal: 'meta-robots' as const, where: '<meta name="robots"> of https://example.test/a', value: 'noai', effect: 'reserved' as const, note: 'n' }] };
+        const page = { finalUrl: 'https://example.test/a', httpStatus: 200, bytes: 10, textLength: 5, metadata, simhash: '0123456789abcdef', rights };
         await store.finishTask(task.id, { status: 'succeeded', page });
         const got = await store.getTask(task.id);
-        expect(got).toMatchObject({ format: 'markdown', page: { metadata } });
+        expect(got).toMatchObject({ format: 'markdown', page: { metadata, simhash: '0123456789abcdef', rights } });
         const listed = await store.listTasks({ kind: 'text', limit: 100 });
         expect(listed.items.find((t) => t.id === task.id)).toMatchObject({ format: 'markdown', page: { metadata } });
         // A task created without a format has none (the API reads that as "text").
@@ -632,9 +633,9 @@ export function describeTaskStoreContract(
 
         const rights = { verdict: 'reserved' as const, signals: [{ signal: 'tdmrep-header' as const, where: 'h', value: 'tdm-reservation: 1', effect: 'reserved' as const }] };
         const details = {
-          text: { alt: 'A cat', figcaption: 'Our cat', nearby: 'near', caption: 'Our cat', captionSource: 'figcaption' as const },
+          text: { alt: 'A cat', title: 'cat', figcaption: 'Our cat', nearby: 'near', caption: 'Our cat', captionSource: 'figcaption' as const },
           rights: { verdict: 'unknown' as const, signals: [] },
-          resized: { key: 'images/00/x-512.webp', mime: 'image/webp', bytes: 10, width: 512, height: 256 },
+          resized: { key: 'images/00/x-512.webp', mime: 'image/webp', bytes: 10, width: 512, height: 256, sha256: 'c'.repeat(64) },
         };
         const filtered = { code: 'filtered', message: 'width 10 is under min_width 100' };
         const reserved = { code: 'rights_reserved', message: 'reserved' };

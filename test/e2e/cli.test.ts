@@ -72,9 +72,12 @@ describe('scrapeds CLI', () => {
     const batch = JSON.parse(r.stdout);
     expect(batch).toMatchObject({ status: 'completed', url_count: 2, counts: { succeeded: 2, failed: 0 } });
     const dir = tempDir();
-    const exp = await runCli([...api(), 'export', batch.id, '--format', 'jsonl', '--out', dir]);
+    const exp = await runCli([...api(), 'export', batch.id, '--format', 'jsonl', '--out', dir, '--near-duplicates', '0', '--images', 'resized']);
     expect(exp.code).toBe(0);
     expect(exp.stdout).toMatch(/^00000\.jsonl\.gz {2}2 records {2}\d+ bytes {2}sha256 [0-9a-f]{64} ok$/m);
+    // The options reached the export: its manifest says what was compared and dropped.
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ near_duplicates: { text: { max_distance: 0, dropped: 0 } }, images: { variant: 'resized' } });
   });
 
   it('export refuses a shard whose bytes do not match the sha256 the API listed, and keeps no partial file', async () => {

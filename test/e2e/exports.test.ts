@@ -1,35 +1,13 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { serveDatasetSite, waitForBatch, type DatasetSite } from '../helpers/batches.js';
-import { tempDir, withSiteAndService } from '../helpers/service.js';
+import { exportAndDownload as exportAndDownloadFrom, readBack as readShards, sha256, type ReadEntry } from '../helpers/exports.js';
+import { withSiteAndService } from '../helpers/service.js';
 import { describeWithService } from '../helpers/services.js';
 
 const run = promisify(execFile);
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-interface ApiShard { index: number; name: string; url: string; records: number; bytes: number; sha256: string }
-interface ApiExport { id: string; status: string; format: string; shards: ApiShard[]; manifest: Record<string, unknown> & { shards: Array<Record<string, number | string>> }; error: unknown }
-interface ReadEntry { key: string; ext?: string; sha256?: string; txt?: string; meta: Record<string, unknown> }
-
-async function waitForExport(base: string, id: string, timeoutMs = 20_000): Promise<ApiExport> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await request(base).get(`/exports/${id}`).expect(200);
-    if (res.body.status !== 'running') return res.body as ApiExport;
-    if (Date.now() > deadline) throw new Error(`export ${id} still running after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const binary = (res: request.Response, cb: (err: Error | null, body: unknown) => void) => {
-  const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => cb(null, Buffer.concat(chunks)));
-};
 
 describe('dataset exports of a batch', () => {
   let data: DatasetSite;
@@ -45,25 +23,7 @@ describe('dataset exports of a batch', () => {
     await waitForBatch(ctx.svc.url, batchId);
   });
 
-  /** Starts an export, waits for it, downloads its shards (checking each sha256) into a fresh directory. */
-  async function exportAndDownload(body: Record<string, unknown>): Promise<{ exp: ApiExport; dir: string; files: string[] }> {
-    const res = await request(ctx.svc.url).post(`/batches/${batchId}/exports`).send(body).expect(202);
-    expect(res.headers.location).toBe(`/exports/${res.body.id}`);
-    const exp = await waitForExport(ctx.svc.url, res.body.id);
-    expect(exp).toMatchObject({ status: 'succeeded', error: null });
-    const dir = tempDir();
-    const files: string[] = [];
-    for (const shard of exp.shards) {
-      const file = await request(ctx.svc.url).get(shard.url).buffer(true).parse(binary).expect(200);
-      const bytes = file.body as Buffer;
-      expect(bytes.length).toBe(shard.bytes);
-      expect(sha256(bytes)).toBe(shard.sha256);
-      const target = path.join(dir, shard.name);
-      fs.writeFileSync(target, bytes);
-      files.push(target);
-    }
-    return { exp, dir, files };
-  }
+  const exportAndDownload = (body: Record<string, unknown>) => exportAndDownloadFrom(ctx.svc.url, batchId, body);
 
   it('builds WebDataset shards of the configured size, listed with a manifest, byte-identical when built again', async () => {
     const { exp } = await exportAndDownload({ format: 'webdataset', shard_samples: 2 });
@@ -78,9 +38,10 @@ describe('dataset exports of a batch', () => {
     const again = await exportAndDownload({ format: 'webdataset', shard_samples: 2 });
     expect(again.exp.id).not.toBe(exp.id);
     expect(again.exp.shards.map((s) => s.sha256)).toEqual(exp.shards.map((s) => s.sha256));
-    // tar reads the shard: deterministic members, fixed owner and time.
+    // tar reads the shard: deterministic members, fixed owner and time; each image has .png, .json and .txt (its caption, empty when none).
     const listing = await run('tar', ['-tvf', path.join(again.dir, 'images-png-00000.tar')]);
-    expect(listing.stdout.split('\n').filter(Boolean)).toHaveLength(4);
+    const members = listing.stdout.split('\n').filter(Boolean);
+    expect(members.map((m) => m.slice(m.lastIndexOf('.')))).toEqual(['.png', '.json', '.txt', '.png', '.json', '.txt']);
     expect(listing.stdout).toContain('0/0');
   });
 
@@ -109,11 +70,7 @@ describe('dataset exports of a batch', () => {
   });
 
   describeWithService('SCRAPEDS_PYTHON', 'read back by the Python readers training code uses', (python) => {
-    async function readBack(format: string, files: string[]): Promise<Record<string, ReadEntry[]>> {
-      const script = path.resolve('test/python/read_shards.py');
-      const { stdout } = await run(python, [script, format, ...files], { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, HF_HUB_OFFLINE: '1', HF_DATASETS_OFFLINE: '1' } });
-      return JSON.parse(stdout) as Record<string, ReadEntry[]>;
-    }
+    const readBack = (format: string, files: string[]) => readShards(python, format, files);
 
     const imageSamples = (entries: ReadEntry[]) => entries.filter((e) => e.meta.source_url !== undefined);
 

@@ -71,7 +71,8 @@ def read_webdataset(files):
 
 
 def parquet_entry(row):
-    entry = {"key": row["key"], "meta": json.loads(row["json"])}
+    entry = {"key": row["key"], "meta": json.loads(row["json"]),
+             "columns": {k: v for k, v in row.items() if k not in ("image", "json")}}
     if row.get("image") is not None:
         entry["sha256"] = sha(row["image"])
     if row.get("text") is not None:
@@ -82,8 +83,11 @@ def parquet_entry(row):
 def read_parquet(files):
     import pyarrow.parquet as pq
     out = {"pyarrow": [], "hf_parquet": []}
+    out["pyarrow_schema"] = []
     for f in files:
-        for row in pq.read_table(f).to_pylist():
+        table = pq.read_table(f)
+        out["pyarrow_schema"].append({"file": os.path.basename(f), "columns": {field.name: str(field.type) for field in table.schema}})
+        for row in table.to_pylist():
             out["pyarrow"].append(parquet_entry(row))
     for row in hf_rows("parquet", files):
         out["hf_parquet"].append(parquet_entry(row))

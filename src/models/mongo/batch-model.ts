@@ -1,6 +1,6 @@
 /** The `batches` and `exports` collections. */
 import { Schema } from 'mongoose';
-import type { ExportOptions, ExportShard, ExportStatus } from '../batch.js';
+import type { ExportOptions, ExportShard, ExportStats, ExportStatus } from '../batch.js';
 import type { TaskKind } from '../task.js';
 
 export interface BatchDoc {
@@ -38,6 +38,7 @@ export interface ExportDoc {
   createdAt: Date;
   finishedAt?: Date;
   shards: ExportShard[];
+  stats?: ExportStats;
   error?: { code: string; message: string };
 }
 
@@ -50,6 +51,7 @@ export const exportSchema = new Schema<ExportDoc>(
     createdAt: { type: Date, required: true },
     finishedAt: Date,
     shards: { type: Schema.Types.Mixed, required: true },
+    stats: Schema.Types.Mixed,
     error: Schema.Types.Mixed,
   },
   { versionKey: false, id: false, strict: true, minimize: false },

@@ -5,10 +5,10 @@
  * like every other task update, so they cannot race a worker's start.
  */
 import pLimit from 'p-limit';
-import type { BatchStore, BatchTasksQuery } from '../batch-store.js';
+import type { BatchStore, BatchTasksQuery, ExportResult } from '../batch-store.js';
 import {
   CANCELLED, type Batch, type BatchJob, type BatchProgress, type BatchWithProgress, type ExportOptions,
-  type ExportRecord, type ExportShard, type NewBatch,
+  type ExportRecord, type NewBatch,
 } from '../batch.js';
 import { emptyProgress } from '../batch-progress.js';
 import { decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTaskCursor, newIdWithTime } from '../ids.js';
@@ -38,6 +38,7 @@ function toExport(d: ExportDoc): ExportRecord {
     id: d._id, batchId: d.batchId, options: d.options, status: d.status, createdAt: iso(d.createdAt), shards: d.shards ?? [],
   };
   if (d.finishedAt) rec.finishedAt = iso(d.finishedAt);
+  if (d.stats) rec.stats = d.stats;
   if (d.error) rec.error = d.error;
   return rec;
 }
@@ -65,7 +66,10 @@ export class MongoBatchStore implements BatchStore {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
           const at = new Date(task.ms);
-          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...(doc.owner !== undefined ? { owner: doc.owner } : {}) });
+          const taskDoc: TaskDoc = { _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...(doc.owner !== undefined ? { owner: doc.owner } : {}) };
+          if (kind === 'text' && input.format) taskDoc.format = input.format;
+          if (kind === 'images' && input.options) taskDoc.options = input.options;
+          chunk.push(taskDoc);
           jobs.push({ taskId: task.id, kind });
           if (chunk.length >= INSERT_CHUNK) {
             await this.m.tasks.insertMany(chunk, { ordered: false, lean: true });
@@ -182,11 +186,13 @@ export class MongoBatchStore implements BatchStore {
     return toExport(doc);
   }
 
-  async finishExport(id: string, result: { status: 'succeeded'; shards: ExportShard[] } | { status: 'failed'; error: { code: string; message: string } }): Promise<ExportRecord | null> {
+  async finishExport(id: string, result: ExportResult): Promise<ExportRecord | null> {
     // One writer per export (the process that builds it), so a conditional update is enough here.
     const set: Record<string, unknown> = { status: result.status, finishedAt: new Date() };
-    if (result.status === 'succeeded') set.shards = result.shards;
-    else set.error = result.error;
+    if (result.status === 'succeeded') {
+      set.shards = result.shards;
+      set.stats = result.stats;
+    } else set.error = result.error;
     await this.m.exports.updateOne({ _id: id, status: 'running' }, { $set: set }).exec();
     return this.getExport(id);
   }

@@ -155,6 +155,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE batches ADD COLUMN owner TEXT;
   CREATE INDEX IF NOT EXISTS batches_owner_created ON batches (owner, created_at DESC, id DESC);
   `,
+  // 9: what an export dropped (near-duplicates) or replaced (resized copies), as JSON
+  'ALTER TABLE exports ADD COLUMN stats TEXT;',
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,9 +1,9 @@
 /** BatchStore on the SQLite file of the task store: a batch's tasks are written in one transaction. */
 import type Database from 'better-sqlite3';
-import type { BatchStore, BatchTasksQuery } from '../batch-store.js';
+import type { BatchStore, BatchTasksQuery, ExportResult } from '../batch-store.js';
 import {
   CANCELLED, type Batch, type BatchJob, type BatchProgress, type BatchWithProgress, type ExportOptions,
-  type ExportRecord, type ExportShard, type NewBatch,
+  type ExportRecord, type ExportShard, type ExportStats, type NewBatch,
 } from '../batch.js';
 import { checkPageLimit, pageOf } from '../paging.js';
 import {
@@ -31,6 +31,8 @@ interface ExportRow {
   created_at: string;
   finished_at: string | null;
   shards: string;
+  /** JSON ExportStats, once it succeeded (schema step 8). */
+  stats: string | null;
   error: string | null;
 }
 
@@ -59,6 +61,7 @@ function toExport(r: ExportRow): ExportRecord {
     createdAt: r.created_at, shards: JSON.parse(r.shards) as ExportShard[],
   };
   if (r.finished_at !== null) rec.finishedAt = r.finished_at;
+  if (r.stats !== null) rec.stats = JSON.parse(r.stats) as ExportStats;
   if (r.error !== null) rec.error = JSON.parse(r.error) as ExportRecord['error'];
   return rec;
 }
@@ -72,9 +75,9 @@ function prepare<Row>(db: Database.Database) {
     insertBatch: db.prepare<[BatchRow], void>(`
       INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at, owner)
       VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at, @owner)`),
-    insertTask: db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number; owner: string | null }], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, batch_id, batch_seq, owner)
-      VALUES (@id, @kind, @url, 'queued', @refresh, 0, @at, @at, @batchId, @seq, @owner)`),
+    insertTask: db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number; owner: string | null }], void>(`
+      INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq, owner)
+      VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq, @owner)`),
     getBatch: db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE id = ?'),
     // One statement per filter combination (c: cursor, o: owner).
     listBatches: new Map(['', 'c', 'o', 'co'].map((v) => [v, db.prepare<[Record<string, unknown>], BatchRow>(`
@@ -97,10 +100,10 @@ function prepare<Row>(db: Database.Database) {
       WHERE batch_id = @id AND status = 'failed' AND json_extract(error, '$.code') IS NOT @cancelled
       RETURNING id, kind, batch_seq`),
     insertExport: db.prepare<[ExportRow], void>(`
-      INSERT INTO exports (id, batch_id, options, status, created_at, finished_at, shards, error)
-      VALUES (@id, @batch_id, @options, @status, @created_at, @finished_at, @shards, @error)`),
-    finishExport: db.prepare<[{ id: string; status: string; now: string; shards: string; error: string | null }], ExportRow>(`
-      UPDATE exports SET status = @status, finished_at = @now, shards = @shards, error = @error
+      INSERT INTO exports (id, batch_id, options, status, created_at, finished_at, shards, stats, error)
+      VALUES (@id, @batch_id, @options, @status, @created_at, @finished_at, @shards, @stats, @error)`),
+    finishExport: db.prepare<[{ id: string; status: string; now: string; shards: string; stats: string | null; error: string | null }], ExportRow>(`
+      UPDATE exports SET status = @status, finished_at = @now, shards = @shards, stats = @stats, error = @error
       WHERE id = @id AND status = 'running' RETURNING *`),
     getExport: db.prepare<[string], ExportRow>('SELECT * FROM exports WHERE id = ?'),
   };
@@ -122,6 +125,9 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       owner: input.owner ?? null,
     };
     const jobs: BatchJob[] = new Array<BatchJob>(row.task_count);
+    // Each kind's task options, as the task store keeps them (tasks.format, tasks.options JSON).
+    const format = input.format ?? null;
+    const options = input.options ? JSON.stringify(input.options) : null;
     // One transaction: prepared inserts in a loop run at ~1 µs each, so 100k tasks take well under a second.
     this.db.transaction(() => {
       this.stmt.insertBatch.run(row);
@@ -129,7 +135,10 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       for (const url of input.urls) {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
-          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, at: new Date(task.ms).toISOString(), batchId: id, seq, owner: row.owner });
+          this.stmt.insertTask.run({
+            id: task.id, kind, url, refresh: row.refresh, format: kind === 'text' ? format : null, options: kind === 'images' ? options : null,
+            at: new Date(task.ms).toISOString(), batchId: id, seq, owner: row.owner,
+          });
           jobs[seq++] = { taskId: task.id, kind };
         }
       }
@@ -206,18 +215,20 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
   async createExport(batchId: string, options: ExportOptions): Promise<ExportRecord> {
     const row: ExportRow = {
       id: newIdWithTime().id, batch_id: batchId, options: JSON.stringify(options), status: 'running',
-      created_at: nowIso(), finished_at: null, shards: '[]', error: null,
+      created_at: nowIso(), finished_at: null, shards: '[]', stats: null, error: null,
     };
     this.stmt.insertExport.run(row);
     return toExport(row);
   }
 
-  async finishExport(id: string, result: { status: 'succeeded'; shards: ExportShard[] } | { status: 'failed'; error: { code: string; message: string } }): Promise<ExportRecord | null> {
-    const row = this.stmt.finishExport.get({
+  async finishExport(id: string, result: ExportResult): Promise<ExportRecord | null> {
+    // .all(), not .get(): a write run with .get() can report a row whose commit failed (docs/decisions.md).
+    const [row = this.stmt.getExport.get(id)] = this.stmt.finishExport.all({
       id, status: result.status, now: nowIso(),
       shards: JSON.stringify(result.status === 'succeeded' ? result.shards : []),
+      stats: result.status === 'succeeded' ? JSON.stringify(result.stats) : null,
       error: result.status === 'failed' ? JSON.stringify(result.error) : null,
-    }) ?? this.stmt.getExport.get(id);
+    });
     return row ? toExport(row) : null;
   }
 
