@@ -140,21 +140,3 @@ describe('a crawl across a restart', () => {
     }
   });
 });
-
-describe('a batch larger than the in-process queue', () => {
-  it('is taken whole and fed to the queue as room frees, without 503', async () => {
-    const site = await startFixtureSite();
-    for (let i = 0; i < 12; i++) site.serve(`/q/${i}`, `<title>q${i}</title>`, 'text/html');
-    const svc = await startTestService({ QUEUE_CAPACITY: '4', WORKER_CONCURRENCY: '1', RESPECT_ROBOTS_TXT: 'false' });
-    try {
-      const urls = Array.from({ length: 12 }, (_, i) => site.url(`/q/${i}`));
-      const res = await request(svc.url).post('/batches').send({ urls, kinds: ['text', 'images'] }).expect(202);
-      expect(res.body.task_count).toBe(24);
-      const done = await waitForBatch(svc.url, res.body.id);
-      expect(done.counts).toMatchObject({ succeeded: 24, failed: 0 });
-    } finally {
-      await svc.close();
-      await site.close();
-    }
-  });
-});
