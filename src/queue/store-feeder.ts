@@ -19,11 +19,13 @@ export class StoreFeeder {
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  /** The last pass found fewer waiting tasks than it had room for: room alone is no reason to ask the store again. */
+  private drained = false;
 
   constructor(private readonly store: FeedStore, private readonly queue: InlineQueue, private readonly log: Logger) {
     this.target = Math.max(1, Math.floor(queue.capacity / 2));
     queue.onRoom(() => {
-      if (queue.size < this.target) this.poke();
+      if (!this.drained && queue.size < this.target) this.run();
     });
   }
 
@@ -40,8 +42,14 @@ export class StoreFeeder {
     return resumed;
   }
 
-  /** New tasks are waiting, or room freed: feed soon (one pass at a time; a poke during a pass runs another). */
+  /** New tasks are waiting: feed soon. */
   poke(): void {
+    this.drained = false;
+    this.run();
+  }
+
+  /** One pass at a time; a call during a pass runs another after it. */
+  private run(): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
@@ -53,7 +61,7 @@ export class StoreFeeder {
         this.running = undefined;
         if (this.again) {
           this.again = false;
-          this.poke();
+          this.run();
         }
       });
   }
@@ -89,7 +97,10 @@ export class StoreFeeder {
       }
       for (const [i, job] of jobs.entries()) await places[i]?.dispatch(job);
       for (const p of places.slice(jobs.length)) p.release();
-      if (jobs.length < places.length) return;
+      if (jobs.length < places.length) {
+        this.drained = true;
+        return;
+      }
     }
   }
 }
