@@ -5,6 +5,7 @@ import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { serveDatasetSite, type DatasetSite } from '../helpers/batches.js';
 import { serveCrawlSite } from '../helpers/crawl-site.js';
+import { startFixtureSite } from '../fixtures/site.js';
 import { ensureBuilt } from '../helpers/processes.js';
 import { tempDir, withSiteAndService } from '../helpers/service.js';
 
@@ -125,12 +126,18 @@ describe('scrapeds CLI', () => {
   });
 
   it('crawl URL --wait --json crawls the site on the service and prints the finished crawl with its counters', async () => {
-    const site = serveCrawlSite(ctx.site, 'http://localhost:9');
-    const r = await runCli([...api(), '--json', 'crawl', site.start, '--max-depth', '2', '--exclude', '**/private/**', '--strip-tracking', '--wait']);
-    expect(r.code).toBe(0);
-    const batch = JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
-    expect(batch).toMatchObject({ status: 'completed', counts: { succeeded: 7, failed: 0 } });
-    expect(batch.crawl).toMatchObject({ url: site.start, max_depth: 2, exclude: ['**/private/**'], strip_tracking_params: true, counters: { queued: 7, done: 7 } });
+    // A site of its own: the service has the shared site's robots.txt (no Sitemap: line) cached from the tests above.
+    const own = await startFixtureSite();
+    try {
+      const site = serveCrawlSite(own, 'http://localhost:9');
+      const r = await runCli([...api(), '--json', 'crawl', site.start, '--max-depth', '2', '--exclude', '**/private/**', '--strip-tracking', '--wait']);
+      expect(r.code).toBe(0);
+      const batch = JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+      expect(batch).toMatchObject({ status: 'completed', counts: { succeeded: 7, failed: 0 } });
+      expect(batch.crawl).toMatchObject({ url: site.start, max_depth: 2, exclude: ['**/private/**'], strip_tracking_params: true, counters: { queued: 7, done: 7 } });
+    } finally {
+      await own.close();
+    }
   });
 
   it('says when no service answers', async () => {
