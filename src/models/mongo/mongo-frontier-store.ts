@@ -47,7 +47,7 @@ export class MongoFrontierStore implements FrontierStore {
         const at = new Date(task.ms);
         return {
           _id: task.id, kind, url: c.url, status: 'queued', refresh: batch.refresh, attempts: 0, createdAt: at, updatedAt: at,
-          rev: 0, batchId, batchSeq: page * batch.kinds.length + k, dispatchPendingSince: now,
+          rev: 0, batchId, batchSeq: page * batch.kinds.length + k, dispatchPendingSince: now, ...(batch.owner !== undefined ? { owner: batch.owner } : {}),
         };
       });
       await this.m.tasks.insertMany(docs, { ordered: false, lean: true });

@@ -17,11 +17,12 @@ interface CrawlBatchRow {
   url_count: number;
   cancelled_at: string | null;
   crawl: string | null;
+  owner: string | null;
 }
 
 function prepare(db: Database.Database) {
   return {
-    batch: db.prepare<[string], CrawlBatchRow>('SELECT kinds, refresh, url_count, cancelled_at, crawl FROM batches WHERE id = ?'),
+    batch: db.prepare<[string], CrawlBatchRow>('SELECT kinds, refresh, url_count, cancelled_at, crawl, owner FROM batches WHERE id = ?'),
     insert: db.prepare<[{ batchId: string; url: string; depth: number; page: number | null }], void>(`
       INSERT INTO crawl_frontier (batch_id, url, depth, page) VALUES (@batchId, @url, @depth, @page)
       ON CONFLICT DO NOTHING`),
@@ -59,7 +60,8 @@ export class SqliteFrontierStore implements FrontierStore {
         admitted++;
         kinds.forEach((kind, k) => {
           const task = newIdWithTime();
-          this.stmt.insertTask.run({ id: task.id, kind, url: c.url, refresh: batch.refresh, at: new Date(task.ms).toISOString(), batchId, seq: page * kinds.length + k, pending });
+          // The crawl's pages belong to the crawl's key, as a batch's tasks to the batch's.
+          this.stmt.insertTask.run({ id: task.id, kind, url: c.url, refresh: batch.refresh, at: new Date(task.ms).toISOString(), batchId, seq: page * kinds.length + k, owner: batch.owner, pending });
           jobs.push({ taskId: task.id, kind });
         });
       }
