@@ -57,14 +57,42 @@ export async function serviceRead({ distDir, site, outDir, connections, seconds,
   }
 }
 
-export async function expressHello({ connections, seconds }) {
-  const child = track(spawn(process.execPath, [path.join(import.meta.dirname, 'runners/express-hello.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] }));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+/**
+ * The three servers of the API section (the service at LOG_LEVEL=info, at warn, bare Express) started once
+ * and measured in interleaved rounds (the first server rotates), so a noisy minute on a shared machine
+ * hurts each alike; a ratio is the median of the per-round ratios.
+ */
+export async function apiRounds({ distDir, site, outDir, connections, seconds, rounds }) {
+  const servers = [];
+  const stops = [];
   try {
+    for (const [name, env] of [['service', {}], ['serviceWarn', { LOG_LEVEL: 'warn' }]]) {
+      const svc = await startStandalone({ distDir, dataDir: path.join(outDir, `api-${name}`, 'data'), logDir: outDir, logName: `api-${name}.log`, env });
+      stops.push(() => svc.stop());
+      servers.push({ name, url: svc.url + (await oneSucceededTask(svc.url, site)), pid: svc.procs[0].pid });
+    }
+    const child = track(spawn(process.execPath, [path.join(import.meta.dirname, 'runners/express-hello.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    stops.push(() => child.kill('SIGTERM'));
     const { port } = await new Promise((resolve) => readline.createInterface({ input: child.stdout }).once('line', (l) => resolve(JSON.parse(l))));
-    const url = `http://127.0.0.1:${port}/hello`;
-    await cannon(url, { connections, seconds: 1 });
-    return await withCost(child.pid, () => cannon(url, { connections, seconds }));
+    servers.push({ name: 'express', url: `http://127.0.0.1:${port}/hello`, pid: child.pid });
+    for (const s of servers) await cannon(s.url, { connections, seconds: 1 }); // warm up the JIT
+    const runs = Object.fromEntries(servers.map((s) => [s.name, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (let k = 0; k < servers.length; k++) {
+        const s = servers[(round + k) % servers.length];
+        runs[s.name].push(await withCost(s.pid, () => cannon(s.url, { connections, seconds })));
+      }
+    }
+    const summary = (rs) => {
+      const mid = [...rs].sort((a, b) => a.rps - b.rps)[Math.floor((rs.length - 1) / 2)];
+      return { ...mid, rps: median(rs.map((r) => r.rps)), rounds: rs.map((r) => r.rps), cpuMsPerRequest: rs.map((r) => (1000 * r.serverCpuSeconds) / (r.ok + r.errors)) };
+    };
+    const out = Object.fromEntries(Object.entries(runs).map(([k, rs]) => [k, summary(rs)]));
+    const ratio = (a) => median(runs[a].map((r, i) => r.rps / runs.express[i].rps));
+    return { connections, seconds, rounds, ...out, ratio: ratio('service'), ratioWarn: ratio('serviceWarn') };
   } finally {
-    child.kill('SIGTERM');
+    for (const stop of stops.reverse()) await stop();
   }
 }

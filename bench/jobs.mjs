@@ -40,7 +40,7 @@ export async function runStandalone({ distDir, site, concurrency, outDir, images
 }
 
 /** This service as a cluster; also reports what FerretDB and RabbitMQ spent meanwhile, where they are ours. */
-export async function runCluster({ distDir, site, concurrency, outDir, workers, services }) {
+export async function runCluster({ distDir, site, concurrency, outDir, workers, services, env = {}, job = {} }) {
   const dir = freshDir(path.join(outDir, `cluster${workers}`));
   const svc = await startCluster({
     distDir,
@@ -49,11 +49,11 @@ export async function runCluster({ distDir, site, concurrency, outDir, workers, 
     workers,
     mongoUrl: services.mongoUrl,
     amqpUrl: services.amqpUrl,
-    env: { PER_HOST_CONCURRENCY: String(concurrency) },
+    env: { PER_HOST_CONCURRENCY: String(concurrency), ...env },
   });
   try {
     const infra0 = services.infraCpu();
-    const r = await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths));
+    const r = await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths, job));
     const infra1 = services.infraCpu();
     const infraCpu = infra0 && { ferretdb: infra1.ferretdb - infra0.ferretdb, rabbitmq: infra1.rabbitmq - infra0.rabbitmq };
     return { ...r, infraCpu: infraCpu && { ...infraCpu, total: infraCpu.ferretdb + infraCpu.rabbitmq } };

@@ -37,7 +37,7 @@ export function notes(R) {
   if (ok(R.apiProfile)) n.push(`API read profile, main thread: ${busyShares(R.apiProfile.origins)}.`);
   if (ok(R.api)) {
     n.push(
-      `API read: the service answered ${f2(R.api.service.rps / R.api.express.rps)}× the bare Express rate with request logging at info, ${f2(R.api.serviceWarn.rps / R.api.express.rps)}× at warn; the difference from bare Express is the service's middleware (pino-http, JSON presenters, SQLite read) on the same single thread.`,
+      `API read: the service answered ${f2(R.api.ratio)}× the bare Express rate with request logging at info, ${f2(R.api.ratioWarn)}× at warn; the difference from bare Express is the service's middleware (request log, metrics, JSON presenters, SQLite read) on the same single thread.`,
     );
   }
   n.push(

@@ -4,6 +4,7 @@ import { extractMarkdown } from './extract.mjs';
 import { opsMarkdown } from './ops.mjs';
 import { hashesSection } from './hashes.mjs';
 import { ferretdbSection } from './ferretdb-backends.mjs';
+import { scaleoutSection } from './scaleout.mjs';
 const MB = (b) => (b / 2 ** 20).toFixed(0);
 const f1 = (x) => (x == null || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const f2 = (x) => (x == null || !Number.isFinite(x) ? '—' : x.toFixed(2));
@@ -48,8 +49,8 @@ function targets(R) {
   const c = R.cluster;
   const scaling = ok(c) ? rate(c.two, 'images') / rate(c.one, 'images') : NaN;
   add('cluster: 2 workers ≥ 1.7× one (CPU-bound job)', ok(c) ? `${f2(scaling)}×` : c?.skipped ?? c?.error ?? '', scaling, 1.7);
-  const api = ok(R.api) ? R.api.service.rps / R.api.express.rps : NaN;
-  add('API read ≥ 0.7× bare Express', ok(R.api) ? `${f2(api)}× (${f1(R.api.service.rps)} vs ${f1(R.api.express.rps)} req/s)` : R.api?.error ?? '', api, 0.7);
+  const api = ok(R.api) ? R.api.ratio : NaN;
+  add('API read ≥ 0.7× bare Express', ok(R.api) ? `${f2(api)}× (median ${f1(R.api.service.rps)} vs ${f1(R.api.express.rps)} req/s)` : R.api?.error ?? '', api, 0.7);
   const s = R.scale;
   add(
     `100k image URLs < 400 MB RSS${ok(s) && s.imageUrls < 100_000 ? ` (run at ${s.imageUrls} URLs only)` : ''}`,
@@ -72,24 +73,41 @@ function clusterSection(c) {
     '|---|---:|---:|---:|---:|---:|---|---|',
     row('1 worker', c.one),
     row('2 workers', c.two),
+    ...(c.standalone && !c.standalone.error ? [row('standalone, same job (baseline)', { ...c.standalone, perProcessRss: c.standalone.perProcessRss ?? [c.standalone.peakRss] })] : []),
     '',
     `2 workers / 1 worker: **${f2(rate(c.two, 'images') / rate(c.one, 'images'))}×** images/s.`,
+    ...(c.standalone && !c.standalone.error ? [`1 worker / standalone (same job, same run): **${f2(rate(c.one, 'images') / rate(c.standalone, 'images'))}×** images/s (target ≥ 0.5×).`] : []),
+  ].join('\n');
+}
+
+/** BENCH_ONLY=storeops (bench/store-ops.mjs). */
+function storeOpsSection(o) {
+  if (!ok(o)) return `Not measured${o?.error ? `: ${o.error}` : ''}.`;
+  const modes = ['one by one', 'batched'].filter((m) => o.sqlite[m]);
+  const sq = (m) => o.sqlite[m];
+  const mg = (m) => o.mongo?.[m];
+  return [
+    `The store calls of images tasks (create, dispatch receipt, start, images, finish), ${o.pages} pages × ${o.imagesPerPage} images (30% from a pool earlier pages stored), ${o.concurrency} downloads at a time; counted at the driver. MongoDB: ${o.source}. "one by one" is the images runner before issue 9 item 2 (claim, complete, link per image; links cleared at every start); "batched" is the runner now (src/worker/image-batches.ts: claimImages a chunk ahead, settleImages of the completions and links that finish together).`,
+    '',
+    '| store path | SQLite statements / image | SQLite transactions / image | MongoDB commands / image | images/s SQLite · MongoDB (store only) |',
+    '|---|---:|---:|---:|---|',
+    ...modes.map((m) => `| ${m} | ${f2(sq(m).statementsPerImage)} | ${f2(sq(m).transactionsPerImage)} | ${mg(m) ? f2(mg(m).commandsPerImage) : 'n/a'} | ${f1(sq(m).imagesPerSec)} · ${mg(m) ? f1(mg(m).imagesPerSec) : 'n/a'} |`),
   ].join('\n');
 }
 
 function apiSection(a) {
   if (!ok(a)) return `Error: ${a?.error}`;
-  const row = (name, r) => `| ${name} | **${f1(r.rps)}** | ${r.p50} | ${r.p99} | ${r.errors} | ${f2(r.serverCpuSeconds)} | ${MB(r.serverPeakRss)} |`;
+  const row = (name, r) => `| ${name} | **${f1(r.rps)}** (${r.rounds.map(f1).join(', ')}) | ${r.cpuMsPerRequest.map(f2).join(' / ')} | ${r.p50} | ${r.p99} | ${r.errors} | ${MB(r.serverPeakRss)} |`;
   return [
-    `autocannon ${a.connections} connections, ${a.seconds} s each (after 1 s of warm-up), from the harness process on the same machine.`,
+    `autocannon ${a.connections} connections, ${a.seconds} s per server per round, ${a.rounds} interleaved rounds (the servers started once, warmed up 1 s; the first server rotates), from the harness process on the same machine. Ratios are medians of the per-round ratios.`,
     '',
-    '| server | req/s | p50 ms | p99 ms | errors | server CPU s | server peak RSS MB |',
+    '| server | req/s median (each round) | server CPU ms per request (each round) | p50 ms | p99 ms | errors | server peak RSS MB |',
     '|---|---:|---:|---:|---:|---:|---:|',
     row('`GET /text_tasks/:id`, standalone, default LOG_LEVEL=info', a.service),
     row('`GET /text_tasks/:id`, standalone, LOG_LEVEL=warn', a.serviceWarn),
     row('bare Express 5 hello-world (`res.json`)', a.express),
     '',
-    `Ratio: **${f2(a.service.rps / a.express.rps)}×** bare Express (${f2(a.serviceWarn.rps / a.express.rps)}× with request logging off).`,
+    `Ratio: **${f2(a.ratio)}×** bare Express (${f2(a.ratioWarn)}× with request logging off).`,
   ].join('\n');
 }
 
@@ -149,6 +167,12 @@ ${jobTable(R.textJob, 'pages', { pages: R.plan.pages, images: 0 })}
 
 ## Cluster mode (1 API + 1 or 2 workers, MongoDB wire protocol + RabbitMQ)
 ${clusterSection(R.cluster)}
+
+## Horizontal scale on an I/O-bound job (\`BENCH_ONLY=scaleout\`, issue 9)
+${scaleoutSection(R.scaleout)}
+
+## Store operations per image (\`BENCH_ONLY=storeops\`)
+${storeOpsSection(R.storeOps)}
 
 ## MongoDB stand-in: FerretDB v1 on PostgreSQL vs on SQLite (\`BENCH_ONLY=ferretdb\`)
 ${ferretdbSection(R.ferretdb)}

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { expressHello, serviceRead } from './api-throughput.mjs';
+import { apiRounds, serviceRead } from './api-throughput.mjs';
 import { isMainThread, summarise, summaryMarkdown } from './cpuprofile-summary.mjs';
 import { spawnFixtureSite } from './fixture-site.mjs';
 import { medianOf, runCluster, runPeer, runStandalone, venvPython } from './jobs.mjs';
@@ -21,6 +21,8 @@ import { scaleRun } from './scale.mjs';
 import { extractBench } from './extract.mjs';
 import { hashesRun } from './hashes.mjs';
 import { ferretdbBackendsRun } from './ferretdb-backends.mjs';
+import { scaleoutRun } from './scaleout.mjs';
+import { storeOpsRun } from './store-ops.mjs';
 
 const here = import.meta.dirname;
 const env = process.env;
@@ -43,10 +45,22 @@ const params = {
   opsRounds: num('BENCH_OPS_ROUNDS', 6),
   opsSeconds: num('BENCH_OPS_SECONDS', 6),
   scale: num('BENCH_SCALE', 1),
+  scaleout: {
+    pages: num('BENCH_SCALEOUT_PAGES', 200),
+    imagesPerPage: num('BENCH_SCALEOUT_IMAGES_PER_PAGE', 4),
+    latencyMs: num('BENCH_SCALEOUT_LATENCY_MS', 100),
+    workerCounts: (env.BENCH_SCALEOUT_WORKERS || '1,2,4').split(',').map(Number),
+    workerConcurrency: num('BENCH_SCALEOUT_WORKER_CONCURRENCY', 4),
+    perHost: num('BENCH_SCALEOUT_PER_HOST', 64),
+  },
+  storeOps: { pages: num('BENCH_STORE_OPS_PAGES', 40), imagesPerPage: num('BENCH_IMAGES_PER_PAGE', 10), concurrency: num('BENCH_STORE_OPS_CONCURRENCY', 8) },
   ferretdb: { rounds: num('BENCH_FERRETDB_ROUNDS', 4), ops: num('BENCH_FERRETDB_OPS', 200), concurrency: num('BENCH_FERRETDB_CONCURRENCY', 4), suite: env.BENCH_FERRETDB_SUITE === '1' },
 };
 const only = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',')) : undefined; // e.g. BENCH_ONLY=jobs,api
 const want = (section) => !only || only.has(section);
+// The jobs section's runners, e.g. BENCH_RUNNERS=standalone,raw while working on the service alone.
+const runnersWanted = env.BENCH_RUNNERS ? new Set(env.BENCH_RUNNERS.split(',')) : undefined;
+const runnerWanted = (k) => !runnersWanted || runnersWanted.has(k);
 const outDir = path.join(here, 'out');
 const t0 = Date.now();
 const log = (msg) => console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${msg}`);
@@ -155,7 +169,7 @@ fs.mkdirSync(outDir, { recursive: true });
 const R = { startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), params, warnings: [], machine: machine(), textJob: {}, fullJob: {} };
 // The extraction bench needs neither the peers nor the fixture site.
 const needsSite = ['jobs', 'profile', 'cluster', 'api', 'ops', 'scale'].some(want);
-const scrapyMissing = needsSite ? ensurePeers(want('jobs')) : 'not needed';
+const scrapyMissing = needsSite ? ensurePeers(want('jobs') && runnerWanted('scrapy')) : 'not needed';
 R.versions = versions(scrapyMissing);
 log('building the service (tsc, into a temp dir)');
 const build = buildService();
@@ -170,7 +184,7 @@ try {
       const runs = { standalone: [], raw: [], crawlee: [], scrapy: [] };
       for (let i = 0; i < params.repeat; i++) {
         for (const k of Object.keys(runs)) {
-          if (k === 'scrapy' && scrapyMissing) continue;
+          if ((k === 'scrapy' && scrapyMissing) || !runnerWanted(k)) continue;
           const dir = path.join(outDir, jobName);
           const r = await section(`${jobName} ${k} #${i + 1}`, () => (k === 'standalone' ? runStandalone({ ...common, outDir: dir, images, run: i + 1 }) : runPeer(k, { ...common, outDir: dir, images, run: i + 1 })));
           runs[k].push(r);
@@ -180,7 +194,8 @@ try {
         // A failed repeat is reported beside the median of those that finished.
         const good = rs.filter((r) => !r.error);
         const failedRuns = rs.filter((r) => r.error).map((r) => r.error);
-        if (k === 'scrapy' && scrapyMissing) R[jobName][k] = { skipped: scrapyMissing };
+        if (!runnerWanted(k)) R[jobName][k] = { skipped: 'not selected (BENCH_RUNNERS)' };
+        else if (k === 'scrapy' && scrapyMissing) R[jobName][k] = { skipped: scrapyMissing };
         else if (!good.length) R[jobName][k] = rs[0];
         else R[jobName][k] = { ...(await medianOf(good.length, (i) => good[i])), failedRuns };
       }
@@ -210,7 +225,9 @@ try {
         const c = { ...common, site: clusterSite, outDir: path.join(outDir, 'cluster'), services };
         const one = await runCluster({ ...c, workers: 1 });
         const two = await runCluster({ ...c, workers: 2 });
-        return { source: services.source, pages: params.clusterPages, imagesPerPage: params.site.imagesPerPage, uniqueImages: clusterSite.plan.uniqueImages, concurrency: params.concurrency, one, two };
+        // The baseline of the target "cluster 1 worker ≥ 0.5× standalone": the same job and site, in this run.
+        const standalone = await runStandalone({ ...c, outDir: path.join(outDir, 'cluster'), images: true, name: 'cluster-baseline' });
+        return { source: services.source, pages: params.clusterPages, imagesPerPage: params.site.imagesPerPage, uniqueImages: clusterSite.plan.uniqueImages, concurrency: params.concurrency, one, two, standalone };
       } finally {
         clusterSite.stop();
         services.stop();
@@ -219,14 +236,7 @@ try {
   }
   if (want('api')) {
     R.api = await section('api', async () => {
-      const o = { ...common, outDir: path.join(outDir, 'api'), connections: params.apiConnections, seconds: params.apiSeconds };
-      return {
-        connections: o.connections,
-        seconds: o.seconds,
-        service: await serviceRead(o),
-        serviceWarn: await serviceRead({ ...o, name: 'api-warn', env: { LOG_LEVEL: 'warn' } }),
-        express: await expressHello(o),
-      };
+      return apiRounds({ ...common, outDir: path.join(outDir, 'api'), connections: params.apiConnections, seconds: params.apiSeconds, rounds: params.repeat });
     });
   }
   if (want('datasets')) R.datasets = await section('datasets', () => datasetsBench({ distDir: build.distDir, outDir, log }));
@@ -237,6 +247,17 @@ try {
   if (want('ops')) {
     R.ops = await section('ops (keys, rate limits, /metrics, stats)', () =>
       opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.opsSeconds, rounds: params.opsRounds }));
+  }
+  if (want('scaleout')) R.scaleout = await section('scaleout (I/O-bound job, 1/2/4 workers)', () => scaleoutRun({ distDir: build.distDir, outDir, log, ...params.scaleout }));
+  if (want('storeops')) {
+    R.storeOps = await section('store operations per image', async () => {
+      const services = clusterServices(outDir);
+      try {
+        return { source: services.unavailable ? `no MongoDB: ${services.unavailable}` : services.source, ...(await storeOpsRun({ distDir: build.distDir, mongoUrl: services.mongoUrl, ...params.storeOps })) };
+      } finally {
+        services.stop?.();
+      }
+    });
   }
   if (want('ferretdb')) R.ferretdb = await section('ferretdb backends', () => ferretdbBackendsRun({ distDir: build.distDir, outDir, ...params.ferretdb }));
   if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));

@@ -1,6 +1,5 @@
 /** The Express app factory: no I/O of its own, everything arrives through the ports. One middleware per concern. */
-import express, { type Express, type RequestHandler } from 'express';
-import { pinoHttp } from 'pino-http';
+import express, { type Express } from 'express';
 import type { Logger } from '../logger.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { JobQueue } from '../queue/job-queue.js';
@@ -15,6 +14,7 @@ import { defaultOpsOptions, opsLayer, type OpsOptions } from './ops-layer.js';
 import { unknownRoute } from './problem.js';
 import { mediaRouter, type MediaSource } from './media-router.js';
 import { noSniff } from './security-headers.js';
+import { requestLog } from './request-log.js';
 import { textTasksRouter } from './text-router.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
 import { WebhookEvents } from '../webhooks/events.js';
@@ -41,27 +41,13 @@ export interface AppDeps {
 
 const DATASET_DEFAULTS = { batchMaxUrls: 1_000_000, shardSamples: 10_000, shardBytes: 512 * 1024 * 1024 };
 
-/** One short line per request, at error level only for the server's own failures. */
-function requestLog(log: Logger): RequestHandler {
-  return pinoHttp({
-    logger: log,
-    autoLogging: { ignore: (req) => req.url === '/health' },
-    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-    // Full header dumps made logging a large share of a cheap GET.
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({ id: req.id, method: req.method, url: req.url.slice(0, 512), remoteAddress: req.remoteAddress }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-  });
-}
-
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? 'loopback, uniquelocal');
   app.set('query parser', 'simple');
   app.use(noSniff);
-  app.use(requestLog(deps.log));
+  app.use(requestLog(deps.log, (url) => url === '/health'));
   const ops = opsLayer(deps.store, deps.ops ?? defaultOpsOptions);
   app.use(ops.before);
   // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
@@ -70,6 +56,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS), addressPolicy, events }));
   app.use(express.json({ limit: '64kb', strict: false }));
 
+  // The task routes first: they take most requests, and each layer passed on the way costs a match.
+  app.use('/text_tasks', textTasksRouter({ ...deps, addressPolicy }));
+  app.use('/images_tasks', imagesTasksRouter({ ...deps, addressPolicy }));
   app
     .route('/health')
     .get(async (_req, res) => {
@@ -82,8 +71,6 @@ export function createApp(deps: AppDeps): Express {
     .get((_req, res) => void res.json(openApiDocument))
     .all(allowOnly('GET'));
   app.use(ops.routes);
-  app.use('/text_tasks', textTasksRouter({ ...deps, addressPolicy }));
-  app.use('/images_tasks', imagesTasksRouter({ ...deps, addressPolicy }));
   app.use(exportsRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS) }));
   if (deps.media) app.use('/media', mediaRouter(deps.media), allowOnly('GET'));
   app.use(unknownRoute);

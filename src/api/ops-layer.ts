@@ -94,8 +94,9 @@ export function opsLayer(store: TaskStore, options: OpsOptions): { before: Reque
   routes.route('/dashboard').get((_req, res) => void res.type('html').set('cache-control', 'no-cache').send(dashboardPage)).all(allowOnly('GET'));
   routes.use('/stats', statsRouter({ usage: store.usage, flush: options.flushUsage }));
   routes.use('/admin', adminRouter({ keys: store.keys, onRevoke: () => auth.forget() }));
-  return {
-    before: [observe, auth.middleware(), rateLimiter(options.rateRules, options.buckets ?? new MemoryTokenBuckets())],
-    routes,
-  };
+  // With AUTH=off and no rate rules those layers would only pass every request on: they are left out.
+  const before: RequestHandler[] = [observe];
+  if (options.auth.mode !== 'off') before.push(auth.middleware());
+  if (options.rateRules.length) before.push(rateLimiter(options.rateRules, options.buckets ?? new MemoryTokenBuckets()));
+  return { before, routes };
 }

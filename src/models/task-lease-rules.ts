@@ -3,7 +3,7 @@
  * adapter loads the task, asks here, and saves the patch atomically (SQLite in one IMMEDIATE transaction,
  * MongoDB through a revision ticket). Nothing here does I/O, so both adapters follow the same rules.
  */
-import type { Task, TaskError, TaskStatus } from './task.js';
+import type { PageInfo, Task, TaskError, TaskStatus } from './task.js';
 
 /** What the worker asks for when it starts or renews: `owner` holds the task for `ms` from now. */
 export interface LeaseRequest {
@@ -25,6 +25,8 @@ export interface TaskPatch {
   error?: TaskError | null;
   lease?: { owner: string; until: string } | null;
   dispatchPendingSince?: string | null;
+  /** What the finished task learned about its page (decideFinish in task-rules.ts). */
+  page?: PageInfo;
   updatedAt: string;
 }
 

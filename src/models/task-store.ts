@@ -4,10 +4,11 @@ import type { FrontierStore } from './frontier-store.js';
 import type { WebhookStore } from './webhook-store.js';
 import type { ApiKeyStore, RateCellStore, UsageStore } from './ops-store.js';
 import type {
-  ClaimResult, ImageCounts, ImageRecord, NewTask, Page, PageInfo, StoredFile, Task,
+  ClaimResult, ImageCounts, ImageRecord, NewTask, Page, PageInfo, Task,
   TaskError, TaskImage, TaskKind, TaskStatus,
 } from './task.js';
 import type { LeaseRequest, StartOptions } from './task-lease-rules.js';
+import type { ClaimRequest, ImageCompletion } from './task-rules.js';
 
 export interface ListTasksQuery {
   kind: TaskKind;
@@ -20,19 +21,26 @@ export interface ListTasksQuery {
   owner?: string;
 }
 
-export interface ClaimOptions {
-  /** The claiming task; it becomes the owner of a pending image. */
-  taskId: string;
-  /** Re-fetch an image stored (updatedAt) before this ISO time; a refresh task passes its own createdAt. */
-  refreshStoredBefore?: string;
-  /** A pending claim older than this (ms) is taken to be abandoned (its worker died) and may be taken over. */
-  staleAfterMs: number;
-}
-
-export type ImageCompletion = { status: 'stored'; file: StoredFile } | { status: 'failed'; error: TaskError };
+/** What a claiming task asks for (the rule: decideClaim in task-rules.ts). */
+export type ClaimOptions = ClaimRequest;
+export type { ImageCompletion };
 
 /** How one image of a task ended, with what the task learned about it (its file is joined from the image record). */
 export type ImageLink = Omit<TaskImage, 'file'>;
+
+/** One image of a task settled: its claim completed (when the task downloaded it) and its link recorded. */
+export interface ImageSettlement {
+  link: ImageLink;
+  /** Completes the claim of `link.taskId` on `link.imageId`; the link is written only if that claim was still the task's. */
+  completion?: ImageCompletion;
+}
+
+export interface SettledImage {
+  /** The image record as it stands after (null when unknown). */
+  image: ImageRecord | null;
+  /** False when the completion did not apply (the claim was no longer the task's): the link was not written. */
+  linked: boolean;
+}
 
 /** Thrown by a store for an opaque cursor it cannot read. */
 export class InvalidCursorError extends Error {
@@ -81,8 +89,12 @@ export interface TaskStore {
   renewLease(id: string, lease: LeaseRequest): Promise<boolean>;
   /** running (held by `owner`) → queued with `error` as the last attempt's failure, for a retry; false if not held. */
   releaseTask(id: string, owner: string, error: TaskError): Promise<boolean>;
-  /** Clears dispatchPendingSince: the queue confirmed a message for the task. No-op when already clear. */
-  markDispatched(id: string): Promise<void>;
+  /**
+   * Clears dispatchPendingSince of each task: the queue confirmed a message for it. A no-op for a task already
+   * clear (a started task was cleared by its start) or unknown. Several at once: the receipts of a burst of
+   * dispatches cost one transaction, or a few commands, together.
+   */
+  markDispatched(ids: readonly string[]): Promise<void>;
   /**
    * Queued tasks whose dispatch has been unconfirmed for `olderThanMs` (oldest first, at most `limit`), each
    * taken atomically: its dispatchPendingSince restarts, so concurrent sweepers never take the same one.
@@ -105,6 +117,11 @@ export interface TaskStore {
    */
   claimImage(sourceUrl: string, options: ClaimOptions): Promise<ClaimResult>;
   /**
+   * claimImage for several URLs at once (the images of one page): one SQLite transaction, a few bulk
+   * commands on MongoDB. Results in the order asked; a URL asked twice is claimed for the task both times.
+   */
+  claimImages(sourceUrls: readonly string[], options: ClaimOptions): Promise<ClaimResult[]>;
+  /**
    * Only the owner of a pending claim can complete it; returns the record as it stands after (unchanged for
    * anyone else). Completing clears the owner; a failure keeps the file of an earlier store (blobs are
    * content-addressed and stay readable). Throws for an unknown image id.
@@ -120,6 +137,12 @@ export interface TaskStore {
 
   /** Idempotent per (taskId, position): a retried task overwrites its earlier outcome. */
   linkImage(link: ImageLink): Promise<void>;
+  /**
+   * completeImage + linkImage for several images of one task at once (one transaction, or bulk writes),
+   * with the same rules; results in the order given. Each item stands alone: one that is not applied
+   * (`linked: false`) does not hold back the others.
+   */
+  settleImages(items: readonly ImageSettlement[]): Promise<SettledImage[]>;
   /** Ordered by position; `file` filled from the image record for stored/reused (not failed/skipped). Unreadable cursor: InvalidCursorError. */
   listTaskImages(taskId: string, query: { limit: number; cursor?: string }): Promise<Page<TaskImage>>;
   /** The link at the lowest position when a task links the same image twice. */

@@ -12,27 +12,60 @@ import type { Logger } from '../logger.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { ConsumeOptions, Job, JobHandler, JobQueue, Reservation } from './job-queue.js';
 
+/** Receipts are written this long after the broker's confirm, together: by then a worker has often started the task (which cleared it). */
+export const RECEIPT_DELAY_MS = 100;
+
+/**
+ * Dispatch receipts written in the background, many per store call. Nothing waits for them: the message is
+ * safe in the broker, and a receipt lost (the process died first) only lets the sweeper send the task once
+ * more after its period, which runs handle (at-least-once; a started or final task is not swept).
+ */
+function receiptWriter(store: TaskStore, log: Logger): { add(taskId: string): void; flush(): Promise<void> } {
+  const pending: string[] = [];
+  let draining: Promise<void> | undefined;
+  const drain = async () => {
+    await new Promise((resolve) => setTimeout(resolve, RECEIPT_DELAY_MS));
+    while (pending.length > 0) {
+      const ids = pending.splice(0, 512);
+      await store.markDispatched(ids).catch((err: unknown) => log.warn({ err, tasks: ids.length }, 'could not record dispatches'));
+    }
+    draining = undefined;
+  };
+  return {
+    add(taskId) {
+      pending.push(taskId);
+      draining ??= drain();
+    },
+    flush: async () => {
+      await draining;
+    },
+  };
+}
+
 /** A queue whose confirmed dispatches are recorded on their tasks, so the sweeper leaves them alone. */
 export function withDispatchReceipts(queue: JobQueue, store: TaskStore, log: Logger): JobQueue {
-  // The message is safe in the broker; failing to record that only risks one duplicate (runs are idempotent).
-  const receipt = (job: Job) => store.markDispatched(job.taskId).catch((err: unknown) => log.warn({ err, taskId: job.taskId }, 'could not record a dispatch'));
+  const receipts = receiptWriter(store, log);
+  const receipt = (job: Job) => receipts.add(job.taskId);
   return {
     async dispatch(job: Job): Promise<void> {
       await queue.dispatch(job);
-      await receipt(job);
+      receipt(job);
     },
     reserve(): Reservation {
       const place = queue.reserve();
       return {
         async dispatch(job: Job): Promise<void> {
           await place.dispatch(job);
-          await receipt(job);
+          receipt(job);
         },
         release: () => place.release(),
       };
     },
     consume: (handler: JobHandler, options: ConsumeOptions) => queue.consume(handler, options),
-    close: () => queue.close(),
+    async close() {
+      await receipts.flush();
+      await queue.close();
+    },
   };
 }
 

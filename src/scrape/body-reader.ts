@@ -18,6 +18,8 @@ export async function readBody(body: Readable, headers: Record<string, string>, 
     abandon(body);
     throw tooLarge(maxBytes);
   }
+  const codings = contentCodings(headers['content-encoding']);
+  if (!codings.length) return readPlain(body, maxBytes, truncate);
   // Compressed bytes are limited too: a deflate stream of empty blocks is endless input with no output.
   const wire = countBytes(body, maxBytes)[Symbol.asyncIterator]();
   const collector = new Collector(maxBytes, truncate);
@@ -25,7 +27,7 @@ export async function readBody(body: Readable, headers: Record<string, string>, 
     const first = await wire.next();
     if (first.done) return Buffer.alloc(0);
     const source = Readable.from(prepend(first.value, wire), { objectMode: false });
-    await pipeline([source, ...decoders(headers['content-encoding'], first.value), collector], { signal });
+    await pipeline([source, ...decoders(codings, first.value), collector], { signal });
     return Buffer.concat(collector.chunks, collector.total);
   } catch (err) {
     if (truncate && err instanceof ScrapeError && err.code === 'too_large') return Buffer.concat(collector.chunks, collector.total);
@@ -33,6 +35,40 @@ export async function readBody(body: Readable, headers: Record<string, string>, 
   } finally {
     abandon(body);
   }
+}
+
+/**
+ * An uncompressed body (most images, many pages): its chunks straight into the collector, under the limit.
+ * No pipeline, so no per-response AbortController, stream wrappers or async generators; the caller's
+ * deadline still holds, as the body is undici's, which the request's signal destroys.
+ */
+async function readPlain(body: Readable, maxBytes: number, truncate: boolean): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const room = maxBytes - total;
+      if (chunk.length > room) {
+        if (!truncate) throw tooLarge(maxBytes);
+        if (room > 0) chunks.push(chunk.subarray(0, room));
+        return Buffer.concat(chunks, maxBytes);
+      }
+      chunks.push(chunk);
+      total += chunk.length;
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  } finally {
+    abandon(body);
+  }
+}
+
+/** The response's content codings, the last applied first (so they are undone in this order). */
+function contentCodings(contentEncoding: string | undefined): string[] {
+  return (contentEncoding ?? '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c && c !== 'identity')
+    .reverse();
 }
 
 /**
@@ -68,12 +104,7 @@ async function* prepend(first: Buffer, rest: AsyncIterator<Buffer>): AsyncGenera
  * zlib streams in a pipeline, so decompression runs under backpressure and a bomb stops at the limit
  * instead of inflating into memory. Content codings apply in order, so they are undone in reverse.
  */
-function decoders(contentEncoding: string | undefined, firstChunk: Buffer): Transform[] {
-  const codings = (contentEncoding ?? '')
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    .filter(Boolean)
-    .reverse();
+function decoders(codings: string[], firstChunk: Buffer): Transform[] {
   const out: Transform[] = [];
   // Servers get compression slightly wrong often enough that ending early must not lose what was decoded.
   const lenient = { finishFlush: zlib.constants.Z_SYNC_FLUSH };

@@ -10,10 +10,18 @@ export class Deadline {
   private remaining: number;
   private startedAt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private readonly caller: AbortSignal | undefined;
+  private readonly onCallerAbort = (): void => this.controller.abort(this.caller?.reason);
 
+  /** The clock starts at the first `resume()`. */
   constructor(ms: number, caller?: AbortSignal) {
     this.remaining = ms;
-    this.signal = caller ? AbortSignal.any([this.controller.signal, caller]) : this.controller.signal;
+    this.signal = this.controller.signal;
+    // A listener removed by dispose(), not AbortSignal.any(): one fetch per image made its weak
+    // references and registry entries a measurable share of the work (bench/RESULTS.md).
+    this.caller = caller;
+    if (caller?.aborted) this.onCallerAbort();
+    else caller?.addEventListener('abort', this.onCallerAbort, { once: true });
   }
 
   /** Starts (or restarts) the clock. */
@@ -43,5 +51,6 @@ export class Deadline {
   dispose(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.caller?.removeEventListener('abort', this.onCallerAbort);
   }
 }

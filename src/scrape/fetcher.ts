@@ -182,10 +182,11 @@ async function fetchChain(ctx: Context, requestedUrl: string, start: URL, limits
   const signal = deadline.signal;
   let url = new URL(start);
   const startedAt = performance.now();
-  deadline.resume();
   try {
     for (let redirects = 0; ; redirects++) {
       const release = await admit(ctx, url, deadline, robots, lease);
+      // The clock runs from here: admission waits are not network time (a no-op when admit resumed it).
+      deadline.resume();
       try {
         const res = await (lease?.dispatcher ?? ctx.agent).request({
           origin: url.origin,
@@ -237,7 +238,10 @@ async function fetchChain(ctx: Context, requestedUrl: string, start: URL, limits
 
 /** What a hop waits for before it may be sent: the guard (when proxied), robots.txt, its host's slot. */
 async function admit(ctx: Context, url: URL, deadline: Deadline, robots: boolean, lease?: ProxyLease): Promise<() => void> {
-  if (lease) await resolveThroughGuard(ctx, url);
+  if (lease) {
+    deadline.resume(); // name resolution is network time
+    await resolveThroughGuard(ctx, url);
+  }
   let delayMs = 0;
   const cache = ctx.robots;
   if (robots && cache) delayMs = (await deadline.paused(() => cache.permit(url, deadline.signal))).crawlDelayMs;

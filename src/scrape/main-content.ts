@@ -3,11 +3,13 @@
  *
  * Two steps, after Readability and trafilatura (docs/main-content.md tells the measurements behind them):
  * 1. choose a container: text blocks of 25+ characters score their ancestors (commas and length, fading
- *    with distance), containers are weighted by tag and class/id words and damped by link density; the best
- *    one may grow to a parent that holds several near-best candidates, and takes in content-like siblings;
+ *    with distance), containers are weighted by tag and class/id words and damped by link density; on an
+ *    infinite-scroll page the repeated unit whose heading names the page wins; the best one (the core) grows
+ *    to the common ancestor with a candidate elsewhere scoring half as much (split content), and takes in
+ *    content-like siblings and a lead (standfirst, intro) named so before it;
  * 2. prune inside it: hidden parts, navigation/aside/footer/forms, class/id words of boilerplate (comments,
- *    share bars, related links, cookie notices, ads…), link-dense blocks, and headings left with nothing
- *    under them.
+ *    share bars, related links, cookie notices, ads…), link-dense blocks, outside the core anything that is
+ *    not prose, and headings left with nothing under them.
  * Works on domhandler nodes, so the page's single parse serves the whole-page text, images and this.
  */
 import { isTag, isText, type AnyNode, type Document, type Element } from 'domhandler';
@@ -28,7 +30,7 @@ export interface MainContent {
 
 /** Class/id words of page furniture. Matched against each class token and the id, lower-cased. */
 const BOILERPLATE_WORD =
-  /(^|[-_:.])(comments?|commentlist|disqus|respond|replies|footer|foot|sidebar|sidebars|side|widgets?|nav|navbar|navigation|menu|menus|breadcrumbs?|crumbs|share|sharing|sharer|shares|socials?|sociable|social-?links|related|relatedposts|recommended|recommendations|promo|promoted|sponsored|sponsor|advert|advertisement|adverts|ads?|adsense|adslot|ad-?container|banner|cookies?|consent|gdpr|newsletter|subscribe|subscription|signup|popup|modal|overlay|toolbar|pagination|pager|paging|tags|tagcloud|taglist|categories|category-?list|authorbox|author-?bio|about-?author|print|rss|caption|wp-caption-text|image-?caption|img-?caption|bildunterschrift|bilduntertitel|legend|credit|photo-?credit|image-?credit|copyright|login|searchform|search|skip|skiplink|hidden|visually-?hidden|sr-only|screen-?reader-?text|more-?stories|most-?popular|popular|trending|outbrain|taboola|plista|masthead|topbar|header-?bar|site-?header|site-?footer|copyright|meta|postmeta|post-?meta|entry-?meta|byline|dateline|date|datum|newsdatum|published|utility|postmetadata|metadata|post-?info|entry-?info|article-?info|article-?meta|author|authors|autor|author-?info|post-?date|timestamp|caption-?credit|credits?|rating|votes?|like|likes|follow|feedback|jump|backlink|back-?to-?top|top-?link|nextprev|prev-?next|post-?nav|post-?navigation|navigation-?links|read-?more|readmore|further|more|also|paywall|donate|donation|shop|cart|calendar|archive|archives|blogroll|links|linkliste|infobox-?links)($|[-_:.])/;
+  /(^|[-_:.])(comments?|commentlist|disqus|respond|replies|footer|foot|sidebar|sidebars|side|widgets?|nav|navbar|navigation|menu|menus|breadcrumbs?|crumbs|share|sharing|sharer|shares|socials?|sociable|social-?links|related|relatedposts|recommended|recommendations|promo|promoted|sponsored|sponsor|advert|advertisement|adverts|ads?|adsense|adslot|ad-?container|banner|cookies?|consent|gdpr|newsletter|subscribe|subscription|signup|popup|modal|overlay|toolbar|pagination|pager|paging|tags|tagcloud|taglist|categories|category-?list|authorbox|author-?bio|about-?author|noprint|rss|caption|wp-caption-text|image-?caption|img-?caption|bildunterschrift|bilduntertitel|legend|credit|photo-?credit|image-?credit|copyright|login|searchform|search|skip|skiplink|hidden|visually-?hidden|sr-only|screen-?reader-?text|more-?stories|most-?popular|popular|trending|outbrain|taboola|plista|factbox|fact-box|linkbox|link-?box|buybox|buy-?box|image-?source|image-?annotation|imagedescription|image-?description|cta|call-to-action|appstores?|embed|embedded|user-?info|user-?profile|masthead|topbar|header-?bar|site-?header|site-?footer|copyright|meta|postmeta|post-?meta|entry-?meta|byline|dateline|date|datum|newsdatum|published|utility|postmetadata|metadata|post-?info|entry-?info|article-?info|article-?meta|author|authors|autor|author-?info|post-?date|timestamp|caption-?credit|credits?|rating|votes?|like|likes|follow|feedback|jump|backlink|back-?to-?top|top-?link|nextprev|prev-?next|post-?nav|post-?navigation|navigation-?links|read-?more|readmore|further|more|also|paywall|donate|donation|shop|cart|calendar|archive|archives|blogroll|links|linkliste|infobox-?links)($|[-_:.])/;
 
 /**
  * Short blocks that announce furniture rather than content: sharing, related links, comment forms, ads,
@@ -36,6 +38,15 @@ const BOILERPLATE_WORD =
  */
 const BOILERPLATE_LINE =
   /^(share|share this|share on|teilen|jetzt teilen|diesen artikel teilen|artikel teilen|partager|compartir|condividi|udostępnij|delen|tweet|like this|gefällt mir|related( posts| articles| stories)?|more from|you may also like|you might also like|recommended|read more|read next|see also|also read|ähnliche (beiträge|artikel)|verwandte (beiträge|artikel)|das könnte (sie|dich) auch interessieren|auch interessant|mehr zum thema|lesen sie auch|weitere artikel|weiterlesen|mehr lesen|à lire aussi|lire aussi|voir aussi|sur le même sujet|te puede interesar|leer más|ti potrebbe interessare|leggi anche|czytaj (też|także)|zobacz (też|także)|lees ook|advertisement|anzeige|- anzeige -|werbung|publicité|publicidad|pubblicità|reklama|sponsored|gesponsert|tags|schlagwörter|kategorien|categories|filed under|posted in|veröffentlicht in|leave a (reply|comment)|kommentar (verfassen|schreiben|hinterlassen)|kommentare|hinterlasse einen kommentar|schreibe einen kommentar|laisser un commentaire|deja un comentario|lascia un commento|comments?|\d+ (comments?|kommentare)|no comments|keine kommentare|print|drucken|imprimer|newsletter|subscribe|abonnieren|jetzt abonnieren|back to top|nach oben|zurück|zurück zur übersicht|previous( post| article)?|next( post| article)?|vorheriger (beitrag|artikel)|nächster (beitrag|artikel)|photo|foto|bild|image|source|quelle|cookies?|this website uses cookies|diese website verwendet cookies)\b.{0,40}$/i;
+
+/** Outside the core container, blocks more linked than this, or leaf blocks shorter than this, are left out. */
+const EXTENSION_MAX_LINK_DENSITY = 0.3;
+const EXTENSION_MIN_TEXT = 25;
+/** How far above the container a lead is looked for, and the class/id words that name one. */
+const LEAD_LEVELS = 6;
+const LEAD_WORD = /(^|[-_\s])(lead|leader|intro|introtext|intro-?text|standfirst|sub-?title|summary|excerpt|abstract|article-?lead|deck|dek|teaser|description)($|[-_\s])/i;
+/** Teasers: furniture when linked (see isFurniture). */
+const TEASER_WORD = /teaser/i;
 
 /** Class/id words that make a container likely to hold the content. */
 const CONTENT_WORD = /(^|[-_:.])(article|articlebody|article-?body|article-?content|body|content|entry|entry-?content|hentry|h-entry|main|post|post-?body|post-?content|post-?entry|story|story-?body|text|blog-?post|single|page-?content|main-?content|rich-?text|markdown)($|[-_:.])/;
@@ -100,7 +111,7 @@ function extractWith(doc: Document, options: MainContentOptions): { content: Mai
   const ctx = new Analysis(doc, options);
   const top = ctx.chooseContainer();
   if (!top) return undefined;
-  const roots = ctx.withSiblings(top);
+  const roots = ctx.withLead(top, ctx.withSiblings(top));
   const pruned = ctx.prune(roots, top);
   let length = 0;
   for (const root of roots) length += ctx.keptText(root, pruned);
@@ -115,6 +126,10 @@ class Analysis {
   /** Furniture and everything inside it: left out of scoring. */
   private readonly underFurniture = new Set<Element>();
   private body: Element | undefined;
+  /** The page's <title> and og:title, normalised for comparison with headings. */
+  private readonly titles: string[] = [];
+  /** The best-scoring container before it grew to an ancestor: content outside it must look like prose. */
+  private core: Element | undefined;
 
   constructor(
     doc: Document,
@@ -141,6 +156,8 @@ class Analysis {
       const name = node.name.toLowerCase();
       if (MAIN_HIDDEN.has(name) || isHidden(node)) continue;
       if (name === 'body' && !this.body) this.body = node;
+      if (name === 'title') this.addTitle(textContent(node));
+      else if (name === 'meta' && node.attribs['property']?.toLowerCase() === 'og:title') this.addTitle(node.attribs['content'] ?? '');
       this.stats.set(node, { text: 0, link: 0, commas: 0, own: 0, ownCommas: 0, hasBlockChild: false, hasArticle: false });
       this.order.push(node);
       for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]!);
@@ -184,6 +201,55 @@ class Analysis {
     }
   }
 
+  private addTitle(text: string): void {
+    const title = normTitle(text);
+    if (title.length >= 10) this.titles.push(title);
+  }
+
+  /** A heading that names the page: its text is in the <title> (or og:title), or holds it. */
+  private isTitleHeading(el: Element): boolean {
+    const text = normTitle(textContent(el));
+    return text.length >= 10 && this.titles.some((t) => t.includes(text) || text.includes(t));
+  }
+
+  /**
+   * Infinite-scroll pages append whole articles of the same markup below the real one, and one of those
+   * may score best. Among the repeated units holding the chosen container, the one whose heading names
+   * the page wins; the container is then its best candidate.
+   */
+  private preferTitledUnit(top: Element, finals: Map<Element, number>): Element {
+    if (this.titles.length === 0) return top;
+    let unit: Element | null = top;
+    for (let level = 0; unit && level < 6 && unit !== this.body; level++, unit = parentOf(unit)) {
+      const parent = parentOf(unit);
+      if (!parent) break;
+      const sig = signature(unit);
+      const units = parent.children.filter((c): c is Element => isTag(c) && c !== unit && signature(c) === sig && (this.stats.get(c)?.text ?? 0) > 200);
+      if (units.length === 0) continue;
+      units.unshift(unit);
+      const titled = units.filter((u) => this.hasTitleHeading(u));
+      if (titled.length !== 1 || titled[0] === unit) return top;
+      let best: Element = titled[0]!;
+      let bestScore = -Infinity;
+      for (const [el, f] of finals) if (f > bestScore && contains(titled[0]!, el)) [best, bestScore] = [el, f];
+      return bestScore >= (finals.get(top) ?? 0) * 0.2 ? best : top;
+    }
+    return top;
+  }
+
+  private hasTitleHeading(unit: Element): boolean {
+    const stack: Element[] = [unit];
+    while (stack.length > 0) {
+      const el = stack.pop()!;
+      if (HEADINGS.has(el.name.toLowerCase())) {
+        if (this.isTitleHeading(el)) return true;
+        continue;
+      }
+      for (const c of el.children) if (isTag(c) && this.stats.has(c)) stack.push(c);
+    }
+    return false;
+  }
+
   private isFurniture(el: Element, name: string): boolean {
     if (FURNITURE_TAGS.has(name)) return true;
     const role = el.attribs['role']?.toLowerCase();
@@ -191,7 +257,9 @@ class Analysis {
     if (!this.options.useClassWords) return false;
     // A heading's id is often an anchor made from its words ("nav_…"): only its class counts.
     if (HEADINGS.has(name)) return isBoilerplateName(el.attribs['class'] ?? '');
-    if (!NAMED_CONTAINERS.has(name)) return false;
+    if (!NAMED_CONTAINERS.has(name) && !name.includes('-')) return false;
+    // "Teaser" names a list of links to other pages, but also an article's own lead: only the linked kind goes.
+    if (TEASER_WORD.test(`${el.attribs['class'] ?? ''} ${el.attribs['id'] ?? ''}`) && this.linkDensity(el) >= 0.1) return true;
     return classWeight(el) < 0 && hasBoilerplateWord(el);
   }
 
@@ -246,11 +314,13 @@ class Analysis {
       }
     }
     if (!top) return undefined;
-    // Several near-best candidates under one ancestor: the content is split, take the ancestor.
-    const near = [...finals].filter(([el, f]) => el !== top && f >= topScore * 0.75).map(([el]) => el);
-    if (near.length >= 3) {
+    this.core = top;
+    // A candidate elsewhere scoring at least half the best: the content is split (sections between ads,
+    // a recipe's columns), take the nearest ancestor holding both; prune() keeps only prose outside the core.
+    const near = [...finals].filter(([el, f]) => !contains(el, top!) && !contains(top!, el) && f >= topScore * 0.5).map(([el]) => el);
+    if (near.length > 0) {
       for (let parent = parentOf(top); parent && parent.name.toLowerCase() !== 'body'; parent = parentOf(parent)) {
-        if (near.filter((el) => contains(parent, el)).length >= 3) {
+        if (near.some((el) => contains(parent, el))) {
           top = parent;
           break;
         }
@@ -269,6 +339,7 @@ class Analysis {
       }
       last = score;
     }
+    top = this.preferTitledUnit(top, finals);
     // An only child stands for its parent.
     for (let parent = parentOf(top); parent && parent.name.toLowerCase() !== 'body'; parent = parentOf(parent)) {
       if (parent.children.filter(isTag).length !== 1) break;
@@ -308,6 +379,40 @@ class Analysis {
     return roots;
   }
 
+  /**
+   * A lead (standfirst, intro, excerpt, abstract) often sits in the article's header, before the body's
+   * container: named so, short, unlinked, it joins in front.
+   */
+  withLead(top: Element, roots: Element[]): Element[] {
+    let scope: Element = top;
+    for (let i = 0; i < LEAD_LEVELS; i++) {
+      const parent = parentOf(scope);
+      if (!parent || parent === this.body) break;
+      scope = parent;
+    }
+    if (scope === top) return roots;
+    const leads: Element[] = [];
+    const stack: Element[] = [scope];
+    while (stack.length > 0) {
+      const el = stack.pop()!;
+      if (el === top) break;
+      if (roots.includes(el) || this.underFurniture.has(el)) continue;
+      const s = this.stats.get(el);
+      if (!s) continue;
+      if (el !== scope && LEAD_WORD.test(`${el.attribs['class'] ?? ''} ${el.attribs['id'] ?? ''}`) && s.text >= 40 && s.text <= 1500 && this.linkDensity(el) < 0.2) {
+        leads.push(el);
+        continue;
+      }
+      for (let i = el.children.length - 1; i >= 0; i--) {
+        const child = el.children[i]!;
+        if (isTag(child)) stack.push(child);
+      }
+    }
+    // Only elements before the container (the walk stops at it); one that holds the container is no lead.
+    const found = leads.filter((el) => !contains(el, top));
+    return found.length > 0 ? [...found, ...roots.filter((r) => !found.some((l) => contains(l, r)))] : roots;
+  }
+
   /** Elements to leave out inside the roots. */
   prune(roots: Element[], top: Element): Set<Element> {
     const pruned = new Set<Element>();
@@ -327,6 +432,10 @@ class Analysis {
           pruned.add(el);
           continue;
         }
+        if (this.core && !contains(el, this.core) && !contains(this.core, el) && this.isWeakBlock(el)) {
+          pruned.add(el);
+          continue;
+        }
         for (let i = el.children.length - 1; i >= 0; i--) {
           const child = el.children[i]!;
           if (isTag(child)) stack.push(child);
@@ -335,6 +444,17 @@ class Analysis {
       this.pruneOrphanHeadings(root, pruned);
     }
     return pruned;
+  }
+
+  /** Outside the core container: a block that is not prose (short, or linked). */
+  private isWeakBlock(el: Element): boolean {
+    const name = el.name.toLowerCase();
+    if (HEADINGS.has(name) || INLINE.has(name)) return false;
+    const s = this.stats.get(el)!;
+    if (s.text === 0) return false;
+    if (this.linkDensity(el) > EXTENSION_MAX_LINK_DENSITY) return true;
+    if (s.hasBlockChild) return false;
+    return s.text < EXTENSION_MIN_TEXT;
   }
 
   /** A block made mostly of links (related articles, tag lists, pagers): not prose. */
@@ -399,6 +519,15 @@ class Analysis {
 
 function isArticle(el: Element, name: string): boolean {
   return name === 'article' || name === 'main' || el.attribs['itemprop']?.toLowerCase() === 'articlebody';
+}
+
+/** Tag and class: repeated units of one template share it. */
+function signature(el: Element): string {
+  return `${el.name.toLowerCase()}.${(el.attribs['class'] ?? '').trim()}`;
+}
+
+function normTitle(text: string): string {
+  return text.toLowerCase().replace(/[\s\p{P}\p{S}]+/gu, ' ').trim();
 }
 
 function isBoilerplateLine(el: Element): boolean {

@@ -11,6 +11,12 @@ import { createMeter, sha256Hex } from './meter.js';
 export class VolumeBlobStore implements BlobStore {
   /** Directories known to exist: content addressing spreads files over 256 of them, so mkdir once each. */
   private readonly dirs = new Set<string>();
+  /**
+   * Temp names: this store's random prefix and a counter, so a write costs no random bytes of its own.
+   * Processes sharing the volume have different prefixes; `wx` refuses a clash anyway.
+   */
+  private readonly tmpPrefix = `.tmp-${randomBytes(6).toString('hex')}-`;
+  private tmpCount = 0;
 
   constructor(
     private readonly root: string,
@@ -26,7 +32,7 @@ export class VolumeBlobStore implements BlobStore {
     const dir = path.dirname(target);
     await this.ensureDir(dir);
     // Temp file in the same directory, then rename: readers never see a partial file.
-    const tmp = path.join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    const tmp = path.join(dir, `${this.tmpPrefix}${(this.tmpCount++).toString(36)}`);
     if (Buffer.isBuffer(data)) {
       // The common case (images are buffered under their byte limit): two syscalls fewer than a stream.
       try {
@@ -41,7 +47,7 @@ export class VolumeBlobStore implements BlobStore {
         await fs.rm(tmp, { force: true });
         throw err;
       }
-      return { size: data.length, sha256: sha256Hex(data) };
+      return bufferResult(data);
     }
     const meter = createMeter();
     try {
@@ -82,4 +88,18 @@ export class VolumeBlobStore implements BlobStore {
   publicUrl(key: string): string {
     return joinUrl(this.publicBaseUrl, key);
   }
+}
+
+/**
+ * The PutResult of a buffer, its sha256 computed only when read: an image's writer already knows the hash
+ * (it is the key), and hashing every image twice was a visible share of the CPU.
+ */
+function bufferResult(data: Buffer): PutResult {
+  let sha256: string | undefined;
+  return {
+    size: data.length,
+    get sha256() {
+      return (sha256 ??= sha256Hex(data));
+    },
+  };
 }

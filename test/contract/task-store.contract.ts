@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidCursorError } from '../../src/models/task-store.js';
 import type { TaskStore } from '../../src/models/task-store.js';
 import type { StoredFile, Task, TaskKind } from '../../src/models/task.js';
+import { imageIdFor } from '../../src/models/task-rules.js';
 import { eachStore } from './store-lifecycle.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -299,7 +300,7 @@ export function describeTaskStoreContract(
         const lost = await newTask('text');
         const started = await newTask('text');
         expect(lost.dispatchPendingSince).toBe(lost.createdAt);
-        await store.markDispatched(confirmed.id);
+        await store.markDispatched([confirmed.id]);
         expect((await store.getTask(confirmed.id))?.dispatchPendingSince).toBeUndefined();
         await store.startTask(started.id, lease('w1'));
         await store.finishTask(started.id, { status: 'succeeded' }, 'w1');
@@ -315,7 +316,7 @@ export function describeTaskStoreContract(
         expect(await store.takeUndispatched({ olderThanMs: window, limit: 10 })).toEqual([]);
         await sleep(window + 50);
         expect((await store.takeUndispatched({ olderThanMs: window, limit: 10 })).map((t) => t.id)).toEqual([lost.id]);
-        await store.markDispatched(lost.id);
+        await store.markDispatched([lost.id, 'no-such-task']);
         await sleep(30);
         expect(await store.takeUndispatched({ olderThanMs: 20, limit: 10 })).toEqual([]);
       });
@@ -505,6 +506,75 @@ export function describeTaskStoreContract(
         const { image } = await claim(uniqueUrl(), a.id);
         const stored = await store.completeImage(image.id, a.id, { status: 'stored', file: fileFor(9) });
         expect(await store.releaseImage(image.id, a.id)).toEqual(stored);
+      });
+    });
+
+    describe('images in batches (one page at a time)', () => {
+      it('names an image by its source URL, the same id in every store', async () => {
+        const task = await newTask();
+        const url = 'https://example.test/fixed/name.png';
+        const { image } = await claim(url, task.id);
+        expect(image.id).toBe(imageIdFor(url));
+        expect(imageIdFor(url)).toMatch(/^[0-9a-f]{32}$/);
+      });
+
+      it('claims a page of images in one call with the same answers as one by one', async () => {
+        const [a, b] = [await newTask(), await newTask()];
+        const [fresh, mine, theirs, stored, failed] = [uniqueUrl(), uniqueUrl(), uniqueUrl(), uniqueUrl(), uniqueUrl()];
+        await claim(mine, a.id);
+        await claim(theirs, b.id);
+        const { image: s } = await claim(stored, b.id);
+        await store.completeImage(s.id, b.id, { status: 'stored', file: fileFor(3) });
+        const { image: f } = await claim(failed, b.id);
+        await store.completeImage(f.id, b.id, { status: 'failed', error: { code: 'timeout', message: 't' } });
+
+        const results = await store.claimImages([fresh, mine, theirs, stored, failed, fresh], { taskId: a.id, staleAfterMs: 60_000 });
+        expect(results.map((r) => r.outcome)).toEqual(['claimed', 'claimed', 'in_progress', 'stored', 'claimed', 'claimed']);
+        expect(results.map((r) => r.image.sourceUrl)).toEqual([fresh, mine, theirs, stored, failed, fresh]);
+        expect(results[0]!.image).toMatchObject({ id: imageIdFor(fresh), status: 'pending', ownerTaskId: a.id });
+        expect(results[2]!.image.ownerTaskId).toBe(b.id);
+        expect(results[3]!.image.file).toEqual(fileFor(3));
+        expect(results[4]!.image).toMatchObject({ status: 'pending', ownerTaskId: a.id });
+        expect(results[4]!.image.error).toBeUndefined();
+        expect(await store.getImage(results[4]!.image.id)).toEqual(results[4]!.image);
+        expect(await store.claimImages([], { taskId: a.id, staleAfterMs: 60_000 })).toEqual([]);
+      });
+
+      it('completes and links a page of images in one call, skipping the links of claims it no longer holds', async () => {
+        const [a, b] = [await newTask(), await newTask()];
+        const urls = [uniqueUrl(), uniqueUrl(), uniqueUrl(), uniqueUrl()];
+        const claims = await store.claimImages(urls.slice(0, 3), { taskId: a.id, staleAfterMs: 60_000 });
+        // b takes over the third claim (stale for it), so a's completion of it must not apply.
+        await sleep(5);
+        expect((await claim(urls[2]!, b.id, { staleAfterMs: 0 })).outcome).toBe('claimed');
+        const { image: reused } = await claim(urls[3]!, b.id);
+        await store.completeImage(reused.id, b.id, { status: 'stored', file: fileFor(8) });
+        const error = { code: 'http_error', message: '404' };
+        const link = (i: number, outcome: 'stored' | 'failed' | 'reused', imageId = claims[i]?.image.id ?? reused.id) =>
+          ({ taskId: a.id, position: i, sourceUrl: urls[i]!, imageId, outcome, ...(outcome === 'failed' ? { error } : {}) });
+
+        const settled = await store.settleImages([
+          { link: link(0, 'stored'), completion: { status: 'stored', file: fileFor(5) } },
+          { link: link(1, 'failed'), completion: { status: 'failed', error } },
+          { link: link(2, 'stored'), completion: { status: 'stored', file: fileFor(6) } },
+          { link: link(3, 'reused') },
+        ]);
+        expect(settled.map((r) => r.linked)).toEqual([true, true, false, true]);
+        expect(settled[0]!.image).toMatchObject({ status: 'stored', file: fileFor(5) });
+        expect(settled[0]!.image?.ownerTaskId).toBeUndefined();
+        expect(settled[1]!.image).toMatchObject({ status: 'failed', error });
+        expect(settled[2]!.image).toMatchObject({ status: 'pending', ownerTaskId: b.id });
+        expect(await store.getImage(claims[0]!.image.id)).toEqual(settled[0]!.image);
+
+        expect((await store.listTaskImages(a.id, { limit: 10 })).items.map((i) => [i.position, i.outcome, i.file?.sha256])).toEqual([
+          [0, 'stored', fileFor(5).sha256], [1, 'failed', undefined], [3, 'reused', fileFor(8).sha256],
+        ]);
+        expect(await store.imageCounts(a.id)).toEqual({ found: 3, stored: 1, reused: 1, failed: 1, skipped: 0 });
+        // Settling again is idempotent for the links and leaves completed images alone.
+        const again = await store.settleImages([{ link: link(0, 'stored'), completion: { status: 'stored', file: fileFor(7) } }, { link: link(3, 'reused') }]);
+        expect(again.map((r) => r.linked)).toEqual([false, true]);
+        expect((await store.getImage(claims[0]!.image.id))?.file).toEqual(fileFor(5));
+        expect(await store.imageCounts(a.id)).toEqual({ found: 3, stored: 1, reused: 1, failed: 1, skipped: 0 });
       });
     });
 
@@ -722,6 +792,24 @@ export function describeSharedStoreContract(
       expect(await otherStore.completeImage(first.image.id, otherId, { status: 'stored', file })).toMatchObject({ status: 'pending' });
       await ownerStore.completeImage(first.image.id, owner, { status: 'stored', file });
       expect((await otherStore.claimImage(urls[0]!, { taskId: otherId, staleAfterMs: 60_000 })).outcome).toBe('stored');
+    });
+
+    it('keeps batch claims exclusive across instances: each URL of two overlapping pages is claimed once', async () => {
+      const [t1, t2] = [
+        await a.createTask({ kind: 'images', url: 'https://example.test/p1', refresh: false }),
+        await b.createTask({ kind: 'images', url: 'https://example.test/p2', refresh: false }),
+      ];
+      const urls = Array.from({ length: 30 }, (_, i) => `https://example.test/shared/${i}.png`);
+      const [r1, r2] = await Promise.all([
+        a.claimImages(urls, { taskId: t1.id, staleAfterMs: 60_000 }),
+        b.claimImages([...urls].reverse(), { taskId: t2.id, staleAfterMs: 60_000 }),
+      ]);
+      const byUrl = new Map(r2.map((r) => [r.image.sourceUrl, r]));
+      for (const r of r1) {
+        const other = byUrl.get(r.image.sourceUrl)!;
+        expect([r.outcome, other.outcome].sort()).toEqual(['claimed', 'in_progress']);
+        expect(r.image.id).toBe(other.image.id);
+      }
     });
 
     more?.(() => [a, b]);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Connection } from 'mongoose';
 import { openMongoTaskStore } from '../../src/models/mongo/mongo-task-store.js';
-import { imageIdFor } from '../../src/models/mongo/image-model.js';
+import { imageIdFor } from '../../src/models/task-rules.js';
 import type { TaskStore } from '../../src/models/task-store.js';
 import { SharedTokenBuckets } from '../../src/ops/token-bucket.js';
 import { describeWithService } from '../helpers/services.js';

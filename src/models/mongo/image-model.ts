@@ -1,5 +1,4 @@
 /** The `images` collection: one document per image source URL. */
-import { createHash } from 'node:crypto';
 import { Schema } from 'mongoose';
 import type { ImageStatus, StoredFile, TaskError } from '../task.js';
 
@@ -31,14 +30,5 @@ export const imageSchema = new Schema<ImageDoc>(
   { versionKey: false, id: false, strict: true, minimize: false },
 );
 
-// The dedupe invariant: one image per source URL, whatever its id.
+// The dedupe invariant: one image per source URL, whatever its id (imageIdFor in task-rules.ts derives it from the URL).
 imageSchema.index({ sourceUrl: 1 }, { unique: true });
-
-/**
- * An image's id is derived from its source URL, so a claim finds its image by `_id`: FerretDB v1 (SQLite)
- * answers only `{_id: value}` filters from an index and scans the whole collection for any other filter.
- * 128 bits of SHA-256; the unique index on sourceUrl still guards the invariant.
- */
-export function imageIdFor(sourceUrl: string): string {
-  return createHash('sha256').update(sourceUrl, 'utf8').digest('hex').slice(0, 32);
-}

@@ -1,21 +1,14 @@
 /** Documents → domain objects: Dates become ISO strings, absent fields stay absent. */
-import type { ImageCounts, ImageOutcome, ImageRecord, Task, TaskImage } from '../task.js';
+import type { ImageCounts, ImageRecord, Task, TaskImage } from '../task.js';
+import { emptyCounts } from '../task-rules.js';
 import type { TaskPatch } from '../task-lease-rules.js';
+import type { ImagePatch } from '../task-rules.js';
 import type { ImageDoc } from './image-model.js';
 import type { Change } from './revision.js';
 import type { TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
 
 const iso = (d: Date | string): string => new Date(d).toISOString();
-
-export function emptyCounts(): ImageCounts {
-  return { found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 };
-}
-
-export function addCount(counts: ImageCounts, outcome: ImageOutcome, n: number): void {
-  counts[outcome] += n;
-  counts.found += n;
-}
 
 export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
   const task: Task = {
@@ -50,8 +43,20 @@ export function taskChange(patch: TaskPatch): Change {
       const lease = value as TaskPatch['lease'];
       put('leaseOwner', lease ? lease.owner : null);
       put('leaseUntil', lease ? new Date(lease.until) : null);
-    } else if (key === 'error' || key === 'status' || key === 'attempts') put(key, value);
+    } else if (key === 'error' || key === 'status' || key === 'attempts' || key === 'page') put(key, value);
     else put(key, value === null ? null : new Date(value as string));
+  }
+  return change;
+}
+
+/** An ImagePatch (ISO strings, null = remove) as a revision Change on an image document. */
+export function imageChange(patch: ImagePatch): Change {
+  const change: Change = { set: {}, unset: [] };
+  const unset = change.unset as string[];
+  for (const [key, value] of Object.entries(patch) as Array<[keyof ImagePatch, unknown]>) {
+    if (value === undefined) continue;
+    if (value === null) unset.push(key);
+    else change.set[key] = key === 'claimedAt' || key === 'updatedAt' ? new Date(value as string) : value;
   }
   return change;
 }

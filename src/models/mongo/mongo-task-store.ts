@@ -12,36 +12,55 @@ import {
   decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTaskCursor, newIdWithTime,
 } from '../ids.js';
 import type {
-  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, PageInfo, Task, TaskError, TaskImage, TaskKind,
+  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, Task, TaskError, TaskImage, TaskKind,
 } from '../task.js';
-import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
+import type {
+  ClaimOptions, ImageCompletion, ImageLink, ImageSettlement, ListTasksQuery, SettledImage, TaskStore,
+} from '../task-store.js';
 import { MongoBatchStore } from './mongo-batch-store.js';
 import { MongoWebhookStore } from './mongo-webhook-store.js';
-import { imageIdFor, type ImageDoc } from './image-model.js';
+import type { ImageDoc } from './image-model.js';
 import {
-  decideDispatched, decideRelease, decideRenew, decideStart, decideSweep, mayFinish,
+  decideDispatched, decideRelease, decideRenew, decideStart, decideSweep,
   type LeaseRequest, type StartOptions, type StartRefusal, type TaskPatch,
 } from '../task-lease-rules.js';
-import { addCount, emptyCounts, taskChange, toImage, toTask, toTaskImage } from './mapping.js';
+import {
+  claimResult, decideClaim, decideCompletion, decideFinish, decideImageRelease, emptyCounts, foldCounts, imageIdFor,
+  newImageClaim, type FinishResult, type ImagePatch,
+} from '../task-rules.js';
+import { checkPageLimit, pageOf } from '../paging.js';
+import { imageChange, taskChange, toImage, toTask, toTaskImage } from './mapping.js';
 import { bindModels, ensureIndexes, type Models } from './models.js';
 import type { ApiKeyStore, RateCellStore, UsageStore } from '../ops-store.js';
 import { MongoApiKeyStore, MongoRateCellStore, MongoUsageStore } from './mongo-ops-store.js';
 import { MongoFeedStore } from './mongo-feed-store.js';
 import { MongoFrontierStore } from './mongo-frontier-store.js';
-import { isDuplicateKey, Revisions, type Change } from './revision.js';
+import { isDuplicateKey, Revisions, writeErrorsOf } from './revision.js';
 import { taskImageId, type TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
 
-const MAX_LIST_LIMIT = 1000;
 const UNFINISHED = ['queued', 'running'] as const;
 
-function checkLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    throw new RangeError(`limit must be an integer in 1..${MAX_LIST_LIMIT}, got ${limit}`);
-  }
+/** An image document as first claimed (the rule's record, with Dates and a revision). */
+function freshImageDoc(image: ImageRecord): ImageDoc {
+  const at = new Date(image.updatedAt);
+  return { _id: image.id, sourceUrl: image.sourceUrl, status: 'pending', ownerTaskId: image.ownerTaskId, claimedAt: at, updatedAt: at, rev: 0 };
 }
 
-const isUnfinished = (t: TaskDoc): boolean => t.status === 'queued' || t.status === 'running';
+/** A link as an upsert of its (task, position) document. */
+function linkUpdate(link: ImageLink): Record<string, unknown> {
+  const set: Record<string, unknown> = {
+    taskId: link.taskId, position: link.position, sourceUrl: link.sourceUrl, imageId: link.imageId, outcome: link.outcome,
+  };
+  const unset: Record<string, ''> = {};
+  if (link.error) set.error = link.error;
+  else unset.error = '';
+  if (link.details) set.details = link.details;
+  else unset.details = '';
+  const update: Record<string, unknown> = { $set: set };
+  if (Object.keys(unset).length) update.$unset = unset;
+  return update;
+}
 
 /**
  * Runs an upsert; a concurrent upsert of the same key can fail with a duplicate key error (MongoDB and
@@ -98,7 +117,7 @@ export class MongoTaskStore implements TaskStore {
   }
 
   async listTasks(query: ListTasksQuery): Promise<Page<Task>> {
-    checkLimit(query.limit);
+    checkPageLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
     const filter: Record<string, unknown> = { kind: query.kind };
     if (query.status) filter.status = query.status;
@@ -109,11 +128,8 @@ export class MongoTaskStore implements TaskStore {
     }
     const docs = await this.m.tasks.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit + 1)
       .lean<TaskDoc[]>().exec();
-    const more = docs.length > query.limit;
-    const pageDocs = more ? docs.slice(0, query.limit) : docs;
-    const items = await this.withCountsMany(pageDocs);
-    const last = items[items.length - 1];
-    return more && last ? { items, nextCursor: encodeTaskCursor(last.createdAt, last.id) } : { items };
+    const page = pageOf(docs, query.limit, (last) => encodeTaskCursor(new Date(last.createdAt).toISOString(), last._id));
+    return { ...page, items: await this.withCountsMany(page.items) };
   }
 
   async listUnfinished(kind?: TaskKind): Promise<Task[]> {
@@ -142,8 +158,13 @@ export class MongoTaskStore implements TaskStore {
     return this.decideAndPatch(id, (task) => decideRelease(task, Date.now(), owner, error));
   }
 
-  async markDispatched(id: string): Promise<void> {
-    await this.decideAndPatch(id, (task) => decideDispatched(task, Date.now()));
+  async markDispatched(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    // One read of them all; only those still queued and pending are written (a started task was cleared by its start).
+    await this.revisions.updateMany('tasks', this.m.tasks, ids, (t) => {
+      const patch = decideDispatched(toTask(t), Date.now());
+      return patch && taskChange(patch);
+    });
   }
 
   async takeUndispatched(query: { olderThanMs: number; limit: number }): Promise<Task[]> {
@@ -164,11 +185,33 @@ export class MongoTaskStore implements TaskStore {
   }
 
   private async decideAndPatch(id: string, decide: (task: Task) => TaskPatch | null): Promise<boolean> {
-    const res = await this.revisions.update('tasks', this.m.tasks, id, (t) => {
+    return (await this.updateTask(id, decide))?.changed ?? false;
+  }
+
+  /** The record port for tasks: decide on the task, save its patch through a revision ticket. Null: unknown task. */
+  private updateTask(id: string, decide: (task: Task) => TaskPatch | null): Promise<{ doc: TaskDoc; changed: boolean } | null> {
+    return this.revisions.update('tasks', this.m.tasks, id, (t) => {
       const patch = decide(toTask(t));
       return patch && taskChange(patch);
     });
-    return res?.changed ?? false;
+  }
+
+  /** The record port for images, by id, as updateTask. */
+  private updateImage(id: string, decide: (image: ImageRecord) => ImagePatch | null): Promise<{ doc: ImageDoc; changed: boolean } | null> {
+    return this.revisions.update('images', this.m.images, id, (d) => {
+      const patch = decide(toImage(d));
+      return patch && imageChange(patch);
+    });
+  }
+
+  /** The record port for many images at once (Revisions.updateMany); `known`: documents just read. */
+  private updateImages(
+    ids: readonly string[], decide: (image: ImageRecord) => ImagePatch | null, known?: ReadonlyMap<string, ImageDoc>,
+  ): Promise<Map<string, { doc: ImageDoc; changed: boolean }>> {
+    return this.revisions.updateMany('images', this.m.images, ids, (d) => {
+      const patch = decide(toImage(d));
+      return patch && imageChange(patch);
+    }, known);
   }
 
   async saveText(id: string, text: string): Promise<void> {
@@ -183,77 +226,94 @@ export class MongoTaskStore implements TaskStore {
     return doc.utf8 ? doc.utf8.toString('utf8') : (doc.text ?? '');
   }
 
-  async finishTask(
-    id: string,
-    result: { status: 'succeeded' | 'failed'; page?: PageInfo; error?: TaskError },
-    owner?: string,
-  ): Promise<Task | null> {
-    const res = await this.revisions.update('tasks', this.m.tasks, id, (t) => {
-      if (!isUnfinished(t) || !mayFinish(toTask(t), owner)) return null;
-      const now = new Date();
-      const change: Change = { set: { status: result.status, finishedAt: now, updatedAt: now }, unset: ['leaseOwner', 'leaseUntil', 'dispatchPendingSince'] };
-      if (result.page) change.set.page = result.page;
-      if (result.error) change.set.error = result.error;
-      else (change.unset as string[]).push('error');
-      return change;
-    });
+  async finishTask(id: string, result: FinishResult, owner?: string): Promise<Task | null> {
+    const res = await this.updateTask(id, (task) => decideFinish(task, result, owner, Date.now()));
     return res ? this.withCounts(res.doc) : null;
   }
 
   async claimImage(sourceUrl: string, options: ClaimOptions): Promise<ClaimResult> {
-    const id = imageIdFor(sourceUrl);
-    const owner = options.taskId;
-    const now = new Date();
-    const fresh: ImageDoc = {
-      _id: id, sourceUrl, status: 'pending', ownerTaskId: owner, claimedAt: now, updatedAt: now, rev: 0,
-    };
-    try {
-      // An upsert by _id: inserts (the unique indexes keep it to one) or matches and changes nothing.
-      const { _id: _, ...onInsert } = fresh;
-      const res = await this.m.images.updateOne({ _id: id }, { $setOnInsert: onInsert }, { upsert: true }).exec();
-      if (res.upsertedCount === 1) return { outcome: 'claimed', image: toImage(fresh) };
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err; // lost an insert race: the image exists now
-    }
+    return (await this.claimImages([sourceUrl], options))[0]!;
+  }
 
-    const refreshBefore = options.refreshStoredBefore === undefined ? undefined : Date.parse(options.refreshStoredBefore);
-    const res = await this.revisions.update('images', this.m.images, id, (img) => {
-      const at = new Date();
-      const staleBefore = at.getTime() - Math.max(0, options.staleAfterMs);
-      const claimable =
-        img.status === 'failed'
-        || (img.status === 'pending'
-          && (img.ownerTaskId === owner || !img.claimedAt || new Date(img.claimedAt).getTime() < staleBefore))
-        || (img.status === 'stored' && refreshBefore !== undefined && new Date(img.updatedAt).getTime() < refreshBefore);
-      if (!claimable) return null;
-      return { set: { status: 'pending', ownerTaskId: owner, claimedAt: at, updatedAt: at }, unset: ['error'] };
-    });
-    if (!res) throw new Error(`image vanished during claim: ${sourceUrl}`);
-    const image = toImage(res.doc);
-    if (res.changed) return { outcome: 'claimed', image };
-    return { outcome: res.doc.status === 'stored' ? 'stored' : 'in_progress', image };
+  /**
+   * Reads of every image by its derived id (sent together), one unordered insert of those not there yet (a
+   * duplicate key: another task inserted it first), and the claim rule on the rest through Revisions.updateMany.
+   */
+  async claimImages(sourceUrls: readonly string[], options: ClaimOptions): Promise<ClaimResult[]> {
+    const urls = [...new Set(sourceUrls)];
+    const nowMs = Date.now();
+    const ids = new Map(urls.map((u) => [u, imageIdFor(u)]));
+    const known = new Map((await this.revisions.readMany(this.m.images, [...ids.values()])).map((d) => [d._id, d]));
+    const results = new Map<string, ClaimResult>();
+    const fresh = urls.filter((u) => !known.has(ids.get(u)!)).map((u) => newImageClaim(u, options, nowMs));
+    if (fresh.length > 0) {
+      let lost = new Set<number>();
+      try {
+        await this.m.images.collection.insertMany(fresh.map(freshImageDoc) as never[], { ordered: false });
+      } catch (err) {
+        const failed = writeErrorsOf(err);
+        if (!failed || failed.some((e) => !isDuplicateKey(e))) throw err;
+        lost = new Set(failed.map((e) => e.index)); // inserted by another task meanwhile: claimed by the rule below
+      }
+      fresh.forEach((image, i) => {
+        if (!lost.has(i)) results.set(image.sourceUrl, claimResult(image, true));
+      });
+    }
+    const rest = urls.filter((u) => !results.has(u));
+    if (rest.length > 0) {
+      const decided = await this.updateImages(rest.map((u) => ids.get(u)!), (img) => decideClaim(img, options, Date.now()), known);
+      for (const u of rest) {
+        const res = decided.get(ids.get(u)!);
+        if (!res) throw new Error(`image vanished during claim: ${u}`);
+        results.set(u, claimResult(toImage(res.doc), res.changed));
+      }
+    }
+    return sourceUrls.map((u) => results.get(u)!);
   }
 
   async completeImage(imageId: string, ownerTaskId: string, completion: ImageCompletion): Promise<ImageRecord> {
-    const res = await this.revisions.update('images', this.m.images, imageId, (img) => {
-      if (img.status !== 'pending' || img.ownerTaskId !== ownerTaskId) return null;
-      const now = new Date();
-      return completion.status === 'stored'
-        ? { set: { status: 'stored', file: completion.file, updatedAt: now }, unset: ['ownerTaskId', 'claimedAt', 'error'] }
-        // A failure keeps the file of an earlier store: blobs are content-addressed and stay readable.
-        : { set: { status: 'failed', error: completion.error, updatedAt: now }, unset: ['ownerTaskId', 'claimedAt'] };
-    });
+    const res = await this.updateImage(imageId, (img) => decideCompletion(img, ownerTaskId, completion, Date.now()));
     if (!res) throw new Error(`unknown image ${imageId}`);
     return toImage(res.doc);
   }
 
   async releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord> {
-    const res = await this.revisions.update('images', this.m.images, imageId, (img) => {
-      if (img.status !== 'pending' || img.ownerTaskId !== ownerTaskId) return null;
-      return { set: { updatedAt: new Date() }, unset: ['ownerTaskId', 'claimedAt'] };
-    });
+    const res = await this.updateImage(imageId, (img) => decideImageRelease(img, ownerTaskId, Date.now()));
     if (!res) throw new Error(`unknown image ${imageId}`);
     return toImage(res.doc);
+  }
+
+  /**
+   * The completions through Revisions.updateMany, then the links of those that applied (and of those with
+   * nothing to complete) in one unordered bulk upsert. One completion per image: a second one for the same
+   * image in the batch (the task listed it twice) finds the claim already completed, as it would one by one.
+   */
+  async settleImages(items: readonly ImageSettlement[]): Promise<SettledImage[]> {
+    const completions = new Map<string, { owner: string; completion: ImageCompletion }>();
+    for (const { link, completion } of items) {
+      if (completion && !completions.has(link.imageId)) completions.set(link.imageId, { owner: link.taskId, completion });
+    }
+    const decided = completions.size === 0 ? new Map<string, { doc: ImageDoc; changed: boolean }>()
+      : await this.updateImages([...completions.keys()], (img) => {
+        const c = completions.get(img.id)!;
+        return decideCompletion(img, c.owner, c.completion, Date.now());
+      });
+    const applied = new Set<string>();
+    const settled = items.map(({ link, completion }): SettledImage => {
+      if (!completion) return { image: null, linked: true };
+      const res = decided.get(link.imageId);
+      // Only the first completion of an image in the batch can be the one that applied.
+      const first = res?.changed === true && !applied.has(link.imageId);
+      if (first) applied.add(link.imageId);
+      return { image: res ? toImage(res.doc) : null, linked: first };
+    });
+    const links = items.filter((_, i) => settled[i]!.linked).map((it) => it.link);
+    if (links.length > 0) {
+      const ops = links.map((link) => ({ updateOne: { filter: { _id: taskImageId(link.taskId, link.position) }, update: linkUpdate(link), upsert: true } }));
+      // Two upserts of one new key may both insert and one fail with a duplicate key; then the key exists and a rerun matches it.
+      await upsert(() => this.m.taskImages.bulkWrite(ops as Parameters<Models['taskImages']['bulkWrite']>[0], { ordered: false }));
+    }
+    return settled;
   }
 
   async getImage(imageId: string): Promise<ImageRecord | null> {
@@ -262,29 +322,17 @@ export class MongoTaskStore implements TaskStore {
   }
 
   async linkImage(link: ImageLink): Promise<void> {
-    const set: Record<string, unknown> = {
-      taskId: link.taskId, position: link.position, sourceUrl: link.sourceUrl, imageId: link.imageId, outcome: link.outcome,
-    };
-    const unset: Record<string, ''> = {};
-    if (link.error) set.error = link.error;
-    else unset.error = '';
-    if (link.details) set.details = link.details;
-    else unset.details = '';
-    const update: Record<string, unknown> = { $set: set };
-    if (Object.keys(unset).length) update.$unset = unset;
     const id = taskImageId(link.taskId, link.position);
-    await upsert(() => this.m.taskImages.updateOne({ _id: id }, update, { upsert: true }).exec());
+    await upsert(() => this.m.taskImages.updateOne({ _id: id }, linkUpdate(link), { upsert: true }).exec());
   }
 
   async listTaskImages(taskId: string, query: { limit: number; cursor?: string }): Promise<Page<TaskImage>> {
-    checkLimit(query.limit);
+    checkPageLimit(query.limit);
     const after = query.cursor === undefined ? -1 : decodePositionCursor(query.cursor);
     const docs = await this.m.taskImages.find({ taskId, position: { $gt: after } }).sort({ position: 1 })
       .limit(query.limit + 1).lean<TaskImageDoc[]>().exec();
-    const more = docs.length > query.limit;
-    const items = await this.withFiles(more ? docs.slice(0, query.limit) : docs);
-    const last = items[items.length - 1];
-    return more && last ? { items, nextCursor: encodePositionCursor(last.position) } : { items };
+    const page = pageOf(docs, query.limit, (last) => encodePositionCursor(last.position));
+    return { ...page, items: await this.withFiles(page.items) };
   }
 
   async getTaskImage(taskId: string, imageId: string): Promise<TaskImage | null> {
@@ -319,18 +367,12 @@ export class MongoTaskStore implements TaskStore {
 
   /** One $group over the links of the given tasks ($group works on FerretDB v1; $lookup does not). */
   private async countsFor(taskIds: string[]): Promise<Map<string, ImageCounts>> {
-    const map = new Map<string, ImageCounts>();
-    if (taskIds.length === 0) return map;
+    if (taskIds.length === 0) return new Map();
     const rows = await this.m.taskImages.aggregate<{ _id: { taskId: string; outcome: ImageOutcome }; n: number }>([
       { $match: { taskId: { $in: taskIds } } },
       { $group: { _id: { taskId: '$taskId', outcome: '$outcome' }, n: { $sum: 1 } } },
     ]).exec();
-    for (const row of rows) {
-      let counts = map.get(row._id.taskId);
-      if (!counts) map.set(row._id.taskId, (counts = emptyCounts()));
-      addCount(counts, row._id.outcome, row.n);
-    }
-    return map;
+    return foldCounts(rows.map((r) => ({ taskId: r._id.taskId, outcome: r._id.outcome, n: r.n })));
   }
 
   /** Fills each link's file from its image record: a second query, as FerretDB v1 has no $lookup. */

@@ -8,11 +8,12 @@
  * revisioned document goes:
  *
  *   read the document at revision r → decide → insert the ticket `scope/id/r+1` (unique `_id`; a duplicate
- *   key means someone else is updating it: wait and start over) → re-read: still at r? (a ticket is deleted
- *   after use, so a reader that saw r long ago could re-insert it) → write with rev r+1 → delete the ticket.
+ *   key means someone else is updating it: wait and start over) → write with rev r+1 where `{_id, rev: r}`
+ *   (a ticket is deleted after use, so a reader that saw r long ago could re-insert it: its write then
+ *   matches nothing, and it reads again) → delete the ticket.
  *
- * Only the holder of ticket r+1 can move the document from r to r+1, so the write needs no filter beyond
- * `_id` (which FerretDB answers from its index). A ticket left behind by a process that died between insert
+ * Only the holder of ticket r+1 can move the document from r to r+1, so FerretDB's non-atomic filter is
+ * enough here: nobody else writes the document between its read and its write. A ticket left behind by a process that died between insert
  * and delete is cleared once older than TICKET_STALE_MS. On a real MongoDB this costs a few round trips
  * and is equally correct.
  */
@@ -56,6 +57,15 @@ export function isDuplicateKey(err: unknown): boolean {
   return e.code === 11000 || e.code === 11001 || (e.writeErrors?.some((w) => w.code === 11000) ?? false);
 }
 
+/** The per-document errors of an unordered bulk insert, or undefined when `err` is not one. */
+export function writeErrorsOf(err: unknown): Array<{ index: number; code: unknown }> | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const raw = (err as { writeErrors?: unknown }).writeErrors;
+  if (raw === undefined) return undefined;
+  const list = (Array.isArray(raw) ? raw : [raw]) as Array<{ index?: unknown; code?: unknown }>;
+  return list.every((e) => typeof e.index === 'number') ? list.map((e) => ({ index: e.index as number, code: e.code })) : undefined;
+}
+
 export function applyChange<D extends Revisioned>(doc: D, change: Change, rev: number): D {
   const next: Record<string, unknown> = { ...(doc as object), ...change.set, rev };
   for (const key of change.unset ?? []) delete next[key];
@@ -95,17 +105,15 @@ export class Revisions {
       const ticket = `${scope}/${id}/${rev}`;
       if (await this.take(ticket)) {
         try {
-          const current = await this.read(model, id);
-          if (current && current.rev === doc.rev) {
-            const res = await model.updateOne({ _id: id }, toUpdate<D>(change, rev)).exec();
-            // A write the server did not apply must not be reported as done (see TaskStore: effect or throw).
-            if (res.matchedCount !== 1) throw new Error(`update of ${scope}/${id} matched ${res.matchedCount} documents`);
-            return { doc: applyChange(doc, change, rev), changed: true };
-          }
+          // Still at r? The filter asks, in the write itself (no re-read): whoever moves the document on from r
+          // holds ticket r + 1, which is ours, so nothing else can write it between FerretDB's read and write;
+          // a document that moved on before we took the ticket does not match (a stale reader re-taking r + 1).
+          const res = await model.updateOne({ _id: id, rev: doc.rev } as never, toUpdate<D>(change, rev)).exec();
+          if (res.matchedCount === 1) return { doc: applyChange(doc, change, rev), changed: true };
         } finally {
           await this.tickets.deleteOne({ _id: ticket }).exec();
         }
-        continue; // the document moved on since we read it: decide again at once
+        continue; // the document moved on since we read it (or is gone): read and decide again at once
       }
 
       await this.clearIfStale(ticket);
@@ -113,6 +121,80 @@ export class Revisions {
       // Someone holds the ticket for a few ms: back off (with jitter, so racers spread out) and re-read.
       await sleep(Math.min(2 ** Math.min(attempt, 6), 50) * (0.5 + Math.random()));
     }
+  }
+
+  /**
+   * update() for several documents at once, with a fixed number of commands whatever their count: one read
+   * (skipped for ids in `known`, read just before), one insert of all tickets, one re-read, one bulk write,
+   * one delete of the tickets. A document whose ticket is held, or that moved on since the read, goes through update() on
+   * its own (the rare, contended path). Results by id; ids of missing documents are absent.
+   */
+  async updateMany<D extends Revisioned>(
+    scope: string,
+    model: Model<D>,
+    ids: readonly string[],
+    decide: (doc: D) => Change | null,
+    known: ReadonlyMap<string, D> = new Map(),
+  ): Promise<Map<string, { doc: D; changed: boolean }>> {
+    const results = new Map<string, { doc: D; changed: boolean }>();
+    const unique = [...new Set(ids)];
+    const docs = new Map(known);
+    const unread = unique.filter((id) => !docs.has(id));
+    for (const doc of unread.length ? await this.readMany(model, unread) : []) docs.set(doc._id, doc);
+
+    const wanted = new Map<string, { doc: D; change: Change; ticket: string }>();
+    for (const id of unique) {
+      const doc = docs.get(id);
+      if (!doc) continue;
+      const change = decide(doc);
+      if (change) wanted.set(id, { doc, change, ticket: `${scope}/${id}/${doc.rev + 1}` });
+      else results.set(id, { doc, changed: false });
+    }
+    const retry: string[] = [];
+    if (wanted.size > 0) {
+      const held = await this.takeMany([...wanted.values()].map((w) => w.ticket));
+      try {
+        const writes = [...wanted].filter(([, w]) => held.has(w.ticket));
+        for (const [id, w] of wanted) if (!held.has(w.ticket)) retry.push(id);
+        // One write per document, sent together (round trips overlap): its own filter on r says whether it
+        // applied, which a bulk write's total could not. As in update(), the tickets keep anyone else out.
+        const matched = await Promise.all(writes.map(async ([id, w]) =>
+          (await model.updateOne({ _id: id, rev: w.doc.rev } as never, toUpdate<D>(w.change, w.doc.rev + 1)).exec()).matchedCount === 1));
+        writes.forEach(([id, w], i) => {
+          if (matched[i]) results.set(id, { doc: applyChange(w.doc, w.change, w.doc.rev + 1), changed: true });
+          else retry.push(id); // it moved on before we took its ticket
+        });
+      } finally {
+        if (held.size > 0) await this.tickets.deleteMany({ _id: { $in: [...held] } }).exec();
+      }
+    }
+    for (const id of retry) {
+      const res = await this.update(scope, model, id, decide);
+      if (res) results.set(id, res);
+    }
+    return results;
+  }
+
+  /** Inserts the tickets in one unordered command; the ones this call now holds (a duplicate key: someone else's). */
+  private async takeMany(tickets: string[]): Promise<Set<string>> {
+    const at = new Date();
+    try {
+      // The driver's own insertMany: one command, and its error names each failed index.
+      await this.tickets.collection.insertMany(tickets.map((_id) => ({ _id, at })) as never[], { ordered: false });
+      return new Set(tickets);
+    } catch (err) {
+      const failed = writeErrorsOf(err);
+      if (!failed || failed.some((e) => e.code !== 11000)) throw err;
+      const lost = new Set(failed.map((e) => e.index));
+      // Their documents go through update(), which waits for the holder (or clears a stale ticket).
+      return new Set(tickets.filter((_, i) => !lost.has(i)));
+    }
+  }
+
+  /** Parallel reads by `_id` (see updateMany: an `$in` is a collection scan on FerretDB v1). */
+  async readMany<D extends Revisioned>(model: Model<D>, ids: readonly string[]): Promise<D[]> {
+    const docs = await Promise.all(ids.map((id) => this.read(model, id)));
+    return docs.filter((d): d is NonNullable<typeof d> => d !== null);
   }
 
   private async read<D extends Revisioned>(model: Model<D>, id: string): Promise<D | null> {

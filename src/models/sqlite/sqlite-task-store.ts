@@ -14,20 +14,27 @@ import type {
   ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, ImagesTaskOptions, NewTask, Page, PageInfo, StoredFile, Task,
   TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus, TextFormat,
 } from '../task.js';
-import type { ClaimOptions, ImageCompletion, ImageLink, ListTasksQuery, TaskStore } from '../task-store.js';
+import type {
+  ClaimOptions, ImageCompletion, ImageLink, ImageSettlement, ListTasksQuery, SettledImage, TaskStore,
+} from '../task-store.js';
 import type { ApiKeyStore, UsageStore } from '../ops-store.js';
 import {
-  decideDispatched, decideRelease, decideRenew, decideStart, decideSweep, mayFinish,
+  decideDispatched, decideRelease, decideRenew, decideStart, decideSweep,
   type LeaseRequest, type StartOptions, type TaskPatch,
 } from '../task-lease-rules.js';
+import {
+  applyImagePatch, claimResult, decideClaim, decideCompletion, decideFinish, decideImageRelease, emptyCounts, foldCounts,
+  newImageClaim, type FinishResult, type ImagePatch,
+} from '../task-rules.js';
+import { checkPageLimit, pageOf } from '../paging.js';
 import { migrate } from './schema.js';
 import { SqliteBatchStore } from './sqlite-batch-store.js';
 import { SqliteFeedStore } from './sqlite-feed-store.js';
 import { SqliteFrontierStore } from './sqlite-frontier-store.js';
 import { SqliteApiKeyStore, SqliteUsageStore } from './sqlite-ops-store.js';
 
-/** TaskPatch fields stored in a column of their own name (lease and error are mapped by hand). */
-const PATCH_COLUMNS: Record<Exclude<keyof TaskPatch, 'lease' | 'error'>, string> = {
+/** TaskPatch fields stored in a column of their own name (lease, error and page are mapped by hand). */
+const PATCH_COLUMNS: Record<Exclude<keyof TaskPatch, 'lease' | 'error' | 'page'>, string> = {
   status: 'status', attempts: 'attempts', startedAt: 'started_at', finishedAt: 'finished_at',
   dispatchPendingSince: 'dispatch_pending_since', updatedAt: 'updated_at',
 };
@@ -84,11 +91,26 @@ interface CountRow {
 }
 
 const BUSY_TIMEOUT_MS = 10_000;
-const MAX_LIST_LIMIT = 1000;
 
 const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
 const parse = <T>(v: string | null): T | undefined => (v === null ? undefined : (JSON.parse(v) as T));
-const nowIso = (): string => new Date().toISOString();
+
+const countRow = (r: CountRow) => ({ taskId: r.task_id, outcome: r.outcome, n: r.n });
+
+/** TaskPatch fields → tasks columns. */
+function taskColumns(patch: TaskPatch): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(patch) as Array<[keyof TaskPatch, unknown]>) {
+    if (value === undefined) continue;
+    if (key === 'lease') {
+      const lease = value as TaskPatch['lease'];
+      columns.lease_owner = lease?.owner ?? null;
+      columns.lease_until = lease?.until ?? null;
+    } else if (key === 'error' || key === 'page') columns[key] = json(value);
+    else columns[PATCH_COLUMNS[key]] = value;
+  }
+  return columns;
+}
 
 /**
  * The row a write `… RETURNING *` changed, if any. Never `.get()` on a write: better-sqlite3's get() takes the
@@ -99,14 +121,15 @@ function written<P extends unknown[], R>(stmt: Database.Statement<P, R>, ...para
   return stmt.all(...params)[0];
 }
 
-function checkLimit(limit: number): void {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    throw new RangeError(`limit must be an integer in 1..${MAX_LIST_LIMIT}, got ${limit}`);
-  }
-}
-
-function emptyCounts(): ImageCounts {
-  return { found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 };
+/** ImagePatch fields → images columns (JSON for the file and the error). */
+function imageColumns(patch: ImagePatch): Record<string, unknown> {
+  const columns: Record<string, unknown> = { updated_at: patch.updatedAt };
+  if (patch.status !== undefined) columns.status = patch.status;
+  if (patch.ownerTaskId !== undefined) columns.owner_task_id = patch.ownerTaskId;
+  if (patch.claimedAt !== undefined) columns.claimed_at = patch.claimedAt;
+  if (patch.file !== undefined) columns.file = json(patch.file);
+  if (patch.error !== undefined) columns.error = json(patch.error);
+  return columns;
 }
 
 function toImage(r: ImageRow): ImageRecord {
@@ -159,14 +182,6 @@ function prepareStatements(db: Database.Database) {
       SELECT * FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at, id`),
     unfinishedOfKind: db.prepare<[TaskKind], TaskRow>(`
       SELECT * FROM tasks WHERE status IN ('queued', 'running') AND kind = ? ORDER BY created_at, id`),
-    startTask: db.prepare<[{ id: string; now: string }], TaskRow>(`
-      UPDATE tasks SET status = 'running', attempts = attempts + 1, started_at = @now, updated_at = @now,
-        dispatch_pending_since = NULL
-      WHERE id = @id AND status IN ('queued', 'running') RETURNING *`),
-    finishTask: db.prepare<[{ id: string; now: string; status: string; page: string | null; error: string | null }], TaskRow>(`
-      UPDATE tasks SET status = @status, page = COALESCE(@page, page), error = @error,
-        finished_at = @now, updated_at = @now, lease_owner = NULL, lease_until = NULL, dispatch_pending_since = NULL
-      WHERE id = @id AND status IN ('queued', 'running') RETURNING *`),
     saveText: db.prepare<[string, string], void>(`
       INSERT INTO task_texts (task_id, text) VALUES (?, ?)
       ON CONFLICT (task_id) DO UPDATE SET text = excluded.text`),
@@ -178,24 +193,9 @@ function prepareStatements(db: Database.Database) {
       WHERE task_id IN (SELECT value FROM json_each(?)) GROUP BY task_id, outcome`),
     insertImage: db.prepare<[{ id: string; url: string; owner: string; now: string }], ImageRow>(`
       INSERT INTO images (id, source_url, status, owner_task_id, claimed_at, updated_at)
-      VALUES (@id, @url, 'pending', @owner, @now, @now)
-      ON CONFLICT (source_url) DO NOTHING RETURNING *`),
-    takeOverImage: db.prepare<[{ url: string; owner: string; now: string; staleBefore: string; refreshBefore: string | null }], ImageRow>(`
-      UPDATE images SET status = 'pending', owner_task_id = @owner, claimed_at = @now, updated_at = @now, error = NULL
-      WHERE source_url = @url AND (
-        status = 'failed'
-        OR (status = 'pending' AND (owner_task_id = @owner OR claimed_at IS NULL OR claimed_at < @staleBefore))
-        OR (status = 'stored' AND @refreshBefore IS NOT NULL AND updated_at < @refreshBefore)
-      ) RETURNING *`),
+      VALUES (@id, @url, 'pending', @owner, @now, @now) RETURNING *`),
     imageByUrl: db.prepare<[string], ImageRow>('SELECT * FROM images WHERE source_url = ?'),
     imageById: db.prepare<[string], ImageRow>('SELECT * FROM images WHERE id = ?'),
-    completeImage: db.prepare<[{ id: string; owner: string; now: string; status: string; file: string | null; error: string | null }], ImageRow>(`
-      UPDATE images SET status = @status, file = COALESCE(@file, file), error = @error,
-        owner_task_id = NULL, claimed_at = NULL, updated_at = @now
-      WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
-    releaseImage: db.prepare<[{ id: string; owner: string; now: string }], ImageRow>(`
-      UPDATE images SET owner_task_id = NULL, claimed_at = NULL, updated_at = @now
-      WHERE id = @id AND status = 'pending' AND owner_task_id = @owner RETURNING *`),
     linkImage: db.prepare<[Record<string, unknown>], void>(`
       INSERT INTO task_images (task_id, position, source_url, image_id, outcome, error, details)
       VALUES (@taskId, @position, @sourceUrl, @imageId, @outcome, @error, @details)
@@ -217,12 +217,11 @@ function prepareStatements(db: Database.Database) {
 export class SqliteTaskStore implements TaskStore {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepareStatements>;
-  private readonly patchStatements = new Map<string, Database.Statement<[Record<string, unknown>], TaskRow>>();
+  private readonly patchStatements = new Map<string, Database.Statement<[Record<string, unknown>], never>>();
   readonly batches: SqliteBatchStore<TaskRow>;
   readonly webhooks: SqliteWebhookStore;
   readonly frontier: SqliteFrontierStore;
   readonly feed: SqliteFeedStore;
-  private readonly claimTx: Database.Transaction<(sourceUrl: string, options: ClaimOptions) => ClaimResult>;
   readonly keys: ApiKeyStore;
   readonly usage: UsageStore;
 
@@ -240,7 +239,6 @@ export class SqliteTaskStore implements TaskStore {
     this.webhooks = new SqliteWebhookStore(this.db);
     this.frontier = new SqliteFrontierStore(this.db);
     this.feed = new SqliteFeedStore(this.db);
-    this.claimTx = this.db.transaction((sourceUrl: string, options: ClaimOptions) => this.claimImageSync(sourceUrl, options));
     this.keys = new SqliteApiKeyStore(this.db);
     this.usage = new SqliteUsageStore(this.db);
   }
@@ -271,12 +269,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   private countsSync(taskId: string): ImageCounts {
-    const counts = emptyCounts();
-    for (const row of this.stmt.countsOf.all(taskId)) {
-      counts[row.outcome] += row.n;
-      counts.found += row.n;
-    }
-    return counts;
+    return foldCounts(this.stmt.countsOf.all(taskId).map(countRow)).get(taskId) ?? emptyCounts();
   }
 
   private getTaskSync(id: string): Task | null {
@@ -302,7 +295,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async listTasks(query: ListTasksQuery): Promise<Page<Task>> {
-    checkLimit(query.limit);
+    checkPageLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
     const params: Record<string, unknown> = { kind: query.kind, limit: query.limit + 1 };
     if (query.status) params.status = query.status;
@@ -311,12 +304,8 @@ export class SqliteTaskStore implements TaskStore {
     const stmt = this.stmt.list.get(`${query.status ? 's' : ''}${after ? 'c' : ''}${query.owner !== undefined ? 'o' : ''}`)!;
     // One read snapshot for the page and its counts.
     return this.db.transaction((): Page<Task> => {
-      const rows = stmt.all(params);
-      const more = rows.length > query.limit;
-      const pageRows = more ? rows.slice(0, query.limit) : rows;
-      const items = this.toTasks(pageRows);
-      const last = pageRows[pageRows.length - 1];
-      return more && last ? { items, nextCursor: encodeTaskCursor(last.created_at, last.id) } : { items };
+      const page = pageOf(stmt.all(params), query.limit, (last) => encodeTaskCursor(last.created_at, last.id));
+      return { ...page, items: this.toTasks(page.items) };
     }).deferred();
   }
 
@@ -328,15 +317,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   private countsForMany(ids: string[]): Map<string, ImageCounts> {
-    const map = new Map<string, ImageCounts>();
-    if (ids.length === 0) return map;
-    for (const row of this.stmt.countsOfMany.all(JSON.stringify(ids))) {
-      let c = map.get(row.task_id);
-      if (!c) map.set(row.task_id, (c = emptyCounts()));
-      c[row.outcome] += row.n;
-      c.found += row.n;
-    }
-    return map;
+    return ids.length === 0 ? new Map() : foldCounts(this.stmt.countsOfMany.all(JSON.stringify(ids)).map(countRow));
   }
 
   async listUnfinished(kind?: TaskKind): Promise<Task[]> {
@@ -344,17 +325,13 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async startTask(id: string, lease?: StartOptions): Promise<Task | null> {
-    if (!lease) {
-      const row = written(this.stmt.startTask, { id, now: nowIso() });
-      return row ? this.toTask(row) : null;
-    }
-    return this.db.transaction((): Task | null => {
-      const task = this.getTaskSync(id);
-      if (!task) return null;
+    let refusal: string | undefined;
+    const res = this.updateTask(id, (task) => {
       const decision = decideStart(task, Date.now(), lease);
-      if (decision === 'final') return null;
-      return decision === 'leased' ? task : this.patchSync(id, decision);
-    }).immediate();
+      refusal = typeof decision === 'string' ? decision : undefined;
+      return typeof decision === 'string' ? null : decision;
+    });
+    return !res || refusal === 'final' ? null : this.toTask(res.row);
   }
 
   async renewLease(id: string, lease: LeaseRequest): Promise<boolean> {
@@ -365,52 +342,62 @@ export class SqliteTaskStore implements TaskStore {
     return this.decideAndPatch(id, (task) => decideRelease(task, Date.now(), owner, error));
   }
 
-  async markDispatched(id: string): Promise<void> {
-    await this.decideAndPatch(id, (task) => decideDispatched(task, Date.now()));
+  async markDispatched(ids: readonly string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const id of ids) this.updateTask(id, (task) => decideDispatched(task, Date.now()));
+    }).immediate();
   }
 
   async takeUndispatched(query: { olderThanMs: number; limit: number }): Promise<Task[]> {
     return this.db.transaction((): Task[] => {
       const nowMs = Date.now();
-      const taken: Task[] = [];
+      const taken: TaskRow[] = [];
       for (const row of this.stmt.undispatched.all({ before: new Date(nowMs - query.olderThanMs).toISOString(), limit: query.limit })) {
-        const task = this.toTask(row);
+        const task = this.toTask(row, emptyCounts());
         const patch = decideSweep(task, nowMs, query.olderThanMs, task.dispatchPendingSince);
-        if (patch) taken.push(this.patchSync(row.id, patch));
+        if (patch) taken.push(this.writeRow('tasks', row.id, taskColumns(patch), row));
       }
-      return taken;
+      return this.toTasks(taken);
     }).immediate();
   }
 
-  /** Reads, decides and writes in one IMMEDIATE transaction; whether anything changed. */
+  /** Whether `decide` changed the task (the record port, in one IMMEDIATE transaction). */
   private decideAndPatch(id: string, decide: (task: Task) => TaskPatch | null): boolean {
-    return this.db.transaction((): boolean => {
-      const task = this.getTaskSync(id);
-      const patch = task && decide(task);
-      if (!patch) return false;
-      this.patchSync(id, patch);
-      return true;
+    return this.updateTask(id, decide)?.changed ?? false;
+  }
+
+  /**
+   * The record port for tasks: reads the task, asks `decide` and writes its patch, in one IMMEDIATE
+   * transaction (nested in the caller's when there is one). Null for an unknown task. Decisions see no
+   * image counts: no rule needs them, and reading them would cost a query.
+   */
+  private updateTask(id: string, decide: (task: Task) => TaskPatch | null): { row: TaskRow; changed: boolean } | null {
+    return this.db.transaction(() => {
+      const row = this.stmt.getTask.get(id);
+      if (!row) return null;
+      const patch = decide(this.toTask(row, emptyCounts()));
+      return patch ? { row: this.writeRow('tasks', id, taskColumns(patch), row), changed: true } : { row, changed: false };
     }).immediate();
   }
 
-  private patchSync(id: string, patch: TaskPatch): Task {
-    const columns: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(patch) as Array<[keyof TaskPatch, unknown]>) {
-      if (value === undefined) continue;
-      if (key === 'lease') {
-        const lease = value as TaskPatch['lease'];
-        columns.lease_owner = lease?.owner ?? null;
-        columns.lease_until = lease?.until ?? null;
-      } else if (key === 'error') columns.error = json(value);
-      else columns[PATCH_COLUMNS[key]] = value;
-    }
+  /** The record port for images: as updateTask, on the image `row` already read in the caller's transaction. */
+  private updateImageRow(row: ImageRow, decide: (image: ImageRecord) => ImagePatch | null): { image: ImageRecord; changed: boolean } {
+    const image = toImage(row);
+    const patch = decide(image);
+    if (!patch) return { image, changed: false };
+    this.writeRow('images', row.id, imageColumns(patch), row);
+    return { image: applyImagePatch(image, patch), changed: true };
+  }
+
+  /** UPDATE of the given columns by id (one prepared statement per column set); the row as written. */
+  private writeRow<R extends object>(table: 'tasks' | 'images', id: string, columns: Record<string, unknown>, before: R): R {
     const names = Object.keys(columns).sort();
-    const sql = `UPDATE tasks SET ${names.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id RETURNING *`;
+    const sql = `UPDATE ${table} SET ${names.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id`;
     let stmt = this.patchStatements.get(sql);
-    if (!stmt) this.patchStatements.set(sql, (stmt = this.db.prepare<[Record<string, unknown>], TaskRow>(sql)));
-    const row = written(stmt, { ...columns, id });
-    if (!row) throw new Error(`unknown task ${id}`);
-    return this.toTask(row);
+    if (!stmt) this.patchStatements.set(sql, (stmt = this.db.prepare<[Record<string, unknown>], never>(sql)));
+    // run(), not get(): a write's failed autocommit must throw (see written()).
+    if (stmt.run({ ...columns, id }).changes !== 1) throw new Error(`unknown ${table === 'tasks' ? 'task' : 'image'} ${id}`);
+    return { ...before, ...columns };
   }
 
   async saveText(id: string, text: string): Promise<void> {
@@ -424,59 +411,62 @@ export class SqliteTaskStore implements TaskStore {
     return this.stmt.getText.get(id)?.text ?? null;
   }
 
-  async finishTask(
-    id: string,
-    result: { status: 'succeeded' | 'failed'; page?: PageInfo; error?: TaskError },
-    owner?: string,
-  ): Promise<Task | null> {
-    const finish = (): Task | null => {
-      const row = written(this.stmt.finishTask, {
-        id, now: nowIso(), status: result.status, page: json(result.page), error: json(result.error),
-      });
-      return row ? this.toTask(row) : this.getTaskSync(id);
-    };
-    if (owner === undefined) return finish();
-    return this.db.transaction((): Task | null => {
-      const task = this.getTaskSync(id);
-      return task && !mayFinish(task, owner) ? task : finish();
-    }).immediate();
+  async finishTask(id: string, result: FinishResult, owner?: string): Promise<Task | null> {
+    const res = this.updateTask(id, (task) => decideFinish(task, result, owner, Date.now()));
+    return res ? this.toTask(res.row) : null;
   }
 
   async claimImage(sourceUrl: string, options: ClaimOptions): Promise<ClaimResult> {
-    return this.claimTx.immediate(sourceUrl, options);
+    return (await this.claimImages([sourceUrl], options))[0]!;
   }
 
-  private claimImageSync(sourceUrl: string, options: ClaimOptions): ClaimResult {
+  async claimImages(sourceUrls: readonly string[], options: ClaimOptions): Promise<ClaimResult[]> {
+    return this.db.transaction(() => sourceUrls.map((url) => this.claimSync(url, options))).immediate();
+  }
+
+  /** Looked up by source URL, which also finds images stored before ids were derived from it. */
+  private claimSync(sourceUrl: string, options: ClaimOptions): ClaimResult {
     const nowMs = Date.now();
-    const now = new Date(nowMs).toISOString();
-    const owner = options.taskId;
-    const inserted = written(this.stmt.insertImage, { id: newIdWithTime().id, url: sourceUrl, owner, now });
-    if (inserted) return { outcome: 'claimed', image: toImage(inserted) };
-    const taken = written(this.stmt.takeOverImage, {
-      url: sourceUrl, owner, now,
-      staleBefore: new Date(nowMs - Math.max(0, options.staleAfterMs)).toISOString(),
-      refreshBefore: options.refreshStoredBefore ?? null,
-    });
-    if (taken) return { outcome: 'claimed', image: toImage(taken) };
     const row = this.stmt.imageByUrl.get(sourceUrl);
-    if (!row) throw new Error(`image vanished during claim: ${sourceUrl}`);
-    return { outcome: row.status === 'stored' ? 'stored' : 'in_progress', image: toImage(row) };
+    if (!row) {
+      const fresh = newImageClaim(sourceUrl, options, nowMs);
+      const inserted = written(this.stmt.insertImage, { id: fresh.id, url: sourceUrl, owner: options.taskId, now: fresh.updatedAt });
+      return claimResult(toImage(inserted!), true);
+    }
+    const { image, changed } = this.updateImageRow(row, (img) => decideClaim(img, options, nowMs));
+    return claimResult(image, changed);
   }
 
   async completeImage(imageId: string, ownerTaskId: string, completion: ImageCompletion): Promise<ImageRecord> {
-    const row = written(this.stmt.completeImage, {
-      id: imageId, owner: ownerTaskId, now: nowIso(), status: completion.status,
-      file: completion.status === 'stored' ? json(completion.file) : null,
-      error: completion.status === 'failed' ? json(completion.error) : null,
-    }) ?? this.stmt.imageById.get(imageId);
-    if (!row) throw new Error(`unknown image ${imageId}`);
-    return toImage(row);
+    return this.updateImage(imageId, (img) => decideCompletion(img, ownerTaskId, completion, Date.now())).image;
   }
 
   async releaseImage(imageId: string, ownerTaskId: string): Promise<ImageRecord> {
-    const row = written(this.stmt.releaseImage, { id: imageId, owner: ownerTaskId, now: nowIso() }) ?? this.stmt.imageById.get(imageId);
-    if (!row) throw new Error(`unknown image ${imageId}`);
-    return toImage(row);
+    return this.updateImage(imageId, (img) => decideImageRelease(img, ownerTaskId, Date.now())).image;
+  }
+
+  /** The image record port by id, in one IMMEDIATE transaction; throws for an unknown image. */
+  private updateImage(imageId: string, decide: (image: ImageRecord) => ImagePatch | null): { image: ImageRecord; changed: boolean } {
+    return this.db.transaction(() => {
+      const row = this.stmt.imageById.get(imageId);
+      if (!row) throw new Error(`unknown image ${imageId}`);
+      return this.updateImageRow(row, decide);
+    }).immediate();
+  }
+
+  async settleImages(items: readonly ImageSettlement[]): Promise<SettledImage[]> {
+    return this.db.transaction(() => items.map(({ link, completion }): SettledImage => {
+      if (completion) {
+        const row = this.stmt.imageById.get(link.imageId);
+        if (!row) return { image: null, linked: false };
+        const { image, changed } = this.updateImageRow(row, (img) => decideCompletion(img, link.taskId, completion, Date.now()));
+        if (!changed) return { image, linked: false };
+        this.linkSync(link);
+        return { image, linked: true };
+      }
+      this.linkSync(link);
+      return { image: null, linked: true };
+    })).immediate();
   }
 
   async getImage(imageId: string): Promise<ImageRecord | null> {
@@ -485,6 +475,10 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async linkImage(link: ImageLink): Promise<void> {
+    this.linkSync(link);
+  }
+
+  private linkSync(link: ImageLink): void {
     this.stmt.linkImage.run({
       taskId: link.taskId, position: link.position, sourceUrl: link.sourceUrl, imageId: link.imageId,
       outcome: link.outcome, error: json(link.error), details: json(link.details),
@@ -492,13 +486,10 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async listTaskImages(taskId: string, query: { limit: number; cursor?: string }): Promise<Page<TaskImage>> {
-    checkLimit(query.limit);
+    checkPageLimit(query.limit);
     const after = query.cursor === undefined ? -1 : decodePositionCursor(query.cursor);
-    const rows = this.stmt.listTaskImages.all({ taskId, after, limit: query.limit + 1 });
-    const more = rows.length > query.limit;
-    const items = (more ? rows.slice(0, query.limit) : rows).map(toTaskImage);
-    const last = items[items.length - 1];
-    return more && last ? { items, nextCursor: encodePositionCursor(last.position) } : { items };
+    const rows = this.stmt.listTaskImages.all({ taskId, after, limit: query.limit + 1 }).map(toTaskImage);
+    return pageOf(rows, query.limit, (last) => encodePositionCursor(last.position));
   }
 
   async getTaskImage(taskId: string, imageId: string): Promise<TaskImage | null> {

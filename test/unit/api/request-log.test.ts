@@ -1,0 +1,61 @@
+import express from 'express';
+import request from 'supertest';
+import { requestLog } from '../../../src/api/request-log.js';
+import { capturingLogger } from '../../fixtures/log.js';
+
+function app() {
+  const { log, lines } = capturingLogger();
+  const a = express();
+  a.use(requestLog(log, (url) => url === '/health'));
+  a.get('/health', (_req, res) => void res.json({ status: 'ok' }));
+  a.get('/ok', (req, res) => {
+    req.log?.warn({ detail: 1 }, 'handler says');
+    res.json({ ok: true });
+  });
+  a.get('/boom', (_req, res) => void res.status(503).json({}));
+  const mounted = express.Router();
+  mounted.get('/:id', async (_req, res) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    res.json({});
+  });
+  a.use('/things', mounted);
+  return { a, lines };
+}
+
+describe('requestLog', () => {
+  it('writes one line per answered request, with the request, the status and the time taken', async () => {
+    const { a, lines } = app();
+    await request(a).get('/ok?x=1').expect(200);
+    const done = lines.filter((l) => l.msg === 'request completed');
+    expect(done).toHaveLength(1);
+    expect(done[0]).toMatchObject({ level: 30, req: { method: 'GET', url: '/ok?x=1', id: 1 }, res: { statusCode: 200 } });
+    expect(typeof done[0]!.responseTime).toBe('number');
+    expect(typeof (done[0]!.req as { remoteAddress?: unknown }).remoteAddress).toBe('string');
+  });
+
+  it('logs the URL as requested, also when a mounted router answers it', async () => {
+    const { a, lines } = app();
+    await request(a).get('/things/42').expect(200);
+    expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({ req: { url: '/things/42' } });
+  });
+
+  it('binds a handler\'s own lines to its request', async () => {
+    const { a, lines } = app();
+    await request(a).get('/ok').expect(200);
+    expect(lines.find((l) => l.msg === 'handler says')).toMatchObject({ level: 40, detail: 1, req: { method: 'GET', url: '/ok' } });
+  });
+
+  it('logs the server\'s own failures at error level', async () => {
+    const { a, lines } = app();
+    await request(a).get('/boom').expect(503);
+    expect(lines.find((l) => l.msg === 'request errored')).toMatchObject({ level: 50, res: { statusCode: 503 }, req: { url: '/boom' } });
+  });
+
+  it('leaves out the requests it is told to ignore (health probes), and numbers the others', async () => {
+    const { a, lines } = app();
+    await request(a).get('/health').expect(200);
+    await request(a).get('/ok').expect(200);
+    expect(lines.filter((l) => (l.req as { url?: string } | undefined)?.url === '/health')).toEqual([]);
+    expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({ req: { id: 2, url: '/ok' } });
+  });
+});
