@@ -8,6 +8,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import type { NewBatch } from '../models/batch.js';
 import type { TaskKind, TextFormat } from '../models/task.js';
+import { crawlSchema, toCrawlSpec } from './crawl-input.js';
 import { invalid, ProblemError } from './problem.js';
 import { createImagesTaskBody, createTextTaskBody, httpUrl, imagesTaskOptions, parse } from './validation.js';
 import { webhookEvents, webhookSecret, webhookSpec, type WebhookInput } from './webhook-input.js';
@@ -24,14 +25,19 @@ const kinds = z
 const strictObject = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject(shape, { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be a JSON object') });
 
-const jsonBatch = strictObject({
-  urls: z.array(httpUrl, { error: (i) => (i.input === undefined ? 'is required' : 'must be an array of URLs') }),
+const jsonBatch = (maxUrls: number) => strictObject({
+  urls: z.array(httpUrl, { error: (i) => (i.input === undefined ? 'is required' : 'must be an array of URLs') }).optional(),
+  crawl: crawlSchema(maxUrls).optional(),
   kinds: kinds.optional().default(['text']),
   refresh: z.boolean({ error: 'must be a boolean' }).optional().default(false),
   webhook: webhookSpec.optional(),
   // Task options, as POST /text_tasks and POST /images_tasks take them; each applies to its kind's tasks.
   format: createTextTaskBody.shape.format,
   ...createImagesTaskBody.pick({ min_width: true, min_height: true, max_aspect_ratio: true, mime_types: true, resize: true }).shape,
+}).superRefine((b, ctx) => {
+  // One or the other: a crawl's URL list is its own.
+  if (b.crawl && b.urls) ctx.addIssue({ code: 'custom', path: ['crawl'], message: 'must not be given together with urls' });
+  if (!b.crawl && !b.urls) ctx.addIssue({ code: 'custom', path: ['urls'], message: 'is required (or crawl)' });
 });
 
 const ndjsonQuery = z.strictObject(
@@ -62,13 +68,17 @@ export function readJsonBatch(body: unknown, maxUrls: number): BatchInput {
   // Count first: validating a million URLs only to refuse them all would be wasted work.
   const count = (body as { urls?: unknown } | null)?.urls;
   if (Array.isArray(count) && count.length > maxUrls) throw tooMany(maxUrls, 'urls');
-  const b = parse(jsonBatch, body, 'body');
-  if (b.urls.length === 0) throw noUrls('urls');
+  const b = parse(jsonBatch(maxUrls), body, 'body');
   const options = imagesTaskOptions(b);
-  return {
-    kinds: b.kinds as TaskKind[], refresh: b.refresh, urls: b.urls, format: b.format as TextFormat,
-    ...(options ? { options } : {}), ...(b.webhook ? { webhook: b.webhook as WebhookInput } : {}),
-  };
+  // Each kind's task options; a crawl's discovered pages get them too.
+  const taskOptions = { format: b.format as TextFormat, ...(options ? { options } : {}), ...(b.webhook ? { webhook: b.webhook as WebhookInput } : {}) };
+  if (b.crawl) {
+    const crawl = toCrawlSpec(b.crawl);
+    return { kinds: b.kinds as TaskKind[], refresh: b.refresh, urls: [crawl.url], crawl, ...taskOptions };
+  }
+  const urls = b.urls ?? [];
+  if (urls.length === 0) throw noUrls('urls');
+  return { kinds: b.kinds as TaskKind[], refresh: b.refresh, urls, ...taskOptions };
 }
 
 /** Streams the NDJSON body; throws a problem naming the first bad line (1-based). */

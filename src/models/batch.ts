@@ -1,5 +1,6 @@
 /** Domain types of batches (many tasks submitted at once) and of their dataset exports. */
 import type { ImagesTaskOptions, TaskKind, TaskStatus, TextFormat } from './task.js';
+import type { CrawlSpec } from './crawl.js';
 
 /** The error code a task cancelled with its batch fails with; a batch retry leaves such tasks alone. */
 export const CANCELLED = 'cancelled';
@@ -7,8 +8,12 @@ export const CANCELLED = 'cancelled';
 export interface NewBatch {
   kinds: TaskKind[];
   refresh: boolean;
-  /** Validated absolute http(s) URLs, in submission order; each gets one task per kind. */
+  /** Validated absolute http(s) URLs, in submission order; each gets one task per kind. A crawl's is its start URL. */
   urls: readonly string[];
+  /** A crawl: its start URL (the only URL) enters the frontier at depth 0 as page 0. */
+  crawl?: CrawlSpec;
+  /** The tasks wait in the store for room in the queue (FeedStore) instead of being dispatched by the caller. */
+  waiting?: boolean;
   /** The API key that made it (absent with AUTH=off); its tasks belong to that key too. */
   owner?: string;
   /** The format of its text tasks (absent: `text`). */
@@ -25,6 +30,8 @@ export interface Batch {
   taskCount: number;
   createdAt: string;
   cancelledAt?: string;
+  /** A crawl's spec; its urlCount and taskCount grow as pages are admitted. */
+  crawl?: CrawlSpec;
   /** The API key that made it; it and admin keys see the batch, its tasks and its exports. */
   owner?: string;
 }

@@ -20,6 +20,8 @@ const taskData = (t: Task) => ({
 export class WebhookEvents {
   /** Endpoints never change once set, and are set before their owner's first job: cache found and missing alike. */
   private readonly endpoints = new Map<string, WebhookEndpoint | null>();
+  /** Whether a batch is a crawl (its events are named crawl.*): fixed at creation, cached. */
+  private readonly crawls = new Map<string, boolean>();
 
   constructor(private readonly store: TaskStore, private readonly now: () => Date = () => new Date()) {}
 
@@ -39,12 +41,22 @@ export class WebhookEvents {
     await this.store.webhooks.enqueue({ id, ownerId: endpoint.ownerId, event, url: endpoint.url, payload }, now);
   }
 
+  private async prefix(batchId: string): Promise<'batch' | 'crawl'> {
+    let crawl = this.crawls.get(batchId);
+    if (crawl === undefined) {
+      crawl = Boolean((await this.store.batches.getBatch(batchId))?.crawl);
+      if (this.crawls.size > 10_000) this.crawls.clear();
+      this.crawls.set(batchId, crawl);
+    }
+    return crawl ? 'crawl' : 'batch';
+  }
+
   async taskStarted(task: Task): Promise<void> {
     const own = await this.endpoint(task.id);
     if (own) await this.record(own, 'task.started', `started/${task.attempts}`, taskData(task));
     if (!task.batchId) return;
     const batch = await this.endpoint(task.batchId);
-    if (batch) await this.record(batch, 'batch.started', 'started', { id: task.batchId, started_at: task.startedAt ?? null });
+    if (batch) await this.record(batch, `${await this.prefix(task.batchId)}.started`, 'started', { id: task.batchId, started_at: task.startedAt ?? null });
   }
 
   async taskFinished(task: Task): Promise<void> {
@@ -53,7 +65,8 @@ export class WebhookEvents {
     if (!task.batchId) return;
     const batch = await this.endpoint(task.batchId);
     if (!batch) return;
-    await this.record(batch, 'batch.task_finished', `task/${task.id}/${task.attempts}/${task.finishedAt}`, { batch_id: task.batchId, task: taskData(task) });
+    const finished = (await this.prefix(task.batchId)) === 'crawl' ? 'crawl.page_finished' : 'batch.task_finished';
+    await this.record(batch, finished, `task/${task.id}/${task.attempts}/${task.finishedAt}`, { batch_id: task.batchId, task: taskData(task) });
     await this.batchMayHaveFinished(task.batchId);
   }
 
@@ -64,7 +77,8 @@ export class WebhookEvents {
     const b = await this.store.batches.getBatch(batchId);
     if (!b || unfinishedCount(b.progress) > 0) return;
     const { counts } = b.progress;
-    const event = counts.succeeded > 0 ? 'batch.completed' : 'batch.failed';
+    const prefix = b.crawl ? 'crawl' : 'batch';
+    const event = counts.succeeded > 0 ? `${prefix}.completed` as const : `${prefix}.failed` as const;
     // Keyed by the finish: a retried batch that finishes again is a new event, two workers finishing its last tasks at once are one.
     const key = `done/${b.progress.lastFinishedAt ?? b.cancelledAt}/${counts.succeeded}/${counts.failed}`;
     await this.record(endpoint, event, key, { id: b.id, status: batchState(b), counts: { ...counts, finished: counts.succeeded + counts.failed }, cancelled_at: b.cancelledAt ?? null, links: { self: `/batches/${b.id}`, results: `/batches/${b.id}/results` } });

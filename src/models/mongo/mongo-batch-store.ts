@@ -15,6 +15,7 @@ import { decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTas
 import { checkPageLimit, pageOf } from '../paging.js';
 import type { Page, Task, TaskStatus } from '../task.js';
 import type { BatchDoc, ExportDoc } from './batch-model.js';
+import { pageDocId, urlDocId } from './frontier-model.js';
 import type { Models } from './models.js';
 import type { Revisions } from './revision.js';
 import type { TaskDoc } from './task-model.js';
@@ -29,6 +30,7 @@ function toBatch(d: BatchDoc): Batch {
     id: d._id, kinds: [...d.kinds], refresh: d.refresh, urlCount: d.urlCount, taskCount: d.taskCount, createdAt: iso(d.createdAt),
   };
   if (d.cancelledAt) b.cancelledAt = iso(d.cancelledAt);
+  if (d.crawl) b.crawl = d.crawl;
   if (d.owner) b.owner = d.owner;
   return b;
 }
@@ -56,17 +58,28 @@ export class MongoBatchStore implements BatchStore {
     const doc: BatchDoc = {
       _id: id, kinds: [...input.kinds], refresh: input.refresh, urlCount: input.urls.length,
       taskCount: input.urls.length * input.kinds.length, createdAt: new Date(ms),
+      ...(input.crawl ? { crawl: input.crawl } : {}),
       ...(input.owner !== undefined ? { owner: input.owner } : {}),
     };
     const jobs: BatchJob[] = [];
+    const pending = input.waiting ? doc.createdAt : undefined;
     try {
+      if (input.crawl) {
+        const url = input.crawl.url;
+        await this.m.frontier.insertMany([
+          { _id: urlDocId(id, url), batchId: id, kind: 'url', url, depth: 0 },
+          { _id: pageDocId(id, 0), batchId: id, kind: 'page', url, depth: 0, page: 0 },
+        ]);
+      }
       let chunk: TaskDoc[] = [];
       let seq = 0;
       for (const url of input.urls) {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
           const at = new Date(task.ms);
-          const taskDoc: TaskDoc = { _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...(doc.owner !== undefined ? { owner: doc.owner } : {}) };
+          const taskDoc: TaskDoc = { _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++,
+            ...(doc.owner !== undefined ? { owner: doc.owner } : {}), ...(pending ? { dispatchPendingSince: pending } : {}),
+          };
           if (kind === 'text' && input.format) taskDoc.format = input.format;
           if (kind === 'images' && input.options) taskDoc.options = input.options;
           chunk.push(taskDoc);
@@ -81,6 +94,7 @@ export class MongoBatchStore implements BatchStore {
       await this.m.batches.create(doc);
     } catch (err) {
       await this.m.tasks.deleteMany({ batchId: id }).exec().catch(() => undefined);
+      await this.m.frontier.deleteMany({ batchId: id }).exec().catch(() => undefined);
       throw err;
     }
     const progress = emptyProgress();
@@ -104,7 +118,14 @@ export class MongoBatchStore implements BatchStore {
   }
 
   private async withProgress(doc: BatchDoc): Promise<BatchWithProgress> {
-    return { ...toBatch(doc), progress: await this.progress(doc._id) };
+    const progress = await this.progress(doc._id);
+    const batch = toBatch(doc);
+    if (doc.crawl) {
+      // A crawl grows from many workers at once, and FerretDB v1 has no atomic $inc: count its tasks instead.
+      batch.taskCount = Object.values(progress.counts).reduce((a, b) => a + b, 0);
+      batch.urlCount = Math.ceil(batch.taskCount / batch.kinds.length);
+    }
+    return { ...batch, progress };
   }
 
   async getBatch(id: string): Promise<BatchWithProgress | null> {

@@ -11,6 +11,7 @@ import {
 } from '../ids.js';
 import type { Page, Task, TaskKind, TaskStatus } from '../task.js';
 import { emptyProgress } from '../batch-progress.js';
+import type { CrawlSpec } from '../crawl.js';
 
 interface BatchRow {
   id: string;
@@ -20,6 +21,7 @@ interface BatchRow {
   task_count: number;
   created_at: string;
   cancelled_at: string | null;
+  crawl: string | null;
   owner: string | null;
 }
 
@@ -51,6 +53,7 @@ function toBatch(r: BatchRow): Batch {
     taskCount: r.task_count, createdAt: r.created_at,
   };
   if (r.cancelled_at !== null) batch.cancelledAt = r.cancelled_at;
+  if (r.crawl !== null) batch.crawl = JSON.parse(r.crawl) as CrawlSpec;
   if (r.owner !== null) batch.owner = r.owner;
   return batch;
 }
@@ -66,6 +69,18 @@ function toExport(r: ExportRow): ExportRecord {
   return rec;
 }
 
+/** A queued task of a batch; `pending` (the dispatch-pending mark) null when the caller dispatches it at once. */
+export function insertBatchTask(db: Database.Database) {
+  const stmt = db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number; owner: string | null; pending: string | null }], void>(`
+    INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq, owner, dispatch_pending_since)
+    VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq, @owner, @pending)`);
+  // A task's own options (text format; images options as JSON), absent for a crawl's discovered pages.
+  return {
+    run: (p: { id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number; owner: string | null; pending: string | null; format?: string | null; options?: string | null }) =>
+      stmt.run({ format: null, options: null, ...p }),
+  };
+}
+
 function prepare<Row>(db: Database.Database) {
   const tasksSql = (status: 'one' | 'finished' | 'any') => `
     SELECT * FROM tasks WHERE batch_id = @batchId AND batch_seq > @after
@@ -73,11 +88,11 @@ function prepare<Row>(db: Database.Database) {
       ORDER BY batch_seq LIMIT @limit`;
   return {
     insertBatch: db.prepare<[BatchRow], void>(`
-      INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at, owner)
-      VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at, @owner)`),
-    insertTask: db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number; owner: string | null }], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq, owner)
-      VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq, @owner)`),
+      INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at, owner, crawl)
+      VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at, @owner, @crawl)`),
+    insertTask: insertBatchTask(db),
+    insertSeed: db.prepare<[{ batchId: string; url: string }], void>(`
+      INSERT INTO crawl_frontier (batch_id, url, depth, page) VALUES (@batchId, @url, 0, 0)`),
     getBatch: db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE id = ?'),
     // One statement per filter combination (c: cursor, o: owner).
     listBatches: new Map(['', 'c', 'o', 'co'].map((v) => [v, db.prepare<[Record<string, unknown>], BatchRow>(`
@@ -122,8 +137,10 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     const row: BatchRow = {
       id, kinds: JSON.stringify(input.kinds), refresh: input.refresh ? 1 : 0, url_count: input.urls.length,
       task_count: input.urls.length * input.kinds.length, created_at: new Date(ms).toISOString(), cancelled_at: null,
+      crawl: input.crawl ? JSON.stringify(input.crawl) : null,
       owner: input.owner ?? null,
     };
+    const pending = input.waiting ? row.created_at : null;
     const jobs: BatchJob[] = new Array<BatchJob>(row.task_count);
     // Each kind's task options, as the task store keeps them (tasks.format, tasks.options JSON).
     const format = input.format ?? null;
@@ -131,13 +148,14 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     // One transaction: prepared inserts in a loop run at ~1 µs each, so 100k tasks take well under a second.
     this.db.transaction(() => {
       this.stmt.insertBatch.run(row);
+      if (input.crawl) this.stmt.insertSeed.run({ batchId: id, url: input.crawl.url });
       let seq = 0;
       for (const url of input.urls) {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
           this.stmt.insertTask.run({
             id: task.id, kind, url, refresh: row.refresh, format: kind === 'text' ? format : null, options: kind === 'images' ? options : null,
-            at: new Date(task.ms).toISOString(), batchId: id, seq, owner: row.owner,
+            at: new Date(task.ms).toISOString(), batchId: id, seq, owner: row.owner, pending,
           });
           jobs[seq++] = { taskId: task.id, kind };
         }

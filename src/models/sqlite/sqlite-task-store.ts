@@ -29,6 +29,8 @@ import {
 import { checkPageLimit, pageOf } from '../paging.js';
 import { migrate } from './schema.js';
 import { SqliteBatchStore } from './sqlite-batch-store.js';
+import { SqliteFeedStore } from './sqlite-feed-store.js';
+import { SqliteFrontierStore } from './sqlite-frontier-store.js';
 import { SqliteApiKeyStore, SqliteUsageStore } from './sqlite-ops-store.js';
 
 /** TaskPatch fields stored in a column of their own name (lease, error and page are mapped by hand). */
@@ -218,6 +220,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly patchStatements = new Map<string, Database.Statement<[Record<string, unknown>], never>>();
   readonly batches: SqliteBatchStore<TaskRow>;
   readonly webhooks: SqliteWebhookStore;
+  readonly frontier: SqliteFrontierStore;
+  readonly feed: SqliteFeedStore;
   readonly keys: ApiKeyStore;
   readonly usage: UsageStore;
 
@@ -233,6 +237,8 @@ export class SqliteTaskStore implements TaskStore {
     this.stmt = prepareStatements(this.db);
     this.batches = new SqliteBatchStore<TaskRow>(this.db, (rows) => this.toTasks(rows));
     this.webhooks = new SqliteWebhookStore(this.db);
+    this.frontier = new SqliteFrontierStore(this.db);
+    this.feed = new SqliteFeedStore(this.db);
     this.keys = new SqliteApiKeyStore(this.db);
     this.usage = new SqliteUsageStore(this.db);
   }
