@@ -196,13 +196,13 @@ export function datasetsMarkdown(d) {
 
 export const DATASETS_HEADING = '## Datasets (issue 10): batches, results stream, exports';
 
-/** Replaces this section of RESULTS.md (or appends it), leaving the others as they are. */
-export function spliceSection(file, markdown) {
+/** Replaces one section of RESULTS.md (or appends it), leaving the others as they are. */
+export function spliceSection(file, markdown, heading = DATASETS_HEADING) {
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const section = `${DATASETS_HEADING}\n${markdown}\n`;
-  const at = text.indexOf(DATASETS_HEADING);
+  const section = `${heading}\n${markdown}\n`;
+  const at = text.indexOf(heading);
   if (at === -1) return fs.writeFileSync(file, `${text.trimEnd()}\n\n${section}`);
-  const next = text.indexOf('\n## ', at + DATASETS_HEADING.length);
+  const next = text.indexOf('\n## ', at + heading.length);
   fs.writeFileSync(file, `${text.slice(0, at)}${section}${next === -1 ? '' : text.slice(next + 1)}`);
 }
 
