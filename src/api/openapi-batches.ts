@@ -1,5 +1,6 @@
 /** The batch and export part of the OpenAPI document (spread into openapi.ts). Keep in step with batches-router and exports-router. */
 
+import { imageOptionProperties, textFormatProperty } from './openapi-task-options.js';
 import { ndjsonWebhookParams } from './openapi-webhooks.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
@@ -14,10 +15,15 @@ export const batchPaths = {
   '/batches': {
     post: {
       summary: 'Submit many URLs: one task per URL and kind',
-      description: 'JSON `{"urls": [...], "kinds": [...], "refresh": false}`, or an NDJSON body (one `{"url": …}` a line, read as a stream, options in the query string). A bad line is named in `errors[].field` as `line N`; nothing is written then. Up to BATCH_MAX_URLS URLs (413 beyond).',
+      description: 'JSON `{"urls": [...], "kinds": [...], "refresh": false, …task options}`, or an NDJSON body (one `{"url": …}` a line, read as a stream, options in the query string). A bad line is named in `errors[].field` as `line N`; nothing is written then. Up to BATCH_MAX_URLS URLs (413 beyond).',
       parameters: [
         { name: 'kinds', in: 'query', description: 'NDJSON only: comma-separated kinds', schema: { type: 'string', default: 'text' } },
         { name: 'refresh', in: 'query', description: 'NDJSON only', schema: { type: 'string', enum: ['true', 'false'] } },
+        { name: 'format', in: 'query', description: 'NDJSON only: the text tasks\' format', schema: { type: 'string', enum: ['text', 'main', 'markdown'] } },
+        ...(['min_width', 'min_height', 'max_aspect_ratio'] as const).map((name) => ({ name, in: 'query', description: 'NDJSON only: the images tasks\' filter', schema: imageOptionProperties[name] })),
+        { name: 'mime_types', in: 'query', description: 'NDJSON only: comma-separated allowed image types', schema: { type: 'string' } },
+        { name: 'resize_max_side', in: 'query', description: 'NDJSON only: `resize.max_side`', schema: imageOptionProperties.resize.properties.max_side },
+        { name: 'resize_format', in: 'query', description: 'NDJSON only: `resize.format` (needs resize_max_side)', schema: imageOptionProperties.resize.properties.format },
         ...ndjsonWebhookParams,
       ],
       requestBody: {
@@ -80,7 +86,10 @@ export const batchSchemas = {
       kinds: { type: 'array', items: { type: 'string', enum: ['text', 'images'] }, default: ['text'] },
       refresh: { type: 'boolean', default: false },
       webhook: ref('Webhook'),
+      format: { ...textFormatProperty, description: `for the text tasks (refused without text in kinds); ${textFormatProperty.description}` },
+      ...imageOptionProperties,
     },
+    description: 'Task options are those of single tasks (NewTextTask, NewImagesTask), given to every task of their kind; an option for a kind not in `kinds` is refused.',
   },
   Batch: {
     type: 'object',

@@ -2,13 +2,13 @@
 import { Router, type Request } from 'express';
 import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
-import type { ImagesTaskOptions, NewTask, Task, TaskKind, TaskStatus, TextFormat } from '../models/task.js';
+import type { NewTask, Task, TaskKind, TaskStatus, TextFormat } from '../models/task.js';
 import { QueueClosedError, QueueFullError, type JobQueue, type Reservation } from '../queue/job-queue.js';
 import { allowOnly } from './allow-only.js';
 import { callerOf, canSee, ownerFilter, type Caller } from './auth.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
-import { createImagesTaskBody, createTextTaskBody, listQuery, parse } from './validation.js';
+import { createImagesTaskBody, createTextTaskBody, imagesOptionsOf, listQuery, parse } from './validation.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
 import type { WebhookEndpoint } from '../models/webhook.js';
 import { checkWebhookTarget, presentEndpoint, toEndpoint, webhookSpec, type WebhookInput } from './webhook-input.js';
@@ -45,15 +45,8 @@ function newTask(kind: TaskKind, input: unknown): NewTask & { webhook?: WebhookI
     return { kind, url: body.url, refresh: body.refresh, format: body.format as TextFormat, ...hook(body.webhook) };
   }
   const body = parse(imagesBody, input, 'body');
-  const filters: NonNullable<ImagesTaskOptions['filters']> = {};
-  if (body.min_width !== undefined) filters.minWidth = body.min_width;
-  if (body.min_height !== undefined) filters.minHeight = body.min_height;
-  if (body.max_aspect_ratio !== undefined) filters.maxAspectRatio = body.max_aspect_ratio;
-  if (body.mime_types !== undefined) filters.mimeTypes = [...new Set(body.mime_types)];
-  const options: ImagesTaskOptions = {};
-  if (Object.keys(filters).length) options.filters = filters;
-  if (body.resize) options.resize = { maxSide: body.resize.max_side, format: body.resize.format };
-  return { kind, url: body.url, refresh: body.refresh, ...(Object.keys(options).length ? { options } : {}), ...hook(body.webhook) };
+  const options = imagesOptionsOf(body);
+  return { kind, url: body.url, refresh: body.refresh, ...(options ? { options } : {}), ...hook(body.webhook) };
 }
 
 const unavailable = (code: string) =>

@@ -1,5 +1,5 @@
 /** Domain types of batches (many tasks submitted at once) and of their dataset exports. */
-import type { TaskKind, TaskStatus } from './task.js';
+import type { ImagesTaskOptions, TaskKind, TaskStatus, TextFormat } from './task.js';
 
 /** The error code a task cancelled with its batch fails with; a batch retry leaves such tasks alone. */
 export const CANCELLED = 'cancelled';
@@ -9,6 +9,10 @@ export interface NewBatch {
   refresh: boolean;
   /** Validated absolute http(s) URLs, in submission order; each gets one task per kind. */
   urls: readonly string[];
+  /** Given to each text task of the batch (absent: the whole page's text). */
+  format?: TextFormat;
+  /** Given to each images task of the batch. */
+  options?: ImagesTaskOptions;
 }
 
 export interface Batch {

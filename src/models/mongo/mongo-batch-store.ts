@@ -13,7 +13,7 @@ import {
 import { emptyProgress } from '../batch-progress.js';
 import { decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTaskCursor, newIdWithTime } from '../ids.js';
 import { checkPageLimit, pageOf } from '../paging.js';
-import type { Page, Task, TaskStatus } from '../task.js';
+import type { Page, Task, TaskKind, TaskStatus } from '../task.js';
 import type { BatchDoc, ExportDoc } from './batch-model.js';
 import type { Models } from './models.js';
 import type { Revisions } from './revision.js';
@@ -56,6 +56,8 @@ export class MongoBatchStore implements BatchStore {
       taskCount: input.urls.length * input.kinds.length, createdAt: new Date(ms),
     };
     const jobs: BatchJob[] = [];
+    // Each kind's own options, as a single task of that kind would store them.
+    const own: Record<TaskKind, Partial<TaskDoc>> = { text: input.format ? { format: input.format } : {}, images: input.options ? { options: input.options } : {} };
     try {
       let chunk: TaskDoc[] = [];
       let seq = 0;
@@ -63,7 +65,7 @@ export class MongoBatchStore implements BatchStore {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
           const at = new Date(task.ms);
-          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++ });
+          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...own[kind] });
           jobs.push({ taskId: task.id, kind });
           if (chunk.length >= INSERT_CHUNK) {
             await this.m.tasks.insertMany(chunk, { ordered: false, lean: true });

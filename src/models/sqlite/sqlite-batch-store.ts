@@ -70,9 +70,9 @@ function prepare<Row>(db: Database.Database) {
     insertBatch: db.prepare<[BatchRow], void>(`
       INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at)
       VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at)`),
-    insertTask: db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number }], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, attempts, created_at, updated_at, batch_id, batch_seq)
-      VALUES (@id, @kind, @url, 'queued', @refresh, 0, @at, @at, @batchId, @seq)`),
+    insertTask: db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number }], void>(`
+      INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq)
+      VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq)`),
     getBatch: db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE id = ?'),
     listBatches: db.prepare<[{ limit: number }], BatchRow>('SELECT * FROM batches ORDER BY created_at DESC, id DESC LIMIT @limit'),
     listBatchesAfter: db.prepare<[{ limit: number; createdAt: string; id: string }], BatchRow>(`
@@ -118,6 +118,9 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       task_count: input.urls.length * input.kinds.length, created_at: new Date(ms).toISOString(), cancelled_at: null,
     };
     const jobs: BatchJob[] = new Array<BatchJob>(row.task_count);
+    // Each kind's own options, as a single task of that kind would store them.
+    const format = { text: input.format ?? null, images: null };
+    const options = { text: null, images: input.options ? JSON.stringify(input.options) : null };
     // One transaction: prepared inserts in a loop run at ~1 µs each, so 100k tasks take well under a second.
     this.db.transaction(() => {
       this.stmt.insertBatch.run(row);
@@ -125,7 +128,7 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       for (const url of input.urls) {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
-          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, at: new Date(task.ms).toISOString(), batchId: id, seq });
+          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, format: format[kind], options: options[kind], at: new Date(task.ms).toISOString(), batchId: id, seq });
           jobs[seq++] = { taskId: task.id, kind };
         }
       }
