@@ -1,4 +1,5 @@
 /** Domain types of batches (many tasks submitted at once) and of their dataset exports. */
+import type { CrawlSpec } from './crawl.js';
 import type { ImagesTaskOptions, TaskKind, TaskStatus, TextFormat } from './task.js';
 
 /** The error code a task cancelled with its batch fails with; a batch retry leaves such tasks alone. */
@@ -7,12 +8,16 @@ export const CANCELLED = 'cancelled';
 export interface NewBatch {
   kinds: TaskKind[];
   refresh: boolean;
-  /** Validated absolute http(s) URLs, in submission order; each gets one task per kind. */
+  /** Validated absolute http(s) URLs, in submission order; each gets one task per kind. A crawl's is its start URL. */
   urls: readonly string[];
   /** Given to each text task of the batch (absent: the whole page's text). */
   format?: TextFormat;
   /** Given to each images task of the batch. */
   options?: ImagesTaskOptions;
+  /** A crawl: its start URL (the only URL) enters the frontier at depth 0 as page 0. */
+  crawl?: CrawlSpec;
+  /** The tasks wait in the store for room in the queue (FeedStore) instead of being dispatched by the caller. */
+  waiting?: boolean;
 }
 
 export interface Batch {
@@ -23,6 +28,8 @@ export interface Batch {
   taskCount: number;
   createdAt: string;
   cancelledAt?: string;
+  /** A crawl's spec; its urlCount and taskCount grow as pages are admitted. */
+  crawl?: CrawlSpec;
 }
 
 export interface BatchProgress {

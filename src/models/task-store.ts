@@ -1,4 +1,6 @@
 import type { BatchStore } from './batch-store.js';
+import type { FeedStore } from './feed-store.js';
+import type { FrontierStore } from './frontier-store.js';
 import type { WebhookStore } from './webhook-store.js';
 import type { ApiKeyStore, RateCellStore, UsageStore } from './ops-store.js';
 import type {
@@ -49,6 +51,10 @@ export class InvalidCursorError extends Error {
 export interface TaskStore {
   /** Batches of tasks and their exports, on the same database. */
   readonly batches: BatchStore;
+  /** Crawl frontiers: the URLs each crawl found, admitted or not. */
+  readonly frontier: FrontierStore;
+  /** Tasks waiting for room in the in-process queue (standalone). */
+  readonly feed: FeedStore;
   /** Webhook endpoints and their deliveries, on the same database (durable, shared by every process). */
   readonly webhooks: WebhookStore;
   /** API keys, kept beside the tasks they own. */

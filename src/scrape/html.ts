@@ -36,7 +36,15 @@ export interface ExtractedPage {
   imageTexts: Record<string, ImageText>;
   /** The meta tags a rights record reads (rights/meta-tags.ts). */
   rightsMeta: MetaTag[];
+  /**
+   * Where the page links to, for crawls: `a[href]` and `area[href]` without rel=nofollow, resolved, http(s)
+   * only, fragment dropped; distinct, in order, at most MAX_LINKS. Empty when a robots meta tag says nofollow.
+   */
+  links: string[];
 }
+
+/** Links kept per page: they cross a thread boundary and feed the crawl frontier. */
+export const MAX_LINKS = 5000;
 
 const IMAGE_META = new Set(['og:image', 'og:image:url', 'og:image:secure_url', 'twitter:image', 'twitter:image:src']);
 const IMG_URL_ATTRS = ['src', 'data-src', 'data-lazy-src', 'data-original'];
@@ -81,9 +89,12 @@ export function extractPage(html: string, pageUrl: string, options: ExtractOptio
   const refs: string[] = [];
   let title: string | undefined;
   let baseHref: string | undefined;
+  const hrefs: string[] = [];
+  let nofollow = false;
   const text = renderText($.root()[0]!.children, {
     visit: (el, name, visible) => {
       collectImageRefs(el, name, refs);
+      if (collectLink(el, name, hrefs)) nofollow = true;
       if (name === 'base' && baseHref === undefined && el.attribs['href'] !== undefined) baseHref = el.attribs['href'];
       if (name === 'title' && title === undefined && visible) title = collapse(textOf(el)) || undefined;
     },
@@ -111,7 +122,30 @@ export function extractPage(html: string, pageUrl: string, options: ExtractOptio
   // Last: Markdown rewrites the content's subtree (absolute URLs, pruned elements removed).
   const hidden = (el: Element) => skip(el) || MAIN_HIDDEN.has(el.name.toLowerCase());
   const markdown = content ? toMarkdown(content.roots, hidden, base?.href ?? pageUrl, metadata.title ?? title) : '';
-  return { title, text, main, markdown, metadata, images: resolveImageRefs(refs, base), imageTexts, rightsMeta };
+  const links = nofollow ? [] : resolveLinks(hrefs, base);
+  return { title, text, main, markdown, metadata, images: resolveImageRefs(refs, base), imageTexts, rightsMeta, links };
+}
+
+/** Collects a followable link of `el`; true when `el` is a robots meta tag saying nofollow (or none). */
+function collectLink(el: Element, name: string, hrefs: string[]): boolean {
+  const a = el.attribs;
+  if (name === 'a' || name === 'area') {
+    const href = a['href'];
+    if (href !== undefined && !(a['rel'] ?? '').toLowerCase().split(/\s+/).includes('nofollow')) hrefs.push(href);
+    return false;
+  }
+  if (name !== 'meta' || (a['name'] ?? '').trim().toLowerCase() !== 'robots') return false;
+  return (a['content'] ?? '').toLowerCase().split(/[\s,]+/).some((d) => d === 'nofollow' || d === 'none');
+}
+
+function resolveLinks(hrefs: string[], base: URL | undefined): string[] {
+  const seen = new Set<string>();
+  for (const href of hrefs) {
+    if (seen.size >= MAX_LINKS) break;
+    const resolved = resolveRef(href, base);
+    if (resolved !== undefined && !resolved.startsWith('data:')) seen.add(resolved);
+  }
+  return [...seen];
 }
 
 /** Only the main content's text (what the `main` format stores): for the benchmark and the quality floor. */
@@ -209,13 +243,13 @@ function baseUrl(baseHref: string | undefined, pageUrl: string): URL | undefined
 function resolveImageRefs(refs: string[], base: URL | undefined): string[] {
   const seen = new Set<string>();
   for (const ref of refs) {
-    const resolved = resolveImageRef(ref, base);
+    const resolved = resolveRef(ref, base);
     if (resolved !== undefined) seen.add(resolved);
   }
   return [...seen];
 }
 
-function resolveImageRef(ref: string, base: URL | undefined): string | undefined {
+function resolveRef(ref: string, base: URL | undefined): string | undefined {
   // As the URL parser would: tabs and newlines vanish, surrounding spaces are trimmed.
   const cleaned = ref.replace(/[\t\n\r]/g, '').trim();
   if (!cleaned) return undefined;

@@ -32,6 +32,8 @@ export interface FetchedPage {
   imageTexts: Record<string, ImageText>;
   /** What the page's signals say about it, and about its images. */
   rights?: PageRights;
+  /** Followable links (crawls): absolute, fragment dropped. */
+  links: string[];
 }
 
 const HTML_TYPES = /^(text\/html|application\/xhtml\+xml)$/i;
@@ -59,7 +61,7 @@ async function loadPage(pages: PageFetcher, url: string, signal: AbortSignal): P
     const metadata: PageMetadata = { wordCount: countWords(text) };
     const language = await detectLanguage(text);
     if (language) metadata.language = language;
-    return withRights(pages, { info, texts: { text, main: text, markdown: text }, metadata, images: [], imageTexts: {} }, res, [], signal);
+    return withRights(pages, { info, texts: { text, main: text, markdown: text }, metadata, images: [], imageTexts: {}, links: [] }, res, [], signal);
   }
   // A server that names no type is usually sending HTML; anything else named is not a page we can read.
   if (mime && !HTML_TYPES.test(mime)) {
@@ -72,6 +74,7 @@ async function loadPage(pages: PageFetcher, url: string, signal: AbortSignal): P
     metadata: await withLanguage(extracted.metadata, extracted.main),
     images: extracted.images,
     imageTexts: extracted.imageTexts,
+    links: extracted.links,
   };
   return withRights(pages, page, res, extracted.rightsMeta, signal);
 }

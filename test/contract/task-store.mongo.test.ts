@@ -7,6 +7,7 @@ import type { TaskStore } from '../../src/models/task-store.js';
 import { SharedTokenBuckets } from '../../src/ops/token-bucket.js';
 import { describeWithService } from '../helpers/services.js';
 import { describeBatchStoreContract } from './batch-store.contract.js';
+import { describeFrontierRace, describeFrontierStoreContract } from './frontier-store.contract.js';
 import { describeOpsStoreContract } from './ops-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
 import { describeWebhookClaimRace, describeWebhookStoreContract } from './webhook-store.contract.js';
@@ -51,6 +52,7 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
   describeTaskStoreContract('mongo', () => openFresh(), (store) => dispose(store));
   describeBatchStoreContract('mongo', () => openFresh(), (store) => dispose(store));
   describeWebhookStoreContract('mongo', () => openFresh(), (store) => dispose(store));
+  describeFrontierStoreContract('mongo', () => openFresh(), (store) => dispose(store));
 
   describeOpsStoreContract('mongo', () => openFresh(), (store) => dispose(store));
 
@@ -59,6 +61,7 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
     return [await openFresh(name), await openFresh(name)];
   }, (a, b) => dispose(a, b), (pair) => {
     describeWebhookClaimRace(pair);
+    describeFrontierRace(pair);
     const file = { sha256: 'f'.repeat(64), key: `images/ff/${'f'.repeat(64)}.png`, mime: 'image/png', bytes: 3 };
 
     // A conditional update is not atomic on FerretDB v1: this is what the revision tickets are for.

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { openSqliteTaskStore } from '../../src/models/sqlite/sqlite-task-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/models/sqlite/schema.js';
 import { describeBatchStoreContract } from './batch-store.contract.js';
+import { describeFrontierRace, describeFrontierStoreContract } from './frontier-store.contract.js';
 import { describeOpsStoreContract } from './ops-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
 import { describeWebhookClaimRace, describeWebhookStoreContract } from './webhook-store.contract.js';
@@ -20,6 +21,7 @@ afterAll(() => {
 describeTaskStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
 describeBatchStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
 describeWebhookStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
+describeFrontierStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()));
 
 describeOpsStoreContract('sqlite file', async () => openSqliteTaskStore(nextFile()), (store) => store.close());
 
@@ -29,7 +31,10 @@ describeSharedStoreContract('sqlite, one file shared by two instances', async ()
 }, async (a, b) => {
   await a.close();
   await b.close();
-}, describeWebhookClaimRace);
+}, (pair) => {
+  describeWebhookClaimRace(pair);
+  describeFrontierRace(pair);
+});
 
 describe('SqliteTaskStore on a shared file', () => {
   it('creates its directory, uses WAL and records the schema version', async () => {

@@ -8,6 +8,7 @@ const page = (text: string): FetchedPage => ({
   metadata: {},
   images: ['http://x/a.png'],
   imageTexts: {},
+  links: [],
 });
 
 describe('RecentPages', () => {

@@ -1,6 +1,7 @@
 /** The `batches` and `exports` collections. */
 import { Schema } from 'mongoose';
 import type { ExportOptions, ExportShard, ExportStatus } from '../batch.js';
+import type { CrawlSpec } from '../crawl.js';
 import type { TaskKind } from '../task.js';
 
 export interface BatchDoc {
@@ -11,6 +12,8 @@ export interface BatchDoc {
   taskCount: number;
   createdAt: Date;
   cancelledAt?: Date;
+  /** A crawl's spec; its urlCount and taskCount are counted from its tasks when read. */
+  crawl?: CrawlSpec;
 }
 
 export const batchSchema = new Schema<BatchDoc>(
@@ -22,6 +25,7 @@ export const batchSchema = new Schema<BatchDoc>(
     taskCount: { type: Number, required: true },
     createdAt: { type: Date, required: true },
     cancelledAt: Date,
+    crawl: Schema.Types.Mixed,
   },
   { versionKey: false, id: false, strict: true, minimize: false },
 );

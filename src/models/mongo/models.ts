@@ -1,6 +1,7 @@
 /** Binds the schemas to one mongoose Connection (never the global one) and creates their indexes. */
 import type { Connection, Model } from 'mongoose';
 import { batchSchema, exportSchema, type BatchDoc, type ExportDoc } from './batch-model.js';
+import { frontierSchema, type FrontierDoc } from './frontier-model.js';
 import { imageSchema, type ImageDoc } from './image-model.js';
 import { apiKeySchema, rateCellSchema, usageSchema, type ApiKeyDoc, type RateCellDoc, type UsageDoc } from './ops-models.js';
 import { ticketSchema, type TicketDoc } from './revision.js';
@@ -17,6 +18,7 @@ export interface Models {
   tickets: Model<TicketDoc>;
   batches: Model<BatchDoc>;
   exports: Model<ExportDoc>;
+  frontier: Model<FrontierDoc>;
   webhookEndpoints: Model<WebhookEndpointDoc>;
   webhookDeliveries: Model<WebhookDeliveryDoc>;
   apiKeys: Model<ApiKeyDoc>;
@@ -33,6 +35,7 @@ export function bindModels(conn: Connection): Models {
     tickets: conn.model<TicketDoc>('RevisionTicket', ticketSchema, 'revision_tickets'),
     batches: conn.model<BatchDoc>('Batch', batchSchema, 'batches'),
     exports: conn.model<ExportDoc>('Export', exportSchema, 'exports'),
+    frontier: conn.model<FrontierDoc>('CrawlFrontier', frontierSchema, 'crawl_frontier'),
     webhookEndpoints: conn.model<WebhookEndpointDoc>('WebhookEndpoint', webhookEndpointSchema, 'webhook_endpoints'),
     webhookDeliveries: conn.model<WebhookDeliveryDoc>('WebhookDelivery', webhookDeliverySchema, 'webhook_deliveries'),
     apiKeys: conn.model<ApiKeyDoc>('ApiKey', apiKeySchema, 'api_keys'),

@@ -15,6 +15,7 @@ import { decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTas
 import { checkPageLimit, pageOf } from '../paging.js';
 import type { Page, Task, TaskKind, TaskStatus } from '../task.js';
 import type { BatchDoc, ExportDoc } from './batch-model.js';
+import { pageDocId, urlDocId } from './frontier-model.js';
 import type { Models } from './models.js';
 import type { Revisions } from './revision.js';
 import type { TaskDoc } from './task-model.js';
@@ -29,6 +30,7 @@ function toBatch(d: BatchDoc): Batch {
     id: d._id, kinds: [...d.kinds], refresh: d.refresh, urlCount: d.urlCount, taskCount: d.taskCount, createdAt: iso(d.createdAt),
   };
   if (d.cancelledAt) b.cancelledAt = iso(d.cancelledAt);
+  if (d.crawl) b.crawl = d.crawl;
   return b;
 }
 
@@ -54,18 +56,27 @@ export class MongoBatchStore implements BatchStore {
     const doc: BatchDoc = {
       _id: id, kinds: [...input.kinds], refresh: input.refresh, urlCount: input.urls.length,
       taskCount: input.urls.length * input.kinds.length, createdAt: new Date(ms),
+      ...(input.crawl ? { crawl: input.crawl } : {}),
     };
     const jobs: BatchJob[] = [];
     // Each kind's own options, as a single task of that kind would store them.
     const own: Record<TaskKind, Partial<TaskDoc>> = { text: input.format ? { format: input.format } : {}, images: input.options ? { options: input.options } : {} };
+    const pending = input.waiting ? doc.createdAt : undefined;
     try {
+      if (input.crawl) {
+        const url = input.crawl.url;
+        await this.m.frontier.insertMany([
+          { _id: urlDocId(id, url), batchId: id, kind: 'url', url, depth: 0 },
+          { _id: pageDocId(id, 0), batchId: id, kind: 'page', url, depth: 0, page: 0 },
+        ]);
+      }
       let chunk: TaskDoc[] = [];
       let seq = 0;
       for (const url of input.urls) {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
           const at = new Date(task.ms);
-          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...own[kind] });
+          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...own[kind], ...(pending ? { dispatchPendingSince: pending } : {}) });
           jobs.push({ taskId: task.id, kind });
           if (chunk.length >= INSERT_CHUNK) {
             await this.m.tasks.insertMany(chunk, { ordered: false, lean: true });
@@ -77,6 +88,7 @@ export class MongoBatchStore implements BatchStore {
       await this.m.batches.create(doc);
     } catch (err) {
       await this.m.tasks.deleteMany({ batchId: id }).exec().catch(() => undefined);
+      await this.m.frontier.deleteMany({ batchId: id }).exec().catch(() => undefined);
       throw err;
     }
     const progress = emptyProgress();
@@ -100,7 +112,14 @@ export class MongoBatchStore implements BatchStore {
   }
 
   private async withProgress(doc: BatchDoc): Promise<BatchWithProgress> {
-    return { ...toBatch(doc), progress: await this.progress(doc._id) };
+    const progress = await this.progress(doc._id);
+    const batch = toBatch(doc);
+    if (doc.crawl) {
+      // A crawl grows from many workers at once, and FerretDB v1 has no atomic $inc: count its tasks instead.
+      batch.taskCount = Object.values(progress.counts).reduce((a, b) => a + b, 0);
+      batch.urlCount = Math.ceil(batch.taskCount / batch.kinds.length);
+    }
+    return { ...batch, progress };
   }
 
   async getBatch(id: string): Promise<BatchWithProgress | null> {

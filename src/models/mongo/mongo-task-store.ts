@@ -26,6 +26,8 @@ import { addCount, emptyCounts, taskChange, toImage, toTask, toTaskImage } from 
 import { bindModels, ensureIndexes, type Models } from './models.js';
 import type { ApiKeyStore, RateCellStore, UsageStore } from '../ops-store.js';
 import { MongoApiKeyStore, MongoRateCellStore, MongoUsageStore } from './mongo-ops-store.js';
+import { MongoFeedStore } from './mongo-feed-store.js';
+import { MongoFrontierStore } from './mongo-frontier-store.js';
 import { isDuplicateKey, Revisions, type Change } from './revision.js';
 import { taskImageId, type TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
@@ -59,6 +61,8 @@ export class MongoTaskStore implements TaskStore {
   private closed = false;
   readonly batches: MongoBatchStore;
   readonly webhooks: MongoWebhookStore;
+  readonly frontier: MongoFrontierStore;
+  readonly feed: MongoFeedStore;
   readonly keys: ApiKeyStore;
   readonly usage: UsageStore;
   readonly rateCells: RateCellStore;
@@ -67,6 +71,8 @@ export class MongoTaskStore implements TaskStore {
     this.revisions = new Revisions(m.tickets);
     this.webhooks = new MongoWebhookStore(m, this.revisions);
     this.batches = new MongoBatchStore(m, this.revisions, (docs) => this.withCountsMany(docs));
+    this.frontier = new MongoFrontierStore(m);
+    this.feed = new MongoFeedStore(m, this.revisions);
     this.keys = new MongoApiKeyStore(m.apiKeys);
     this.usage = new MongoUsageStore(m.usage);
     this.rateCells = new MongoRateCellStore(m.rateCells);

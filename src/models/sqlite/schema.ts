@@ -150,6 +150,19 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 7: the format of a text task's stored text (NULL: the whole page's text)
   `ALTER TABLE tasks ADD COLUMN format TEXT CHECK (format IN ('text', 'main', 'markdown'));`,
+  // 8: crawls: a batch's crawl spec, and its frontier (one row per URL found; page = admission order, NULL
+  // when found after max_pages were admitted); the unique page index makes a page position taken once
+  `
+  ALTER TABLE batches ADD COLUMN crawl TEXT;
+  CREATE TABLE IF NOT EXISTS crawl_frontier (
+    batch_id TEXT NOT NULL REFERENCES batches (id),
+    url      TEXT NOT NULL,
+    depth    INTEGER NOT NULL CHECK (depth >= 0),
+    page     INTEGER CHECK (page >= 0),
+    PRIMARY KEY (batch_id, url)
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX IF NOT EXISTS crawl_frontier_page ON crawl_frontier (batch_id, page) WHERE page IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -11,6 +11,7 @@ import {
 } from '../ids.js';
 import type { Page, Task, TaskKind, TaskStatus } from '../task.js';
 import { emptyProgress } from '../batch-progress.js';
+import type { CrawlSpec } from '../crawl.js';
 
 interface BatchRow {
   id: string;
@@ -20,6 +21,7 @@ interface BatchRow {
   task_count: number;
   created_at: string;
   cancelled_at: string | null;
+  crawl: string | null;
 }
 
 interface ExportRow {
@@ -48,6 +50,7 @@ function toBatch(r: BatchRow): Batch {
     taskCount: r.task_count, createdAt: r.created_at,
   };
   if (r.cancelled_at !== null) batch.cancelledAt = r.cancelled_at;
+  if (r.crawl !== null) batch.crawl = JSON.parse(r.crawl) as CrawlSpec;
   return batch;
 }
 
@@ -61,6 +64,18 @@ function toExport(r: ExportRow): ExportRecord {
   return rec;
 }
 
+/** A queued task of a batch; `pending` (the dispatch-pending mark) null when the caller dispatches it at once. */
+export function insertBatchTask(db: Database.Database) {
+  const stmt = db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number; pending: string | null }], void>(`
+    INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq, dispatch_pending_since)
+    VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq, @pending)`);
+  // The task's own options (text format, images options as JSON), when it has any.
+  return {
+    run: (p: { id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number; pending: string | null; format?: string | null; options?: string | null }) =>
+      stmt.run({ format: null, options: null, ...p }),
+  };
+}
+
 function prepare<Row>(db: Database.Database) {
   const tasksSql = (status: 'one' | 'finished' | 'any') => `
     SELECT * FROM tasks WHERE batch_id = @batchId AND batch_seq > @after
@@ -68,11 +83,11 @@ function prepare<Row>(db: Database.Database) {
       ORDER BY batch_seq LIMIT @limit`;
   return {
     insertBatch: db.prepare<[BatchRow], void>(`
-      INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at)
-      VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at)`),
-    insertTask: db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number }], void>(`
-      INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq)
-      VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq)`),
+      INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at, crawl)
+      VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at, @crawl)`),
+    insertTask: insertBatchTask(db),
+    insertSeed: db.prepare<[{ batchId: string; url: string }], void>(`
+      INSERT INTO crawl_frontier (batch_id, url, depth, page) VALUES (@batchId, @url, 0, 0)`),
     getBatch: db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE id = ?'),
     listBatches: db.prepare<[{ limit: number }], BatchRow>('SELECT * FROM batches ORDER BY created_at DESC, id DESC LIMIT @limit'),
     listBatchesAfter: db.prepare<[{ limit: number; createdAt: string; id: string }], BatchRow>(`
@@ -116,7 +131,9 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     const row: BatchRow = {
       id, kinds: JSON.stringify(input.kinds), refresh: input.refresh ? 1 : 0, url_count: input.urls.length,
       task_count: input.urls.length * input.kinds.length, created_at: new Date(ms).toISOString(), cancelled_at: null,
+      crawl: input.crawl ? JSON.stringify(input.crawl) : null,
     };
+    const pending = input.waiting ? row.created_at : null;
     const jobs: BatchJob[] = new Array<BatchJob>(row.task_count);
     // Each kind's own options, as a single task of that kind would store them.
     const format = { text: input.format ?? null, images: null };
@@ -124,11 +141,12 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     // One transaction: prepared inserts in a loop run at ~1 µs each, so 100k tasks take well under a second.
     this.db.transaction(() => {
       this.stmt.insertBatch.run(row);
+      if (input.crawl) this.stmt.insertSeed.run({ batchId: id, url: input.crawl.url });
       let seq = 0;
       for (const url of input.urls) {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
-          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, format: format[kind], options: options[kind], at: new Date(task.ms).toISOString(), batchId: id, seq });
+          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, format: format[kind], options: options[kind], at: new Date(task.ms).toISOString(), batchId: id, seq, pending });
           jobs[seq++] = { taskId: task.id, kind };
         }
       }

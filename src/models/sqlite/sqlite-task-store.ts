@@ -22,6 +22,8 @@ import {
 } from '../task-lease-rules.js';
 import { migrate } from './schema.js';
 import { SqliteBatchStore } from './sqlite-batch-store.js';
+import { SqliteFeedStore } from './sqlite-feed-store.js';
+import { SqliteFrontierStore } from './sqlite-frontier-store.js';
 import { SqliteApiKeyStore, SqliteUsageStore } from './sqlite-ops-store.js';
 
 /** TaskPatch fields stored in a column of their own name (lease and error are mapped by hand). */
@@ -218,6 +220,8 @@ export class SqliteTaskStore implements TaskStore {
   private readonly patchStatements = new Map<string, Database.Statement<[Record<string, unknown>], TaskRow>>();
   readonly batches: SqliteBatchStore<TaskRow>;
   readonly webhooks: SqliteWebhookStore;
+  readonly frontier: SqliteFrontierStore;
+  readonly feed: SqliteFeedStore;
   private readonly claimTx: Database.Transaction<(sourceUrl: string, options: ClaimOptions) => ClaimResult>;
   readonly keys: ApiKeyStore;
   readonly usage: UsageStore;
@@ -234,6 +238,8 @@ export class SqliteTaskStore implements TaskStore {
     this.stmt = prepareStatements(this.db);
     this.batches = new SqliteBatchStore<TaskRow>(this.db, (rows) => this.toTasks(rows));
     this.webhooks = new SqliteWebhookStore(this.db);
+    this.frontier = new SqliteFrontierStore(this.db);
+    this.feed = new SqliteFeedStore(this.db);
     this.claimTx = this.db.transaction((sourceUrl: string, options: ClaimOptions) => this.claimImageSync(sourceUrl, options));
     this.keys = new SqliteApiKeyStore(this.db);
     this.usage = new SqliteUsageStore(this.db);

@@ -81,7 +81,7 @@ code line 2</pre>
 
   it('copes with a page without a title and with nothing but whitespace', () => {
     expect(extractPage('<p>  </p>\n\n<div> </div>', PAGE)).toEqual({
-      title: undefined, text: '', main: '', markdown: '', metadata: { wordCount: 0 }, images: [], imageTexts: {}, rightsMeta: [],
+      title: undefined, text: '', main: '', markdown: '', metadata: { wordCount: 0 }, images: [], imageTexts: {}, rightsMeta: [], links: [],
     });
   });
 
@@ -195,5 +195,23 @@ describe('parseSrcset', () => {
     [' , ', []],
   ])('%j', (srcset, urls) => {
     expect(parseSrcset(srcset)).toEqual(urls);
+  });
+});
+
+describe('extractPage links', () => {
+  it('collects followable links, resolved against <base>, without fragments, nofollow and non-http links', () => {
+    const html = `<html><head><base href="http://example.com/dir/"></head><body>
+      <a href="a.html#top">A</a><a href="a.html">A again</a><a href="/b" rel="external nofollow">B</a>
+      <a href="mailto:x@example.com">mail</a><a href="javascript:void(0)">js</a><a>no href</a>
+      <map><area href="https://other.test/c"></map><a href="HTTP://Example.com:80/d">D</a>
+    </body></html>`;
+    expect(extractPage(html, 'http://example.com/page').links).toEqual([
+      'http://example.com/dir/a.html', 'https://other.test/c', 'http://example.com/d',
+    ]);
+  });
+
+  it('follows no link of a page whose robots meta tag says nofollow', () => {
+    const html = '<html><head><meta name="robots" content="noindex, nofollow"></head><body><a href="/x">x</a></body></html>';
+    expect(extractPage(html, 'http://example.com/').links).toEqual([]);
   });
 });

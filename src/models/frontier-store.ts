@@ -1,0 +1,16 @@
+/** The crawl frontier port; every TaskStore adapter offers one as `store.frontier`, on the same database as the tasks. */
+import type { BatchJob } from './batch.js';
+import type { CrawlCounters, FrontierCandidate } from './crawl.js';
+
+export interface FrontierStore {
+  /**
+   * Records the candidates found by crawl batch `batchId`. A URL already in its frontier is skipped (a unique
+   * key per batch and URL, so two workers adding one URL at once queue it once). A new URL is admitted while
+   * fewer than max_pages pages are, exactly (never more, also under races), and gets one queued task per kind
+   * of the batch, marked dispatch-pending (the outbox: the caller dispatches, a sweeper or feeder covers a
+   * crash). Returns the jobs of the admitted pages; none for an unknown, cancelled or non-crawl batch.
+   */
+  add(batchId: string, candidates: readonly FrontierCandidate[]): Promise<BatchJob[]>;
+  /** Null for an unknown or non-crawl batch. */
+  counters(batchId: string): Promise<CrawlCounters | null>;
+}
