@@ -127,18 +127,6 @@ export function crawlMarkdown(c) {
 export const CRAWL_HEADING = '## Crawl (issue 10): 5,000-page fixture site vs Crawlee';
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { buildService } = await import('./lib/build.mjs');
-  const { spliceSection } = await import('./datasets.mjs');
-  const build = buildService();
-  const outDir = path.join(import.meta.dirname, 'out');
-  try {
-    const c = await crawlBench({ distDir: build.distDir, outDir });
-    c.when = new Date().toISOString();
-    fs.mkdirSync(outDir, { recursive: true });
-    fs.writeFileSync(path.join(outDir, 'crawl.json'), JSON.stringify(c, null, 2));
-    spliceSection(path.join(import.meta.dirname, 'RESULTS.md'), `Measured by \`node bench/crawl.mjs\` on ${c.when}.\n\n${crawlMarkdown(c)}`, CRAWL_HEADING);
-    console.log(crawlMarkdown(c));
-  } finally {
-    build.cleanup();
-  }
+  const { runSectionAlone } = await import('./lib/section-alone.mjs');
+  await runSectionAlone({ name: 'crawl', heading: CRAWL_HEADING, measure: crawlBench, markdown: crawlMarkdown });
 }
