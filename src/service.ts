@@ -23,6 +23,7 @@ import type { TaskStore } from './models/task-store.js';
 import { createCeleryQueue } from './queue/celery/celery-queue.js';
 import { startDispatchSweeper, withDispatchReceipts, type DispatchSweeper } from './queue/dispatch-sweeper.js';
 import { InlineQueue } from './queue/inline-queue.js';
+import { StoreFeeder } from './queue/store-feeder.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { createFetcher, type Fetcher } from './scrape/fetcher.js';
 import { inlineExtractor, threadedExtractor, type PageExtractor } from './scrape/page-extractor.js';
@@ -37,6 +38,7 @@ import { S3BlobStore, S3ConfigError } from './storage/s3-blob-store.js';
 import { VolumeBlobStore } from './storage/volume-blob-store.js';
 import { RecentPages } from './worker/recent-pages.js';
 import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js';
+import { createCrawlStep, type JobSink } from './worker/crawl-step.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookEvents } from './webhooks/events.js';
 import { createWebhookSender } from './webhooks/sender.js';
@@ -57,6 +59,8 @@ interface Adapters {
   media: MediaSource;
   closeBlobs(): void;
   sweeper?: DispatchSweeper;
+  /** Standalone: feeds the in-process queue from the store (batches and crawls larger than the queue). */
+  feeder?: StoreFeeder;
 }
 
 /** The blob store, checked before anything else opens: a wrong bucket or key stops the start with a clear message. */
@@ -91,7 +95,8 @@ async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
       }, config.retry);
   // The RabbitMQ outbox: every process sweeps (see dispatch-sweeper.ts); the embedded queue resumes from the store instead.
   const sweeper = config.amqpUrl ? startDispatchSweeper({ store, queue, log, olderThanMs: config.dispatchSweepMs }) : undefined;
-  return { store, queue, ...blobs, sweeper };
+  const feeder = queue instanceof InlineQueue ? new StoreFeeder(store.feed, queue, log) : undefined;
+  return { store, queue, ...blobs, sweeper, feeder };
 }
 
 /**
@@ -102,7 +107,18 @@ function leaseOwner(config: Config): string {
   return config.amqpUrl ? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}` : `embedded:${config.sqliteFile}`;
 }
 
-function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; webhooks: { close(): Promise<void> }; ready: Promise<void> } {
+/** Where the crawl step sends the jobs of admitted pages: the feeder standalone, else the broker (the sweeper covers a failure). */
+function jobSink({ queue, feeder }: Adapters, log: Logger): JobSink {
+  if (feeder) return { submit: async () => feeder.poke() };
+  return {
+    async submit(jobs) {
+      await Promise.all(jobs.map((job) => queue.dispatch(job).catch((err: unknown) => log.warn({ err, taskId: job.taskId }, 'crawl page not dispatched; the dispatch sweeper will'))));
+    },
+  };
+}
+
+function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; webhooks: { close(): Promise<void> }; ready: Promise<void> } {
+  const { store, queue, blobs, feeder } = adapters;
   const extractor = config.parseThreads > 0
     ? threadedExtractor({ threads: config.parseThreads, timeoutMs: config.parseTimeoutMs, maxWaiting: config.parseQueue, maxDepth: config.parseMaxDepth })
     : inlineExtractor({ maxDepth: config.parseMaxDepth });
@@ -122,16 +138,18 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
   });
   const { policy, aiCrawlerTokens } = config.rights;
   const rights = policy === 'off' ? undefined : { policy, reader: new RightsReader(new OriginFiles({ fetcher }), rightsTokens(userAgentToken(f.userAgent), aiCrawlerTokens)) };
+  const pageLimits = { timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects };
   const runner = createTaskRunner({
     store,
     blobs,
     log,
     shutdown,
     events: new WebhookEvents(store),
+    crawl: createCrawlStep({ store, fetcher, sink: jobSink(adapters, log), log, limits: pageLimits }),
     taskTimeoutMs: config.fetch.taskTimeoutMs,
     lease: { owner: leaseOwner(config), ms: config.taskLeaseMs },
     maxAttempts: config.retry.maxAttempts,
-    pages: { fetcher, extractor, recent: new RecentPages(config.pageReuse), timeoutMs: config.fetch.timeoutMs, maxBytes: config.fetch.maxPageBytes, maxRedirects: config.fetch.maxRedirects, rights },
+    pages: { fetcher, extractor, recent: new RecentPages(config.pageReuse), ...pageLimits, rights },
     images: {
       concurrency: config.imageConcurrency,
       maxBytes: config.fetch.maxImageBytes,
@@ -150,12 +168,8 @@ function startWorker(config: Config, log: Logger, { store, queue, blobs }: Adapt
     concurrency: w.concurrency,
   });
   const ready = (async () => {
-    if (queue instanceof InlineQueue) {
-      // The embedded queue keeps nothing across restarts; the store knows what was queued or running.
-      const unfinished = await store.listUnfinished();
-      for (const task of unfinished) await queue.dispatch({ taskId: task.id, kind: task.kind });
-      if (unfinished.length) log.info({ count: unfinished.length }, 'resuming unfinished tasks');
-    }
+    // The embedded queue keeps nothing across restarts; the store knows what was queued or running.
+    await feeder?.start();
     await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();
@@ -235,6 +249,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       http?.server.closeIdleConnections();
       const grace = new Promise<'timeout'>((resolve) => setTimeout(resolve, config.shutdownGraceMs, 'timeout').unref());
       await adapters.sweeper?.stop();
+      await adapters.feeder?.stop();
       const drained = adapters.queue.close();
       if ((await Promise.race([drained, grace])) === 'timeout') {
         log.warn({ graceMs: config.shutdownGraceMs }, 'tasks still running at shutdown; they resume at the next start');

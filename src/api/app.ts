@@ -18,6 +18,7 @@ import { noSniff } from './security-headers.js';
 import { textTasksRouter } from './text-router.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
 import { WebhookEvents } from '../webhooks/events.js';
+import type { StoreFeeder } from '../queue/store-feeder.js';
 
 export interface AppDeps {
   store: TaskStore;
@@ -34,6 +35,8 @@ export interface AppDeps {
   ops?: OpsOptions;
   /** Express "trust proxy": whose X-Forwarded-For is believed. */
   trustProxy?: boolean | number | string;
+  /** Standalone: feeds batch and crawl tasks from the store to the bounded in-process queue. */
+  feeder?: StoreFeeder;
 }
 
 const DATASET_DEFAULTS = { batchMaxUrls: 1_000_000, shardSamples: 10_000, shardBytes: 512 * 1024 * 1024 };

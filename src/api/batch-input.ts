@@ -9,6 +9,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import type { NewBatch } from '../models/batch.js';
 import type { ImagesTaskOptions, TaskKind, TextFormat } from '../models/task.js';
+import { crawlSchema, toCrawlSpec } from './crawl-input.js';
 import { invalid, ProblemError } from './problem.js';
 import { httpUrl, imageOptionFields, imagesOptionsOf, parse, resizeFormat, resizeMaxSide, textFormat } from './validation.js';
 import { webhookEvents, webhookSecret, webhookSpec, type WebhookInput } from './webhook-input.js';
@@ -25,13 +26,18 @@ const kinds = z
 const strictObject = <T extends z.ZodRawShape>(shape: T) =>
   z.strictObject(shape, { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be a JSON object') });
 
-const jsonBatch = strictObject({
-  urls: z.array(httpUrl, { error: (i) => (i.input === undefined ? 'is required' : 'must be an array of URLs') }),
+const jsonBatch = (maxUrls: number) => strictObject({
+  urls: z.array(httpUrl, { error: (i) => (i.input === undefined ? 'is required' : 'must be an array of URLs') }).optional(),
+  crawl: crawlSchema(maxUrls).optional(),
   kinds: kinds.optional().default(['text']),
   refresh: z.boolean({ error: 'must be a boolean' }).optional().default(false),
   webhook: webhookSpec.optional(),
   format: textFormat.optional(),
   ...imageOptionFields,
+}).superRefine((b, ctx) => {
+  // One or the other: a crawl's URL list is its own.
+  if (b.crawl && b.urls) ctx.addIssue({ code: 'custom', path: ['crawl'], message: 'must not be given together with urls' });
+  if (!b.crawl && !b.urls) ctx.addIssue({ code: 'custom', path: ['urls'], message: 'is required (or crawl)' });
 });
 
 /** A query parameter holding a number; anything else fails the number rule it is piped to. */
@@ -86,11 +92,17 @@ export function readJsonBatch(body: unknown, maxUrls: number): BatchInput {
   // Count first: validating a million URLs only to refuse them all would be wasted work.
   const count = (body as { urls?: unknown } | null)?.urls;
   if (Array.isArray(count) && count.length > maxUrls) throw tooMany(maxUrls, 'urls');
-  const b = parse(jsonBatch, body, 'body');
-  if (b.urls.length === 0) throw noUrls('urls');
+  const b = parse(jsonBatch(maxUrls), body, 'body');
+  const webhook = b.webhook ? { webhook: b.webhook as WebhookInput } : {};
   const k = b.kinds as TaskKind[];
   const options = taskOptions(k, b.format, imagesOptionsOf(b), firstGiven(b, Object.keys(imageOptionFields)));
-  return { kinds: k, refresh: b.refresh, urls: b.urls, ...options, ...(b.webhook ? { webhook: b.webhook as WebhookInput } : {}) };
+  if (b.crawl) {
+    const crawl = toCrawlSpec(b.crawl);
+    return { kinds: k, refresh: b.refresh, urls: [crawl.url], crawl, ...options, ...webhook };
+  }
+  const urls = b.urls ?? [];
+  if (urls.length === 0) throw noUrls('urls');
+  return { kinds: k, refresh: b.refresh, urls, ...options, ...webhook };
 }
 
 /** Streams the NDJSON body; throws a problem naming the first bad line (1-based). */

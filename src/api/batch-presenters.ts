@@ -1,11 +1,14 @@
 /** Batches and exports → wire representation (snake_case JSON, links). */
 import { batchState, finishedAt, unfinishedCount } from '../models/batch-progress.js';
 import type { BatchWithProgress, ExportRecord } from '../models/batch.js';
+import type { CrawlCounters } from '../models/crawl.js';
+import { presentCrawlSpec } from './crawl-input.js';
 import type { BlobStore } from '../storage/blob-store.js';
 
 const seconds = (from: string, to: string): number => Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
 
-export function presentBatch(b: BatchWithProgress, now = new Date().toISOString()) {
+/** `counters`: a crawl's frontier counters, when read (GET /batches/:id); lists leave them null. */
+export function presentBatch(b: BatchWithProgress, now = new Date().toISOString(), counters: CrawlCounters | null = null) {
   const { counts } = b.progress;
   const finished = counts.succeeded + counts.failed;
   const total = finished + unfinishedCount(b.progress);
@@ -32,6 +35,12 @@ export function presentBatch(b: BatchWithProgress, now = new Date().toISOString(
     started_at: b.progress.startedAt ?? null,
     finished_at: end ?? null,
     cancelled_at: b.cancelledAt ?? null,
+    crawl: b.crawl
+      ? {
+        ...presentCrawlSpec(b.crawl),
+        counters: counters && { discovered: counters.discovered, queued: counters.queued, done: counters.done, depth_reached: counters.depthReached },
+      }
+      : null,
     links: { self, tasks: `${self}/tasks`, results: `${self}/results`, exports: `${self}/exports` },
   };
 }

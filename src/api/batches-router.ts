@@ -23,6 +23,8 @@ import type { WebhookEvents } from '../webhooks/events.js';
 import type { WebhookEndpoint } from '../models/webhook.js';
 import { checkWebhookTarget, presentEndpoint, toEndpoint } from './webhook-input.js';
 import { presentDelivery } from './webhook-presenters.js';
+import type { StoreFeeder } from '../queue/store-feeder.js';
+import type { CrawlCounters } from '../models/crawl.js';
 
 export interface BatchesDeps {
   store: TaskStore;
@@ -32,6 +34,8 @@ export interface BatchesDeps {
   batchMaxUrls: number;
   addressPolicy: AddressPolicy;
   events: WebhookEvents;
+  /** Standalone: batch tasks wait in the store and are fed to the bounded queue as room frees (no queue_full). */
+  feeder?: StoreFeeder;
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -67,6 +71,17 @@ async function dispatchJobs(deps: BatchesDeps, batchId: string, places: Reservat
     undefined, { 'retry-after': '5' });
 }
 
+/** A batch with its crawl counters when it is a crawl. */
+async function presentWithCrawl(store: TaskStore, batch: BatchWithProgress) {
+  const counters: CrawlCounters | null = batch.crawl ? await store.frontier.counters(batch.id) : null;
+  return presentBatch(batch, undefined, counters);
+}
+
+/** Standalone with the feeder: refused only while shutting down, before anything is stored. */
+function checkAccepting(feeder: StoreFeeder): void {
+  if (!feeder.accepting) throw new ProblemError(503, 'Service Unavailable', 'the service is shutting down (shutting_down); retry shortly', undefined, { 'retry-after': '5' });
+}
+
 /** Places for `n` jobs, or a 503 before anything is stored. */
 const reserveJobs = (queue: JobQueue, n: number): Reservation[] => reserveMany(n, () => reservePlace(queue));
 
@@ -84,10 +99,12 @@ export function batchesRouter(deps: BatchesDeps): Router {
     const ndjson = isNdjson(req);
     const { webhook, ...input } = ndjson ? await readNdjsonBatch(req, deps.batchMaxUrls) : readJsonBatch(req.body, deps.batchMaxUrls);
     if (webhook) await checkWebhookTarget(webhook.url, deps.addressPolicy, ndjson ? 'webhook_url' : 'webhook.url');
-    // Refused before anything is stored when the queue cannot take them all.
-    const places = reserveJobs(deps.queue, input.urls.length * input.kinds.length);
+    const { feeder } = deps;
+    if (feeder) checkAccepting(feeder);
+    // Refused before anything is stored when the queue cannot take them all (with a feeder they wait in the store).
+    const places = feeder ? [] : reserveJobs(deps.queue, input.urls.length * input.kinds.length);
     let endpoint: WebhookEndpoint | undefined;
-    const { batch, jobs } = await deps.store.batches.createBatch(input).then(async (created) => {
+    const { batch, jobs } = await deps.store.batches.createBatch({ ...input, waiting: feeder !== undefined }).then(async (created) => {
       // Before the first job goes out, so no event of the batch can miss its endpoint.
       endpoint = webhook && toEndpoint(webhook, 'batch', created.batch.id);
       if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
@@ -96,9 +113,11 @@ export function batchesRouter(deps: BatchesDeps): Router {
       for (const p of places) p.release();
       throw err;
     });
-    deps.log.info({ batchId: batch.id, urls: batch.urlCount, tasks: batch.taskCount }, 'batch created');
-    await dispatchJobs(deps, batch.id, places, jobs);
-    res.status(202).location(`/batches/${batch.id}`).json({ ...presentBatch(batch), ...(endpoint ? { webhook: presentEndpoint(endpoint) } : {}) });
+    deps.log.info({ batchId: batch.id, urls: batch.urlCount, tasks: batch.taskCount, crawl: batch.crawl?.url }, 'batch created');
+    if (feeder) feeder.poke();
+    else await dispatchJobs(deps, batch.id, places, jobs);
+    const counters = batch.crawl ? { discovered: 1, queued: 1, done: 0, depthReached: 0 } : null;
+    res.status(202).location(`/batches/${batch.id}`).json({ ...presentBatch(batch, undefined, counters), ...(endpoint ? { webhook: presentEndpoint(endpoint) } : {}) });
   });
 
   router.get('/', async (req, res) => {
@@ -109,7 +128,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
   });
 
   router.get('/:id', async (req, res) => {
-    res.json(presentBatch(await loadBatch(deps.store, req.params.id as string)));
+    res.json(await presentWithCrawl(deps.store, await loadBatch(deps.store, req.params.id as string)));
   });
 
   router.get('/:id/tasks', async (req, res) => {
@@ -154,6 +173,14 @@ export function batchesRouter(deps: BatchesDeps): Router {
 
   router.post('/:id/retry', async (req, res) => {
     const batch = await loadBatch(deps.store, req.params.id as string);
+    const { feeder } = deps;
+    if (feeder) {
+      checkAccepting(feeder);
+      const jobs = (await deps.store.batches.retryBatch(batch.id)) ?? [];
+      await deps.store.feed.markWaiting(jobs.map((j) => j.taskId));
+      feeder.poke();
+      return void res.status(202).json({ retried: jobs.length, batch: await presentWithCrawl(deps.store, await loadBatch(deps.store, batch.id)) });
+    }
     // Enough places for every failed task (a retry re-queues at most those), taken before any changes.
     const places = reserveJobs(deps.queue, batch.progress.counts.failed);
     const jobs = (await deps.store.batches.retryBatch(batch.id).catch((err: unknown) => {
@@ -161,7 +188,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
       throw err;
     })) ?? [];
     await dispatchJobs(deps, batch.id, places, jobs);
-    res.status(202).json({ retried: jobs.length, batch: presentBatch(await loadBatch(deps.store, batch.id)) });
+    res.status(202).json({ retried: jobs.length, batch: await presentWithCrawl(deps.store, await loadBatch(deps.store, batch.id)) });
   });
 
   router.delete('/:id', async (req, res) => {
@@ -172,7 +199,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     const result = await deps.store.batches.cancelBatch(batch.id);
     if (!result) throw notFound(`no batch with id ${batch.id}`);
     await deps.events.batchMayHaveFinished(batch.id);
-    res.json({ cancelled: result.cancelled, batch: presentBatch(result.batch) });
+    res.json({ cancelled: result.cancelled, batch: await presentWithCrawl(deps.store, result.batch) });
   });
 
   return router;

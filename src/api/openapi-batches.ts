@@ -14,8 +14,10 @@ const cursor = { name: 'cursor', in: 'query', schema: { type: 'string' } };
 export const batchPaths = {
   '/batches': {
     post: {
-      summary: 'Submit many URLs: one task per URL and kind',
-      description: 'JSON `{"urls": [...], "kinds": [...], "refresh": false, …task options}`, or an NDJSON body (one `{"url": …}` a line, read as a stream, options in the query string). A bad line is named in `errors[].field` as `line N`; nothing is written then. Up to BATCH_MAX_URLS URLs (413 beyond).',
+      summary: 'Submit many URLs (one task per URL and kind), or start a crawl',
+      description: 'JSON `{"urls": [...], "kinds": [...], "refresh": false, …task options}`, or an NDJSON body (one `{"url": …}` a line, read as a stream, options in the query string). A bad line is named in `errors[].field` as `line N`; nothing is written then. Up to BATCH_MAX_URLS URLs (413 beyond).\n\n'
+        + 'A crawl: JSON `{"crawl": {"url": …, "max_pages": …, …}, "kinds": [...]}` (not with `urls`): a batch whose URL list grows from the start URL as its pages are fetched (links, and sitemaps once the start page is done); it completes when no page is left to fetch. '
+        + 'Standalone, tasks beyond the in-process queue wait in the store and are fed as room frees (no 503 for size).',
       parameters: [
         { name: 'kinds', in: 'query', description: 'NDJSON only: comma-separated kinds', schema: { type: 'string', default: 'text' } },
         { name: 'refresh', in: 'query', description: 'NDJSON only', schema: { type: 'string', enum: ['true', 'false'] } },
@@ -80,16 +82,30 @@ const counts = { type: 'object', properties: Object.fromEntries(['queued', 'runn
 
 export const batchSchemas = {
   NewBatch: {
-    type: 'object', required: ['urls'], additionalProperties: false,
+    type: 'object', additionalProperties: false,
+    description: 'Exactly one of `urls` and `crawl`. Task options are those of single tasks (NewTextTask, NewImagesTask), given to every task of their kind (of a crawl: the start page\'s tasks only, so far); an option for a kind not in `kinds` is refused.',
     properties: {
       urls: { type: 'array', minItems: 1, items: { type: 'string', format: 'uri', maxLength: 2048 } },
+      crawl: ref('NewCrawl'),
       kinds: { type: 'array', items: { type: 'string', enum: ['text', 'images'] }, default: ['text'] },
       refresh: { type: 'boolean', default: false },
       webhook: ref('Webhook'),
       format: { ...textFormatProperty, description: `for the text tasks (refused without text in kinds); ${textFormatProperty.description}` },
       ...imageOptionProperties,
     },
-    description: 'Task options are those of single tasks (NewTextTask, NewImagesTask), given to every task of their kind; an option for a kind not in `kinds` is refused.',
+  },
+  NewCrawl: {
+    type: 'object', required: ['url'], additionalProperties: false,
+    properties: {
+      url: { type: 'string', format: 'uri', maxLength: 2048, description: 'the start URL (depth 0); normalised' },
+      max_pages: { type: 'integer', minimum: 1, default: 1000, description: 'pages admitted at most, the start URL included; exact (never exceeded, also with many workers). At most BATCH_MAX_URLS' },
+      max_depth: { type: 'integer', minimum: 0, maximum: 100, default: 10, description: 'links away from the start URL at most; sitemap URLs are seeds (depth 0)' },
+      include: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 500 }, description: 'follow only URLs matching one of these (none: all). `/regex/flags` (flags i, u) is a regular expression searched in the whole normalised URL; anything else a glob over the whole URL: `**` any characters, `*` any but `/`, `?` one but `/`' },
+      exclude: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 500 }, description: 'never follow URLs matching one of these (same syntax)' },
+      sitemaps: { type: 'boolean', default: true, description: 'read robots.txt `Sitemap:` lines and /sitemap.xml (indexes and gzipped sitemaps followed) once the start page is done' },
+      same_site: { type: 'boolean', default: true, description: 'only the start URL\'s host (a leading `www.` ignored)' },
+      strip_tracking_params: { type: 'boolean', default: false, description: 'drop utm_*, gclid, fbclid, msclkid and other common tracking parameters when normalising' },
+    },
   },
   Batch: {
     type: 'object',
@@ -99,6 +115,23 @@ export const batchSchemas = {
       counts, progress: { type: 'number', minimum: 0, maximum: 1 },
       rates: { type: 'object', properties: { tasks_per_second: { type: ['number', 'null'] }, eta_seconds: { type: ['number', 'null'] } } },
       created_at: { type: 'string' }, started_at: { type: ['string', 'null'] }, finished_at: { type: ['string', 'null'] }, cancelled_at: { type: ['string', 'null'] },
+      crawl: {
+        type: ['object', 'null'],
+        description: 'a crawl: its options as applied, and (on GET /batches/{id} and the 202) its counters; null for a URL-list batch. url_count and task_count grow as pages are admitted',
+        properties: {
+          url: { type: 'string' }, max_pages: { type: 'integer' }, max_depth: { type: 'integer' }, include: { type: 'array', items: { type: 'string' } },
+          exclude: { type: 'array', items: { type: 'string' } }, sitemaps: { type: 'boolean' }, same_site: { type: 'boolean' }, strip_tracking_params: { type: 'boolean' },
+          counters: {
+            type: ['object', 'null'],
+            properties: {
+              discovered: { type: 'integer', description: 'distinct URLs in scope found (admitted or beyond max_pages)' },
+              queued: { type: 'integer', description: 'pages admitted' },
+              done: { type: 'integer', description: 'admitted pages whose tasks have all finished' },
+              depth_reached: { type: 'integer', description: 'deepest depth among admitted pages' },
+            },
+          },
+        },
+      },
       links: { type: 'object' },
     },
   },

@@ -53,7 +53,7 @@ export const webhookSchemas = {
   },
   WebhookPayload: {
     type: 'object',
-    description: 'batch.started {id, started_at}; batch.task_finished {batch_id, task}; batch.completed / batch.failed (every task finished; failed when none succeeded) {id, status, counts, cancelled_at, links}; task.started / task.completed / task.failed: the task {id, kind, url, status, attempts, batch_id, error, finished_at, links}.',
+    description: 'batch.started {id, started_at}; batch.task_finished {batch_id, task}; batch.completed / batch.failed (every task finished; failed when none succeeded) {id, status, counts, cancelled_at, links}; the endpoint of a crawl hears crawl.started, crawl.page_finished, crawl.completed / crawl.failed (completed once no page is left to fetch) with the same data instead; task.started / task.completed / task.failed: the task {id, kind, url, status, attempts, batch_id, error, finished_at, links}.',
     properties: { type: ref('WebhookEvent'), timestamp: { type: 'string', format: 'date-time' }, data: { type: 'object' } },
   },
 };

@@ -98,6 +98,8 @@ export interface CrawlOptions extends WaitOptions, WebhookOptions {
   include?: string[];
   exclude?: string[];
   sitemaps?: boolean;
+  allSites?: boolean;
+  stripTracking?: boolean;
 }
 
 export async function crawl(g: GlobalOptions, url: string, o: CrawlOptions): Promise<number> {
@@ -108,6 +110,8 @@ export async function crawl(g: GlobalOptions, url: string, o: CrawlOptions): Pro
   if (o.include?.length) crawlSpec.include = o.include;
   if (o.exclude?.length) crawlSpec.exclude = o.exclude;
   if (o.sitemaps === false) crawlSpec.sitemaps = false;
+  if (o.allSites) crawlSpec.same_site = false;
+  if (o.stripTracking) crawlSpec.strip_tracking_params = true;
   const hook = webhookBody(o);
   const body = { crawl: crawlSpec, kinds: o.kinds.split(',').map((k) => k.trim()), ...(hook ? { webhook: hook } : {}) };
   const batch = await api.json<BatchSnapshot & Record<string, unknown>>('POST', '/batches', body);

@@ -52,9 +52,11 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
       .argument('<url>', 'the start URL')
       .option('--max-pages <n>', 'pages at most', positiveInt)
       .option('--max-depth <n>', 'links away from the start URL at most', (v) => (v === '0' ? 0 : positiveInt(v)))
-      .option('--include <pattern>', 'only URLs matching (repeatable)', collect)
-      .option('--exclude <pattern>', 'skip URLs matching (repeatable)', collect)
+      .option('--include <pattern>', 'only URLs matching: a glob over the whole URL (** any, * within a path segment) or /regex/ (repeatable)', collect)
+      .option('--exclude <pattern>', 'skip URLs matching, same syntax (repeatable)', collect)
       .option('--no-sitemaps', 'do not read robots.txt Sitemap: lines and /sitemap.xml')
+      .option('--all-sites', 'follow links to other hosts too (default: the start URL\'s host only)')
+      .option('--strip-tracking', 'drop utm_*, gclid, fbclid and similar parameters from URLs')
       .option('--kinds <list>', 'task kinds per page: text, images or text,images', 'text'),
   )).action((url: string, o: commands.CrawlOptions) => run(commands.crawl(g(), url, o)));
 

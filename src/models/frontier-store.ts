@@ -11,6 +11,8 @@ export interface FrontierStore {
    * crash). Returns the jobs of the admitted pages; none for an unknown, cancelled or non-crawl batch.
    */
   add(batchId: string, candidates: readonly FrontierCandidate[]): Promise<BatchJob[]>;
+  /** The depth a URL was found at in crawl `batchId`; null when it is not in its frontier. */
+  depthOf(batchId: string, url: string): Promise<number | null>;
   /** Null for an unknown or non-crawl batch. */
   counters(batchId: string): Promise<CrawlCounters | null>;
 }

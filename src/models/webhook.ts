@@ -8,7 +8,12 @@
 /** Who an endpoint belongs to: a batch (crawls are batches) or a single task. */
 export type WebhookOwner = 'batch' | 'task';
 
-export const WEBHOOK_EVENTS = ['batch.started', 'batch.task_finished', 'batch.completed', 'batch.failed', 'task.started', 'task.completed', 'task.failed'] as const;
+export const WEBHOOK_EVENTS = [
+  'batch.started', 'batch.task_finished', 'batch.completed', 'batch.failed',
+  // A crawl is a batch: its endpoint hears these in place of the batch events.
+  'crawl.started', 'crawl.page_finished', 'crawl.completed', 'crawl.failed',
+  'task.started', 'task.completed', 'task.failed',
+] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 export interface WebhookEndpoint {

@@ -27,15 +27,30 @@ export class InlineQueue implements JobQueue {
   private reserved = 0;
   private closed = false;
   private readonly idleWaiters: Array<() => void> = [];
+  private readonly roomListeners: Array<() => void> = [];
 
   constructor(
-    private readonly capacity: number,
+    private readonly maxJobs: number,
     private readonly onError: (job: Job, err: unknown) => void = () => {},
     private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {}
 
   get size(): number {
     return this.pending.length - this.head;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Jobs waiting to run at most (the bound dispatch and reserve enforce). */
+  get capacity(): number {
+    return this.maxJobs;
+  }
+
+  /** Called each time a job ends, so that a feeder can top the queue up from the store. */
+  onRoom(listener: () => void): void {
+    this.roomListeners.push(listener);
   }
 
   async dispatch(job: Job): Promise<void> {
@@ -64,7 +79,7 @@ export class InlineQueue implements JobQueue {
 
   private admit(): void {
     if (this.closed) throw new QueueClosedError();
-    if (this.size + this.reserved >= this.capacity) throw new QueueFullError(this.capacity);
+    if (this.size + this.reserved >= this.maxJobs) throw new QueueFullError(this.maxJobs);
   }
 
   private enqueue(job: Job): void {
@@ -95,6 +110,7 @@ export class InlineQueue implements JobQueue {
         this.running--;
         this.wakeIdle();
         this.pump();
+        for (const listener of this.roomListeners) listener();
       });
     }
   }

@@ -23,8 +23,10 @@ const REMEMBER = 10_000;
 export class WebhookEvents {
   /** Endpoints never change once set, and are set before their owner's first job: cache found and missing alike. */
   private readonly endpoints = new Map<string, WebhookEndpoint | null>();
-  /** Batches whose `batch.started` this process has recorded: the store would only refuse it again. */
+  /** Batches whose `batch.started` / `crawl.started` this process has recorded: the store would only refuse it again. */
   private readonly startedBatches = new Set<string>();
+  /** Whether a batch is a crawl (its events are named crawl.*): fixed at creation, cached. */
+  private readonly crawls = new Map<string, boolean>();
 
   constructor(private readonly store: TaskStore, private readonly now: () => Date = () => new Date()) {}
 
@@ -44,12 +46,22 @@ export class WebhookEvents {
     await this.store.webhooks.enqueue({ id, ownerId: endpoint.ownerId, event, url: endpoint.url, payload }, now);
   }
 
+  private async prefix(batchId: string): Promise<'batch' | 'crawl'> {
+    let crawl = this.crawls.get(batchId);
+    if (crawl === undefined) {
+      crawl = Boolean((await this.store.batches.getBatch(batchId))?.crawl);
+      if (this.crawls.size > REMEMBER) this.crawls.clear();
+      this.crawls.set(batchId, crawl);
+    }
+    return crawl ? 'crawl' : 'batch';
+  }
+
   async taskStarted(task: Task): Promise<void> {
     const own = await this.endpoint(task.id);
     if (own) await this.record(own, 'task.started', `started/${task.attempts}`, taskData(task));
     if (!task.batchId || this.startedBatches.has(task.batchId)) return;
     const batch = await this.endpoint(task.batchId);
-    if (batch) await this.record(batch, 'batch.started', 'started', { id: task.batchId, started_at: task.startedAt ?? null });
+    if (batch) await this.record(batch, `${await this.prefix(task.batchId)}.started`, 'started', { id: task.batchId, started_at: task.startedAt ?? null });
     if (this.startedBatches.size > REMEMBER) this.startedBatches.clear();
     this.startedBatches.add(task.batchId);
   }
@@ -60,7 +72,8 @@ export class WebhookEvents {
     if (!task.batchId) return;
     const batch = await this.endpoint(task.batchId);
     if (!batch) return;
-    await this.record(batch, 'batch.task_finished', `task/${task.id}/${task.attempts}/${task.finishedAt}`, { batch_id: task.batchId, task: taskData(task) });
+    const finished = (await this.prefix(task.batchId)) === 'crawl' ? 'crawl.page_finished' : 'batch.task_finished';
+    await this.record(batch, finished, `task/${task.id}/${task.attempts}/${task.finishedAt}`, { batch_id: task.batchId, task: taskData(task) });
     await this.batchMayHaveFinished(task.batchId);
   }
 
@@ -82,12 +95,14 @@ export class WebhookEvents {
   /** After a task finished or a cancel: once nothing is left to run, the batch completed (or failed: nothing succeeded). */
   async batchMayHaveFinished(batchId: string): Promise<void> {
     const endpoint = await this.endpoint(batchId);
-    if (!endpoint || (!wantsEvent(endpoint, 'batch.completed') && !wantsEvent(endpoint, 'batch.failed'))) return;
+    if (!endpoint) return;
+    const prefix = await this.prefix(batchId);
+    if (!wantsEvent(endpoint, `${prefix}.completed`) && !wantsEvent(endpoint, `${prefix}.failed`)) return;
     if (await this.hasUnfinished(batchId)) return;
     const b = await this.store.batches.getBatch(batchId);
     if (!b || unfinishedCount(b.progress) > 0) return;
     const { counts } = b.progress;
-    const event = counts.succeeded > 0 ? 'batch.completed' : 'batch.failed';
+    const event = counts.succeeded > 0 ? `${prefix}.completed` as const : `${prefix}.failed` as const;
     // Keyed by the finish: a retried batch that finishes again is a new event, two workers finishing its last tasks at once are one.
     const key = `done/${b.progress.lastFinishedAt ?? b.cancelledAt}/${counts.succeeded}/${counts.failed}`;
     await this.record(endpoint, event, key, { id: b.id, status: batchState(b), counts: { ...counts, finished: counts.succeeded + counts.failed }, cancelled_at: b.cancelledAt ?? null, links: { self: `/batches/${b.id}`, results: `/batches/${b.id}/results` } });

@@ -13,7 +13,7 @@ import { sleep } from '../util/sleep.js';
 import { dataUriSourceKey, imageKey } from './image-keys.js';
 import { ensureResized } from './image-extras.js';
 import { filterReason } from './image-filters.js';
-import { fetchPage, type PageFetcher } from './page.js';
+import { fetchPage, type FetchedPage, type PageFetcher } from './page.js';
 import { telemetry } from '../ops/telemetry.js';
 import { reservedError, withholds } from './rights-policy.js';
 
@@ -56,8 +56,9 @@ interface Withheld {
   rights?: RightsRecord;
 }
 
-export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logger, signal: AbortSignal): Promise<PageInfo> {
+export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logger, signal: AbortSignal, onPage?: (page: FetchedPage) => void): Promise<PageInfo> {
   const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
+  onPage?.(page);
   const refs = page.images.slice(0, deps.images.maxPerPage);
   if (refs.length < page.images.length) {
     log.warn({ discovered: page.images.length, cap: deps.images.maxPerPage }, 'page has more images than the per-page cap; the rest are skipped');

@@ -20,6 +20,8 @@ import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
 import { RightsReservedError } from './rights-policy.js';
 import { runTextTask, type TextTaskDeps } from './text-task.js';
 import type { WebhookEvents } from '../webhooks/events.js';
+import type { CrawlStep } from './crawl-step.js';
+import type { FetchedPage } from './page.js';
 
 /** The handler's way of saying "do not acknowledge this job": shutdown stopped it before its end. */
 export class TaskInterruptedError extends Error {
@@ -41,6 +43,8 @@ export type TaskRunnerDeps = TextTaskDeps & ImagesTaskDeps & {
   shutdown?: AbortSignal;
   /** Webhook events of tasks and batches (recorded as deliveries; sent by the dispatcher). */
   events?: WebhookEvents;
+  /** Grows crawls from their fetched pages; absent, crawl batches stay at their start page. */
+  crawl?: CrawlStep;
 };
 
 export interface TaskRunner {
@@ -135,7 +139,10 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     let result: Parameters<TaskStore['finishTask']>[1] | undefined;
     let crash: unknown;
     try {
-      const page = await runKind(task, deps, log, signal);
+      let fetched: FetchedPage | undefined;
+      const page = await runKind(task, deps, log, signal, (p) => (fetched = p));
+      // Before the task is final: a crawl whose last page is still expanding is not drained.
+      if (fetched && task.batchId && !signal.aborted) await deps.crawl?.afterPage(task, fetched, signal);
       result = signal.aborted
         ? { status: 'failed', page, error: toTaskError(new ScrapeError('timeout', `task deadline of ${deps.taskTimeoutMs} ms exceeded`)) }
         : { status: 'succeeded', page };
@@ -198,6 +205,6 @@ async function notify(log: Logger, record: () => Promise<void> | undefined): Pro
   }
 }
 
-function runKind(task: Task, deps: TaskRunnerDeps, log: Logger, signal: AbortSignal) {
-  return task.kind === 'text' ? runTextTask(task, deps, signal) : runImagesTask(task, deps, log, signal);
+function runKind(task: Task, deps: TaskRunnerDeps, log: Logger, signal: AbortSignal, onPage: (page: FetchedPage) => void) {
+  return task.kind === 'text' ? runTextTask(task, deps, signal, onPage) : runImagesTask(task, deps, log, signal, onPage);
 }

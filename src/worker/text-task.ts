@@ -1,7 +1,7 @@
 import type { TaskStore } from '../models/task-store.js';
 import type { PageInfo, Task } from '../models/task.js';
 import { simhash } from '../scrape/simhash.js';
-import type { PageFetcher } from './page.js';
+import type { FetchedPage, PageFetcher } from './page.js';
 import { fetchPage } from './page.js';
 import { telemetry } from '../ops/telemetry.js';
 import { RightsReservedError, withholds } from './rights-policy.js';
@@ -12,8 +12,9 @@ export interface TextTaskDeps {
 }
 
 /** Fetch, extract, and record the text in the task's format before the task may be marked succeeded. */
-export async function runTextTask(task: Task, deps: TextTaskDeps, signal: AbortSignal): Promise<PageInfo> {
+export async function runTextTask(task: Task, deps: TextTaskDeps, signal: AbortSignal, onPage?: (page: FetchedPage) => void): Promise<PageInfo> {
   const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
+  onPage?.(page);
   if (withholds(deps.pages.rights, page.info.rights)) {
     telemetry.rightsRefused({ url: task.url, owner: task.owner });
     throw new RightsReservedError(page.info);

@@ -49,6 +49,9 @@ export function describeFrontierStoreContract(name: string, open: () => Promise<
       const jobs = await store.frontier.add(batch.id, [{ url: page(1), depth: 1 }, { url: page(2), depth: 2 }, { url: page(1), depth: 1 }, { url: 'https://site.test/', depth: 1 }]);
       expect(jobs.map((j) => j.kind)).toEqual(['text', 'images', 'text', 'images']);
       expect(await store.frontier.add(batch.id, [{ url: page(2), depth: 1 }])).toEqual([]);
+      expect(await store.frontier.depthOf(batch.id, page(2))).toBe(2);
+      expect(await store.frontier.depthOf(batch.id, 'https://site.test/')).toBe(0);
+      expect(await store.frontier.depthOf(batch.id, page(7))).toBeNull();
       const tasks = await batchTasks(store, batch.id);
       expect(tasks.map((t) => [t.url, t.batchSeq, t.status])).toEqual([
         ['https://site.test/', 0, 'queued'], ['https://site.test/', 1, 'queued'],

@@ -231,18 +231,22 @@ describe('batches, end to end on the standalone service', () => {
   });
 });
 
-describe('a batch the queue cannot take', () => {
-  it('is refused with 503 before anything is stored', async () => {
-    const svc = await startTestService({ QUEUE_CAPACITY: '5', WORKER_CONCURRENCY: '1' });
+describe('a batch larger than the in-process queue', () => {
+  it('is taken whole and fed to the queue as room frees, without 503', async () => {
+    const site = await startFixtureSite();
+    for (let i = 0; i < 12; i++) site.serve(`/q/${i}`, `<title>q${i}</title>`, 'text/html');
+    const svc = await startTestService({ QUEUE_CAPACITY: '4', WORKER_CONCURRENCY: '1', RESPECT_ROBOTS_TXT: 'false' });
     try {
-      const urls = Array.from({ length: 10 }, (_, i) => `https://a.example/${i}`);
-      const res = await request(svc.url).post('/batches').send({ urls }).expect(503);
-      expect(res.headers['retry-after']).toBe('5');
-      expect((await request(svc.url).get('/batches').expect(200)).body.items).toEqual([]);
-      // The places were given back: a batch that fits is taken.
-      await request(svc.url).post('/batches').send({ urls: urls.slice(0, 3) }).expect(202);
+      const urls = Array.from({ length: 12 }, (_, i) => site.url(`/q/${i}`));
+      const res = await request(svc.url).post('/batches').send({ urls, kinds: ['text', 'images'] }).expect(202);
+      expect(res.body.task_count).toBe(24);
+      const done = await waitForBatch(svc.url, res.body.id);
+      expect(done.counts).toMatchObject({ succeeded: 24, failed: 0 });
+      // The half of the queue the feeder leaves free takes a single task meanwhile.
+      await request(svc.url).post('/text_tasks').send({ url: site.url('/q/0') }).expect(202);
     } finally {
       await svc.close();
+      await site.close();
     }
   });
 });

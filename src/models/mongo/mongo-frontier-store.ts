@@ -74,6 +74,11 @@ export class MongoFrontierStore implements FrontierStore {
     this.nextPage.set(batchId, next);
   }
 
+  async depthOf(batchId: string, url: string): Promise<number | null> {
+    const doc = await this.m.frontier.findById(urlDocId(batchId, url)).lean<FrontierDoc>().exec();
+    return doc?.depth ?? null;
+  }
+
   async counters(batchId: string): Promise<CrawlCounters | null> {
     const batch = await this.m.batches.findById(batchId).lean<BatchDoc>().exec();
     if (!batch?.crawl) return null;

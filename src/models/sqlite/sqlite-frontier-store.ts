@@ -30,6 +30,7 @@ function prepare(db: Database.Database) {
     frontier: db.prepare<[string], { discovered: number; queued: number; depth: number | null }>(`
       SELECT COUNT(*) AS discovered, COUNT(page) AS queued, MAX(CASE WHEN page IS NOT NULL THEN depth END) AS depth
       FROM crawl_frontier WHERE batch_id = ?`),
+    depth: db.prepare<[{ batchId: string; url: string }], { depth: number }>('SELECT depth FROM crawl_frontier WHERE batch_id = @batchId AND url = @url'),
     unfinishedPages: db.prepare<[{ id: string; kinds: number }], { n: number }>(`
       SELECT COUNT(DISTINCT batch_seq / CAST(@kinds AS INTEGER)) AS n FROM tasks WHERE batch_id = @id AND status IN ('queued', 'running')`),
   };
@@ -65,6 +66,10 @@ export class SqliteFrontierStore implements FrontierStore {
       if (admitted !== batch.url_count) this.stmt.admitted.run({ id: batchId, n: admitted, tasks: admitted * kinds.length });
       return jobs;
     }).immediate();
+  }
+
+  async depthOf(batchId: string, url: string): Promise<number | null> {
+    return this.stmt.depth.get({ batchId, url })?.depth ?? null;
   }
 
   async counters(batchId: string): Promise<CrawlCounters | null> {

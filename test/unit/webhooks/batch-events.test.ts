@@ -42,8 +42,9 @@ it('reads the batch progress once for a whole batch finishing task by task, and 
   const listTasks = jest.spyOn(store.batches, 'listBatchTasks');
   for (const [i, id] of taskIds.entries()) await events.taskFinished(await run(events, id, i % 40 === 7 ? 'failed' : 'succeeded'));
 
-  // Each finish probes for an unfinished task (at most 2 one-task reads); only the last finish reads the progress.
-  expect(getBatch).toHaveBeenCalledTimes(1);
+  // Each finish probes for an unfinished task (at most 2 one-task reads); the batch itself is read once to learn
+  // whether it is a crawl (cached), and its progress once, at the last finish: not once per task.
+  expect(getBatch.mock.calls.length).toBeLessThanOrEqual(2);
   expect(listTasks.mock.calls.length).toBeLessThanOrEqual(2 * n);
   expect(listTasks.mock.calls.every(([, q]) => q.limit === 1)).toBe(true);
 
