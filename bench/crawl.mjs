@@ -48,7 +48,8 @@ async function serviceCrawl({ distDir, site, p, dir }) {
       const batch = await getJson(`${svc.url}/batches`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ crawl: { url: `${site.base}/`, max_pages: p.pages }, kinds: ['text'] }),
+        // Crawlee's request keys drop utm_* parameters (and #fragments): the service is asked to do the same.
+        body: JSON.stringify({ crawl: { url: `${site.base}/`, max_pages: p.pages, strip_tracking_params: true }, kinds: ['text'] }),
       });
       let b = batch;
       const deadline = Date.now() + 900_000;
@@ -113,7 +114,7 @@ export function crawlMarkdown(c) {
       ? `| ${name} | failed: ${r.error} | | | | | |`
       : `| ${name} | **${f1(rate(r))}** | ${f2(r.seconds)} (${r.runs.map(f2).join(', ')}${r.failedRuns?.length ? `; ${r.failedRuns.length} run(s) failed: ${r.failedRuns[0]}` : ''}) | ${f2(r.cpuSeconds)} | ${f2((1000 * r.cpuSeconds) / r.pages)} | ${mib(r.peakRss)} | ${r.pages}${r.failed ? ` (+${r.failed} failed)` : ''} | ${r.site.distinctPages} / ${r.site.pageRequests} |`;
   return [
-    `${p.pages} pages of ~${Math.round(p.pageBytes / 1024)} KiB (fixture site in its own process, 127.0.0.1), each linking to ${p.linksPerPage} children in a tree from \`/\`, one page elsewhere, and noise (a duplicate link, a \`#fragment\`, \`utm_*\` parameters, home). Both crawl from \`/\` with max ${p.pages} pages and ${p.concurrency} requests in flight (the service's PER_HOST_CONCURRENCY; Crawlee min = maxConcurrency), text of every page stored; ${p.repeat} interleaved repeats, the median wall time shown (all in brackets). The service: standalone, \`POST /batches {"crawl": {"url", "max_pages"}, "kinds": ["text"]}\`, timed from the POST to the \`GET /batches/:id\` that shows it finished. Crawlee: CheerioCrawler, \`enqueueLinks({strategy: 'same-hostname'})\`, text to files. CPU (utime + stime) and peak RSS from /proc, runner processes only.`,
+    `${p.pages} pages of ~${Math.round(p.pageBytes / 1024)} KiB (fixture site in its own process, 127.0.0.1), each linking to ${p.linksPerPage} children in a tree from \`/\`, one page elsewhere, and noise (a duplicate link, a \`#fragment\`, \`utm_*\` parameters, home). Both crawl from \`/\` with max ${p.pages} pages and ${p.concurrency} requests in flight (the service's PER_HOST_CONCURRENCY; Crawlee min = maxConcurrency), text of every page stored; ${p.repeat} interleaved repeats, the median wall time shown (all in brackets). The service: standalone, \`POST /batches {"crawl": {"url", "max_pages", "strip_tracking_params": true}, "kinds": ["text"]}\` (Crawlee's request keys drop \`utm_*\` parameters by default), timed from the POST to the \`GET /batches/:id\` that shows it finished. Crawlee: CheerioCrawler, \`enqueueLinks({strategy: 'same-hostname'})\`, text to files. CPU (utime + stime) and peak RSS from /proc, runner processes only.`,
     '',
     '| crawler | pages/s | wall s (runs) | CPU s | CPU ms per page | peak RSS MiB | pages stored | site: distinct pages / page requests served |',
     '|---|---:|---:|---:|---:|---:|---:|---|',
