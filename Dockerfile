@@ -30,6 +30,7 @@ COPY --from=build /etc/scrapeds/extra-ca.pem /etc/scrapeds/extra-ca.pem
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     PORT=8080 \
+    HOST=0.0.0.0 \
     NODE_EXTRA_CA_CERTS=/etc/scrapeds/extra-ca.pem
 # /data exists and belongs to the app user before VOLUME, so a fresh named volume starts out writable by it.
 RUN groupadd --system --gid 10001 scrapeds \

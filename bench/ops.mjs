@@ -3,9 +3,14 @@
  * - API read throughput (GET /text_tasks/:id) with AUTH=keys and rate limits on vs. both off;
  * - the same read while /metrics is scraped every second (Prometheus scrapes every 15 s by default);
  * - whether the usage counters keep up: requests counted by /stats vs. requests autocannon completed.
- * The three variants run at the same time, each its own process driven by its own autocannon, so the load
- * other work puts on a shared machine falls on all three alike; the ratios are taken within a round.
+ * The three variants are separate processes started once; each round measures them one after the other,
+ * alone (so each runs at the machine's full speed), in a rotated order, and the ratios are taken within a
+ * round. The spread of the per-round ratios (min-max) says how much of a difference is noise. Beside the
+ * throughput ratios, two figures that load on a shared machine hardly moves: the server CPU one /metrics
+ * scrape costs (against the CPU the server spends per second at full speed), and how many usage-counter
+ * increments per second the in-memory aggregation takes (against the increments the API at full speed makes).
  */
+import os from 'node:os';
 import path from 'node:path';
 import { cpuSeconds, sleep } from './lib/proc.mjs';
 import { rootRequire } from './lib/root-deps.mjs';
@@ -80,30 +85,82 @@ async function measure(v, { connections, seconds }) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs) });
 const VARIANTS = ['off', 'keys', 'scraped'];
 
-export async function opsRun({ distDir, site, outDir, connections, seconds, repeat }) {
-  const runs = { off: [], keys: [], scraped: [] };
-  for (let round = 1; round <= repeat; round++) {
-    const vs = [];
-    try {
-      for (const variant of VARIANTS) vs.push(await startVariant({ distDir, site, outDir: path.join(outDir, 'ops'), variant, round }));
-      await Promise.all(vs.map((v) => cannon(v.svc.url + v.path, v.key, { connections, seconds: 1 }))); // warm up
-      const results = await Promise.all(vs.map((v) => measure(v, { connections, seconds })));
-      results.forEach((r, i) => runs[VARIANTS[i]].push(r));
-    } finally {
-      await Promise.all(vs.map((v) => v.svc.stop()));
-    }
+/** Server CPU of one /metrics scrape: `n` scrapes one after another on an idle service. */
+async function scrapeCpu(v, n = 50) {
+  const cpu0 = cpuSeconds(v.svc.procs[0].pid);
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const res = await request(`${v.svc.url}/metrics`);
+    bytes += (await res.body.text()).length;
   }
-  const ratio = (v) => median(runs[v].map((r, i) => r.rps / runs.off[i].rps));
+  return { cpuMs: ((cpuSeconds(v.svc.procs[0].pid) - cpu0) / n) * 1000, bytes: bytes / n };
+}
+
+/**
+ * Increments per second the in-memory usage aggregation takes, in this process (the code the server runs,
+ * from dist/): two increments per request (requests, status class), spread over `keys` keys, `ips`
+ * addresses and a few routes, as a busy shared service sees them.
+ */
+async function counterRate(distDir, { keys = 50, ips = 500, n = 2_000_000 } = {}) {
+  const { UsageCounter } = await import(path.join(distDir, 'ops/usage-counter.js'));
+  const store = { addUsage: async () => undefined };
+  const counter = new UsageCounter(store, { warn: () => undefined });
+  const routes = ['GET /text_tasks/:id', 'GET /images_tasks/:id', 'POST /batches', 'GET /batches/:id'];
+  const dims = Array.from({ length: 4096 }, (_, i) => ({ key: `key${i % keys}`, ip: `10.0.${(i * 7) % ips >> 8}.${(i * 7) % 256}`, path: routes[i % routes.length] }));
+  // CPU time, not wall time: on a shared machine the wall clock also counts other processes' turns.
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < n; i += 2) {
+    const d = dims[i & 4095];
+    counter.add('requests', d);
+    counter.add('status_2xx', d);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { perCpuSecond: n / ((cpu.user + cpu.system) / 1e6) };
+}
+
+export async function opsRun({ distDir, site, outDir, connections, seconds, rounds }) {
+  const runs = { off: [], keys: [], scraped: [] };
+  const load = [os.loadavg()[0]];
+  const vs = [];
+  let scrape;
+  try {
+    for (const variant of VARIANTS) vs.push(await startVariant({ distDir, site, outDir: path.join(outDir, 'ops'), variant, round: 1 }));
+    await Promise.all(vs.map((v) => cannon(v.svc.url + v.path, v.key, { connections, seconds: 2 }))); // warm up
+    for (let round = 0; round < rounds; round++) {
+      // Rotated order: no variant always goes first (or last, after the machine's other work has moved on).
+      for (let k = 0; k < VARIANTS.length; k++) {
+        const i = (round + k) % VARIANTS.length;
+        runs[VARIANTS[i]].push(await measure(vs[i], { connections, seconds }));
+      }
+    }
+    scrape = await scrapeCpu(vs[0]);
+    load.push(os.loadavg()[0]);
+  } finally {
+    await Promise.all(vs.map((v) => v.svc.stop()));
+  }
+  const ratios = (v) => runs[v].map((r, i) => r.rps / runs.off[i].rps);
+  // Server CPU per request against the baseline's in the same round: what a saturated server's rate is bound by.
+  const cpuRatios = (v) => runs[v].map((r, i) => r.cpuPerKReq / runs.off[i].cpuPerKReq);
   const all = Object.values(runs).flat();
+  const counter = await counterRate(distDir);
+  const reqCpuMs = median(runs.off.map((r) => r.cpuPerKReq));
   return {
-    connections, seconds, repeat, limits: LIMITS,
+    connections, seconds, rounds, limits: LIMITS, cores: os.cpus().length, load,
     runs,
     rps: Object.fromEntries(VARIANTS.map((v) => [v, median(runs[v].map((r) => r.rps))])),
-    keysRatio: ratio('keys'),
-    scrapeCost: 1 - ratio('scraped'),
-    countedRatio: Math.min(...all.map((r) => r.counted / r.sent)),
+    cpuPerKReq: Object.fromEntries(VARIANTS.map((v) => [v, spread(runs[v].map((r) => r.cpuPerKReq))])),
+    keysRatio: spread(ratios('keys')),
+    keysCpu: spread(cpuRatios('keys')),
+    scrapedCpu: spread(cpuRatios('scraped').map((x) => x - 1)),
+    scrapeCost: spread(ratios('scraped').map((x) => 1 - x)),
+    // A saturated Node process has one core for its JavaScript: a scrape's CPU per second is what it takes away.
+    scrape: { ...scrape, reqCpuMs, costAt1s: scrape.cpuMs / 1000, costAt15s: scrape.cpuMs / 15_000 },
+    counted: spread(all.map((r) => r.counted / r.sent)),
+    // Two increments per request: their CPU against a request's, and the request rate they alone could take.
+    counter: { ...counter, shareOfRequest: (2 / counter.perCpuSecond) * 1000 / reqCpuMs, maxRps: counter.perCpuSecond / 2 },
     refused: all.reduce((n, r) => n + r.non2xx + r.errors, 0),
   };
 }
@@ -112,20 +169,24 @@ export function opsMarkdown(o) {
   if (!o) return '_not measured in this run_\n';
   if (o.error) return `_failed: ${o.error}_\n`;
   const pct = (x) => `${(x * 100).toFixed(1)} %`;
-  const row = (name, v) => `| ${name} | ${Math.round(o.rps[v])} | ${runsOf(o.runs[v], 'p99')} | ${runsOf(o.runs[v], 'cpuPerKReq', 2)} |`;
+  const range = (s, f) => `**${f(s.median)}** (rounds: ${f(s.min)} to ${f(s.max)})`;
+  const row = (name, v) => `| ${name} | ${Math.round(o.rps[v])} | ${runsOf(o.runs[v], 'rps', 0)} | ${runsOf(o.runs[v], 'p99', 0)} | ${o.cpuPerKReq[v].median.toFixed(2)} |`;
   return [
-    `GET /text_tasks/:id, ${o.connections} connections × ${o.seconds} s per variant, the three variants side by side in each of ${o.repeat} rounds (ratios: median of the per-round ratios); limits \`${o.limits}\`.`,
+    `GET /text_tasks/:id, ${o.connections} connections, ${o.seconds} s per measurement; ${o.rounds} rounds, each measuring the three variants alone, one after another, in a rotated order (ratios within a round; median and the range over rounds); limits \`${o.limits}\`.`,
     '',
-    '| variant | req/s (median) | p99 ms (each round) | server CPU s per 1000 req (each round) |',
-    '|---|---|---|---|',
+    '| variant | req/s (median) | req/s (each round) | p99 ms (each round) | server CPU ms per request (median) |',
+    '|---|---|---|---|---|',
     row('AUTH=off, no limits (baseline)', 'off'),
     row('AUTH=keys + 3 rate-limit rules', 'keys'),
     row('baseline + /metrics scraped every 1 s', 'scraped'),
     '',
-    `- keys + limits vs. off (same round): **${o.keysRatio.toFixed(2)}×** (target ≥ 0.9×)`,
-    `- cost of scraping /metrics under load: **${pct(o.scrapeCost)}** (target < 5 %; negative means within noise)`,
-    `- usage counters: /stats counted **${pct(o.countedRatio)}** of the requests autocannon completed (lowest of all runs; over 100 % by the requests still in flight when autocannon stopped counting; target ≥ 100 %)`,
+    `- keys + limits vs. off (same round): throughput ${range(o.keysRatio, (x) => `${x.toFixed(2)}×`)} (target ≥ 0.9×); server CPU per request ${range(o.keysCpu, (x) => `${x.toFixed(2)}×`)}`,
+    `- /metrics scraped every second under load: throughput lost ${range(o.scrapeCost, pct)} (target < 5 %; negative: faster, i.e. noise); server CPU per request ${range(o.scrapedCpu, (x) => `${x >= 0 ? '+' : ''}${pct(x)}`)}`,
+    `- CPU of one scrape: ${o.scrape.cpuMs.toFixed(2)} ms for a ${Math.round(o.scrape.bytes / 1024)} KB exposition (${(o.scrape.cpuMs / o.scrape.reqCpuMs).toFixed(1)} requests' worth at ${o.scrape.reqCpuMs.toFixed(2)} ms each): of the one core a saturated Node process has, **${pct(o.scrape.costAt1s)}** at one scrape per second, ${pct(o.scrape.costAt15s)} at Prometheus' default 15 s`,
+    `- usage counters keep up: /stats counted ${range(o.counted, pct)} of the requests autocannon completed (over 100 % by the requests still in flight when autocannon stopped counting; target ≥ 100 %, i.e. nothing dropped at full speed)`,
+    `- in-memory aggregation: **${(o.counter.perCpuSecond / 1e6).toFixed(1)} M increments per CPU-second** (50 keys × 500 addresses × 4 routes); a request's 2 increments are **${pct(o.counter.shareOfRequest)}** of its server CPU, and would alone take ${(o.counter.maxRps / 1000).toFixed(0)}k req/s per core; the store sees one batch write per process and flush interval (\`STATS_FLUSH_MS\`), whatever the rate`,
     `- requests refused or failed in all runs: ${o.refused}`,
+    `- the machine: ${o.cores} cores, 1-minute load average ${o.load.map((x) => x.toFixed(1)).join(' at the start, ')} at the end (other work ran beside the bench; absolute rates are low for that reason, ratios and CPU per request much less so)`,
     '',
   ].join('\n');
 }

@@ -40,6 +40,9 @@ const params = {
   clusterPages: num('BENCH_CLUSTER_PAGES', 80),
   apiConnections: num('BENCH_API_CONNECTIONS', 10),
   apiSeconds: num('BENCH_API_SECONDS', 10),
+  // The ops section measures three variants one after another per round: more, shorter rounds give a spread.
+  opsRounds: num('BENCH_OPS_ROUNDS', 6),
+  opsSeconds: num('BENCH_OPS_SECONDS', 6),
   scale: num('BENCH_SCALE', 1),
   ferretdb: { rounds: num('BENCH_FERRETDB_ROUNDS', 4), ops: num('BENCH_FERRETDB_OPS', 200), concurrency: num('BENCH_FERRETDB_CONCURRENCY', 4), suite: env.BENCH_FERRETDB_SUITE === '1' },
 };
@@ -235,7 +238,7 @@ try {
   }
   if (want('ops')) {
     R.ops = await section('ops (keys, rate limits, /metrics, stats)', () =>
-      opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.apiSeconds, repeat: params.repeat }));
+      opsRun({ ...common, outDir, connections: params.apiConnections, seconds: params.opsSeconds, rounds: params.opsRounds }));
   }
   if (want('ferretdb')) R.ferretdb = await section('ferretdb backends', () => ferretdbBackendsRun({ distDir: build.distDir, outDir, ...params.ferretdb }));
   if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));

@@ -15,7 +15,8 @@ const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filte
 const schema = z.object({
   ROLE: z.enum(['serve', 'api', 'worker']).default('serve'),
   PORT: int(0, 65535).default(8080),
-  HOST: z.string().default('0.0.0.0'),
+  // Loopback unless asked: with the default AUTH=off, only this machine can reach `npm start`. The image sets 0.0.0.0.
+  HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./data'),
   /** Where clients download files; default: this API's own /media/. */
   PUBLIC_MEDIA_URL: z.string().url().optional(),

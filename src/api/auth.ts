@@ -38,7 +38,8 @@ export function requiredScope(method: string, path: string, publicMedia: boolean
   // /metrics has its own token (METRICS_API_KEY), checked by the metrics route.
   if (path === '/metrics') return null;
   if (path.startsWith('/media/') && publicMedia) return null;
-  if (path.startsWith('/admin/') || path === '/admin' || path === '/stats') return 'admin';
+  if (path.startsWith('/admin/') || path === '/admin') return 'admin';
+  // /stats answers a non-admin key with its own usage only (stats-router.ts).
   return method === 'GET' || method === 'HEAD' || method === 'OPTIONS' ? 'read' : 'write';
 }
 

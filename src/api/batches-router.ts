@@ -1,5 +1,5 @@
 /** /batches: submit many URLs at once, follow them, cancel or retry them, stream their results. */
-import express, { Router, type Request } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../logger.js';
 import { unfinishedCount } from '../models/batch-progress.js';
 import type { BatchJob, BatchWithProgress } from '../models/batch.js';
@@ -7,6 +7,7 @@ import type { TaskStore } from '../models/task-store.js';
 import { TASK_STATUSES } from '../models/task.js';
 import { dispatchAll, reserveMany } from '../queue/dispatch-all.js';
 import type { JobQueue, Reservation } from '../queue/job-queue.js';
+import { callerOf, canSee, ownerFilter } from './auth.js';
 import { readJsonBatch, readNdjsonBatch, isNdjson } from './batch-input.js';
 import { presentBatch } from './batch-presenters.js';
 import { notFound, ProblemError } from './problem.js';
@@ -48,9 +49,13 @@ const tasksQuery = pageQuery.extend({
 
 const resultsQuery = pageQuery.pick({ cursor: true });
 
-export async function loadBatch(store: TaskStore, id: string): Promise<BatchWithProgress> {
+/**
+ * The batch, when the caller may see it: another key's batch is as unknown as a missing one (404, not
+ * 403), so its ids tell nothing.
+ */
+export async function loadBatch(store: TaskStore, id: string, res: Response): Promise<BatchWithProgress> {
   const batch = ID.test(id) ? await store.batches.getBatch(id) : null;
-  if (!batch) throw notFound(`no batch with id ${id}`);
+  if (!batch || !canSee(callerOf(res), batch.owner)) throw notFound(`no batch with id ${id}`);
   return batch;
 }
 
@@ -104,7 +109,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     // Refused before anything is stored when the queue cannot take them all (with a feeder they wait in the store).
     const places = feeder ? [] : reserveJobs(deps.queue, input.urls.length * input.kinds.length);
     let endpoint: WebhookEndpoint | undefined;
-    const { batch, jobs } = await deps.store.batches.createBatch({ ...input, waiting: feeder !== undefined }).then(async (created) => {
+    const { batch, jobs } = await deps.store.batches.createBatch({ ...input, owner: callerOf(res).keyId, waiting: feeder !== undefined }).then(async (created) => {
       // Before the first job goes out, so no event of the batch can miss its endpoint.
       endpoint = webhook && toEndpoint(webhook, 'batch', created.batch.id);
       if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
@@ -122,17 +127,17 @@ export function batchesRouter(deps: BatchesDeps): Router {
 
   router.get('/', async (req, res) => {
     const q = parse(pageQuery, req.query, 'query');
-    const page = await deps.store.batches.listBatches({ limit: q.limit, cursor: q.cursor }).catch(rethrowCursor);
+    const page = await deps.store.batches.listBatches({ limit: q.limit, cursor: q.cursor, owner: ownerFilter(callerOf(res)) }).catch(rethrowCursor);
     if (page.nextCursor) res.links({ next: `/batches?${new URLSearchParams({ limit: String(q.limit), cursor: page.nextCursor })}` });
     res.json({ items: page.items.map((b) => presentBatch(b)), next_cursor: page.nextCursor ?? null });
   });
 
   router.get('/:id', async (req, res) => {
-    res.json(await presentWithCrawl(deps.store, await loadBatch(deps.store, req.params.id as string)));
+    res.json(await presentWithCrawl(deps.store, await loadBatch(deps.store, req.params.id as string, res)));
   });
 
   router.get('/:id/tasks', async (req, res) => {
-    const batch = await loadBatch(deps.store, req.params.id as string);
+    const batch = await loadBatch(deps.store, req.params.id as string, res);
     const q = parse(tasksQuery, req.query, 'query');
     const status = q.status as Parameters<TaskStore['batches']['listBatchTasks']>[1]['status'];
     const page = await deps.store.batches.listBatchTasks(batch.id, { status, limit: q.limit, cursor: q.cursor }).catch(rethrowCursor);
@@ -144,7 +149,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
   });
 
   router.get('/:id/results', async (req, res) => {
-    const batch = await loadBatch(deps.store, req.params.id as string);
+    const batch = await loadBatch(deps.store, req.params.id as string, res);
     const q = parse(resultsQuery, req.query, 'query');
     // Checked before the headers go out: afterwards an error can only cut the stream.
     if (q.cursor !== undefined) {
@@ -158,7 +163,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
   });
 
   router.get('/:id/webhooks', async (req, res) => {
-    const batch = await loadBatch(deps.store, req.params.id as string);
+    const batch = await loadBatch(deps.store, req.params.id as string, res);
     const q = parse(pageQuery, req.query, 'query');
     const endpoint = await deps.store.webhooks.getEndpoint(batch.id);
     const page = await deps.store.webhooks.listDeliveries(batch.id, { limit: q.limit, cursor: q.cursor }).catch(rethrowCursor);
@@ -172,14 +177,14 @@ export function batchesRouter(deps: BatchesDeps): Router {
   });
 
   router.post('/:id/retry', async (req, res) => {
-    const batch = await loadBatch(deps.store, req.params.id as string);
+    const batch = await loadBatch(deps.store, req.params.id as string, res);
     const { feeder } = deps;
     if (feeder) {
       checkAccepting(feeder);
       const jobs = (await deps.store.batches.retryBatch(batch.id)) ?? [];
       await deps.store.feed.markWaiting(jobs.map((j) => j.taskId));
       feeder.poke();
-      return void res.status(202).json({ retried: jobs.length, batch: await presentWithCrawl(deps.store, await loadBatch(deps.store, batch.id)) });
+      return void res.status(202).json({ retried: jobs.length, batch: await presentWithCrawl(deps.store, await loadBatch(deps.store, batch.id, res)) });
     }
     // Enough places for every failed task (a retry re-queues at most those), taken before any changes.
     const places = reserveJobs(deps.queue, batch.progress.counts.failed);
@@ -188,11 +193,11 @@ export function batchesRouter(deps: BatchesDeps): Router {
       throw err;
     })) ?? [];
     await dispatchJobs(deps, batch.id, places, jobs);
-    res.status(202).json({ retried: jobs.length, batch: await presentWithCrawl(deps.store, await loadBatch(deps.store, batch.id)) });
+    res.status(202).json({ retried: jobs.length, batch: await presentWithCrawl(deps.store, await loadBatch(deps.store, batch.id, res)) });
   });
 
   router.delete('/:id', async (req, res) => {
-    const batch = await loadBatch(deps.store, req.params.id as string);
+    const batch = await loadBatch(deps.store, req.params.id as string, res);
     if (unfinishedCount(batch.progress) === 0) {
       throw new ProblemError(409, 'Conflict', `batch ${batch.id} has finished: there is nothing left to cancel`, [{ field: 'id', message: 'batch has finished' }]);
     }

@@ -1,7 +1,9 @@
 /**
  * The /dashboard page: one HTML document with its script inline, no build step. It reads the public API
- * (/stats, the task lists, /batches when that route exists) with the key the operator types in, and
- * refreshes itself every 15 seconds. Charts are inline SVG.
+ * (/stats, the task lists, /batches) with the key the operator types in, sent as a Bearer header from the
+ * script and kept in sessionStorage (never in a URL), and refreshes itself every 15 seconds. An admin key
+ * shows everyone's work, any other key its own. Charts are inline SVG. Under MEDIA_ACCESS=keys an image
+ * that does not load is fetched again with the key and shown from a blob: URL.
  */
 export const dashboardPage = `<!doctype html>
 <html lang="en">
@@ -51,6 +53,7 @@ export const dashboardPage = `<!doctype html>
     <button type="submit">Use key</button>
   </form>
   <p id="updated" class="muted" role="status" aria-live="polite">Loading…</p>
+  <p id="whose" class="muted"></p>
 </header>
 <main>
   <section aria-labelledby="h-totals" class="wide">
@@ -68,6 +71,10 @@ export const dashboardPage = `<!doctype html>
   <section aria-labelledby="h-errors">
     <h2 id="h-errors">Errors by code (24 h)</h2>
     <table id="errors"><caption>Failed tasks by error code</caption></table>
+  </section>
+  <section aria-labelledby="h-rights">
+    <h2 id="h-rights">Rights refusals by site (24 h)</h2>
+    <table id="rights"><caption>Pages and images not kept because the site reserves AI uses</caption></table>
   </section>
   <section aria-labelledby="h-batches" class="wide">
     <h2 id="h-batches">Batches</h2>
@@ -158,7 +165,28 @@ async function renderFailures() {
     : '<tr><td class="muted">No failed tasks.</td></tr>');
 }
 
+const blobUrls = [];
+/** A protected /media/ file (MEDIA_ACCESS=keys): fetched with the key, shown from memory. */
+function keyedImage(img) {
+  if (!key || img.dataset.keyed) return;
+  img.dataset.keyed = '1';
+  fetch(img.src, { headers: { authorization: 'Bearer ' + key } })
+    .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(String(r.status)))))
+    .then((b) => { const u = URL.createObjectURL(b); blobUrls.push(u); img.src = u; })
+    .catch(() => { img.dataset.failed = '1'; });
+}
+
+function renderRights(buckets) {
+  const hosts = {};
+  for (const b of buckets) for (const g of b.groups || []) if (g.rights_refusals) hosts[g.group] = (hosts[g.group] || 0) + g.rights_refusals;
+  const entries = Object.entries(hosts).sort((a, b) => b[1] - a[1]).slice(0, 10);
+  $('rights').innerHTML = '<caption>Pages and images not kept because the site reserves AI uses</caption>' + (entries.length
+    ? '<tr><th scope="col">site</th><th scope="col" class="num">refusals</th></tr>' + entries.map(([h, n]) => '<tr><td>' + esc(h) + '</td><td class="num" data-host="' + esc(h) + '">' + fmt(n) + '</td></tr>').join('')
+    : '<tr><td class="muted">No rights refusals.</td></tr>');
+}
+
 async function renderGallery() {
+  for (const u of blobUrls.splice(0)) URL.revokeObjectURL(u);
   const page = await api('/images_tasks?status=succeeded&limit=6');
   const lists = await Promise.all((page ? page.items : []).map((t) => api('/images_tasks/' + t.id + '/images?limit=4')));
   const seen = new Set();
@@ -166,6 +194,7 @@ async function renderGallery() {
   $('gallery').innerHTML = images.length
     ? images.map((i) => '<figure><img src="' + esc(i.url) + '" alt="image from ' + esc(i.source_url) + '" loading="lazy"><figcaption>' + esc(i.width) + '×' + esc(i.height) + ' ' + esc(i.mime) + '</figcaption></figure>').join('')
     : '<p class="muted">No stored images yet.</p>';
+  for (const img of $('gallery').querySelectorAll('img')) img.addEventListener('error', () => keyedImage(img), { once: true });
 }
 
 async function renderBatches() {
@@ -185,18 +214,22 @@ async function renderBatches() {
 async function refresh() {
   try {
     const now = Date.now(), hourAgo = now - (now % 60000) - 59 * 60000; // 60 minute buckets, the current one last
-    const [day, hour] = await Promise.all([
-      api('/stats?interval=day&from=' + new Date(now - 86400000).toISOString()),
+    const dayAgo = new Date(now - 86400000).toISOString();
+    const [day, hour, byHost] = await Promise.all([
+      api('/stats?interval=day&from=' + dayAgo),
       api('/stats?interval=minute&from=' + new Date(hourAgo).toISOString()),
+      api('/stats?interval=day&group_by=host&from=' + dayAgo),
     ]);
     renderTotals(day.totals);
     renderChart(hour.buckets, hourAgo);
     renderErrors(day.totals);
+    renderRights(byHost.buckets);
+    $('whose').textContent = day.key ? 'Showing the work of key ' + day.key + ' only.' : "Showing everyone's work.";
     await Promise.all([renderTasks(day.totals), renderFailures(), renderGallery(), renderBatches()]);
     $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString('en-GB') + '; refreshes every ' + REFRESH_MS / 1000 + ' s';
     document.body.dataset.loaded = String(Number(document.body.dataset.loaded || 0) + 1);
   } catch (err) {
-    $('updated').innerHTML = '<span class="bad">' + esc(err.message) + '</span>' + (String(err.message).startsWith('401') ? ' Enter an admin API key.' : '');
+    $('updated').innerHTML = '<span class="bad">' + esc(err.message) + '</span>' + (String(err.message).startsWith('401') ? " Enter an API key (an admin key shows everyone's work)." : '');
   }
 }
 

@@ -9,6 +9,7 @@ import type { TaskStore } from '../models/task-store.js';
 import type { TaskKind } from '../models/task.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { presentExport } from './batch-presenters.js';
+import { callerOf, canSee } from './auth.js';
 import { loadBatch } from './batches-router.js';
 import { notFound, ProblemError } from './problem.js';
 import { parse } from './validation.js';
@@ -43,7 +44,7 @@ export function exportsRouter(deps: ExportsDeps): Router {
     if (!req.is('application/json')) {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the export as application/json', [{ field: 'body', message: 'must be application/json' }]);
     }
-    const batch = await loadBatch(deps.store, req.params.id as string);
+    const batch = await loadBatch(deps.store, req.params.id as string, res);
     const body = parse(exportBody(deps), req.body, 'body');
     const kinds = (body.kinds ?? batch.kinds).filter((k) => batch.kinds.includes(k)) as TaskKind[];
     if (kinds.length === 0) throw new ProblemError(400, 'Invalid request', `batch ${batch.id} has no tasks of kind ${body.kinds?.join(', ')}`, [{ field: 'kinds', message: `must be among the batch's kinds (${batch.kinds.join(', ')})` }]);
@@ -60,7 +61,10 @@ export function exportsRouter(deps: ExportsDeps): Router {
   router.get('/exports/:id', async (req, res) => {
     const id = req.params.id as string;
     const exp = ID.test(id) ? await deps.store.batches.getExport(id) : null;
-    if (!exp) throw notFound(`no export with id ${id}`);
+    // An export belongs to its batch's owner: whoever may see the batch may see its exports.
+    const caller = callerOf(res);
+    const visible = exp && (caller.admin || canSee(caller, (await deps.store.batches.getBatch(exp.batchId))?.owner));
+    if (!exp || !visible) throw notFound(`no export with id ${id}`);
     res.json(presentExport(exp, deps.blobs));
   });
 

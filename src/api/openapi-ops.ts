@@ -33,7 +33,9 @@ export const opsPaths = {
   },
   '/stats': {
     get: {
-      summary: 'Usage statistics by time bucket, optionally grouped', security: admin,
+      summary: 'Usage statistics by time bucket, optionally grouped',
+      description: 'Needs the read scope. An admin key sees every key\'s usage; any other key only its own (`key` in the answer names it).',
+      security: admin,
       parameters: [
         { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'default: 24 h before `to`' },
         { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'default: now' },
@@ -41,7 +43,7 @@ export const opsPaths = {
         { name: 'interval', in: 'query', schema: { type: 'string', enum: ['minute', 'hour', 'day'], default: 'hour' } },
       ],
       responses: {
-        '200': { description: 'Buckets (with `groups` when grouped) and totals', content: { 'application/json': { schema: { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' }, interval: { type: 'string' }, group_by: { type: ['string', 'null'] }, totals: summary, buckets: { type: 'array', items: { type: 'object' } } } } } } },
+        '200': { description: 'Buckets (with `groups` when grouped) and totals', content: { 'application/json': { schema: { type: 'object', properties: { from: { type: 'string' }, to: { type: 'string' }, interval: { type: 'string' }, group_by: { type: ['string', 'null'] }, key: { type: ['string', 'null'], description: 'the key whose usage this is; null: everyone\'s' }, totals: summary, buckets: { type: 'array', items: { type: 'object' } } } } } } },
         '400': problem, '401': problem, '403': problem,
       },
     },

@@ -41,7 +41,7 @@ function taskPaths(collection: string, schema: string, body: string) {
 
 export const openApiDocument = {
   openapi: '3.1.0',
-  info: { title: 'scrapeds', version: '0.1.0', description: 'Turns web pages into text and image datasets.' },
+  info: { title: 'scrapeds', version: '0.1.0', description: 'Turns web pages into text and image datasets. With AUTH=keys, tasks and batches (with their exports) belong to the key that made them: another non-admin key gets 404 for them, as for ids that do not exist.' },
   paths: {
     ...opsPaths,
     '/health': { get: { summary: 'Liveness and store reachability', responses: { '200': { description: 'OK' } } } },

@@ -1,10 +1,14 @@
-/** GET /stats: usage summed by time bucket and optionally by key, client address, route or target host. */
+/**
+ * GET /stats: usage summed by time bucket and optionally by key, client address, route or target host.
+ * Admin keys (and AUTH=off) see everyone's usage; any other key sees only what it did itself.
+ */
 import { Router } from 'express';
 import { z } from 'zod';
 import {
   INTERVAL_MS, USAGE_GROUPS, USAGE_INTERVALS, bucketOf, type UsageStore, type UsageTotal,
 } from '../models/ops-store.js';
 import { allowOnly } from './allow-only.js';
+import { callerOf, ownerFilter } from './auth.js';
 import { parse } from './validation.js';
 
 const DAY = 86_400_000;
@@ -82,12 +86,14 @@ export function statsRouter(deps: { usage: UsageStore; flush: () => Promise<void
     const q = parse(statsQuery, req.query, 'query');
     await deps.flush(); // this process's latest counts; other processes' arrive within their flush interval
     const from = bucketOf(q.from, 'minute');
-    const rows = await deps.usage.queryUsage({ from, to: q.to, interval: q.interval, groupBy: q.group_by });
+    const key = ownerFilter(callerOf(res));
+    const rows = await deps.usage.queryUsage({ from, to: q.to, interval: q.interval, groupBy: q.group_by, ...(key !== undefined ? { key } : {}) });
     res.json({
       from: new Date(from).toISOString(),
       to: new Date(q.to).toISOString(),
       interval: q.interval,
       group_by: q.group_by ?? null,
+      key: key ?? null,
       ...summarize(rows, q.group_by !== undefined),
     });
   });

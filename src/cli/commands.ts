@@ -33,8 +33,8 @@ export interface WebhookOptions {
 /** Exit code of a waited-for batch in which some tasks failed (0: all succeeded). */
 export const EXIT_TASKS_FAILED = 3;
 
-const out = (line: string) => void process.stdout.write(`${line}\n`);
-const client = (g: GlobalOptions) => new ApiClient({ api: g.api, apiKey: g.apiKey });
+export const out = (line: string) => void process.stdout.write(`${line}\n`);
+export const client = (g: GlobalOptions) => new ApiClient({ api: g.api, apiKey: g.apiKey });
 const unfinished = (b: BatchSnapshot) => b.counts.queued + b.counts.running > 0;
 
 function webhookBody(o: WebhookOptions): Record<string, unknown> | undefined {

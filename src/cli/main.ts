@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CliError } from './api-client.js';
 import * as commands from './commands.js';
+import * as keyCommands from './key-commands.js';
 
 const positiveInt = (value: string): number => {
   const n = Number(value);
@@ -80,6 +81,16 @@ export function buildProgram(run: (code: Promise<number>) => void): Command {
       .option('--shard-samples <n>', 'samples per shard at most', positiveInt)
       .option('--include-images', 'parquet: put image bytes in an image column'),
   ).action((id: string, o: commands.ExportCliOptions) => run(commands.exportBatch(g(), id, o)));
+
+  const keys = program.command('keys').description('manage API keys (AUTH=keys; needs an admin key)');
+  keys
+    .command('create')
+    .description('make a key; prints the plain key, which is shown this once')
+    .requiredOption('--scopes <list>', 'comma-separated scopes: read, write, admin')
+    .requiredOption('--name <name>', 'who or what the key is for')
+    .action((o: { scopes: string; name: string }) => run(keyCommands.createKey(g(), o)));
+  keys.command('list').description('every key (never the plain keys), revoked ones included').action(() => run(keyCommands.listKeys(g())));
+  keys.command('revoke').description('revoke a key at once').argument('<id>', 'key id').action((id: string) => run(keyCommands.revokeKey(g(), id)));
 
   return program;
 }

@@ -20,8 +20,11 @@ export interface BatchStore {
    */
   createBatch(input: NewBatch): Promise<{ batch: BatchWithProgress; jobs: BatchJob[] }>;
   getBatch(id: string): Promise<BatchWithProgress | null>;
-  /** Newest first. A limit outside 1..1000 throws RangeError; an unreadable cursor InvalidCursorError. */
-  listBatches(query: { limit: number; cursor?: string }): Promise<Page<BatchWithProgress>>;
+  /**
+   * Newest first; only `owner`'s when given. A limit outside 1..1000 throws RangeError; an unreadable
+   * cursor InvalidCursorError.
+   */
+  listBatches(query: { limit: number; cursor?: string; owner?: string }): Promise<Page<BatchWithProgress>>;
   /** The batch's tasks in submission order (`batchSeq` ascending). */
   listBatchTasks(batchId: string, query: BatchTasksQuery): Promise<Page<Task>>;
   /**

@@ -18,6 +18,8 @@ export interface NewBatch {
   crawl?: CrawlSpec;
   /** The tasks wait in the store for room in the queue (FeedStore) instead of being dispatched by the caller. */
   waiting?: boolean;
+  /** The API key that made it (absent with AUTH=off); its tasks belong to that key too. */
+  owner?: string;
 }
 
 export interface Batch {
@@ -30,6 +32,8 @@ export interface Batch {
   cancelledAt?: string;
   /** A crawl's spec; its urlCount and taskCount grow as pages are admitted. */
   crawl?: CrawlSpec;
+  /** The API key that made it; it and admin keys see the batch, its tasks and its exports. */
+  owner?: string;
 }
 
 export interface BatchProgress {

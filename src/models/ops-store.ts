@@ -57,6 +57,8 @@ export interface UsageQuery {
   /** Bucket width; buckets are aligned to UTC. */
   interval: UsageInterval;
   groupBy?: UsageGroup;
+  /** Only this API key's counts (a non-admin caller's own usage). */
+  key?: string;
 }
 
 export interface UsageTotal {

@@ -171,13 +171,14 @@ export class ProxyPool {
   }
 
   private advance(rotation: Rotation, reason: SwitchReason, context: Record<string, unknown>): void {
-    telemetry.proxyRotated(reason);
     const next = this.nextLive(rotation.index + 1, this.clock.now()) ?? (rotation.index + 1) % this.proxies.length;
     if (next === rotation.index) rotation.since = this.clock.now(); // the others are all down: stay
     else this.switchTo(rotation, next, reason, context);
   }
 
   private switchTo(rotation: Rotation, index: number, reason: SwitchReason, context: Record<string, unknown>): void {
+    // Every switch counts, whatever led to it (an interval, a refusal, or a proxy found unreachable).
+    telemetry.proxyRotated(reason);
     const from = this.proxies[rotation.index] as Proxy;
     rotation.index = index;
     rotation.since = this.clock.now();

@@ -116,6 +116,27 @@ export function describeBatchStoreContract(name: string, open: () => Promise<Tas
       expect(second.nextCursor).toBeUndefined();
     });
 
+    it('keeps the owner of a batch on it and its tasks, and lists one owner\'s batches, paged', async () => {
+      const made: Array<{ id: string; owner?: string }> = [];
+      for (const owner of ['alice', 'bob', 'alice', undefined, 'alice']) {
+        const { batch, jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: urls(1, `o${made.length}`), ...(owner ? { owner } : {}) });
+        expect(batch.owner).toBe(owner);
+        expect((await store.getTask(jobs[0]?.taskId as string))?.owner).toBe(owner);
+        made.push({ id: batch.id, owner });
+        await sleep(2);
+      }
+      expect((await store.batches.getBatch(made[1]?.id as string))?.owner).toBe('bob');
+      expect((await store.batches.getBatch(made[3]?.id as string))?.owner).toBeUndefined();
+      const alice = made.filter((b) => b.owner === 'alice').map((b) => b.id).reverse();
+      const first = await store.batches.listBatches({ limit: 2, owner: 'alice' });
+      expect(first.items.map((b) => b.id)).toEqual(alice.slice(0, 2));
+      const second = await store.batches.listBatches({ limit: 2, owner: 'alice', cursor: first.nextCursor });
+      expect(second.items.map((b) => b.id)).toEqual(alice.slice(2));
+      expect(second.nextCursor).toBeUndefined();
+      expect((await store.batches.listBatches({ limit: 10, owner: 'carol' })).items).toEqual([]);
+      expect((await store.batches.listBatches({ limit: 10 })).items).toHaveLength(5);
+    });
+
     it('cancels what has not started; running tasks finish', async () => {
       const { batch, jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: urls(3) });
       const [a, b] = jobs.map((j) => j.taskId) as [string, string];

@@ -87,6 +87,16 @@ export function describeOpsStoreContract(name: string, open: () => Promise<TaskS
       expect(await store.usage.queryUsage({ from: day + h, to: day + 2 * h, interval: 'minute', groupBy: 'path' })).toEqual([
         { bucket: day + h + MIN, group: '/y', metric: 'requests', n: 4 },
       ]);
+      // One key's own counts only.
+      expect(await store.usage.queryUsage({ ...range, interval: 'day', key: 'b' })).toEqual([
+        { bucket: day, group: '', metric: 'requests', n: 1 },
+      ]);
+      expect(await store.usage.queryUsage({ ...range, interval: 'day', groupBy: 'path', key: 'a' })).toEqual([
+        { bucket: day, group: '/x', metric: 'requests', n: 15 },
+        { bucket: day, group: '/x', metric: 'status_2xx', n: 7 },
+        { bucket: day, group: '/y', metric: 'requests', n: 4 },
+      ]);
+      expect(await store.usage.queryUsage({ ...range, interval: 'day', key: 'nobody' })).toEqual([]);
     });
   });
 }

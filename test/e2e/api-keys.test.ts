@@ -65,7 +65,30 @@ describe('API keys (AUTH=keys)', () => {
     const res = await api().post('/text_tasks').set(bearer(reader.key)).send({ url: ctx.site.url('/page') }).expect(403);
     expect(res.body.detail).toContain('"write" scope');
     await api().get('/admin/keys').set(bearer(reader.key)).expect(403);
-    await api().get('/stats').set(bearer(reader.key)).expect(403);
+  });
+
+  it("answers GET /stats with the key's own usage only; admin sees every key's", async () => {
+    const alice = await newKey(['read', 'write'], 'stats-alice');
+    const bob = await newKey(['read'], 'stats-bob');
+    const task = await api().post('/text_tasks').set(bearer(alice.key)).send({ url: ctx.site.url('/page') }).expect(202);
+    await waitFor(task.headers.location as string, alice.key);
+    for (let i = 0; i < 3; i++) await api().get('/text_tasks').set(bearer(bob.key)).expect(200);
+
+    const own = (await api().get('/stats').query({ group_by: 'key', interval: 'day' }).set(bearer(bob.key)).expect(200)).body;
+    expect(own.key).toBe(bob.id);
+    expect(own.buckets.flatMap((b: { groups: Array<{ group: string }> }) => b.groups.map((g) => g.group))).toEqual([bob.id]);
+    expect(own.totals).toMatchObject({ requests: 3, pages: 0, tasks: {} }); // this /stats call is counted once answered
+    const aliceOwn = (await api().get('/stats').set(bearer(alice.key)).expect(200)).body;
+    expect(aliceOwn.totals).toMatchObject({ pages: 1, tasks: { text: { succeeded: 1 } } });
+    expect(aliceOwn.totals.requests).toBeGreaterThanOrEqual(2); // the POST and at least one poll
+
+    const all = (await api().get('/stats').query({ group_by: 'key', interval: 'day' }).set(bearer(ADMIN)).expect(200)).body;
+    expect(all.key).toBeNull();
+    const groups = all.buckets.flatMap((b: { groups: Array<{ group: string }> }) => b.groups.map((g) => g.group));
+    expect(groups).toEqual(expect.arrayContaining([alice.id, bob.id]));
+    // A key without the read scope may not read its usage either.
+    const writer = await newKey(['write'], 'stats-writer');
+    await api().get('/stats').set(bearer(writer.key)).expect(403);
   });
 
   it('gives each key its own tasks; admin sees all', async () => {

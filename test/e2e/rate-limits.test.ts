@@ -7,7 +7,7 @@ const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
 describe('rate limits per client address and path (AUTH=off)', () => {
   // Slow refill (a token every 12 minutes or more) so the counts below do not depend on timing.
-  const ctx = withSiteAndService({ RATE_LIMITS: 'ip GET 5/h; ip POST /text_tasks 2/h', TRUST_PROXY: 'loopback' }, (site) => site.serve('/p', '<p>x</p>', 'text/html'));
+  const ctx = withSiteAndService({ RATE_LIMITS: 'ip GET 5/h; ip POST /text_tasks 2/h; ip POST /batches 1/h', TRUST_PROXY: 'loopback' }, (site) => site.serve('/p', '<p>x</p>', 'text/html'));
   const api = () => request(ctx.svc.url);
 
   it('lets a burst of GETs through with RateLimit headers, then answers 429 with Retry-After', async () => {
@@ -35,6 +35,15 @@ describe('rate limits per client address and path (AUTH=off)', () => {
     expect(res.headers['ratelimit-policy']).toBe('"r2";q=2;w=3600');
     await api().get('/text_tasks').set(ip).expect(200);
     await api().post('/images_tasks').set(ip).send({ url: ctx.site.url('/p') }).expect(202);
+  });
+
+  it('limits POST /batches more tightly than GET /batches', async () => {
+    const ip = { 'x-forwarded-for': '198.51.100.4' };
+    await api().post('/batches').set(ip).send({ urls: [ctx.site.url('/p')] }).expect(202);
+    const res = await api().post('/batches').set(ip).send({ urls: [ctx.site.url('/p')] }).expect(429);
+    expect(res.headers['ratelimit-policy']).toBe('"r3";q=1;w=3600');
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    await api().get('/batches').set(ip).expect(200);
   });
 });
 

@@ -1,9 +1,12 @@
 /** GET /stats (usage summed in memory, flushed, nothing lost at shutdown) and GET /metrics (Prometheus). */
+import path from 'node:path';
 import request from 'supertest';
 import { openSqliteTaskStore } from '../../src/models/sqlite/sqlite-task-store.js';
 import { png } from '../fixtures/images.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
-import { startTestService, submit, waitForTask, withSiteAndService } from '../helpers/service.js';
+import { startFixtureProxy, type FixtureProxy } from '../fixtures/proxy.js';
+import { spawnService, withBuiltServiceAndSite } from '../helpers/processes.js';
+import { startTestService, submit, tempDir, waitForTask, withSiteAndService, type TestService } from '../helpers/service.js';
 
 function serveSite(site: FixtureSite): void {
   site.serve('/page', '<html><title>t</title><p>stats</p><img src="/a.png"><img src="/b.png"></html>', 'text/html');
@@ -91,6 +94,37 @@ describe('rights refusals', () => {
   });
 });
 
+describe('robots.txt refusals and proxy rotations', () => {
+  let proxy: FixtureProxy;
+  const ctx = withSiteAndService({}, (site) => {
+    site.serve('/robots.txt', 'User-agent: *\nDisallow: /private\n', 'text/plain');
+    site.serve('/private/page', '<p>secret</p>', 'text/html');
+    site.serve('/open', '<p>open</p>', 'text/html');
+  });
+  let svc: TestService;
+  beforeAll(async () => {
+    proxy = await startFixtureProxy('stats-proxy');
+    // The first proxy refuses connections: the first fetch finds it unreachable and the pool switches.
+    svc = await startTestService({ PROXY_URLS: `http://127.0.0.1:9,${proxy.url}` });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await proxy?.close();
+  });
+
+  it('are counted in /stats (robots) and /metrics (both)', async () => {
+    const refused = await waitForTask(svc.url, await submit(svc.url, 'text', ctx.site.url('/private/page')));
+    expect(refused).toMatchObject({ status: 'failed', error: { code: 'robots_disallowed' } });
+    expect((await waitForTask(svc.url, await submit(svc.url, 'text', ctx.site.url('/open')))).status).toBe('succeeded');
+    const stats = (await request(svc.url).get('/stats').query({ group_by: 'host' }).expect(200)).body;
+    expect(stats.totals.robots_refusals).toBe(1);
+    expect(stats.buckets[0].groups.find((g: { group: string }) => g.group === '127.0.0.1')?.robots_refusals).toBe(1);
+    const metrics = (await request(svc.url).get('/metrics').expect(200)).text;
+    expect(metrics).toMatch(/^scrapeds_robots_refusals_total [1-9]/m);
+    expect(metrics).toMatch(/^scrapeds_proxy_rotations_total\{reason="unreachable"\} [1-9]/m);
+  });
+});
+
 describe('usage at shutdown', () => {
   it('writes the counts still in memory when the service closes', async () => {
     const site = await startFixtureSite();
@@ -114,6 +148,31 @@ describe('usage at shutdown', () => {
   });
 });
 
+describe('usage at SIGTERM (the built process)', () => {
+  const ctx = withBuiltServiceAndSite();
+  it('writes the counts still in memory before the process exits', async () => {
+    serveSite(ctx.site);
+    const dataDir = tempDir();
+    const svc = spawnService({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ALLOW_PRIVATE_NETWORKS: 'true', STATS_FLUSH_MS: '3600000' });
+    const base = (await svc.ready) as string;
+    await waitForTask(base, await submit(base, 'images', ctx.site.url('/page')));
+    for (let i = 0; i < 7; i++) await request(base).get('/images_tasks').expect(200);
+    expect(await svc.stop('SIGTERM')).toBe(0);
+    const store = openSqliteTaskStore(path.join(dataDir, 'tasks.sqlite'));
+    try {
+      const rows = await store.usage.queryUsage({ from: 0, to: Date.now() + 60_000, interval: 'day', groupBy: 'path' });
+      const n = (group: string, metric: string) => rows.filter((r) => r.group === group && r.metric === metric).reduce((a, r) => a + r.n, 0);
+      expect(n('GET /images_tasks', 'requests')).toBe(7);
+      expect(n('POST /images_tasks', 'requests')).toBe(1);
+      const totals = await store.usage.queryUsage({ from: 0, to: Date.now() + 60_000, interval: 'day' });
+      expect(Object.fromEntries(totals.filter((r) => ['tasks_images_succeeded', 'pages', 'images'].includes(r.metric)).map((r) => [r.metric, r.n])))
+        .toEqual({ tasks_images_succeeded: 1, pages: 1, images: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('GET /metrics', () => {
   const ctx = withSiteAndService({}, serveSite);
 
@@ -130,7 +189,7 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/scrapeds_tasks_started_total\{kind="images"\} [1-9]/);
     expect(text).toMatch(/scrapeds_tasks_finished_total\{kind="images",code="ok"\} [1-9]/);
     expect(text).toMatch(/scrapeds_tasks_finished_total\{kind="text",code="http_error"\} [1-9]/);
-    expect(text).toMatch(/scrapeds_fetch_duration_seconds_count\{outcome="ok"\} [3-9]/);
+    expect(text).toMatch(/scrapeds_fetch_duration_seconds_count\{outcome="ok"\} (?:[3-9]|[1-9]\d+)\n/);
     expect(text).toMatch(/scrapeds_fetch_bytes_total\{outcome="ok"\} \d+/);
     expect(text).toMatch(/scrapeds_host_limiter_wait_seconds_count [1-9]/);
     expect(text).toMatch(/scrapeds_queue_depth 0/);

@@ -14,6 +14,7 @@ export interface BatchDoc {
   cancelledAt?: Date;
   /** A crawl's spec; its urlCount and taskCount are counted from its tasks when read. */
   crawl?: CrawlSpec;
+  owner?: string;
 }
 
 export const batchSchema = new Schema<BatchDoc>(
@@ -26,10 +27,12 @@ export const batchSchema = new Schema<BatchDoc>(
     createdAt: { type: Date, required: true },
     cancelledAt: Date,
     crawl: Schema.Types.Mixed,
+    owner: String,
   },
   { versionKey: false, id: false, strict: true, minimize: false },
 );
 batchSchema.index({ createdAt: -1, _id: -1 });
+batchSchema.index({ owner: 1, createdAt: -1, _id: -1 });
 
 export interface ExportDoc {
   _id: string;

@@ -31,6 +31,7 @@ function toBatch(d: BatchDoc): Batch {
   };
   if (d.cancelledAt) b.cancelledAt = iso(d.cancelledAt);
   if (d.crawl) b.crawl = d.crawl;
+  if (d.owner) b.owner = d.owner;
   return b;
 }
 
@@ -57,6 +58,7 @@ export class MongoBatchStore implements BatchStore {
       _id: id, kinds: [...input.kinds], refresh: input.refresh, urlCount: input.urls.length,
       taskCount: input.urls.length * input.kinds.length, createdAt: new Date(ms),
       ...(input.crawl ? { crawl: input.crawl } : {}),
+      ...(input.owner !== undefined ? { owner: input.owner } : {}),
     };
     const jobs: BatchJob[] = [];
     // Each kind's own options, as a single task of that kind would store them.
@@ -76,7 +78,7 @@ export class MongoBatchStore implements BatchStore {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
           const at = new Date(task.ms);
-          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...own[kind], ...(pending ? { dispatchPendingSince: pending } : {}) });
+          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...own[kind], ...(doc.owner !== undefined ? { owner: doc.owner } : {}), ...(pending ? { dispatchPendingSince: pending } : {}) });
           jobs.push({ taskId: task.id, kind });
           if (chunk.length >= INSERT_CHUNK) {
             await this.m.tasks.insertMany(chunk, { ordered: false, lean: true });
@@ -127,10 +129,10 @@ export class MongoBatchStore implements BatchStore {
     return doc ? this.withProgress(doc) : null;
   }
 
-  async listBatches(query: { limit: number; cursor?: string }): Promise<Page<BatchWithProgress>> {
+  async listBatches(query: { limit: number; cursor?: string; owner?: string }): Promise<Page<BatchWithProgress>> {
     checkPageLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
-    const filter: Record<string, unknown> = {};
+    const filter: Record<string, unknown> = query.owner !== undefined ? { owner: query.owner } : {};
     if (after) {
       const createdAt = new Date(after.createdAt);
       filter.$or = [{ createdAt: { $lt: createdAt } }, { createdAt, _id: { $lt: after.id } }];

@@ -64,7 +64,7 @@ export class MongoUsageStore implements UsageStore {
 
   async queryUsage(q: UsageQuery): Promise<UsageTotal[]> {
     const rows = await this.usage.aggregate<{ _id: { b: number; g?: string; m: string }; n: number }>([
-      { $match: { minute: { $gte: q.from, $lt: q.to } } },
+      { $match: { minute: { $gte: q.from, $lt: q.to }, ...(q.key !== undefined ? { key: q.key } : {}) } },
       { $group: { _id: { b: `$${q.interval}`, ...(q.groupBy ? { g: `$${q.groupBy}` } : {}), m: '$metric' }, n: { $sum: '$n' } } },
     ]).exec();
     return rows

@@ -173,12 +173,14 @@ export class MongoTaskStore implements TaskStore {
 
   async saveText(id: string, text: string): Promise<void> {
     if (!(await this.m.tasks.exists({ _id: id }).exec())) throw new Error(`unknown task ${id}`);
-    await upsert(() => this.m.texts.updateOne({ _id: id }, { $set: { text } }, { upsert: true }).exec());
+    await upsert(() => this.m.texts.updateOne({ _id: id }, { $set: { utf8: Buffer.from(text, 'utf8') }, $unset: { text: 1 } }, { upsert: true }).exec());
   }
 
   async getText(id: string): Promise<string | null> {
     const doc = await this.m.texts.findById(id).lean().exec();
-    return doc ? doc.text : null;
+    if (!doc) return null;
+    // Both a Buffer and the driver's `Binary` (what `lean()` gives for BSON binary) decode with toString('utf8').
+    return doc.utf8 ? doc.utf8.toString('utf8') : (doc.text ?? '');
   }
 
   async finishTask(

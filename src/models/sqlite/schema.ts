@@ -150,7 +150,12 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 7: the format of a text task's stored text (NULL: the whole page's text)
   `ALTER TABLE tasks ADD COLUMN format TEXT CHECK (format IN ('text', 'main', 'markdown'));`,
-  // 8: crawls: a batch's crawl spec, and its frontier (one row per URL found; page = admission order, NULL
+  // 8: batch owners (API keys); a batch's tasks and exports belong to its owner
+  `
+  ALTER TABLE batches ADD COLUMN owner TEXT;
+  CREATE INDEX IF NOT EXISTS batches_owner_created ON batches (owner, created_at DESC, id DESC);
+  `,
+  // 9: crawls: a batch's crawl spec, and its frontier (one row per URL found; page = admission order, NULL
   // when found after max_pages were admitted); the unique page index makes a page position taken once
   `
   ALTER TABLE batches ADD COLUMN crawl TEXT;

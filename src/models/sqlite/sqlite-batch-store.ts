@@ -22,6 +22,7 @@ interface BatchRow {
   created_at: string;
   cancelled_at: string | null;
   crawl: string | null;
+  owner: string | null;
 }
 
 interface ExportRow {
@@ -51,6 +52,7 @@ function toBatch(r: BatchRow): Batch {
   };
   if (r.cancelled_at !== null) batch.cancelledAt = r.cancelled_at;
   if (r.crawl !== null) batch.crawl = JSON.parse(r.crawl) as CrawlSpec;
+  if (r.owner !== null) batch.owner = r.owner;
   return batch;
 }
 
@@ -66,13 +68,13 @@ function toExport(r: ExportRow): ExportRecord {
 
 /** A queued task of a batch; `pending` (the dispatch-pending mark) null when the caller dispatches it at once. */
 export function insertBatchTask(db: Database.Database) {
-  const stmt = db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number; pending: string | null }], void>(`
-    INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq, dispatch_pending_since)
-    VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq, @pending)`);
-  // The task's own options (text format, images options as JSON), when it has any.
+  const stmt = db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number; pending: string | null; owner: string | null }], void>(`
+    INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq, dispatch_pending_since, owner)
+    VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq, @pending, @owner)`);
+  // The task's own options (text format, images options as JSON) and the batch's owner, when it has any.
   return {
-    run: (p: { id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number; pending: string | null; format?: string | null; options?: string | null }) =>
-      stmt.run({ format: null, options: null, ...p }),
+    run: (p: { id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number; pending: string | null; format?: string | null; options?: string | null; owner?: string | null }) =>
+      stmt.run({ format: null, options: null, owner: null, ...p }),
   };
 }
 
@@ -83,15 +85,16 @@ function prepare<Row>(db: Database.Database) {
       ORDER BY batch_seq LIMIT @limit`;
   return {
     insertBatch: db.prepare<[BatchRow], void>(`
-      INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at, crawl)
-      VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at, @crawl)`),
+      INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at, crawl, owner)
+      VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at, @crawl, @owner)`),
     insertTask: insertBatchTask(db),
     insertSeed: db.prepare<[{ batchId: string; url: string }], void>(`
       INSERT INTO crawl_frontier (batch_id, url, depth, page) VALUES (@batchId, @url, 0, 0)`),
     getBatch: db.prepare<[string], BatchRow>('SELECT * FROM batches WHERE id = ?'),
-    listBatches: db.prepare<[{ limit: number }], BatchRow>('SELECT * FROM batches ORDER BY created_at DESC, id DESC LIMIT @limit'),
-    listBatchesAfter: db.prepare<[{ limit: number; createdAt: string; id: string }], BatchRow>(`
-      SELECT * FROM batches WHERE (created_at, id) < (@createdAt, @id) ORDER BY created_at DESC, id DESC LIMIT @limit`),
+    // One statement per filter combination (c: cursor, o: owner).
+    listBatches: new Map(['', 'c', 'o', 'co'].map((v) => [v, db.prepare<[Record<string, unknown>], BatchRow>(`
+      SELECT * FROM batches WHERE 1 ${v.includes('c') ? 'AND (created_at, id) < (@createdAt, @id)' : ''} ${v.includes('o') ? 'AND owner = @owner' : ''}
+      ORDER BY created_at DESC, id DESC LIMIT @limit`)])),
     progress: db.prepare<[string], ProgressRow>(`
       SELECT status, COUNT(*) AS n, MIN(started_at) AS started, MAX(finished_at) AS finished
       FROM tasks WHERE batch_id = ? GROUP BY status`),
@@ -132,6 +135,7 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       id, kinds: JSON.stringify(input.kinds), refresh: input.refresh ? 1 : 0, url_count: input.urls.length,
       task_count: input.urls.length * input.kinds.length, created_at: new Date(ms).toISOString(), cancelled_at: null,
       crawl: input.crawl ? JSON.stringify(input.crawl) : null,
+      owner: input.owner ?? null,
     };
     const pending = input.waiting ? row.created_at : null;
     const jobs: BatchJob[] = new Array<BatchJob>(row.task_count);
@@ -146,7 +150,7 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       for (const url of input.urls) {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
-          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, format: format[kind], options: options[kind], at: new Date(task.ms).toISOString(), batchId: id, seq, pending });
+          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, format: format[kind], options: options[kind], at: new Date(task.ms).toISOString(), batchId: id, seq, pending, owner: row.owner });
           jobs[seq++] = { taskId: task.id, kind };
         }
       }
@@ -177,11 +181,12 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     }).deferred();
   }
 
-  async listBatches(query: { limit: number; cursor?: string }): Promise<Page<BatchWithProgress>> {
+  async listBatches(query: { limit: number; cursor?: string; owner?: string }): Promise<Page<BatchWithProgress>> {
     checkPageLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
+    const stmt = this.stmt.listBatches.get(`${after ? 'c' : ''}${query.owner !== undefined ? 'o' : ''}`) as Database.Statement<[Record<string, unknown>], BatchRow>;
     return this.db.transaction(() => {
-      const rows = after ? this.stmt.listBatchesAfter.all({ limit: query.limit + 1, ...after }) : this.stmt.listBatches.all({ limit: query.limit + 1 });
+      const rows = stmt.all({ limit: query.limit + 1, owner: query.owner, ...after });
       return pageOf(rows.map((r) => this.withProgress(r)), query.limit, (b) => encodeTaskCursor(b.createdAt, b.id));
     }).deferred();
   }

@@ -76,7 +76,7 @@ export class SqliteUsageStore implements UsageStore {
     const group = q.groupBy ?? "''";
     return this.db.prepare<[Record<string, unknown>], UsageTotal>(`
       SELECT minute - (minute % @width) AS bucket, ${group} AS "group", metric, SUM(n) AS n FROM usage
-      WHERE minute >= @from AND minute < @to
-      GROUP BY bucket, "group", metric ORDER BY bucket, "group", metric`).all({ from: q.from, to: q.to, width: INTERVAL_MS[q.interval] });
+      WHERE minute >= @from AND minute < @to ${q.key !== undefined ? 'AND key = @key' : ''}
+      GROUP BY bucket, "group", metric ORDER BY bucket, "group", metric`).all({ from: q.from, to: q.to, width: INTERVAL_MS[q.interval], key: q.key });
   }
 }

@@ -4,8 +4,9 @@ import { loadConfig } from '../../../src/config.js';
 import { tempDir } from '../../helpers/temp.js';
 
 describe('shared-service configuration', () => {
-  it('defaults to no keys, no limits, the usual trusted proxies', () => {
+  it('defaults to loopback with no keys, no limits, the usual trusted proxies', () => {
     const c = loadConfig({});
+    expect(c.host).toBe('127.0.0.1');
     expect(c.ops).toMatchObject({ auth: 'off', publicMedia: true, rateRules: [], trustProxy: 'loopback, uniquelocal', statsFlushMs: 10_000, metricsPort: 0 });
   });
 
