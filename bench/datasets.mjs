@@ -196,28 +196,7 @@ export function datasetsMarkdown(d) {
 
 export const DATASETS_HEADING = '## Datasets (issue 10): batches, results stream, exports';
 
-/** Replaces this section of RESULTS.md (or appends it), leaving the others as they are. */
-export function spliceSection(file, markdown) {
-  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const section = `${DATASETS_HEADING}\n${markdown}\n`;
-  const at = text.indexOf(DATASETS_HEADING);
-  if (at === -1) return fs.writeFileSync(file, `${text.trimEnd()}\n\n${section}`);
-  const next = text.indexOf('\n## ', at + DATASETS_HEADING.length);
-  fs.writeFileSync(file, `${text.slice(0, at)}${section}${next === -1 ? '' : text.slice(next + 1)}`);
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { buildService } = await import('./lib/build.mjs');
-  const build = buildService();
-  const outDir = path.join(import.meta.dirname, 'out');
-  try {
-    const d = await datasetsBench({ distDir: build.distDir, outDir });
-    d.when = new Date().toISOString();
-    fs.mkdirSync(outDir, { recursive: true });
-    fs.writeFileSync(path.join(outDir, 'datasets.json'), JSON.stringify(d, null, 2));
-    spliceSection(path.join(import.meta.dirname, 'RESULTS.md'), `Measured by \`node bench/datasets.mjs\` on ${d.when} (standalone service, SQLite, in-process queue).\n\n${datasetsMarkdown(d)}`);
-    console.log(datasetsMarkdown(d));
-  } finally {
-    build.cleanup();
-  }
+  const { runSectionAlone } = await import('./lib/section-alone.mjs');
+  await runSectionAlone({ name: 'datasets', heading: DATASETS_HEADING, measure: datasetsBench, markdown: datasetsMarkdown, what: ' (standalone service, SQLite, in-process queue)' });
 }

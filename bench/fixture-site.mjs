@@ -1,6 +1,8 @@
 /**
  * The fixture site, in its own process on 127.0.0.1: N pages × M images each; a share of each page's images
  * comes from a pool common to all pages, the rest are the page's own. Prints {"port": …} when listening.
+ * With `linksPerPage` > 0 it is also a site to crawl: `/` is page 0 and every page links on (see linksOf),
+ * and GET /__stats counts the page requests served (`?reset=1` zeroes it).
  *
  *   node bench/fixture-site.mjs '{"pages":200,"imagesPerPage":10,"share":0.3,"imageBytes":2048,"latencyMs":0}'
  *
@@ -14,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { track } from './lib/proc.mjs';
 
-export const defaultSite = { pages: 200, imagesPerPage: 10, share: 0.3, pool: 0, imageBytes: 2048, pageBytes: 16_384, latencyMs: 0 };
+export const defaultSite = { pages: 200, imagesPerPage: 10, share: 0.3, pool: 0, imageBytes: 2048, pageBytes: 16_384, latencyMs: 0, linksPerPage: 0 };
 
 /** What the site holds; the harness and every runner agree on it through this one function. */
 export function sitePlan(opts) {
@@ -27,12 +29,25 @@ export function sitePlan(opts) {
     for (let j = sharedPerPage; j < p.imagesPerPage; j++) out.push(`/img/p${n}-${j}.png`);
     return out;
   };
+  /**
+   * Page n links to its children in a `linksPerPage`-ary tree (so a BFS from / reaches every page), one page
+   * elsewhere, and the noise a crawler must normalise away: a child linked twice, one with a #fragment, the
+   * other page once more with tracking parameters, and home.
+   */
+  const linksOf = (n) => {
+    if (!p.linksPerPage) return [];
+    const children = [];
+    for (let j = 1; j <= p.linksPerPage && n * p.linksPerPage + j < p.pages; j++) children.push(`/p/${n * p.linksPerPage + j}.html`);
+    const other = `/p/${1 + ((n * 7919 + 13) % (p.pages - 1))}.html`;
+    return [...children, other, ...children.slice(0, 1), ...children.slice(1, 2).map((c) => `${c}#section-2`), `${other}?utm_source=bench&utm_medium=link`, '/'];
+  };
   const usedPool = Math.min(pool, sharedPerPage ? p.pages + sharedPerPage - 1 : 0);
   return {
     ...p,
     pool,
     pagePaths: Array.from({ length: p.pages }, (_, n) => `/p/${n}.html`),
     imagesOf,
+    linksOf,
     uniqueImages: usedPool + p.pages * (p.imagesPerPage - sharedPerPage),
     imageRefs: p.pages * p.imagesPerPage,
   };
@@ -91,18 +106,27 @@ export function pageHtml(plan, n) {
   }
   return `<!doctype html><html><head><meta charset="utf-8"><title>Page ${n}</title>
 <style>body{font-family:sans-serif}</style><script>window.bench=${n};</script></head>
-<body><nav><a href="/">home</a></nav><main><h1>Page ${n}</h1>${body.join('\n')}</main></body></html>`;
+<body><nav><a href="/">home</a>${plan.linksOf(n).map((href, j) => ` <a href="${href.replaceAll('&', '&amp;')}">link ${j}</a>`).join('')}</nav><main><h1>Page ${n}</h1>${body.join('\n')}</main></body></html>`;
 }
 
 export function startSite(opts) {
   const plan = sitePlan(opts);
   const delay = (fn) => (plan.latencyMs > 0 ? setTimeout(fn, plan.latencyMs) : fn());
+  const stats = { pageRequests: 0, pages: new Set() };
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     let m;
     if (url === '/robots.txt') return res.writeHead(200, { 'content-type': 'text/plain' }).end('User-agent: *\nAllow: /\n');
-    if ((m = /^\/p\/(\d+)\.html$/.exec(url)) && Number(m[1]) < plan.pages) {
-      const html = pageHtml(plan, Number(m[1]));
+    if (url.startsWith('/__stats')) {
+      const body = JSON.stringify({ pageRequests: stats.pageRequests, distinctPages: stats.pages.size });
+      if (url.endsWith('?reset=1')) Object.assign(stats, { pageRequests: 0, pages: new Set() });
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    }
+    const page = url === '/' && plan.linksPerPage ? 0 : Number(/^\/p\/(\d+)\.html(?:\?.*)?$/.exec(url)?.[1] ?? NaN);
+    if (page < plan.pages) {
+      stats.pageRequests++;
+      stats.pages.add(page);
+      const html = pageHtml(plan, page);
       return delay(() => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html));
     }
     if ((m = /^\/img\/(s\d+|p\d+-\d+)\.png$/.exec(url))) {

@@ -22,10 +22,15 @@ export async function runPeer(name, { site, concurrency, outDir, images, run = 1
   const arg = JSON.stringify({ base: site.base, pages: site.plan.pagePaths, concurrency, outDir: path.join(dir, 'files'), images });
   const logFile = path.join(dir, 'stderr.log');
   if (name === 'scrapy') return runRunner(venvPython, [path.join(here, 'runners/scrapy_images.py'), arg], { logFile });
-  const script = { raw: 'raw-undici.mjs', crawlee: 'crawlee-cheerio.mjs' }[name];
+  return runPeerScript({ raw: 'raw-undici.mjs', crawlee: 'crawlee-cheerio.mjs' }[name], arg, dir);
+}
+
+/** A Node runner from runners/ with its JSON argument; its stderr goes to `dir`/stderr.log. */
+export function runPeerScript(script, arg, dir) {
   // Crawlee keeps its request queue in CRAWLEE_STORAGE_DIR (default ./storage): give it the run's own dir.
   const env = { CRAWLEE_STORAGE_DIR: path.join(dir, 'crawlee-storage') };
-  return runRunner(process.execPath, [path.join(here, 'runners', script), arg], { env, logFile });
+  const json = typeof arg === 'string' ? arg : JSON.stringify(arg);
+  return runRunner(process.execPath, [path.join(here, 'runners', script), json], { env, logFile: path.join(dir, 'stderr.log') });
 }
 
 /** This service, standalone: one process, fresh data dir. `nodeArgs` e.g. --cpu-prof. */

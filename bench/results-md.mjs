@@ -1,5 +1,6 @@
 /** bench/RESULTS.md from the results object that run.mjs collects. */
 import { DATASETS_HEADING, datasetsMarkdown } from './datasets.mjs';
+import { CRAWL_HEADING, crawlMarkdown } from './crawl.mjs';
 import { extractMarkdown } from './extract.mjs';
 import { opsMarkdown } from './ops.mjs';
 import { hashesSection } from './hashes.mjs';
@@ -201,6 +202,9 @@ ${profileSection(R.apiProfile, `${f1(R.apiProfile?.rps)} req/s for ${R.apiProfil
 
 ${DATASETS_HEADING}
 ${datasetsMarkdown(R.datasets)}
+${CRAWL_HEADING}
+${crawlMarkdown(R.crawl)}
+
 ## Main-content extraction (issue 11: the \`main\` text format)
 ${extractMarkdown(R.extract)}
 

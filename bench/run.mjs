@@ -15,6 +15,7 @@ import { benchRequire, repoRoot, rootRequire, versionOf } from './lib/root-deps.
 import { clusterServices } from './lib/services.mjs';
 import { notes } from './notes.mjs';
 import { datasetsBench } from './datasets.mjs';
+import { crawlBench } from './crawl.mjs';
 import { opsRun } from './ops.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
@@ -170,7 +171,7 @@ fs.mkdirSync(outDir, { recursive: true });
 const R = { startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), params, warnings: [], machine: machine(), textJob: {}, fullJob: {} };
 // The extraction bench needs neither the peers nor the fixture site.
 const needsSite = ['jobs', 'profile', 'cluster', 'api', 'ops', 'scale'].some(want);
-const scrapyMissing = needsSite ? ensurePeers(want('jobs') && runnerWanted('scrapy')) : 'not needed';
+const scrapyMissing = needsSite || want('crawl') ? ensurePeers(want('jobs') && runnerWanted('scrapy')) : 'not needed';
 R.versions = versions(scrapyMissing);
 log('building the service (tsc, into a temp dir)');
 const build = buildService();
@@ -241,6 +242,7 @@ try {
     });
   }
   if (want('datasets')) R.datasets = await section('datasets', () => datasetsBench({ distDir: build.distDir, outDir, log }));
+  if (want('crawl')) R.crawl = await section('crawl (5,000-page site vs Crawlee)', () => crawlBench({ distDir: build.distDir, outDir, log }));
   if (want('extract')) {
     R.extract = await section('extract (main content on the article-extraction dev set)', () =>
       extractBench({ distDir: build.distDir, outDir, limit: num('BENCH_EXTRACT_PAGES', Infinity) }));

@@ -1,16 +1,17 @@
 /**
- * Reads a batch submission: a JSON body `{"urls": [...], "kinds": [...], "refresh": …}`, or an NDJSON body
- * (one `{"url": …}` per line; options in the query string) read as a stream and validated line by line,
- * stopping at the first bad line. Only the validated URLs are kept, never the raw body.
+ * Reads a batch submission: a JSON body `{"urls": [...], "kinds": [...], "refresh": …, task options}`, or an
+ * NDJSON body (one `{"url": …}` per line; options in the query string) read as a stream and validated line by
+ * line, stopping at the first bad line. Only the validated URLs are kept, never the raw body. Task options are
+ * the single tasks' own (`format` for text; filters and `resize` for images), validated by the same rules.
  */
 import readline from 'node:readline';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { NewBatch } from '../models/batch.js';
-import type { TaskKind, TextFormat } from '../models/task.js';
+import type { ImagesTaskOptions, TaskKind, TextFormat } from '../models/task.js';
 import { crawlSchema, toCrawlSpec } from './crawl-input.js';
 import { invalid, ProblemError } from './problem.js';
-import { createImagesTaskBody, createTextTaskBody, httpUrl, imagesTaskOptions, parse } from './validation.js';
+import { httpUrl, imageOptionFields, imagesOptionsOf, parse, resizeFormat, resizeMaxSide, textFormat } from './validation.js';
 import { webhookEvents, webhookSecret, webhookSpec, type WebhookInput } from './webhook-input.js';
 
 const KINDS = ['text', 'images'] as const;
@@ -31,14 +32,17 @@ const jsonBatch = (maxUrls: number) => strictObject({
   kinds: kinds.optional().default(['text']),
   refresh: z.boolean({ error: 'must be a boolean' }).optional().default(false),
   webhook: webhookSpec.optional(),
-  // Task options, as POST /text_tasks and POST /images_tasks take them; each applies to its kind's tasks.
-  format: createTextTaskBody.shape.format,
-  ...createImagesTaskBody.pick({ min_width: true, min_height: true, max_aspect_ratio: true, mime_types: true, resize: true }).shape,
+  format: textFormat.optional(),
+  ...imageOptionFields,
 }).superRefine((b, ctx) => {
   // One or the other: a crawl's URL list is its own.
   if (b.crawl && b.urls) ctx.addIssue({ code: 'custom', path: ['crawl'], message: 'must not be given together with urls' });
   if (!b.crawl && !b.urls) ctx.addIssue({ code: 'custom', path: ['urls'], message: 'is required (or crawl)' });
 });
+
+/** A query parameter holding a number; anything else fails the number rule it is piped to. */
+const numberParam = z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : Number(v)));
+const listParam = z.string().optional().transform((v) => (v === undefined ? undefined : v.split(',')));
 
 const ndjsonQuery = z.strictObject(
   {
@@ -47,6 +51,14 @@ const ndjsonQuery = z.strictObject(
     // The webhook of an NDJSON batch: its URL and events here, its secret (if chosen) in a Webhook-Secret header.
     webhook_url: httpUrl.optional(),
     webhook_events: z.string().optional().transform((v) => (v ? v.split(',').map((e) => e.trim()) : undefined)).pipe(webhookEvents),
+    // The JSON body's task options, flat: mime_types comma-separated, resize as resize_max_side + resize_format.
+    format: textFormat.optional(),
+    min_width: numberParam.pipe(imageOptionFields.min_width),
+    min_height: numberParam.pipe(imageOptionFields.min_height),
+    max_aspect_ratio: numberParam.pipe(imageOptionFields.max_aspect_ratio),
+    mime_types: listParam.pipe(imageOptionFields.mime_types),
+    resize_max_side: numberParam.pipe(resizeMaxSide.optional()),
+    resize_format: resizeFormat.optional(),
   },
   { error: (i) => (i.code === 'unrecognized_keys' ? `unknown parameter(s): ${i.keys.join(', ')}` : 'invalid query') },
 );
@@ -64,26 +76,44 @@ export const isNdjson = (req: Request): boolean => Boolean(req.is(['application/
 /** A batch submission: the batch, and the webhook to tell about it. */
 export type BatchInput = NewBatch & { webhook?: WebhookInput };
 
+/**
+ * The batch's task options. An option for a kind the batch does not have would be silently ignored, so it is
+ * refused, naming the field (`imageField`: the first images option given).
+ */
+function taskOptions(kinds: TaskKind[], format: string | undefined, images: ImagesTaskOptions | undefined, imageField: string | undefined): Pick<NewBatch, 'format' | 'options'> {
+  if (format !== undefined && !kinds.includes('text')) throw invalid([{ field: 'format', message: 'applies to text tasks: add text to kinds' }]);
+  if (images && !kinds.includes('images')) throw invalid([{ field: imageField ?? 'kinds', message: 'applies to images tasks: add images to kinds' }]);
+  return { ...(format !== undefined ? { format: format as TextFormat } : {}), ...(images ? { options: images } : {}) };
+}
+
+const firstGiven = (o: Record<string, unknown>, keys: readonly string[]): string | undefined => keys.find((k) => o[k] !== undefined);
+
 export function readJsonBatch(body: unknown, maxUrls: number): BatchInput {
   // Count first: validating a million URLs only to refuse them all would be wasted work.
   const count = (body as { urls?: unknown } | null)?.urls;
   if (Array.isArray(count) && count.length > maxUrls) throw tooMany(maxUrls, 'urls');
   const b = parse(jsonBatch(maxUrls), body, 'body');
-  const options = imagesTaskOptions(b);
-  // Each kind's task options; a crawl's discovered pages get them too.
-  const taskOptions = { format: b.format as TextFormat, ...(options ? { options } : {}), ...(b.webhook ? { webhook: b.webhook as WebhookInput } : {}) };
+  const webhook = b.webhook ? { webhook: b.webhook as WebhookInput } : {};
+  const k = b.kinds as TaskKind[];
+  const options = taskOptions(k, b.format, imagesOptionsOf(b), firstGiven(b, Object.keys(imageOptionFields)));
   if (b.crawl) {
     const crawl = toCrawlSpec(b.crawl);
-    return { kinds: b.kinds as TaskKind[], refresh: b.refresh, urls: [crawl.url], crawl, ...taskOptions };
+    return { kinds: k, refresh: b.refresh, urls: [crawl.url], crawl, ...options, ...webhook };
   }
   const urls = b.urls ?? [];
   if (urls.length === 0) throw noUrls('urls');
-  return { kinds: b.kinds as TaskKind[], refresh: b.refresh, urls, ...taskOptions };
+  return { kinds: k, refresh: b.refresh, urls, ...options, ...webhook };
 }
 
 /** Streams the NDJSON body; throws a problem naming the first bad line (1-based). */
 export async function readNdjsonBatch(req: Request, maxUrls: number): Promise<BatchInput> {
   const options = parse(ndjsonQuery, req.query, 'query');
+  if (options.resize_format !== undefined && options.resize_max_side === undefined) throw invalid([{ field: 'resize_max_side', message: 'is required with resize_format' }]);
+  const resize = options.resize_max_side === undefined ? undefined : { max_side: options.resize_max_side, format: options.resize_format ?? 'webp' };
+  const kindOptions = taskOptions(
+    options.kinds as TaskKind[], options.format, imagesOptionsOf({ ...options, resize }),
+    firstGiven(options, ['min_width', 'min_height', 'max_aspect_ratio', 'mime_types', 'resize_max_side']),
+  );
   const secretHeader = req.get('webhook-secret');
   if (secretHeader !== undefined && !options.webhook_url) throw invalid([{ field: 'webhook-secret', message: 'needs webhook_url' }]);
   const secret = secretHeader === undefined ? undefined : parse(webhookSecret, secretHeader, 'webhook-secret');
@@ -117,5 +147,5 @@ export async function readNdjsonBatch(req: Request, maxUrls: number): Promise<Ba
     lines.close();
   }
   if (urls.length === 0) throw noUrls('body');
-  return { kinds: options.kinds as TaskKind[], refresh: options.refresh, urls, ...(webhook ? { webhook } : {}) };
+  return { kinds: options.kinds as TaskKind[], refresh: options.refresh, urls, ...kindOptions, ...(webhook ? { webhook } : {}) };
 }

@@ -1,5 +1,6 @@
 /** The batch and export part of the OpenAPI document (spread into openapi.ts). Keep in step with batches-router and exports-router. */
 
+import { imageOptionProperties, textFormatProperty } from './openapi-task-options.js';
 import { ndjsonWebhookParams } from './openapi-webhooks.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
@@ -14,12 +15,17 @@ export const batchPaths = {
   '/batches': {
     post: {
       summary: 'Submit many URLs (one task per URL and kind), or start a crawl',
-      description: 'JSON `{"urls": [...], "kinds": [...], "refresh": false}`, or an NDJSON body (one `{"url": …}` a line, read as a stream, options in the query string). A bad line is named in `errors[].field` as `line N`; nothing is written then. Up to BATCH_MAX_URLS URLs (413 beyond).\n\n'
+      description: 'JSON `{"urls": [...], "kinds": [...], "refresh": false, …task options}`, or an NDJSON body (one `{"url": …}` a line, read as a stream, options in the query string). A bad line is named in `errors[].field` as `line N`; nothing is written then. Up to BATCH_MAX_URLS URLs (413 beyond).\n\n'
         + 'A crawl: JSON `{"crawl": {"url": …, "max_pages": …, …}, "kinds": [...]}` (not with `urls`): a batch whose URL list grows from the start URL as its pages are fetched (links, and sitemaps once the start page is done); it completes when no page is left to fetch. '
         + 'Standalone, tasks beyond the in-process queue wait in the store and are fed as room frees (no 503 for size).',
       parameters: [
         { name: 'kinds', in: 'query', description: 'NDJSON only: comma-separated kinds', schema: { type: 'string', default: 'text' } },
         { name: 'refresh', in: 'query', description: 'NDJSON only', schema: { type: 'string', enum: ['true', 'false'] } },
+        { name: 'format', in: 'query', description: 'NDJSON only: the text tasks\' format', schema: { type: 'string', enum: ['text', 'main', 'markdown'] } },
+        ...(['min_width', 'min_height', 'max_aspect_ratio'] as const).map((name) => ({ name, in: 'query', description: 'NDJSON only: the images tasks\' filter', schema: imageOptionProperties[name] })),
+        { name: 'mime_types', in: 'query', description: 'NDJSON only: comma-separated allowed image types', schema: { type: 'string' } },
+        { name: 'resize_max_side', in: 'query', description: 'NDJSON only: `resize.max_side`', schema: imageOptionProperties.resize.properties.max_side },
+        { name: 'resize_format', in: 'query', description: 'NDJSON only: `resize.format` (needs resize_max_side)', schema: imageOptionProperties.resize.properties.format },
         ...ndjsonWebhookParams,
       ],
       requestBody: {
@@ -76,22 +82,16 @@ const counts = { type: 'object', properties: Object.fromEntries(['queued', 'runn
 
 export const batchSchemas = {
   NewBatch: {
-    type: 'object', additionalProperties: false, description: 'Exactly one of `urls` and `crawl`.',
+    type: 'object', additionalProperties: false,
+    description: 'Exactly one of `urls` and `crawl`. Task options are those of single tasks (NewTextTask, NewImagesTask), given to every task of their kind (of a crawl: the start page\'s tasks only, so far); an option for a kind not in `kinds` is refused.',
     properties: {
       urls: { type: 'array', minItems: 1, items: { type: 'string', format: 'uri', maxLength: 2048 } },
       crawl: ref('NewCrawl'),
       kinds: { type: 'array', items: { type: 'string', enum: ['text', 'images'] }, default: ['text'] },
       refresh: { type: 'boolean', default: false },
       webhook: ref('Webhook'),
-      format: { type: 'string', enum: ['text', 'main', 'markdown'], default: 'text', description: 'of the text tasks, as POST /text_tasks' },
-      min_width: { type: 'integer', minimum: 1, maximum: 100000, description: 'images tasks: as POST /images_tasks (docs/images.md)' },
-      min_height: { type: 'integer', minimum: 1, maximum: 100000 },
-      max_aspect_ratio: { type: 'number', minimum: 1, maximum: 10000 },
-      mime_types: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string' } },
-      resize: {
-        type: 'object', required: ['max_side'], additionalProperties: false, description: 'images tasks: a resized copy of each image, which an export can carry instead (`images: resized`)',
-        properties: { max_side: { type: 'integer', minimum: 1, maximum: 8192 }, format: { type: 'string', enum: ['webp', 'jpeg', 'png'], default: 'webp' } },
-      },
+      format: { ...textFormatProperty, description: `for the text tasks (refused without text in kinds); ${textFormatProperty.description}` },
+      ...imageOptionProperties,
     },
   },
   NewCrawl: {

@@ -2,6 +2,7 @@
 import { batchPaths, batchSchemas } from './openapi-batches.js';
 import { webhookEventsDoc, webhookPaths, webhookSchemas } from './openapi-webhooks.js';
 import { opsPaths, opsSchemas, opsSecuritySchemes } from './openapi-ops.js';
+import { imageOptionProperties, textFormatProperty } from './openapi-task-options.js';
 
 const problem = { $ref: '#/components/responses/Problem' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
@@ -92,16 +93,7 @@ export const openApiDocument = {
         properties: {
           url: { type: 'string', format: 'uri', maxLength: 2048, description: 'http or https; a URL with credentials (user:password@) is refused' },
           refresh: { type: 'boolean', default: false },
-          min_width: { type: 'integer', minimum: 1, maximum: 100000 },
-          min_height: { type: 'integer', minimum: 1, maximum: 100000 },
-          max_aspect_ratio: { type: 'number', minimum: 1, maximum: 10000, description: 'longer side over shorter side' },
-          mime_types: { type: 'array', minItems: 1, maxItems: 32, items: { type: 'string', pattern: '^image/[a-z0-9][a-z0-9.+-]*$' }, description: 'allowed sniffed types' },
-          resize: {
-            type: 'object',
-            required: ['max_side'],
-            additionalProperties: false,
-            properties: { max_side: { type: 'integer', minimum: 1, maximum: 8192 }, format: { type: 'string', enum: ['webp', 'jpeg', 'png'], default: 'webp' } },
-          },
+          ...imageOptionProperties,
         },
       },
       RightsSignal: {
@@ -125,7 +117,7 @@ export const openApiDocument = {
         type: 'object', required: ['url'], additionalProperties: false,
         properties: {
           url: { type: 'string', format: 'uri', maxLength: 2048 }, refresh: { type: 'boolean', default: false },
-          format: { type: 'string', enum: ['text', 'main', 'markdown'], default: 'text', description: 'text: the whole page; main: the main content (article or post body and headings, no navigation, sidebars, comments, ads); markdown: the main content as Markdown' },
+          format: textFormatProperty,
         },
       },
       Metadata: {

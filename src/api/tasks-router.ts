@@ -8,7 +8,7 @@ import { allowOnly } from './allow-only.js';
 import { callerOf, canSee, ownerFilter, type Caller } from './auth.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { collectionPath, presentTask } from './presenters.js';
-import { createImagesTaskBody, createTextTaskBody, imagesTaskOptions, listQuery, parse } from './validation.js';
+import { createImagesTaskBody, createTextTaskBody, imagesOptionsOf, listQuery, parse } from './validation.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
 import type { WebhookEndpoint } from '../models/webhook.js';
 import { checkWebhookTarget, presentEndpoint, toEndpoint, webhookSpec, type WebhookInput } from './webhook-input.js';
@@ -45,7 +45,7 @@ function newTask(kind: TaskKind, input: unknown): NewTask & { webhook?: WebhookI
     return { kind, url: body.url, refresh: body.refresh, format: body.format as TextFormat, ...hook(body.webhook) };
   }
   const body = parse(imagesBody, input, 'body');
-  const options = imagesTaskOptions(body);
+  const options = imagesOptionsOf(body);
   return { kind, url: body.url, refresh: body.refresh, ...(options ? { options } : {}), ...hook(body.webhook) };
 }
 

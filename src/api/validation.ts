@@ -24,15 +24,21 @@ export const createTaskBody = z.strictObject(
   { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be a JSON object') },
 );
 
+/** The format of a text task's stored text. */
+export const textFormat = z.enum(TEXT_FORMATS as [string, ...string[]], { error: `must be one of ${TEXT_FORMATS.join(', ')}` });
+
 export const createTextTaskBody = createTaskBody.extend({
-  format: z.enum(TEXT_FORMATS as [string, ...string[]], { error: `must be one of ${TEXT_FORMATS.join(', ')}` }).optional().default('text'),
+  format: textFormat.optional().default('text'),
 });
 
 const positiveInt = (max: number) =>
   z.number({ error: 'must be a number' }).int('must be an integer').min(1, 'must be at least 1').max(max, `must be at most ${max}`).optional();
 
-/** An images task's options (docs/images.md): filters, and a resized copy. */
-export const createImagesTaskBody = createTaskBody.extend({
+export const resizeMaxSide = z.number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number') }).int('must be an integer').min(1, 'must be at least 1').max(8192, 'must be at most 8192');
+export const resizeFormat = z.enum(['webp', 'jpeg', 'png'], { error: 'must be one of webp, jpeg, png' });
+
+/** An images task's options (docs/images.md): filters, and a resized copy. Single tasks and batches take them alike. */
+export const imageOptionFields = {
   min_width: positiveInt(100_000),
   min_height: positiveInt(100_000),
   max_aspect_ratio: z.number({ error: 'must be a number' }).min(1, 'must be at least 1 (longer side over shorter side)').max(10_000, 'must be at most 10000').optional(),
@@ -43,19 +49,18 @@ export const createImagesTaskBody = createTaskBody.extend({
     .optional(),
   resize: z
     .strictObject(
-      {
-        max_side: z.number({ error: (i) => (i.input === undefined ? 'is required' : 'must be a number') }).int('must be an integer').min(1, 'must be at least 1').max(8192, 'must be at most 8192'),
-        format: z.enum(['webp', 'jpeg', 'png'], { error: 'must be one of webp, jpeg, png' }).default('webp'),
-      },
+      { max_side: resizeMaxSide, format: resizeFormat.default('webp') },
       { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : 'must be an object {max_side, format}') },
     )
     .optional(),
-});
+};
 
-type ImagesTaskInput = Partial<Pick<z.infer<typeof createImagesTaskBody>, 'min_width' | 'min_height' | 'max_aspect_ratio' | 'mime_types' | 'resize'>>;
+export const createImagesTaskBody = createTaskBody.extend(imageOptionFields);
 
-/** The images-task fields of a request (a task's or a batch's) → the task options; undefined when none were given. */
-export function imagesTaskOptions(body: ImagesTaskInput): ImagesTaskOptions | undefined {
+type ImageOptionsInput = Partial<{ [K in keyof typeof imageOptionFields]: z.infer<(typeof imageOptionFields)[K]> }>;
+
+/** Validated option fields → the images task options stored with the task (undefined when none is given). */
+export function imagesOptionsOf(body: ImageOptionsInput): ImagesTaskOptions | undefined {
   const filters: NonNullable<ImagesTaskOptions['filters']> = {};
   if (body.min_width !== undefined) filters.minWidth = body.min_width;
   if (body.min_height !== undefined) filters.minHeight = body.min_height;

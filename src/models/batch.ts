@@ -10,16 +10,16 @@ export interface NewBatch {
   refresh: boolean;
   /** Validated absolute http(s) URLs, in submission order; each gets one task per kind. A crawl's is its start URL. */
   urls: readonly string[];
+  /** Given to each text task of the batch (absent: the whole page's text). */
+  format?: TextFormat;
+  /** Given to each images task of the batch. */
+  options?: ImagesTaskOptions;
   /** A crawl: its start URL (the only URL) enters the frontier at depth 0 as page 0. */
   crawl?: CrawlSpec;
   /** The tasks wait in the store for room in the queue (FeedStore) instead of being dispatched by the caller. */
   waiting?: boolean;
   /** The API key that made it (absent with AUTH=off); its tasks belong to that key too. */
   owner?: string;
-  /** The format of its text tasks (absent: `text`). */
-  format?: TextFormat;
-  /** The options of its images tasks: filters, resized copy. */
-  options?: ImagesTaskOptions;
 }
 
 export interface Batch {

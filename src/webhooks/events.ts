@@ -17,9 +17,14 @@ const taskData = (t: Task) => ({
   links: { self: `/${t.kind}_tasks/${t.id}` },
 });
 
+/** Per-process memories are cleared past this many entries, so they stay bounded; forgetting only costs a store call. */
+const REMEMBER = 10_000;
+
 export class WebhookEvents {
   /** Endpoints never change once set, and are set before their owner's first job: cache found and missing alike. */
   private readonly endpoints = new Map<string, WebhookEndpoint | null>();
+  /** Batches whose `batch.started` / `crawl.started` this process has recorded: the store would only refuse it again. */
+  private readonly startedBatches = new Set<string>();
   /** Whether a batch is a crawl (its events are named crawl.*): fixed at creation, cached. */
   private readonly crawls = new Map<string, boolean>();
 
@@ -28,7 +33,7 @@ export class WebhookEvents {
   private async endpoint(ownerId: string): Promise<WebhookEndpoint | null> {
     if (this.endpoints.has(ownerId)) return this.endpoints.get(ownerId) ?? null;
     const e = await this.store.webhooks.getEndpoint(ownerId);
-    if (this.endpoints.size > 10_000) this.endpoints.clear();
+    if (this.endpoints.size > REMEMBER) this.endpoints.clear();
     this.endpoints.set(ownerId, e);
     return e;
   }
@@ -45,7 +50,7 @@ export class WebhookEvents {
     let crawl = this.crawls.get(batchId);
     if (crawl === undefined) {
       crawl = Boolean((await this.store.batches.getBatch(batchId))?.crawl);
-      if (this.crawls.size > 10_000) this.crawls.clear();
+      if (this.crawls.size > REMEMBER) this.crawls.clear();
       this.crawls.set(batchId, crawl);
     }
     return crawl ? 'crawl' : 'batch';
@@ -54,9 +59,11 @@ export class WebhookEvents {
   async taskStarted(task: Task): Promise<void> {
     const own = await this.endpoint(task.id);
     if (own) await this.record(own, 'task.started', `started/${task.attempts}`, taskData(task));
-    if (!task.batchId) return;
+    if (!task.batchId || this.startedBatches.has(task.batchId)) return;
     const batch = await this.endpoint(task.batchId);
     if (batch) await this.record(batch, `${await this.prefix(task.batchId)}.started`, 'started', { id: task.batchId, started_at: task.startedAt ?? null });
+    if (this.startedBatches.size > REMEMBER) this.startedBatches.clear();
+    this.startedBatches.add(task.batchId);
   }
 
   async taskFinished(task: Task): Promise<void> {
@@ -70,14 +77,31 @@ export class WebhookEvents {
     await this.batchMayHaveFinished(task.batchId);
   }
 
+  /**
+   * Whether some task of the batch is still queued or running: two indexed reads of at most one task each
+   * (on the batch-and-status index), so every task finish costs O(1) store work; the batch's progress counts
+   * the whole batch and is read only once this finds nothing left. Queued is read before running: a task moves
+   * queued → running, so one moving between the reads is still seen (a lease expiry moving it back is caught
+   * by the progress read after).
+   */
+  private async hasUnfinished(batchId: string): Promise<boolean> {
+    for (const status of ['queued', 'running'] as const) {
+      const page = await this.store.batches.listBatchTasks(batchId, { status, limit: 1 });
+      if (page.items.length > 0) return true;
+    }
+    return false;
+  }
+
   /** After a task finished or a cancel: once nothing is left to run, the batch completed (or failed: nothing succeeded). */
   async batchMayHaveFinished(batchId: string): Promise<void> {
     const endpoint = await this.endpoint(batchId);
     if (!endpoint) return;
+    const prefix = await this.prefix(batchId);
+    if (!wantsEvent(endpoint, `${prefix}.completed`) && !wantsEvent(endpoint, `${prefix}.failed`)) return;
+    if (await this.hasUnfinished(batchId)) return;
     const b = await this.store.batches.getBatch(batchId);
     if (!b || unfinishedCount(b.progress) > 0) return;
     const { counts } = b.progress;
-    const prefix = b.crawl ? 'crawl' : 'batch';
     const event = counts.succeeded > 0 ? `${prefix}.completed` as const : `${prefix}.failed` as const;
     // Keyed by the finish: a retried batch that finishes again is a new event, two workers finishing its last tasks at once are one.
     const key = `done/${b.progress.lastFinishedAt ?? b.cancelledAt}/${counts.succeeded}/${counts.failed}`;

@@ -46,6 +46,23 @@ export function describeBatchStoreContract(name: string, open: () => Promise<Tas
       expect(await store.batches.getBatch(batch.id)).toEqual(batch);
     });
 
+    it('gives text tasks the batch\'s format and images tasks its options; a batch without them, none', async () => {
+      const options = { filters: { minWidth: 64, minHeight: 32, maxAspectRatio: 3, mimeTypes: ['image/png', 'image/webp'] }, resize: { maxSide: 256, format: 'webp' as const } };
+      const { batch } = await store.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: urls(2), format: 'markdown', options });
+      const tasks = await allTasks(store, batch.id, { limit: 100 });
+      for (const t of tasks.filter((x) => x.kind === 'text')) expect(t.format).toBe('markdown');
+      for (const t of tasks.filter((x) => x.kind === 'images')) expect(t.options).toEqual(options);
+      expect(tasks.filter((x) => x.kind === 'text').every((t) => t.options === undefined)).toBe(true);
+      expect(tasks.filter((x) => x.kind === 'images').every((t) => t.format === undefined)).toBe(true);
+      expect((await store.getTask(tasks[1]?.id as string))?.options).toEqual(options);
+
+      const plain = await store.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: urls(1, 'plain') });
+      for (const t of await allTasks(store, plain.batch.id, { limit: 100 })) {
+        expect(t.format).toBeUndefined();
+        expect(t.options).toBeUndefined();
+      }
+    });
+
     it('takes a large batch at once', async () => {
       const { batch, jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: urls(2_500) });
       expect(jobs).toHaveLength(2_500);

@@ -50,5 +50,15 @@ describeWithService('MONGO_URL', 'batches on MongoDB', (mongoUrl) => {
       expect(retry.body.retried).toBe(2);
       expect((await waitForBatch(svc.url, res.body.id, 60_000)).counts).toMatchObject({ succeeded: 6, failed: 2 });
     }, 120_000);
+
+    it('gives the tasks the batch\'s text format and image filters on MongoDB too', async () => {
+      const api = request(svc.url);
+      const res = await api.post('/batches').send({ urls: [data.pages[0]], kinds: ['text', 'images'], format: 'main', mime_types: ['image/png'] }).expect(202);
+      await waitForBatch(svc.url, res.body.id, 60_000);
+      const tasks = (await api.get(`/batches/${res.body.id}/tasks`).expect(200)).body.items as Array<Record<string, unknown>>;
+      expect(tasks.find((t) => t.kind === 'text')).toMatchObject({ status: 'succeeded', format: 'main' });
+      // /one has a PNG and a JPEG: the JPEG is not an allowed type.
+      expect(tasks.find((t) => t.kind === 'images')).toMatchObject({ status: 'succeeded', options: { mime_types: ['image/png'] }, counts: { found: 2, skipped: 1 } });
+    }, 90_000);
   });
 });

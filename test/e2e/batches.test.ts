@@ -110,13 +110,41 @@ describe('batches, end to end on the standalone service', () => {
     const res = await api().post('/batches').send({ urls: [ctx.site.url('/flaky'), data.pages[1]] }).expect(202);
     let done = await waitForBatch(ctx.svc.url, res.body.id);
     expect(done.counts).toMatchObject({ succeeded: 1, failed: 1 });
-    await api().delete(`/batches/${res.body.id}`).expect(409).expect('content-type', /problem\+json/);
+    const refused = await api().delete(`/batches/${res.body.id}`).expect(409).expect('content-type', /problem\+json/);
+    expect(refused.body.errors).toEqual([{ field: 'id', message: 'batch has finished' }]);
+    // Refused, not half-done: the batch is not marked cancelled, and so can still be retried.
+    expect((await api().get(`/batches/${res.body.id}`).expect(200)).body).toMatchObject({ status: 'completed', cancelled_at: null });
 
     fail = false;
     const retry = await api().post(`/batches/${res.body.id}/retry`).expect(202);
     expect(retry.body.retried).toBe(1);
     done = await waitForBatch(ctx.svc.url, res.body.id);
     expect(done).toMatchObject({ status: 'completed', counts: { succeeded: 2, failed: 0 } });
+  });
+
+  it('gives its tasks the batch\'s task options, from a JSON body and from the NDJSON query, and they act', async () => {
+    const options = { min_width: 4, min_height: 1, max_aspect_ratio: 5, mime_types: ['image/png', 'image/jpeg'], resize: { max_side: 64, format: 'png' } };
+    const res = await api().post('/batches').send({ urls: data.pages, kinds: ['text', 'images'], format: 'markdown', ...options }).expect(202);
+    await waitForBatch(ctx.svc.url, res.body.id);
+    const tasks = (await api().get(`/batches/${res.body.id}/tasks`).query({ limit: 100 }).expect(200)).body.items as Array<Record<string, unknown>>;
+    expect(tasks).toHaveLength(6);
+    for (const t of tasks.filter((x) => x.kind === 'text')) expect(t).toMatchObject({ status: 'succeeded', format: 'markdown' });
+    const images = tasks.filter((x) => x.kind === 'images');
+    for (const t of images) expect(t.options).toEqual(options);
+    // /one: a.png (3 px wide) filtered out, b.jpg stored; /two: the gif is not an allowed type.
+    const byUrl = (url: string) => images.find((t) => t.url === url) as { counts: Record<string, number> };
+    expect(byUrl(data.pages[0] as string).counts).toMatchObject({ found: 2, skipped: 1 });
+    expect(byUrl(data.pages[1] as string).counts).toMatchObject({ found: 1, skipped: 1 });
+    // The text tasks' own record says the same as a single task's.
+    const one = await api().get(`/text_tasks/${tasks[0]?.id as string}`).expect(200);
+    expect(one.body.format).toBe('markdown');
+
+    const query = { kinds: 'text,images', format: 'main', min_width: '4', mime_types: 'image/png', resize_max_side: '32' };
+    const nd = await api().post('/batches').query(query).set('content-type', 'application/x-ndjson').send(ndjson(data.pages.slice(0, 1))).expect(202);
+    await waitForBatch(ctx.svc.url, nd.body.id);
+    const ndTasks = (await api().get(`/batches/${nd.body.id}/tasks`).expect(200)).body.items as Array<Record<string, unknown>>;
+    expect(ndTasks.find((t) => t.kind === 'text')).toMatchObject({ format: 'main' });
+    expect(ndTasks.find((t) => t.kind === 'images')?.options).toEqual({ min_width: 4, min_height: null, max_aspect_ratio: null, mime_types: ['image/png'], resize: { max_side: 32, format: 'webp' } });
   });
 
   it('describes the batch and export routes in the OpenAPI document', async () => {
@@ -126,6 +154,11 @@ describe('batches, end to end on the standalone service', () => {
     ]));
     expect(Object.keys(doc.body.paths['/batches/{id}'])).toEqual(['get', 'delete']);
     expect(doc.body.components.schemas.NewExport.properties.format.enum).toEqual(['webdataset', 'parquet', 'jsonl']);
+    // A batch takes the single tasks' options.
+    const newBatch = doc.body.components.schemas.NewBatch.properties;
+    expect(newBatch.format.enum).toEqual(doc.body.components.schemas.NewTextTask.properties.format.enum);
+    expect(newBatch.resize).toEqual(doc.body.components.schemas.NewImagesTask.properties.resize);
+    expect(doc.body.paths['/batches'].post.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['format', 'min_width', 'mime_types', 'resize_max_side', 'resize_format']));
   });
 
   describe('bad input gets a 4xx naming the field or line, and writes nothing', () => {
@@ -137,6 +170,11 @@ describe('batches, end to end on the standalone service', () => {
       ['a bad URL', { urls: ['https://ok.example/', 'ftp://x/'] }, 'urls.1'],
       ['an unknown kind', { urls: ['https://ok.example/'], kinds: ['video'] }, 'kinds.0'],
       ['an unknown field', { urls: ['https://ok.example/'], color: 'red' }, 'color'],
+      ['an unknown text format', { urls: ['https://ok.example/'], format: 'pdf' }, 'format'],
+      ['a bad images filter', { urls: ['https://ok.example/'], kinds: ['images'], min_width: 0 }, 'min_width'],
+      ['a bad resize', { urls: ['https://ok.example/'], kinds: ['images'], resize: { max_side: 99999 } }, 'resize.max_side'],
+      ['an images option without images tasks', { urls: ['https://ok.example/'], kinds: ['text'], mime_types: ['image/png'] }, 'mime_types'],
+      ['a text format without text tasks', { urls: ['https://ok.example/'], kinds: ['images'], format: 'markdown' }, 'format'],
     ])('JSON with %s', async (_name, body, field) => {
       const before = await batchCount();
       const res = await api().post('/batches').send(body).expect(400);
@@ -157,14 +195,26 @@ describe('batches, end to end on the standalone service', () => {
     });
 
     it('NDJSON with no URLs, too many URLs, or bad options', async () => {
-      await api().post('/batches').set('content-type', 'application/x-ndjson').send('\n\n').expect(400);
+      const before = await batchCount();
+      const none = await api().post('/batches').set('content-type', 'application/x-ndjson').send('\n\n').expect(400);
+      expect(none.body.errors).toEqual([{ field: 'body', message: 'must hold at least one URL' }]);
       const tooMany = Array.from({ length: 20_001 }, (_, i) => `https://a.example/${i}`);
       const res = await api().post('/batches').set('content-type', 'application/x-ndjson').send(ndjson(tooMany)).expect(413);
       expect(res.body.errors[0]).toEqual({ field: 'line 20001', message: 'more than 20000 URLs' });
       const json = await api().post('/batches').send({ urls: tooMany }).expect(413);
       expect(json.body.errors[0].field).toBe('urls');
+      // The streamed body was refused at its 20,001st line: none of the 20,000 before it was kept.
+      expect(await batchCount()).toBe(before);
       const kinds = await api().post('/batches?kinds=text,audio').set('content-type', 'application/x-ndjson').send(ndjson(['https://a.example/'])).expect(400);
       expect(kinds.body.errors[0].field).toMatch(/^kinds/);
+      for (const [query, field] of [
+        ['kinds=images&min_width=wide', 'min_width'], ['kinds=images&mime_types=text/html', 'mime_types.0'], ['kinds=images&resize_format=webp', 'resize_max_side'],
+        ['kinds=images&resize_max_side=0', 'resize_max_side'], ['kinds=text&min_height=10', 'min_height'], ['format=pdf', 'format'],
+      ]) {
+        const bad = await api().post(`/batches?${query}`).set('content-type', 'application/x-ndjson').send(ndjson(['https://a.example/'])).expect(400);
+        expect([query, bad.body.errors[0].field]).toEqual([query, field]);
+      }
+      expect(await batchCount()).toBe(before);
       await api().post('/batches').set('content-type', 'text/plain').send('https://a.example/').expect(415);
     });
 

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import request from 'supertest';
 import { serveDatasetSite, waitForBatch, type DatasetSite } from '../helpers/batches.js';
 import { exportAndDownload as exportAndDownloadFrom, readBack as readShards, sha256, type ReadEntry } from '../helpers/exports.js';
@@ -52,8 +53,17 @@ describe('dataset exports of a batch', () => {
     expect(parquet.exp.shards.map((s) => s.name)).toEqual(['images-00000.parquet', 'images-00001.parquet', 'text-00000.parquet', 'text-00001.parquet']);
   });
 
-  it('refuses bad exports with a 4xx naming the field', async () => {
+  it('refuses bad exports with a 4xx naming the field, and records no export for them', async () => {
     const api = request(ctx.svc.url);
+    const exportRows = () => {
+      const db = new Database(path.join(ctx.svc.dataDir, 'tasks.sqlite'), { readonly: true });
+      try {
+        return (db.prepare('SELECT COUNT(*) AS n FROM exports').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    };
+    const before = exportRows();
     const bad = await api.post(`/batches/${batchId}/exports`).send({ format: 'zip' }).expect(400);
     expect(bad.body.errors[0].field).toBe('format');
     expect((await api.post(`/batches/${batchId}/exports`).send({}).expect(400)).body.errors[0]).toEqual({ field: 'format', message: 'is required' });
@@ -61,6 +71,7 @@ describe('dataset exports of a batch', () => {
     expect((await api.post(`/batches/${batchId}/exports`).send({ format: 'jsonl', extra: 1 }).expect(400)).body.errors[0].field).toBe('extra');
     await api.post('/batches/nope/exports').send({ format: 'jsonl' }).expect(404);
     await api.get('/exports/nope').expect(404);
+    expect(exportRows()).toBe(before);
 
     ctx.site.route('/slow', (_req, res) => void setTimeout(() => res.writeHead(200, { 'content-type': 'text/html' }).end('<title>slow</title>'), 1500));
     const running = await api.post('/batches').send({ urls: [ctx.site.url('/slow')] }).expect(202);

@@ -71,13 +71,13 @@ function toExport(r: ExportRow): ExportRecord {
 
 /** A queued task of a batch; `pending` (the dispatch-pending mark) null when the caller dispatches it at once. */
 export function insertBatchTask(db: Database.Database) {
-  const stmt = db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number; owner: string | null; pending: string | null }], void>(`
-    INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq, owner, dispatch_pending_since)
-    VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq, @owner, @pending)`);
-  // A task's own options (text format; images options as JSON), absent for a crawl's discovered pages.
+  const stmt = db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number; pending: string | null; owner: string | null }], void>(`
+    INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq, dispatch_pending_since, owner)
+    VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq, @pending, @owner)`);
+  // The task's own options (text format, images options as JSON) and the batch's owner, when it has any.
   return {
-    run: (p: { id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number; owner: string | null; pending: string | null; format?: string | null; options?: string | null }) =>
-      stmt.run({ format: null, options: null, ...p }),
+    run: (p: { id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number; pending: string | null; format?: string | null; options?: string | null; owner?: string | null }) =>
+      stmt.run({ format: null, options: null, owner: null, ...p }),
   };
 }
 
@@ -88,8 +88,8 @@ function prepare<Row>(db: Database.Database) {
       ORDER BY batch_seq LIMIT @limit`;
   return {
     insertBatch: db.prepare<[BatchRow], void>(`
-      INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at, owner, crawl)
-      VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at, @owner, @crawl)`),
+      INSERT INTO batches (id, kinds, refresh, url_count, task_count, created_at, cancelled_at, crawl, owner)
+      VALUES (@id, @kinds, @refresh, @url_count, @task_count, @created_at, @cancelled_at, @crawl, @owner)`),
     insertTask: insertBatchTask(db),
     insertSeed: db.prepare<[{ batchId: string; url: string }], void>(`
       INSERT INTO crawl_frontier (batch_id, url, depth, page) VALUES (@batchId, @url, 0, 0)`),
@@ -142,9 +142,9 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     };
     const pending = input.waiting ? row.created_at : null;
     const jobs: BatchJob[] = new Array<BatchJob>(row.task_count);
-    // Each kind's task options, as the task store keeps them (tasks.format, tasks.options JSON).
-    const format = input.format ?? null;
-    const options = input.options ? JSON.stringify(input.options) : null;
+    // Each kind's own options, as a single task of that kind would store them.
+    const format = { text: input.format ?? null, images: null };
+    const options = { text: null, images: input.options ? JSON.stringify(input.options) : null };
     // One transaction: prepared inserts in a loop run at ~1 µs each, so 100k tasks take well under a second.
     this.db.transaction(() => {
       this.stmt.insertBatch.run(row);
@@ -153,10 +153,7 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       for (const url of input.urls) {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
-          this.stmt.insertTask.run({
-            id: task.id, kind, url, refresh: row.refresh, format: kind === 'text' ? format : null, options: kind === 'images' ? options : null,
-            at: new Date(task.ms).toISOString(), batchId: id, seq, owner: row.owner, pending,
-          });
+          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, format: format[kind], options: options[kind], at: new Date(task.ms).toISOString(), batchId: id, seq, pending, owner: row.owner });
           jobs[seq++] = { taskId: task.id, kind };
         }
       }
