@@ -97,7 +97,7 @@ export function readJsonBatch(body: unknown, maxUrls: number): BatchInput {
   const k = b.kinds as TaskKind[];
   const options = taskOptions(k, b.format, imagesOptionsOf(b), firstGiven(b, Object.keys(imageOptionFields)));
   if (b.crawl) {
-    const crawl = toCrawlSpec(b.crawl);
+    const crawl = { ...toCrawlSpec(b.crawl), ...(options.format || options.options ? { pageOptions: options } : {}) };
     return { kinds: k, refresh: b.refresh, urls: [crawl.url], crawl, ...options, ...webhook };
   }
   const urls = b.urls ?? [];

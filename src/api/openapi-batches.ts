@@ -83,7 +83,7 @@ const counts = { type: 'object', properties: Object.fromEntries(['queued', 'runn
 export const batchSchemas = {
   NewBatch: {
     type: 'object', additionalProperties: false,
-    description: 'Exactly one of `urls` and `crawl`. Task options are those of single tasks (NewTextTask, NewImagesTask), given to every task of their kind (of a crawl: the start page\'s tasks only, so far); an option for a kind not in `kinds` is refused.',
+    description: 'Exactly one of `urls` and `crawl`. Task options are those of single tasks (NewTextTask, NewImagesTask), given to every task of their kind (of a crawl: every page it admits); an option for a kind not in `kinds` is refused.',
     properties: {
       urls: { type: 'array', minItems: 1, items: { type: 'string', format: 'uri', maxLength: 2048 } },
       crawl: ref('NewCrawl'),

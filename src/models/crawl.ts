@@ -1,5 +1,7 @@
 /** Domain types of crawls: a batch whose URL list grows from a start URL (its frontier lives in the task store). */
 
+import type { ImagesTaskOptions, TextFormat } from './task.js';
+
 /** A crawl as submitted, validated and with its defaults applied. Immutable once the batch exists. */
 export interface CrawlSpec {
   /** The start URL, normalised. */
@@ -17,6 +19,11 @@ export interface CrawlSpec {
   sameSite: boolean;
   /** Drop utm_*, gclid, fbclid and other common tracking parameters when normalising. */
   stripTrackingParams: boolean;
+  /**
+   * The batch's task options (text format, images options), kept with the crawl so that every page it
+   * admits later gets its tasks made as the start page's were.
+   */
+  pageOptions?: { format?: TextFormat; options?: ImagesTaskOptions };
 }
 
 /** A URL found by a crawl: normalised, with its distance from the start. */

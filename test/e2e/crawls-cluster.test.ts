@@ -31,13 +31,19 @@ describeWithService('MONGO_URL', 'crawls on MongoDB', (mongoUrl) => {
       const crawlSite = serveCrawlSite(site, 'http://localhost:9');
       const res = await request(api.url).post('/batches').send({
         crawl: { url: crawlSite.start, max_depth: 2, exclude: ['**/private/**'], strip_tracking_params: true }, kinds: ['text', 'images'],
+        format: 'main', min_width: 1,
       }).expect(202);
       const done = await waitForBatch(api.url, res.body.id, 60_000);
       expect(done).toMatchObject({ status: 'completed', counts: { succeeded: 14, failed: 0 } });
       const got = (await request(api.url).get(`/batches/${res.body.id}`).expect(200)).body;
       expect(got.crawl.counters).toEqual({ discovered: 7, queued: 7, done: 7, depth_reached: 2 });
       expect(got).toMatchObject({ url_count: 7, task_count: 14 });
-      const tasks = (await request(api.url).get(`/batches/${res.body.id}/tasks`).query({ limit: 100 }).expect(200)).body.items as Array<{ url: string; kind: string }>;
+      const tasks = (await request(api.url).get(`/batches/${res.body.id}/tasks`).query({ limit: 100 }).expect(200)).body.items as Array<{ url: string; kind: string; format?: string; options?: { min_width: number | null } }>;
+      // Every admitted page's tasks carry the batch's task options (the frontier makes them on either worker).
+      for (const t of tasks) {
+        if (t.kind === 'text') expect(t.format).toBe('main');
+        else expect(t.options?.min_width).toBe(1);
+      }
       const pages = tasks.filter((t) => t.kind === 'text').map((t) => new URL(t.url).pathname).sort();
       expect(pages).toEqual([...crawlSite.expected].sort());
     }, 120_000);

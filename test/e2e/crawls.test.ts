@@ -65,6 +65,21 @@ describe('crawls, standalone', () => {
     expect(got.crawl.counters.discovered).toBeGreaterThanOrEqual(3);
   });
 
+  it('gives every page it admits the batch task options, as the start page got them', async () => {
+    const site = serveCrawlSite(ctx.site, other.origin);
+    const res = await api().post('/batches').send({
+      crawl: { url: site.start, max_pages: 4 }, kinds: ['text', 'images'], format: 'markdown', min_width: 2, resize: { max_side: 64, format: 'png' },
+    }).expect(202);
+    await waitForBatch(ctx.svc.url, res.body.id);
+    const tasks = await allTasks(ctx.svc.url, res.body.id);
+    expect(tasks).toHaveLength(8);
+    for (const t of tasks) {
+      const one = (await api().get(`/${t.kind}_tasks/${(t as ApiTask & { id: string }).id}`).expect(200)).body;
+      if (t.kind === 'text') expect(one.format).toBe('markdown');
+      else expect(one.options).toMatchObject({ min_width: 2, resize: { max_side: 64, format: 'png' } });
+    }
+  });
+
   it('sends crawl webhook events: started, each page finished, completed', async () => {
     const hook: WebhookReceiver = await startWebhookReceiver();
     try {

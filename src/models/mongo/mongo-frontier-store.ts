@@ -35,7 +35,7 @@ export class MongoFrontierStore implements FrontierStore {
   async add(batchId: string, candidates: readonly FrontierCandidate[]): Promise<BatchJob[]> {
     const batch = await this.m.batches.findById(batchId).lean<BatchDoc>().exec();
     if (!batch?.crawl || batch.cancelledAt) return [];
-    const { maxPages } = batch.crawl;
+    const { maxPages, pageOptions } = batch.crawl;
     const jobs: BatchJob[] = [];
     for (const c of candidates) {
       if (!(await insertNew(this.m, { _id: urlDocId(batchId, c.url), batchId, kind: 'url', url: c.url, depth: c.depth }))) continue;
@@ -48,6 +48,8 @@ export class MongoFrontierStore implements FrontierStore {
         return {
           _id: task.id, kind, url: c.url, status: 'queued', refresh: batch.refresh, attempts: 0, createdAt: at, updatedAt: at,
           rev: 0, batchId, batchSeq: page * batch.kinds.length + k, dispatchPendingSince: now, ...(batch.owner !== undefined ? { owner: batch.owner } : {}),
+          ...(kind === 'text' && pageOptions?.format ? { format: pageOptions.format } : {}),
+          ...(kind === 'images' && pageOptions?.options ? { options: pageOptions.options } : {}),
         };
       });
       await this.m.tasks.insertMany(docs, { ordered: false, lean: true });

@@ -61,7 +61,11 @@ export class SqliteFrontierStore implements FrontierStore {
         kinds.forEach((kind, k) => {
           const task = newIdWithTime();
           // The crawl's pages belong to the crawl's key, as a batch's tasks to the batch's.
-          this.stmt.insertTask.run({ id: task.id, kind, url: c.url, refresh: batch.refresh, at: new Date(task.ms).toISOString(), batchId, seq: page * kinds.length + k, owner: batch.owner, pending });
+          this.stmt.insertTask.run({
+            id: task.id, kind, url: c.url, refresh: batch.refresh, at: new Date(task.ms).toISOString(), batchId, seq: page * kinds.length + k, owner: batch.owner, pending,
+            format: kind === 'text' ? (spec.pageOptions?.format ?? null) : null,
+            options: kind === 'images' && spec.pageOptions?.options ? JSON.stringify(spec.pageOptions.options) : null,
+          });
           jobs.push({ taskId: task.id, kind });
         });
       }
