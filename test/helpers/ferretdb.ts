@@ -2,18 +2,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { tempDir } from './temp.js';
+import { freePort } from './free-port.js';
 
 export interface FerretDb {
   url: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function accepting(port: number): Promise<boolean> {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { isCI } from './services.js';
 import { tempDir } from './temp.js';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -63,14 +64,6 @@ export function renderNginxConf(template: string, vars: Record<string, string>):
   const unused = Object.keys(vars).filter((k) => !used.has(k));
   if (unused.length) throw new Error(`nginx template: not a placeholder: ${unused.join(', ')}`);
   return out;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function portAnswers(port: number): Promise<boolean> {

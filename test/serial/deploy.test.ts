@@ -11,7 +11,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { png } from '../fixtures/images.js';
@@ -19,6 +18,7 @@ import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
 import { describeWithDocker, ensureDockerEngine, type DockerEngine } from '../helpers/docker.js';
 import { repoRoot } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
+import { freePort } from '../helpers/free-port.js';
 
 const exec = promisify(execFile);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -27,14 +27,6 @@ const MINUTE = 60_000;
 const IMAGE_POOL = 24;
 
 type Task = { id: string; status: string; attempts: number; kind: string };
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describeWithDocker('deploy.sh: the compose stack for real', () => {
   const project = `scrapeds-e2e-${randomBytes(3).toString('hex')}`;

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
@@ -13,17 +12,10 @@ import { startNginx, type RunningNginx } from '../helpers/nginx.js';
 import { ensureBuilt, spawnService, stopAllServices, type ServiceProcess } from '../helpers/processes.js';
 import { describeWithService } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
+import { freePort } from '../helpers/free-port.js';
 
 const ADMIN = 'cluster-admin-key-0123456789abcdef';
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describeWithService('MONGO_URL', 'shared service: 2 API replicas behind nginx', (mongoUrl) => {
   const amqpUrl = process.env.AMQP_URL;
