@@ -1,6 +1,6 @@
 /** Domain types of crawls: a batch whose URL list grows from a start URL (its frontier lives in the task store). */
 
-import type { ImagesTaskOptions, TextFormat } from './task.js';
+import type { KindOptions } from './task.js';
 
 /** A crawl as submitted, validated and with its defaults applied. Immutable once the batch exists. */
 export interface CrawlSpec {
@@ -23,7 +23,7 @@ export interface CrawlSpec {
    * The batch's task options (text format, images options), kept with the crawl so that every page it
    * admits later gets its tasks made as the start page's were.
    */
-  pageOptions?: { format?: TextFormat; options?: ImagesTaskOptions };
+  pageOptions?: KindOptions;
 }
 
 /** A URL found by a crawl: normalised, with its distance from the start. */

@@ -218,3 +218,15 @@ export interface Page<T> {
   items: T[];
   nextCursor?: string;
 }
+
+/** Options given to many tasks at once (a batch, a crawl's pages): each kind takes its own. */
+export interface KindOptions {
+  format?: TextFormat;
+  options?: ImagesTaskOptions;
+}
+
+/** What a task of `kind` keeps of `given`: a text task its format, an images task its images options. */
+export function optionsOfKind(kind: TaskKind, given: KindOptions): KindOptions {
+  if (kind === 'text') return given.format ? { format: given.format } : {};
+  return given.options ? { options: given.options } : {};
+}

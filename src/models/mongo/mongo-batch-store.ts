@@ -13,7 +13,7 @@ import {
 import { emptyProgress } from '../batch-progress.js';
 import { decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTaskCursor, newIdWithTime } from '../ids.js';
 import { checkPageLimit, pageOf } from '../paging.js';
-import type { Page, Task, TaskKind, TaskStatus } from '../task.js';
+import { optionsOfKind, type Page, type Task, type TaskStatus } from '../task.js';
 import type { BatchDoc, ExportDoc } from './batch-model.js';
 import { pageDocId, urlDocId } from './frontier-model.js';
 import type { Models } from './models.js';
@@ -62,8 +62,6 @@ export class MongoBatchStore implements BatchStore {
       ...(input.owner !== undefined ? { owner: input.owner } : {}),
     };
     const jobs: BatchJob[] = [];
-    // Each kind's own options, as a single task of that kind would store them.
-    const own: Record<TaskKind, Partial<TaskDoc>> = { text: input.format ? { format: input.format } : {}, images: input.options ? { options: input.options } : {} };
     const pending = input.waiting ? doc.createdAt : undefined;
     try {
       if (input.crawl) {
@@ -79,7 +77,7 @@ export class MongoBatchStore implements BatchStore {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
           const at = new Date(task.ms);
-          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...own[kind], ...(doc.owner !== undefined ? { owner: doc.owner } : {}), ...(pending ? { dispatchPendingSince: pending } : {}) });
+          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...optionsOfKind(kind, input), ...(doc.owner !== undefined ? { owner: doc.owner } : {}), ...(pending ? { dispatchPendingSince: pending } : {}) });
           jobs.push({ taskId: task.id, kind });
           if (chunk.length >= INSERT_CHUNK) {
             await this.m.tasks.insertMany(chunk, { ordered: false, lean: true });

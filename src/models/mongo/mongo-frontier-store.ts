@@ -9,6 +9,7 @@ import type { BatchJob } from '../batch.js';
 import type { CrawlCounters, FrontierCandidate } from '../crawl.js';
 import type { FrontierStore } from '../frontier-store.js';
 import { newIdWithTime } from '../ids.js';
+import { optionsOfKind } from '../task.js';
 import type { BatchDoc } from './batch-model.js';
 import { pageDocId, urlDocId, type FrontierDoc } from './frontier-model.js';
 import type { Models } from './models.js';
@@ -48,8 +49,7 @@ export class MongoFrontierStore implements FrontierStore {
         return {
           _id: task.id, kind, url: c.url, status: 'queued', refresh: batch.refresh, attempts: 0, createdAt: at, updatedAt: at,
           rev: 0, batchId, batchSeq: page * batch.kinds.length + k, dispatchPendingSince: now, ...(batch.owner !== undefined ? { owner: batch.owner } : {}),
-          ...(kind === 'text' && pageOptions?.format ? { format: pageOptions.format } : {}),
-          ...(kind === 'images' && pageOptions?.options ? { options: pageOptions.options } : {}),
+          ...optionsOfKind(kind, pageOptions ?? {}),
         };
       });
       await this.m.tasks.insertMany(docs, { ordered: false, lean: true });

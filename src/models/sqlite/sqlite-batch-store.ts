@@ -9,7 +9,7 @@ import { checkPageLimit, pageOf } from '../paging.js';
 import {
   decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTaskCursor, newIdWithTime,
 } from '../ids.js';
-import type { Page, Task, TaskKind, TaskStatus } from '../task.js';
+import { optionsOfKind, type KindOptions, type Page, type Task, type TaskKind, type TaskStatus } from '../task.js';
 import { emptyProgress } from '../batch-progress.js';
 import type { CrawlSpec } from '../crawl.js';
 
@@ -81,6 +81,15 @@ export function insertBatchTask(db: Database.Database) {
   };
 }
 
+/** Each kind's option columns (tasks.format, tasks.options as JSON), as a single task of that kind stores them. */
+export function optionColumnsByKind(given: KindOptions): Record<TaskKind, { format: string | null; options: string | null }> {
+  const columns = (kind: TaskKind) => {
+    const o = optionsOfKind(kind, given);
+    return { format: o.format ?? null, options: o.options ? JSON.stringify(o.options) : null };
+  };
+  return { text: columns('text'), images: columns('images') };
+}
+
 function prepare<Row>(db: Database.Database) {
   const tasksSql = (status: 'one' | 'finished' | 'any') => `
     SELECT * FROM tasks WHERE batch_id = @batchId AND batch_seq > @after
@@ -142,9 +151,7 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     };
     const pending = input.waiting ? row.created_at : null;
     const jobs: BatchJob[] = new Array<BatchJob>(row.task_count);
-    // Each kind's own options, as a single task of that kind would store them.
-    const format = { text: input.format ?? null, images: null };
-    const options = { text: null, images: input.options ? JSON.stringify(input.options) : null };
+    const own = optionColumnsByKind(input);
     // One transaction: prepared inserts in a loop run at ~1 µs each, so 100k tasks take well under a second.
     this.db.transaction(() => {
       this.stmt.insertBatch.run(row);
@@ -153,7 +160,7 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       for (const url of input.urls) {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
-          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, format: format[kind], options: options[kind], at: new Date(task.ms).toISOString(), batchId: id, seq, pending, owner: row.owner });
+          this.stmt.insertTask.run({ id: task.id, kind, url, refresh: row.refresh, ...own[kind], at: new Date(task.ms).toISOString(), batchId: id, seq, pending, owner: row.owner });
           jobs[seq++] = { taskId: task.id, kind };
         }
       }

@@ -9,7 +9,7 @@ import type { CrawlCounters, CrawlSpec, FrontierCandidate } from '../crawl.js';
 import type { FrontierStore } from '../frontier-store.js';
 import { newIdWithTime } from '../ids.js';
 import type { TaskKind } from '../task.js';
-import { insertBatchTask } from './sqlite-batch-store.js';
+import { insertBatchTask, optionColumnsByKind } from './sqlite-batch-store.js';
 
 interface CrawlBatchRow {
   kinds: string;
@@ -53,6 +53,7 @@ export class SqliteFrontierStore implements FrontierStore {
       const jobs: BatchJob[] = [];
       let admitted = batch.url_count;
       const pending = new Date().toISOString();
+      const own = optionColumnsByKind(spec.pageOptions ?? {});
       for (const c of candidates) {
         const page = admitted < spec.maxPages ? admitted : null;
         const { changes } = this.stmt.insert.run({ batchId, url: c.url, depth: c.depth, page });
@@ -63,8 +64,7 @@ export class SqliteFrontierStore implements FrontierStore {
           // The crawl's pages belong to the crawl's key, as a batch's tasks to the batch's.
           this.stmt.insertTask.run({
             id: task.id, kind, url: c.url, refresh: batch.refresh, at: new Date(task.ms).toISOString(), batchId, seq: page * kinds.length + k, owner: batch.owner, pending,
-            format: kind === 'text' ? (spec.pageOptions?.format ?? null) : null,
-            options: kind === 'images' && spec.pageOptions?.options ? JSON.stringify(spec.pageOptions.options) : null,
+            ...own[kind],
           });
           jobs.push({ taskId: task.id, kind });
         });
