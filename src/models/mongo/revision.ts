@@ -80,8 +80,47 @@ export function toUpdate<D>(change: Change, rev: number): UpdateQuery<D> {
   return update as UpdateQuery<D>;
 }
 
+/**
+ * The documents this process wrote last (by scope and id, the newest RECENT_MAX), used as the first guess
+ * of an update instead of a read. A guess is safe because the write checks it: it applies only if the
+ * document is still at the guessed revision (under the ticket of the next one), else the update reads and
+ * decides again. The winning case is common: a worker finishes the task it started, completes the images
+ * it claimed, an API records the dispatch of the task it created; each saves one read.
+ */
+class Recent {
+  private readonly docs = new Map<string, Revisioned>();
+
+  constructor(private readonly max: number) {}
+
+  get<D extends Revisioned>(scope: string, id: string): D | undefined {
+    return this.docs.get(`${scope}/${id}`) as D | undefined;
+  }
+
+  set<D extends Revisioned>(scope: string, doc: D): D {
+    const key = `${scope}/${doc._id}`;
+    this.docs.delete(key); // to the back of the eviction order
+    this.docs.set(key, doc);
+    if (this.docs.size > this.max) this.docs.delete(this.docs.keys().next().value!);
+    return doc;
+  }
+
+  /** A guess that proved wrong (the document moved on): the next update reads. */
+  forget(scope: string, id: string): void {
+    this.docs.delete(`${scope}/${id}`);
+  }
+}
+
+const RECENT_MAX = 4096;
+
 export class Revisions {
+  private readonly recent = new Recent(RECENT_MAX);
+
   constructor(private readonly tickets: Model<TicketDoc>) {}
+
+  /** A document this process has just inserted, as the first guess of its next update. */
+  inserted<D extends Revisioned>(scope: string, doc: D): void {
+    this.recent.set(scope, doc);
+  }
 
   /**
    * Applies `decide(doc)` to the document `id` of `model` atomically with respect to every other update made
@@ -95,11 +134,20 @@ export class Revisions {
     decide: (doc: D) => Change | null,
   ): Promise<{ doc: D; changed: boolean } | null> {
     const deadline = Date.now() + MAX_WAIT_MS;
+    // The document as this process last wrote it, if it did: tried first, without a read (see Recent).
+    let hint = this.recent.get<D>(scope, id);
     for (let attempt = 0; ; attempt++) {
-      const doc = await this.read(model, id);
+      const doc = hint ?? await this.read(model, id);
       if (!doc) return null;
       const change = decide(doc);
-      if (!change) return { doc, changed: false };
+      if (!change) {
+        if (hint) { // "nothing to do" is only an answer when decided on the document as it stands
+          hint = undefined;
+          continue;
+        }
+        return { doc, changed: false };
+      }
+      hint = undefined;
 
       const rev = doc.rev + 1;
       const ticket = `${scope}/${id}/${rev}`;
@@ -109,7 +157,8 @@ export class Revisions {
           // holds ticket r + 1, which is ours, so nothing else can write it between FerretDB's read and write;
           // a document that moved on before we took the ticket does not match (a stale reader re-taking r + 1).
           const res = await model.updateOne({ _id: id, rev: doc.rev } as never, toUpdate<D>(change, rev)).exec();
-          if (res.matchedCount === 1) return { doc: applyChange(doc, change, rev), changed: true };
+          if (res.matchedCount === 1) return { doc: this.recent.set(scope, applyChange(doc, change, rev)), changed: true };
+          this.recent.forget(scope, id);
         } finally {
           await this.tickets.deleteOne({ _id: ticket }).exec();
         }
@@ -124,9 +173,9 @@ export class Revisions {
   }
 
   /**
-   * update() for several documents at once, with a fixed number of commands whatever their count: one read
-   * (skipped for ids in `known`, read just before), one insert of all tickets, one re-read, one bulk write,
-   * one delete of the tickets. A document whose ticket is held, or that moved on since the read, goes through update() on
+   * update() for several documents at once: a read by `_id` of each document this process did not write
+   * last (sent together), one insert of all tickets, one write per document (sent together), one delete of
+   * the tickets. A document whose ticket is held, or that moved on since the read, goes through update() on
    * its own (the rare, contended path). Results by id; ids of missing documents are absent.
    */
   async updateMany<D extends Revisioned>(
@@ -134,20 +183,26 @@ export class Revisions {
     model: Model<D>,
     ids: readonly string[],
     decide: (doc: D) => Change | null,
-    known: ReadonlyMap<string, D> = new Map(),
   ): Promise<Map<string, { doc: D; changed: boolean }>> {
     const results = new Map<string, { doc: D; changed: boolean }>();
     const unique = [...new Set(ids)];
-    const docs = new Map(known);
-    const unread = unique.filter((id) => !docs.has(id));
-    for (const doc of unread.length ? await this.readMany(model, unread) : []) docs.set(doc._id, doc);
-
     const wanted = new Map<string, { doc: D; change: Change; ticket: string }>();
+    const want = (doc: D, change: Change) => wanted.set(doc._id, { doc, change, ticket: `${scope}/${doc._id}/${doc.rev + 1}` });
+    // Documents this process wrote last need no read when the decision on them is a change (see Recent).
+    const unread: string[] = [];
     for (const id of unique) {
-      const doc = docs.get(id);
+      const hint = this.recent.get<D>(scope, id);
+      const change = hint && decide(hint);
+      if (change) want(hint, change);
+      else unread.push(id);
+    }
+    const docs = new Map<string, D>();
+    for (const doc of unread.length ? await this.readMany(model, unread) : []) docs.set(doc._id, doc);
+    for (const id of unique) {
+      const doc = wanted.has(id) ? undefined : docs.get(id);
       if (!doc) continue;
       const change = decide(doc);
-      if (change) wanted.set(id, { doc, change, ticket: `${scope}/${id}/${doc.rev + 1}` });
+      if (change) want(doc, change);
       else results.set(id, { doc, changed: false });
     }
     const retry: string[] = [];
@@ -161,11 +216,14 @@ export class Revisions {
         const matched = await Promise.all(writes.map(async ([id, w]) =>
           (await model.updateOne({ _id: id, rev: w.doc.rev } as never, toUpdate<D>(w.change, w.doc.rev + 1)).exec()).matchedCount === 1));
         writes.forEach(([id, w], i) => {
-          if (matched[i]) results.set(id, { doc: applyChange(w.doc, w.change, w.doc.rev + 1), changed: true });
-          else retry.push(id); // it moved on before we took its ticket
+          if (matched[i]) results.set(id, { doc: this.recent.set(scope, applyChange(w.doc, w.change, w.doc.rev + 1)), changed: true });
+          else { // it moved on before we took its ticket
+            this.recent.forget(scope, id);
+            retry.push(id);
+          }
         });
       } finally {
-        if (held.size > 0) await this.tickets.deleteMany({ _id: { $in: [...held] } }).exec();
+        if (held.size > 0) await this.releaseMany([...held]);
       }
     }
     for (const id of retry) {
@@ -189,6 +247,11 @@ export class Revisions {
       // Their documents go through update(), which waits for the holder (or clears a stale ticket).
       return new Set(tickets.filter((_, i) => !lost.has(i)));
     }
+  }
+
+  /** Deletes tickets in one command of a statement per `_id` (a `deleteMany` by `$in` scans every ticket on FerretDB v1). */
+  private async releaseMany(tickets: string[]): Promise<void> {
+    await this.tickets.bulkWrite(tickets.map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false });
   }
 
   /** Parallel reads by `_id` (see updateMany: an `$in` is a collection scan on FerretDB v1). */
