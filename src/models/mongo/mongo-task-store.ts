@@ -354,6 +354,7 @@ export class MongoTaskStore implements TaskStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.revisions.flush();
     await this.conn.close();
   }
 

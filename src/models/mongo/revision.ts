@@ -10,11 +10,11 @@
  *   read the document at revision r → decide → insert the ticket `scope/id/r+1` (unique `_id`; a duplicate
  *   key means someone else is updating it: wait and start over) → write with rev r+1 where `{_id, rev: r}`
  *   (a ticket is deleted after use, so a reader that saw r long ago could re-insert it: its write then
- *   matches nothing, and it reads again) → delete the ticket.
+ *   matches nothing, and it reads again) → delete the ticket (soon after, many in one command: SpentTickets).
  *
  * Only the holder of ticket r+1 can move the document from r to r+1, so FerretDB's non-atomic filter is
- * enough here: nobody else writes the document between its read and its write. A ticket left behind by a process that died between insert
- * and delete is cleared once older than TICKET_STALE_MS. On a real MongoDB this costs a few round trips
+ * enough here: nobody else writes the document between its read and its write. A ticket left behind by a
+ * process that died between insert and delete is cleared once older than TICKET_STALE_MS. On a real MongoDB this costs a few round trips
  * and is equally correct.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -112,10 +112,54 @@ class Recent {
 
 const RECENT_MAX = 4096;
 
+/**
+ * Tickets whose write is done, deleted in batches a little later: one command for all the updates of
+ * SPENT_FLUSH_MS instead of one per update. A spent ticket left in place is harmless: only a reader that
+ * saw the revision before it can ask for it again, and that reader backs off and reads again, finding the
+ * next revision (whose ticket is free). Tickets of a process that dies first are cleared as stale.
+ */
+class SpentTickets {
+  private readonly ids: string[] = [];
+  private flushing?: Promise<void>;
+
+  constructor(private readonly tickets: Model<TicketDoc>, private readonly delayMs: number) {}
+
+  add(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    this.ids.push(...ids);
+    this.flushing ??= this.drain();
+  }
+
+  /** Resolves once every ticket added so far is deleted (or failed to be: then it is cleared as stale). */
+  async flush(): Promise<void> {
+    await this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    await sleep(this.delayMs);
+    while (this.ids.length > 0) {
+      const batch = this.ids.splice(0, 1000);
+      // One command of a statement per `_id` (a `deleteMany` by `$in` scans every ticket on FerretDB v1).
+      await this.tickets.bulkWrite(batch.map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false }).catch(() => undefined);
+    }
+    this.flushing = undefined;
+  }
+}
+
+const SPENT_FLUSH_MS = 50;
+
 export class Revisions {
   private readonly recent = new Recent(RECENT_MAX);
+  private readonly spent: SpentTickets;
 
-  constructor(private readonly tickets: Model<TicketDoc>) {}
+  constructor(private readonly tickets: Model<TicketDoc>) {
+    this.spent = new SpentTickets(tickets, SPENT_FLUSH_MS);
+  }
+
+  /** Deletes the spent tickets now (before the connection closes). */
+  flush(): Promise<void> {
+    return this.spent.flush();
+  }
 
   /** A document this process has just inserted, as the first guess of its next update. */
   inserted<D extends Revisioned>(scope: string, doc: D): void {
@@ -160,7 +204,7 @@ export class Revisions {
           if (res.matchedCount === 1) return { doc: this.recent.set(scope, applyChange(doc, change, rev)), changed: true };
           this.recent.forget(scope, id);
         } finally {
-          await this.tickets.deleteOne({ _id: ticket }).exec();
+          this.spent.add([ticket]);
         }
         continue; // the document moved on since we read it (or is gone): read and decide again at once
       }
@@ -223,7 +267,7 @@ export class Revisions {
           }
         });
       } finally {
-        if (held.size > 0) await this.releaseMany([...held]);
+        this.spent.add([...held]);
       }
     }
     for (const id of retry) {
@@ -247,11 +291,6 @@ export class Revisions {
       // Their documents go through update(), which waits for the holder (or clears a stale ticket).
       return new Set(tickets.filter((_, i) => !lost.has(i)));
     }
-  }
-
-  /** Deletes tickets in one command of a statement per `_id` (a `deleteMany` by `$in` scans every ticket on FerretDB v1). */
-  private async releaseMany(tickets: string[]): Promise<void> {
-    await this.tickets.bulkWrite(tickets.map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false });
   }
 
   /** Parallel reads by `_id` (see updateMany: an `$in` is a collection scan on FerretDB v1). */
