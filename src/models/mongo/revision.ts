@@ -17,6 +17,7 @@
  * process that died between insert and delete is cleared once older than TICKET_STALE_MS. On a real MongoDB this costs a few round trips
  * and is equally correct.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Schema } from 'mongoose';
 import type { Model, UpdateQuery } from 'mongoose';
@@ -38,6 +39,8 @@ export const ticketSchema = new Schema<TicketDoc>(
 export interface Revisioned {
   _id: string;
   rev: number;
+  /** Who wrote this revision, when it was written in a batch (updateMany reads it back to tell which applied). */
+  stamp?: string;
 }
 
 /** Top-level fields to set and to remove. */
@@ -66,14 +69,15 @@ export function writeErrorsOf(err: unknown): Array<{ index: number; code: unknow
   return list.every((e) => typeof e.index === 'number') ? list.map((e) => ({ index: e.index as number, code: e.code })) : undefined;
 }
 
-export function applyChange<D extends Revisioned>(doc: D, change: Change, rev: number): D {
-  const next: Record<string, unknown> = { ...(doc as object), ...change.set, rev };
+/** The document after `change` at revision `rev` (a stamp stays until the next batch write replaces it: each is unique). */
+export function applyChange<D extends Revisioned>(doc: D, change: Change, rev: number, stamp?: string): D {
+  const next: Record<string, unknown> = { ...(doc as object), ...change.set, rev, ...(stamp ? { stamp } : {}) };
   for (const key of change.unset ?? []) delete next[key];
   return next as D;
 }
 
-export function toUpdate<D>(change: Change, rev: number): UpdateQuery<D> {
-  const update: Record<string, unknown> = { $set: { ...change.set, rev } };
+export function toUpdate<D>(change: Change, rev: number, stamp?: string): UpdateQuery<D> {
+  const update: Record<string, unknown> = { $set: { ...change.set, rev, ...(stamp ? { stamp } : {}) } };
   if (change.unset && change.unset.length > 0) {
     update.$unset = Object.fromEntries(change.unset.map((k) => [k, '']));
   }
@@ -151,6 +155,9 @@ const SPENT_FLUSH_MS = 50;
 export class Revisions {
   private readonly recent = new Recent(RECENT_MAX);
   private readonly spent: SpentTickets;
+  /** This process's part of a batch write's stamp, and its count of batch writes. */
+  private readonly writer = randomBytes(6).toString('hex');
+  private writes = 0;
 
   constructor(private readonly tickets: Model<TicketDoc>) {
     this.spent = new SpentTickets(tickets, SPENT_FLUSH_MS);
@@ -218,8 +225,8 @@ export class Revisions {
 
   /**
    * update() for several documents at once: a read by `_id` of each document this process did not write
-   * last (sent together), one insert of all tickets, one write per document (sent together), one delete of
-   * the tickets. A document whose ticket is held, or that moved on since the read, goes through update() on
+   * last (sent together), one insert of all tickets, one write of them all, and (later, with others) one
+   * delete of the tickets. A document whose ticket is held, or that moved on since the read, goes through update() on
    * its own (the rare, contended path). Results by id; ids of missing documents are absent.
    */
   async updateMany<D extends Revisioned>(
@@ -255,17 +262,27 @@ export class Revisions {
       try {
         const writes = [...wanted].filter(([, w]) => held.has(w.ticket));
         for (const [id, w] of wanted) if (!held.has(w.ticket)) retry.push(id);
-        // One write per document, sent together (round trips overlap): its own filter on r says whether it
-        // applied, which a bulk write's total could not. As in update(), the tickets keep anyone else out.
-        const matched = await Promise.all(writes.map(async ([id, w]) =>
-          (await model.updateOne({ _id: id, rev: w.doc.rev } as never, toUpdate<D>(w.change, w.doc.rev + 1)).exec()).matchedCount === 1));
-        writes.forEach(([id, w], i) => {
-          if (matched[i]) results.set(id, { doc: this.recent.set(scope, applyChange(w.doc, w.change, w.doc.rev + 1)), changed: true });
-          else { // it moved on before we took its ticket
+        // One command with a statement per document. Its total says whether all applied (the common case);
+        // when not, the documents are read back, and those carrying this write's stamp are the ones that did.
+        // As in update(), the tickets keep anyone else from moving them from r to r + 1 meanwhile.
+        const stamp = `${this.writer}.${++this.writes}`;
+        const applied = new Set<string>();
+        if (writes.length > 0) {
+          const res = await model.bulkWrite(writes.map(([id, w]) => ({
+            updateOne: { filter: { _id: id, rev: w.doc.rev }, update: toUpdate<D>(w.change, w.doc.rev + 1, stamp) },
+          })) as never, { ordered: false });
+          const all = res.matchedCount === writes.length;
+          const back = all ? [] : await this.readMany(model, writes.map(([id]) => id));
+          for (const [id] of writes) if (all) applied.add(id);
+          for (const doc of back) if (doc.stamp === stamp) applied.add(doc._id);
+        }
+        for (const [id, w] of writes) {
+          if (applied.has(id)) results.set(id, { doc: this.recent.set(scope, applyChange(w.doc, w.change, w.doc.rev + 1, stamp)), changed: true });
+          else { // it moved on before we took its ticket (or right after our write: then update() decides again)
             this.recent.forget(scope, id);
             retry.push(id);
           }
-        });
+        }
       } finally {
         this.spent.add([...held]);
       }
