@@ -216,7 +216,8 @@ export class MongoTaskStore implements TaskStore {
   }
 
   async saveText(id: string, text: string): Promise<void> {
-    if (!(await this.m.tasks.exists({ _id: id }).exec())) throw new Error(`unknown task ${id}`);
+    // A task this process started or wrote needs no check (the worker saving its text has just started it).
+    if (!this.revisions.wrote('tasks', id) && !(await this.m.tasks.exists({ _id: id }).exec())) throw new Error(`unknown task ${id}`);
     await upsert(() => this.m.texts.updateOne({ _id: id }, { $set: { utf8: Buffer.from(text, 'utf8') }, $unset: { text: 1 } }, { upsert: true }).exec());
   }
 

@@ -168,6 +168,11 @@ export class Revisions {
     return this.spent.flush();
   }
 
+  /** Did this process write (or insert) the document lately? Then it existed a moment ago. */
+  wrote(scope: string, id: string): boolean {
+    return this.recent.get(scope, id) !== undefined;
+  }
+
   /** A document this process has just inserted, as the first guess of its next update. */
   inserted<D extends Revisioned>(scope: string, doc: D): void {
     this.recent.set(scope, doc);
