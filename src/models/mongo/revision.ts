@@ -14,8 +14,8 @@
  *
  * Only the holder of ticket r+1 can move the document from r to r+1, so FerretDB's non-atomic filter is
  * enough here: nobody else writes the document between its read and its write. A ticket left behind by a
- * process that died between insert and delete is cleared once older than TICKET_STALE_MS. On a real MongoDB this costs a few round trips
- * and is equally correct.
+ * process that died between insert and delete is cleared once older than TICKET_STALE_MS. On a real
+ * MongoDB this costs a few round trips and is equally correct.
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -231,8 +231,8 @@ export class Revisions {
   /**
    * update() for several documents at once: a read by `_id` of each document this process did not write
    * last (sent together), one insert of all tickets, one write of them all, and (later, with others) one
-   * delete of the tickets. A document whose ticket is held, or that moved on since the read, goes through update() on
-   * its own (the rare, contended path). Results by id; ids of missing documents are absent.
+   * delete of the tickets. A document whose ticket is held, or that moved on since the read, goes through
+   * update() on its own (the rare, contended path). Results by id; ids of missing documents are absent.
    */
   async updateMany<D extends Revisioned>(
     scope: string,
