@@ -38,13 +38,13 @@ export function f1Of(c) {
   return { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };
 }
 
-function findData() {
+export function findData() {
   const dir = DATA_CANDIDATES.find((d) => fs.existsSync(path.join(d, 'evaldata.json')));
   if (!dir) throw new Error(`article-extraction-dev not found (set BENCH_EXTRACT_DATA); looked in ${DATA_CANDIDATES.join(', ')}`);
   return dir;
 }
 
-function unpack(dataDir, outDir) {
+export function unpack(dataDir, outDir) {
   const pagesDir = path.join(outDir, 'extract-pages');
   if (!fs.existsSync(path.join(pagesDir, '.done'))) {
     fs.mkdirSync(pagesDir, { recursive: true });

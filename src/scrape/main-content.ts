@@ -17,9 +17,10 @@ import { HIDDEN, textContent } from './text-builder.js';
 
 /**
  * Hidden for main content: as for the whole page, except <noscript>, where some blogs (Blogger) put the
- * post itself for a script to render.
+ * post itself for a script to render; and ruby annotations (<rt>, <rp>: the reading of each kanji), which
+ * would otherwise interleave with the words they annotate.
  */
-export const MAIN_HIDDEN = new Set([...HIDDEN].filter((name) => name !== 'noscript'));
+export const MAIN_HIDDEN = new Set([...[...HIDDEN].filter((name) => name !== 'noscript'), 'rt', 'rp']);
 
 export interface MainContent {
   /** The containers, in document order. */
@@ -38,6 +39,15 @@ const BOILERPLATE_WORD =
  */
 const BOILERPLATE_LINE =
   /^(share|share this|share on|teilen|jetzt teilen|diesen artikel teilen|artikel teilen|partager|compartir|condividi|udostępnij|delen|tweet|like this|gefällt mir|related( posts| articles| stories)?|more from|you may also like|you might also like|recommended|read more|read next|see also|also read|ähnliche (beiträge|artikel)|verwandte (beiträge|artikel)|das könnte (sie|dich) auch interessieren|auch interessant|mehr zum thema|lesen sie auch|weitere artikel|weiterlesen|mehr lesen|à lire aussi|lire aussi|voir aussi|sur le même sujet|te puede interesar|leer más|ti potrebbe interessare|leggi anche|czytaj (też|także)|zobacz (też|także)|lees ook|advertisement|anzeige|- anzeige -|werbung|publicité|publicidad|pubblicità|reklama|sponsored|gesponsert|tags|schlagwörter|kategorien|categories|filed under|posted in|veröffentlicht in|leave a (reply|comment)|kommentar (verfassen|schreiben|hinterlassen)|kommentare|hinterlasse einen kommentar|schreibe einen kommentar|laisser un commentaire|deja un comentario|lascia un commento|comments?|\d+ (comments?|kommentare)|no comments|keine kommentare|print|drucken|imprimer|newsletter|subscribe|abonnieren|jetzt abonnieren|back to top|nach oben|zurück|zurück zur übersicht|previous( post| article)?|next( post| article)?|vorheriger (beitrag|artikel)|nächster (beitrag|artikel)|photo|foto|bild|image|source|quelle|cookies?|this website uses cookies|diese website verwendet cookies)\b.{0,40}$/i;
+
+/**
+ * "See also: <a link to another article>" set in the body as a paragraph of its own: the phrase, a colon,
+ * then mostly a link (Spanish, English, German, French, Italian, Polish, Dutch, Portuguese).
+ */
+const READ_ALSO_PREFIX =
+  /^(lea (también|además|más)|lee (también|más)|vea (también|además)|ver (también|más)|mira|mire|le puede interesar|te puede interesar|también te puede interesar|puede interesarle|te recomendamos|le recomendamos|noticia relacionada|relacionad[oa]s?|read (also|more)|see also|also read|related|recommended|more on this|lesen sie auch|lies auch|auch interessant|mehr zum thema|siehe auch|(à )?lire aussi|voir aussi|leggi anche|czytaj (też|także|więcej)|zobacz (też|także)|lees ook|leia (também|mais)|veja (também|mais))\s*[:：]/i;
+/** Longest "see also" paragraph: a phrase and a headline. */
+const READ_ALSO_MAX_TEXT = 300;
 
 /** Outside the core container, blocks more linked than this, or leaf blocks shorter than this, are left out. */
 const EXTENSION_MAX_LINK_DENSITY = 0.3;
@@ -428,7 +438,7 @@ class Analysis {
         }
         // Never drop most of the chosen content on the strength of a name.
         const large = s.text > total * 0.5 && el !== top;
-        if (!large && (this.furniture.has(el) || this.isLinkList(el) || (s.text <= 80 && isBoilerplateLine(el)))) {
+        if (!large && (this.furniture.has(el) || this.isLinkList(el) || (s.text <= 80 && isBoilerplateLine(el)) || this.isReadAlso(el))) {
           pruned.add(el);
           continue;
         }
@@ -444,6 +454,13 @@ class Analysis {
       this.pruneOrphanHeadings(root, pruned);
     }
     return pruned;
+  }
+
+  /** A "See also: <headline>" paragraph pointing at another article. */
+  private isReadAlso(el: Element): boolean {
+    const s = this.stats.get(el)!;
+    if (s.text > READ_ALSO_MAX_TEXT || s.link === 0 || INLINE.has(el.name.toLowerCase())) return false;
+    return READ_ALSO_PREFIX.test(textContent(el).replace(/\s+/g, ' ').trim());
   }
 
   /** Outside the core container: a block that is not prose (short, or linked). */
