@@ -49,6 +49,10 @@ const READ_ALSO_PREFIX =
 /** Longest "see also" paragraph: a phrase and a headline. */
 const READ_ALSO_MAX_TEXT = 300;
 
+/** A paragraph this linked and this short is a link to elsewhere (trafilatura's link_density_test). */
+const LINKED_PARAGRAPH_DENSITY = 0.8;
+const LINKED_PARAGRAPH_MAX_TEXT = 100;
+
 /** Outside the core container, blocks more linked than this, or leaf blocks shorter than this, are left out. */
 const EXTENSION_MAX_LINK_DENSITY = 0.3;
 const EXTENSION_MIN_TEXT = 25;
@@ -477,10 +481,12 @@ class Analysis {
   /** A block made mostly of links (related articles, tag lists, pagers): not prose. */
   private isLinkList(el: Element): boolean {
     const name = el.name.toLowerCase();
-    if (INLINE.has(name) || name === 'p' || HEADINGS.has(name) || name === 'pre' || name === 'blockquote') return false;
+    if (INLINE.has(name) || HEADINGS.has(name) || name === 'pre') return false;
     const s = this.stats.get(el)!;
     if (s.text === 0) return false;
     const density = s.link / s.text;
+    // A paragraph that is a short link and nothing else: a headline pointing elsewhere, not prose.
+    if (name === 'p' || name === 'blockquote') return density > LINKED_PARAGRAPH_DENSITY && s.text < LINKED_PARAGRAPH_MAX_TEXT;
     if (density > 0.5) return true;
     // A short block with some links and no sentences: "Tags: a, b", "Read more", author links.
     return density > 0.3 && s.text < 200 && s.commas < 2;
