@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildService } from './lib/build.mjs';
-import { f1Of, findData, isHeldOut, scorePage, unpack } from './extract.mjs';
+import { f1Of, findData, isHeldOut, norm, scorePage, unpack } from './extract.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name) => {
@@ -21,7 +21,6 @@ const dataDir = findData();
 const pagesDir = unpack(dataDir, path.join(import.meta.dirname, 'out'));
 const { decodeHtml } = await import(pathToFileURL(path.join(build.distDir, 'scrape/decode.js')).href);
 const { extractMain } = await import(pathToFileURL(path.join(build.distDir, 'scrape/html.js')).href);
-const norm = (s) => s.replace(/\s+/g, ' ').trim();
 
 const entries = Object.entries(JSON.parse(fs.readFileSync(path.join(dataDir, 'evaldata.json'), 'utf8')))
   .map(([url, e]) => ({ url, ...e }))

@@ -21,7 +21,11 @@ const DATA_CANDIDATES = [
 /** The split every figure uses: held out when the first byte of sha256(file name) is a multiple of 5. */
 export const isHeldOut = (file) => createHash('sha256').update(file).digest()[0] % 5 === 0;
 
-const norm = (s) => s.replace(/\s+/g, ' ').trim();
+/**
+ * Whitespace runs collapse, and invisible characters (soft hyphens, zero-width spaces) go: the annotators
+ * copied passages from rendered pages, and some kept a page's soft hyphens (3 pages) while others did not.
+ */
+export const norm = (s) => s.replace(/[\u00ad\u200b]/g, '').replace(/\s+/g, ' ').trim();
 
 /** Counts for one page's output against its passages. */
 export function scorePage(output, entry) {
