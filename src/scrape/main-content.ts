@@ -65,6 +65,12 @@ const TEASER_WORD = /teaser/i;
 /** Class/id words that make a container likely to hold the content. */
 const CONTENT_WORD = /(^|[-_:.])(article|articlebody|article-?body|article-?content|body|content|entry|entry-?content|hentry|h-entry|main|post|post-?body|post-?content|post-?entry|story|story-?body|text|blog-?post|single|page-?content|main-?content|rich-?text|markdown)($|[-_:.])/;
 
+/**
+ * Utility classes of CSS frameworks (Tailwind, UIkit, Bootstrap: "text-center", "uk-text-muted",
+ * "text-gray-500"): they style text anywhere on a page, so their "text" says nothing about content.
+ */
+const STYLE_CLASS = /(^|[-_:])text-(left|right|center|justify|start|end|xs|sm|md|lg|xl|\d?xl|small|large|base|muted|bold|italic|uppercase|lowercase|capitali[sz]e|nowrap|truncate|wrap|break|primary|secondary|white|black|gray|grey|dark|light|red|blue|green|\d)/;
+
 /** Words whose match vetoes content-ness: a container named for both is boilerplate. */
 const STRONG_BOILERPLATE_WORD = /(comment|kommentar|disqus|sidebar|footer|related|share|sharing|social|cookie|newsletter|breadcrumb|advert|sponsor|promo|outbrain|taboola|navigation|navbar|menu|paywall|subscri|signup|popup|modal|twitter-tweet|instagram-media|content-blocker|notice)/;
 
@@ -585,7 +591,7 @@ function classWeight(el: Element): number {
     if (!value) continue;
     const tokens = value.split(/\s+/);
     const boiler = tokens.some(isBoilerplateToken);
-    const content = tokens.some((t) => CONTENT_WORD.test(t) && !STRONG_BOILERPLATE_WORD.test(t));
+    const content = tokens.some((t) => CONTENT_WORD.test(t) && !STRONG_BOILERPLATE_WORD.test(t) && !STYLE_CLASS.test(t));
     if (boiler && !content) weight -= 25;
     if (content && !boiler) weight += 25;
   }
