@@ -46,6 +46,14 @@ const BOILERPLATE_LINE =
  */
 const READ_ALSO_PREFIX =
   /^(lea (también|además|más)|lee (también|más)|vea (también|además)|ver (también|más)|mira|mire|le puede interesar|te puede interesar|también te puede interesar|puede interesarle|te recomendamos|le recomendamos|noticia relacionada|relacionad[oa]s?|read (also|more)|see also|also read|related|recommended|more on this|lesen sie auch|lies auch|auch interessant|mehr zum thema|siehe auch|(à )?lire aussi|voir aussi|leggi anche|czytaj (też|także|więcej)|zobacz (też|także)|lees ook|leia (também|mais)|veja (também|mais))\s*[:：]/i;
+/**
+ * Calls to action addressed to the reader (subscribe, follow us, download our app, send us a letter,
+ * support us), which sites append to every article: a block that starts so and is short.
+ */
+const CALL_TO_ACTION =
+  /^(\W{0,3})(subscribe (now|today|to)|to (view|read|continue reading) the full|sign up (for|to|now)|follow (us|the|our|@)|like us on|join (us|our)|download (the|our)|get (the|our) app|for the latest (stories|news|updates)|submit your (letter|story|news)|support (us|our)|if you (enjoyed|liked|like) (reading |this)|jetzt (abonnieren|abonnenten|unterstützen)|abonnieren sie|folgen sie uns|folge uns|unterstützen sie|melden sie sich|gefällt (dir|ihnen) (unser|der|dieser)|abonnez-vous|suivez-nous|soutenez|suscríbete|síguenos|hazte (miembro|socio)|únete|iscriviti|seguici|zapraszamy (też )?do subskrypcji|obserwuj nas|subskrybuj)/i;
+const CALL_TO_ACTION_MAX_TEXT = 250;
+
 /** Longest "see also" paragraph: a phrase and a headline. */
 const READ_ALSO_MAX_TEXT = 300;
 
@@ -448,7 +456,7 @@ class Analysis {
         }
         // Never drop most of the chosen content on the strength of a name.
         const large = s.text > total * 0.5 && el !== top;
-        if (!large && (this.furniture.has(el) || this.isLinkList(el) || (s.text <= 80 && isBoilerplateLine(el)) || this.isReadAlso(el))) {
+        if (!large && (this.furniture.has(el) || this.isLinkList(el) || (s.text <= 80 && isBoilerplateLine(el)) || this.isReadAlso(el) || this.isCallToAction(el))) {
           pruned.add(el);
           continue;
         }
@@ -471,6 +479,12 @@ class Analysis {
     const s = this.stats.get(el)!;
     if (s.text > READ_ALSO_MAX_TEXT || s.link === 0 || INLINE.has(el.name.toLowerCase())) return false;
     return READ_ALSO_PREFIX.test(textContent(el).replace(/\s+/g, ' ').trim());
+  }
+
+  private isCallToAction(el: Element): boolean {
+    const s = this.stats.get(el)!;
+    if (s.text > CALL_TO_ACTION_MAX_TEXT || INLINE.has(el.name.toLowerCase())) return false;
+    return CALL_TO_ACTION.test(textContent(el).replace(/\s+/g, ' ').trim());
   }
 
   /** Outside the core container: a block that is not prose (short, or linked). */
