@@ -66,7 +66,7 @@ const EXTENSION_MAX_LINK_DENSITY = 0.3;
 const EXTENSION_MIN_TEXT = 25;
 /** How far above the container a lead is looked for, and the class/id words that name one. */
 const LEAD_LEVELS = 6;
-const LEAD_WORD = /(^|[-_\s])(lead|leader|intro|introtext|intro-?text|standfirst|sub-?title|summary|excerpt|abstract|article-?lead|deck|dek|teaser|description)($|[-_\s])/i;
+const LEAD_WORD = /(^|[-_\s])(lead|leader|intro|introtext|intro-?text|standfirst|sub-?title|sub-?head|sub-?headline|sub-?heading|summary|excerpt|abstract|article-?lead|deck|dek|teaser|description)($|[-_\s])/i;
 /** Teasers: furniture when linked (see isFurniture). */
 const TEASER_WORD = /teaser/i;
 
@@ -427,7 +427,8 @@ class Analysis {
       if (roots.includes(el) || this.underFurniture.has(el)) continue;
       const s = this.stats.get(el);
       if (!s) continue;
-      if (el !== scope && LEAD_WORD.test(`${el.attribs['class'] ?? ''} ${el.attribs['id'] ?? ''}`) && s.text >= 40 && s.text <= 1500 && this.linkDensity(el) < 0.2) {
+      const named = LEAD_WORD.test(`${el.attribs['class'] ?? ''} ${el.attribs['id'] ?? ''}`);
+      if (el !== scope && (named || isDek(el)) && s.text >= 40 && s.text <= 1500 && this.linkDensity(el) < 0.2) {
         leads.push(el);
         continue;
       }
@@ -558,6 +559,18 @@ class Analysis {
     }
     return (this.stats.get(root)?.text ?? 0) - removed;
   }
+}
+
+/**
+ * A dek: the sentence under the headline, set as a lower-ranked heading in the headline's <header> or
+ * <hgroup>, after the <h1>.
+ */
+function isDek(el: Element): boolean {
+  const rank = headingRank(el);
+  const parent = parentOf(el);
+  if (rank < 2 || !parent || !['header', 'hgroup'].includes(parent.name.toLowerCase())) return false;
+  for (let prev = el.prev; prev; prev = prev.prev) if (isTag(prev) && headingRank(prev) === 1) return true;
+  return false;
 }
 
 function isArticle(el: Element, name: string): boolean {
