@@ -82,6 +82,8 @@ const STYLE_CLASS = /(^|[-_:])text-(left|right|center|justify|start|end|xs|sm|md
 /** Words whose match vetoes content-ness: a container named for both is boilerplate. */
 const STRONG_BOILERPLATE_WORD = /(comment|kommentar|disqus|sidebar|footer|related|share|sharing|social|cookie|newsletter|breadcrumb|advert|sponsor|promo|outbrain|taboola|navigation|navbar|menu|paywall|subscri|signup|popup|modal|twitter-tweet|instagram-media|content-blocker|notice)/;
 
+const TABLE_PARTS = new Set(['table', 'thead', 'tbody', 'tfoot', 'tr', 'td', 'th']);
+
 /** Elements never part of the content. */
 const FURNITURE_TAGS = new Set(['figcaption', 'time', 'nav', 'aside', 'footer', 'form', 'button', 'select', 'input', 'textarea', 'menu', 'dialog', 'label', 'fieldset', 'iframe', 'embed', 'object', 'map', 'area']);
 const FURNITURE_ROLES = new Set(['navigation', 'contentinfo', 'complementary', 'dialog', 'alertdialog', 'search', 'menu', 'menubar', 'banner', 'toolbar', 'tablist']);
@@ -508,6 +510,9 @@ class Analysis {
     const density = s.link / s.text;
     // A paragraph that is a short link and nothing else: a headline pointing elsewhere, not prose.
     if (name === 'p' || name === 'blockquote') return density > LINKED_PARAGRAPH_DENSITY && s.text < LINKED_PARAGRAPH_MAX_TEXT;
+    // Tables of products or ingredients link many of their cells and are still the content
+    // (trafilatura's link_density_test_tables).
+    if (TABLE_PARTS.has(name)) return s.text >= 200 && density > (s.text < 1000 ? 0.8 : 0.5);
     if (density > 0.5) return true;
     // A short block with some links and no sentences: "Tags: a, b", "Read more", author links.
     return density > 0.3 && s.text < 200 && s.commas < 2;
