@@ -402,11 +402,35 @@ class Analysis {
         continue;
       }
       // Prose beside the container (a lead paragraph, a standfirst in its own div).
-      const density = this.linkDensity(sib);
-      if (s.text > 80 && density < 0.25 && s.commas + sentenceEnds(textContent(sib)) > 0) roots.push(sib);
-      else if (s.text > 0 && s.text <= 80 && density === 0 && /[.!?]\s*$/.test(textContent(sib))) roots.push(sib);
+      if (this.isProse(sib)) roots.push(sib);
+      else if (s.text > 0 && s.text <= 80 && this.linkDensity(sib) === 0 && /[.!?]\s*$/.test(textContent(sib))) roots.push(sib);
     }
-    return roots;
+    return this.withTwinsOfParent(parent, roots);
+  }
+
+  /**
+   * An article cut into parts by ads: the container's parent has siblings of the same tag and first class
+   * (`section.detail-body` three times), each holding prose. They join, in document order.
+   */
+  private withTwinsOfParent(parent: Element, roots: Element[]): Element[] {
+    const grand = parentOf(parent);
+    const kind = firstClass(parent);
+    if (!grand || kind === '' || parent === this.body) return roots;
+    const before: Element[] = [];
+    const after: Element[] = [];
+    let seen = false;
+    for (const sib of grand.children) {
+      if (sib === parent) seen = true;
+      else if (isTag(sib) && sib.name === parent.name && firstClass(sib) === kind && this.isProse(sib)) (seen ? after : before).push(sib);
+    }
+    return before.length + after.length === 0 ? roots : [...before, ...roots, ...after];
+  }
+
+  /** Text that reads as sentences: long enough, few links, commas or sentence ends. */
+  private isProse(el: Element): boolean {
+    const s = this.stats.get(el);
+    if (!s || this.furniture.has(el)) return false;
+    return s.text > 80 && this.linkDensity(el) < 0.25 && s.commas + sentenceEnds(textContent(el)) > 0;
   }
 
   /**
@@ -580,6 +604,10 @@ function isDek(el: Element): boolean {
 
 function isArticle(el: Element, name: string): boolean {
   return name === 'article' || name === 'main' || el.attribs['itemprop']?.toLowerCase() === 'articlebody';
+}
+
+function firstClass(el: Element): string {
+  return (el.attribs['class'] ?? '').trim().split(/\s+/)[0]!;
 }
 
 /** Tag and class: repeated units of one template share it. */
