@@ -84,6 +84,10 @@ const STRONG_BOILERPLATE_WORD = /(comment|kommentar|disqus|sidebar|footer|relate
 
 const TABLE_PARTS = new Set(['table', 'thead', 'tbody', 'tfoot', 'tr', 'td', 'th']);
 
+/** What a figure shows, and what in a figure is content rather than a caption. */
+const FIGURE_MEDIA = new Set(['img', 'picture', 'video', 'svg', 'canvas', 'iframe', 'a', 'noscript']);
+const FIGURE_CONTENT = new Set(['img', 'picture', 'video', 'table', 'blockquote', 'pre', 'code', 'ol', 'ul', 'dl']);
+
 /** Elements never part of the content. */
 const FURNITURE_TAGS = new Set(['figcaption', 'time', 'nav', 'aside', 'footer', 'form', 'button', 'select', 'input', 'textarea', 'menu', 'dialog', 'label', 'fieldset', 'iframe', 'embed', 'object', 'map', 'area']);
 const FURNITURE_ROLES = new Set(['navigation', 'contentinfo', 'complementary', 'dialog', 'alertdialog', 'search', 'menu', 'menubar', 'banner', 'toolbar', 'tablist']);
@@ -282,6 +286,7 @@ class Analysis {
 
   private isFurniture(el: Element, name: string): boolean {
     if (FURNITURE_TAGS.has(name)) return true;
+    if (isCaptionOfFigure(el, name)) return true;
     const role = el.attribs['role']?.toLowerCase();
     if (role && FURNITURE_ROLES.has(role)) return true;
     if (!this.options.useClassWords) return false;
@@ -600,6 +605,19 @@ function isDek(el: Element): boolean {
   if (rank < 2 || !parent || !['header', 'hgroup'].includes(parent.name.toLowerCase())) return false;
   for (let prev = el.prev; prev; prev = prev.prev) if (isTag(prev) && headingRank(prev) === 1) return true;
   return false;
+}
+
+/**
+ * Text set beside the picture in a <figure> is its caption or credit even when not in a <figcaption>
+ * (a <span class="description">, a <p class="credit">). Figures that hold a table, a quotation or code
+ * keep them.
+ */
+function isCaptionOfFigure(el: Element, name: string): boolean {
+  const parent = parentOf(el);
+  if (!parent || parent.name.toLowerCase() !== 'figure' || FIGURE_CONTENT.has(name)) return false;
+  const isMedia = (node: AnyNode) => isTag(node) && FIGURE_MEDIA.has(node.name.toLowerCase());
+  // The picture is a child of the figure, or wrapped once (in a link, a <div>).
+  return parent.children.some((c) => c !== el && isTag(c) && (isMedia(c) || c.children.some(isMedia)));
 }
 
 function isArticle(el: Element, name: string): boolean {
