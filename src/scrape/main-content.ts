@@ -61,6 +61,13 @@ const READ_ALSO_MAX_TEXT = 300;
 const LINKED_PARAGRAPH_DENSITY = 0.8;
 const LINKED_PARAGRAPH_MAX_TEXT = 100;
 
+/** A line that is only a date (and time): a dateline or a "last updated", not a sentence. */
+const MONTH = '(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|juli|okt|dez|janv|févr|mars|avr|mai|juin|juil|août|sept|déc|ene|abr|ago|dic|gen|mag|giu|lug|ott)[a-zé]*\\.?';
+const DATE_LINE = new RegExp(
+  `^[\\p{L} ]{0,20}[:,]?\\s*(\\d{1,2}[./-]\\d{1,2}[./-]\\d{2,4}|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}\\.? (de )?${MONTH} (de )?\\d{4}|${MONTH} \\d{1,2},? \\d{4})([ ,|–-]+(um )?\\d{1,2}[:.]\\d{2}( ?uhr| ?[ap]\\.?m\\.?)?)?$`,
+  'iu',
+);
+
 /** Outside the core container, blocks more linked than this, or leaf blocks shorter than this, are left out. */
 const EXTENSION_MAX_LINK_DENSITY = 0.3;
 const EXTENSION_MIN_TEXT = 25;
@@ -639,7 +646,7 @@ function normTitle(text: string): string {
 
 function isBoilerplateLine(el: Element): boolean {
   const text = textContent(el).replace(/\s+/g, ' ').trim().replace(/[:.!…»«"„“]+$/, '');
-  return text !== '' && BOILERPLATE_LINE.test(text);
+  return text !== '' && (BOILERPLATE_LINE.test(text) || DATE_LINE.test(text));
 }
 
 /** A short heading without sentence punctuation, as section titles are. */
