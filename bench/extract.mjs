@@ -22,10 +22,12 @@ const DATA_CANDIDATES = [
 export const isHeldOut = (file) => createHash('sha256').update(file).digest()[0] % 5 === 0;
 
 /**
- * Whitespace runs collapse, and invisible characters (soft hyphens, zero-width spaces) go: the annotators
- * copied passages from rendered pages, and some kept a page's soft hyphens (3 pages) while others did not.
+ * Whitespace runs collapse, invisible characters (soft hyphens, zero-width spaces) go, and canonically
+ * equivalent characters compare equal (NFC): the annotators copied passages from rendered pages, some
+ * keeping a page's soft hyphens (3 pages) and others not, some with a letter precomposed (Bengali য়) where
+ * the page has it decomposed.
  */
-export const norm = (s) => s.replace(/[\u00ad\u200b]/g, '').replace(/\s+/g, ' ').trim();
+export const norm = (s) => s.normalize('NFC').replace(/[\u00ad\u200b]/g, '').replace(/\s+/g, ' ').trim();
 
 /** Counts for one page's output against its passages. */
 export function scorePage(output, entry) {

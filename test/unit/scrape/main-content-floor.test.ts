@@ -10,8 +10,8 @@ import { detectLanguage } from '../../../src/scrape/language.js';
 
 const DIR = path.resolve(import.meta.dirname, '../../fixtures/articles');
 const annotations: Record<string, { url: string; with: string[]; without: string[] }> = JSON.parse(fs.readFileSync(path.join(DIR, 'annotations.json'), 'utf8'));
-// As bench/extract.mjs scores: whitespace collapsed, invisible characters (soft hyphens) dropped on both sides.
-const norm = (s: string) => s.replace(/[\u00ad\u200b]/g, '').replace(/\s+/g, ' ').trim();
+// As bench/extract.mjs scores: NFC, whitespace collapsed, invisible characters (soft hyphens) dropped on both sides.
+const norm = (s: string) => s.normalize('NFC').replace(/[\u00ad\u200b]/g, '').replace(/\s+/g, ' ').trim();
 const page = (file: string) => decodeHtml(fs.readFileSync(path.join(DIR, file)));
 
 function score(extract: (html: string, url: string) => string) {
