@@ -495,7 +495,7 @@ class Analysis {
         }
         // Never drop most of the chosen content on the strength of a name.
         const large = s.text > total * 0.5 && el !== top;
-        if (!large && (this.furniture.has(el) || this.isLinkList(el) || (s.text <= 80 && isBoilerplateLine(el)) || this.isReadAlso(el) || this.isCallToAction(el))) {
+        if (!large && (this.furniture.has(el) || this.isLinkList(el) || (s.text <= 80 && this.isLine(el) && isBoilerplateLine(el)) || this.isReadAlso(el) || this.isCallToAction(el))) {
           pruned.add(el);
           continue;
         }
@@ -511,6 +511,17 @@ class Analysis {
       this.pruneOrphanHeadings(root, pruned);
     }
     return pruned;
+  }
+
+  /**
+   * The element stands as a line of its own: a block, or an inline element that is all its parent's text
+   * or in a short line (a <code>next-line</code> inside a sentence is not the line "Next").
+   */
+  private isLine(el: Element): boolean {
+    if (!INLINE.has(el.name.toLowerCase())) return true;
+    const parent = parentOf(el);
+    const around = parent ? (this.stats.get(parent)?.text ?? 0) : 0;
+    return around <= 80 || around <= (this.stats.get(el)?.text ?? 0) + 2;
   }
 
   /** A "See also: <headline>" paragraph pointing at another article. */
