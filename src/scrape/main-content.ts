@@ -68,6 +68,10 @@ const DATE_LINE = new RegExp(
   'iu',
 );
 
+/** A caption or source line set in the text: "Abbildung 4: …", "Fig. 2: …", "Foto: …", "Quelle: …". */
+const CAPTION_LINE = /^(abbildung|abb\.|fig\.|figure|grafik|gráfico|grafico|graphique|foto|photo|bild|image|quelle|source|fuente|fonte|źródło|crédits?|credits?)( ?\d+[a-z]?)?\s*:/i;
+const CAPTION_LINE_MAX_TEXT = 200;
+
 /** Outside the core container, blocks more linked than this, or leaf blocks shorter than this, are left out. */
 const EXTENSION_MAX_LINK_DENSITY = 0.3;
 const EXTENSION_MIN_TEXT = 25;
@@ -495,7 +499,7 @@ class Analysis {
         }
         // Never drop most of the chosen content on the strength of a name.
         const large = s.text > total * 0.5 && el !== top;
-        if (!large && (this.furniture.has(el) || this.isLinkList(el) || (s.text <= 80 && this.isLine(el) && isBoilerplateLine(el)) || this.isReadAlso(el) || this.isCallToAction(el))) {
+        if (!large && (this.furniture.has(el) || this.isLinkList(el) || (this.isLine(el) && ((s.text <= 80 && isBoilerplateLine(el)) || (s.text <= CAPTION_LINE_MAX_TEXT && isCaptionLine(el)))) || this.isReadAlso(el) || this.isCallToAction(el))) {
           pruned.add(el);
           continue;
         }
@@ -658,6 +662,10 @@ function normTitle(text: string): string {
 function isBoilerplateLine(el: Element): boolean {
   const text = textContent(el).replace(/\s+/g, ' ').trim().replace(/[:.!…»«"„“]+$/, '');
   return text !== '' && (BOILERPLATE_LINE.test(text) || DATE_LINE.test(text));
+}
+
+function isCaptionLine(el: Element): boolean {
+  return CAPTION_LINE.test(textContent(el).replace(/\s+/g, ' ').trim());
 }
 
 /** A short heading without sentence punctuation, as section titles are. */
