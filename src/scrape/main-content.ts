@@ -519,13 +519,12 @@ class Analysis {
 
   /**
    * The element stands as a line of its own: a block, or an inline element that is all its parent's text
-   * or in a short line (a <code>next-line</code> inside a sentence is not the line "Next").
+   * (a <code>next-line</code> inside a sentence is not the line "Next").
    */
   private isLine(el: Element): boolean {
     if (!INLINE.has(el.name.toLowerCase())) return true;
     const parent = parentOf(el);
-    const around = parent ? (this.stats.get(parent)?.text ?? 0) : 0;
-    return around <= 80 || around <= (this.stats.get(el)?.text ?? 0) + 2;
+    return !parent || (this.stats.get(parent)?.text ?? 0) <= (this.stats.get(el)?.text ?? 0) + 2;
   }
 
   /** A "See also: <headline>" paragraph pointing at another article. */

@@ -70,6 +70,29 @@ describe('main content: what is left out', () => {
     for (const gone of ['Jane Photographer', 'Agence', '23.10.2018', 'March 5, 2024']) expect(out).not.toContain(gone);
   });
 
+  it('furniture lines: related-links headers, contact and author labels, print and PDF links, publication dates', () => {
+    const lines = ['Schon gelesen?', 'Most read', 'Kontakt:', 'About the author', 'Drucken', 'PDF herunterladen', 'Zuletzt aktualisiert: 3. März', 'Permalink'];
+    const out = main(page(lines.map((l) => `<div>${l}</div>`).join(''), { at: 'middle' }));
+    for (const l of lines) expect([l, out]).toEqual([l, expect.not.stringContaining(l)]);
+    expect(out).toContain(PROSE[2]);
+  });
+
+  it('caption and source lines set in the text, and cookie or log-in notices', () => {
+    const lines = [
+      'Abbildung 4: Die Lagerhallen im Jahr 1910, vom Hafen aus gesehen.',
+      'Quelle: Statistisches Landesamt, eigene Berechnungen',
+      'We use cookies to give you the best experience on our website.',
+      'You must be logged in to post a comment.',
+    ];
+    const out = main(page(lines.map((l) => `<p>${l}</p>`).join(''), { at: 'middle' }));
+    for (const l of lines) expect([l, out]).toEqual([l, expect.not.stringContaining(l)]);
+  });
+
+  it('a word inside a sentence that happens to be a furniture word', () => {
+    const sentence = 'The advice runs after <code>next-line</code> and <code>previous-line</code>, so each line is spoken.';
+    expect(main(page(`<p>${sentence}</p>`, { at: 'middle' }))).toContain('The advice runs after next-line and previous-line, so each line is spoken.');
+  });
+
   it('the caption of a figure outside a figcaption, and a caption styled with CSS utility classes', () => {
     const out = main(page(
       '<figure><img src="a.jpg"><span class="description">The warehouses seen from the harbour, in 1910</span></figure>' +
