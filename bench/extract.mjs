@@ -151,7 +151,7 @@ export function extractMarkdown(x) {
   if (x.error) return `_failed: ${x.error}_`;
   const f = (v) => v.toFixed(3);
   const row = (name, r) => `| ${name} | **${f(r.all.f1)}** | ${f(r.all.precision)} | ${f(r.all.recall)} | ${f(r.dev.f1)} | ${f(r.held.f1)} | ${r.pagesPerSec.toFixed(1)} |`;
-  return `Dev set: ${x.pages} annotated pages (avg ${x.avgKiB.toFixed(0)} KiB), ${x.heldOutPages} of them held out by a hash of the file name (never looked at while tuning). One core, pages decoded beforehand; time = parse + extraction.
+  return `Dev set: ${x.pages} annotated pages (avg ${x.avgKiB.toFixed(0)} KiB), ${x.heldOutPages} of them held out by a hash of the file name (never looked at while tuning). One core, pages decoded beforehand; time = parse + extraction. Output and passages are compared after NFC, collapsing whitespace and dropping invisible characters (soft hyphens), which some annotations keep and others not.
 
 | extractor | F1 | precision | recall | F1, tuning part | F1, held out | pages/s |
 |---|---|---|---|---|---|---|

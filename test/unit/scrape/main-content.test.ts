@@ -114,7 +114,7 @@ describe('main content: what is kept', () => {
     const dek = 'After eleven years of debate the city decides what the old harbour buildings will become';
     const out = main(page('', { header: `<h2>${dek}</h2>` }));
     expect(out).toContain(dek);
-    expect(out.indexOf(dek)).toBeLessThan(out.indexOf(PROSE[0]));
+    expect(out.indexOf(dek)).toBeLessThan(out.indexOf(PROSE[0]!));
   });
 
   it('an article cut into parts of the same class by ads', () => {
