@@ -4,6 +4,7 @@ import type { ImageSettlement, SettledImage, TaskStore } from '../models/task-st
 import type { RightsRecord, RightsSignal } from '../models/rights.js';
 import type { ClaimResult, ImageOutcome, ImageRecord, ImageText, PageInfo, StoredFile, Task, TaskError, TaskImageDetails } from '../models/task.js';
 import { dhash } from '../scrape/image-hash.js';
+import { NO_PARTS } from '../scrape/html.js';
 import { decodeDataUri, inspectImage } from '../scrape/image-file.js';
 import { responseSignals } from '../scrape/rights/rights-reader.js';
 import { decideRights } from '../scrape/rights/verdict.js';
@@ -66,7 +67,8 @@ interface LinkParts {
 }
 
 export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logger, signal: AbortSignal, onPage?: (page: FetchedPage) => void): Promise<PageInfo> {
-  const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
+  // Images, their texts, rights and links only: no main content or Markdown.
+  const page = await fetchPage(deps.pages, task.url, NO_PARTS, signal, task.refresh);
   onPage?.(page);
   const refs = page.images.slice(0, deps.images.maxPerPage);
   if (refs.length < page.images.length) {
