@@ -238,7 +238,7 @@ async function downloadAndStore(
     // asking first: a new file (the common case) then costs one filesystem call or request fewer, and a
     // rewrite of the same bytes is atomic (the S3 store skips it by itself). The perceptual hash is
     // computed meanwhile (sharp works off the event loop).
-    const [, phash] = await Promise.all([deps.blobs.put(key, body), dhash(body)]);
+    const [, phash] = await Promise.all([deps.blobs.put(key, body), dhash(body, info)]);
     telemetry.stored({ bytes: body.length, owner: job.task.owner, url: job.task.url });
     const file: StoredFile = { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height };
     if (phash) file.phash = phash;
