@@ -27,6 +27,7 @@ import { StoreFeeder } from './queue/store-feeder.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { createFetcher, type Fetcher } from './scrape/fetcher.js';
 import { inlineExtractor, threadedExtractor, type PageExtractor } from './scrape/page-extractor.js';
+import { inlineHasher, threadedHasher, type ImageHasher } from './scrape/image-hasher.js';
 import { HostLimiter } from './scrape/host-limiter.js';
 import { ProxyPool } from './scrape/proxy-pool.js';
 import { OriginFiles } from './scrape/rights/origin-files.js';
@@ -117,11 +118,13 @@ function jobSink({ queue, feeder }: Adapters, log: Logger): JobSink {
   };
 }
 
-function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; webhooks: { close(): Promise<void> }; ready: Promise<void> } {
+function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; hasher: ImageHasher; webhooks: { close(): Promise<void> }; ready: Promise<void> } {
   const { store, queue, blobs, feeder } = adapters;
   const extractor = config.parseThreads > 0
     ? threadedExtractor({ threads: config.parseThreads, timeoutMs: config.parseTimeoutMs, maxWaiting: config.parseQueue, maxDepth: config.parseMaxDepth })
     : inlineExtractor({ maxDepth: config.parseMaxDepth });
+  // PARSE_THREADS=0 keeps all CPU work on the main thread (tests run from sources, where threads cannot load them).
+  const hasher = config.parseThreads > 0 ? threadedHasher({ concurrency: config.imageConcurrency * config.workerConcurrency }) : inlineHasher;
   const f = config.fetch;
   const fetcher = createFetcher({
     userAgent: f.userAgent,
@@ -150,6 +153,7 @@ function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: 
     lease: { owner: leaseOwner(config), ms: config.taskLeaseMs },
     maxAttempts: config.retry.maxAttempts,
     pages: { fetcher, extractor, recent: new RecentPages(config.pageReuse), ...pageLimits, rights },
+    hasher,
     images: {
       concurrency: config.imageConcurrency,
       maxBytes: config.fetch.maxImageBytes,
@@ -173,7 +177,7 @@ function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: 
     await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();
-  return { fetcher, extractor, webhooks, ready };
+  return { fetcher, extractor, hasher, webhooks, ready };
 }
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
@@ -261,6 +265,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await worker?.webhooks.close();
       await worker?.fetcher.close();
       await worker?.extractor.close();
+      await worker?.hasher.close();
       metricsServer?.close();
       // After the drain, so the counts of the last tasks are written too.
       await usage.close();
