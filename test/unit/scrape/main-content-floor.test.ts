@@ -46,7 +46,7 @@ describe('main content on annotated real pages (quality floor)', () => {
     for (const [file, a] of Object.entries(annotations)) {
       const { metadata, main } = extractPage(page(file), a.url);
       expect([file, metadata.license]).toEqual([file, expect.stringMatching(/creativecommons\.org\/licenses\/by(-sa)?\//)]);
-      expect([file, await detectLanguage(main)]).toEqual([file, expect.stringMatching(/^(de|en|fr|es)$/)]);
+      expect([file, await detectLanguage(main ?? '')]).toEqual([file, expect.stringMatching(/^(de|en|fr|es)$/)]);
       expect(metadata.wordCount).toBeGreaterThan(20);
     }
   });
