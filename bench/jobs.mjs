@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { runRunner } from './lib/proc.mjs';
+import { cpuSeconds, runRunner } from './lib/proc.mjs';
 import { startCluster, startStandalone, measureService, runApiJob } from './runners/service.mjs';
 
 const here = import.meta.dirname;
@@ -58,10 +58,15 @@ export async function runCluster({ distDir, site, concurrency, outDir, workers, 
   });
   try {
     const infra0 = services.infraCpu();
+    // The rest of what shares the cores: the fixture site and this harness (its HTTP client and polls).
+    const site0 = cpuSeconds(site.pid);
+    const harness0 = process.cpuUsage();
     const r = await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths, job));
     const infra1 = services.infraCpu();
+    const harness = process.cpuUsage(harness0);
+    const others = { site: cpuSeconds(site.pid) - site0, harness: (harness.user + harness.system) / 1e6 };
     const infraCpu = infra0 && { ferretdb: infra1.ferretdb - infra0.ferretdb, rabbitmq: infra1.rabbitmq - infra0.rabbitmq };
-    return { ...r, infraCpu: infraCpu && { ...infraCpu, total: infraCpu.ferretdb + infraCpu.rabbitmq } };
+    return { ...r, otherCpu: others, infraCpu: infraCpu && { ...infraCpu, total: infraCpu.ferretdb + infraCpu.rabbitmq } };
   } finally {
     await svc.stop();
   }

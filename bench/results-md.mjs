@@ -79,6 +79,9 @@ function clusterSection(c) {
     '',
     `2 workers / 1 worker: **${f2(rate(c.two, 'images') / rate(c.one, 'images'))}×** images/s.`,
     ...(c.standalone && !c.standalone.error ? [`1 worker / standalone (same job, same run): **${f2(rate(c.one, 'images') / rate(c.standalone, 'images'))}×** images/s (target ≥ 0.5×).`] : []),
+    // Cores in use on average over each run, by component (the machine has os.cpus() of them, all shared).
+    ...[['1 worker', c.one], ['2 workers', c.two]].filter(([, r]) => r.infraCpu && r.otherCpu).map(([name, r]) =>
+      `- ${name}: cores in use on average: FerretDB + PostgreSQL ${f2(r.infraCpu.ferretdb / r.seconds)}, API + workers ${f2(r.cpuSeconds / r.seconds)}, RabbitMQ ${f2(r.infraCpu.rabbitmq / r.seconds)}, fixture site ${f2(r.otherCpu.site / r.seconds)}, harness ${f2(r.otherCpu.harness / r.seconds)}.`),
   ].join('\n');
 }
 
@@ -91,9 +94,11 @@ function storeOpsSection(o) {
   return [
     `The store calls of images tasks (create, dispatch receipt, start, images, finish), ${o.pages} pages × ${o.imagesPerPage} images (30% from a pool earlier pages stored), ${o.concurrency} downloads at a time; counted at the driver. MongoDB: ${o.source}. "one by one" is the images runner before issue 9 item 2 (claim, complete, link per image; links cleared at every start); "batched" is the runner now (src/worker/image-batches.ts: claimImages a chunk ahead, settleImages of the completions and links that finish together).`,
     '',
-    '| store path | SQLite statements / image | SQLite transactions / image | MongoDB commands / image | images/s SQLite · MongoDB (store only) |',
-    '|---|---:|---:|---:|---|',
-    ...modes.map((m) => `| ${m} | ${f2(sq(m).statementsPerImage)} | ${f2(sq(m).transactionsPerImage)} | ${mg(m) ? f2(mg(m).commandsPerImage) : 'n/a'} | ${f1(sq(m).imagesPerSec)} · ${mg(m) ? f1(mg(m).imagesPerSec) : 'n/a'} |`),
+    '| store path | SQLite statements / image | SQLite transactions / image | MongoDB commands / image | FerretDB + PostgreSQL CPU ms / image | images/s SQLite · MongoDB (store only) |',
+    '|---|---:|---:|---:|---:|---|',
+    ...modes.map((m) => `| ${m} | ${f2(sq(m).statementsPerImage)} | ${f2(sq(m).transactionsPerImage)} | ${mg(m) ? f2(mg(m).commandsPerImage) : 'n/a'} | ${mg(m)?.ferretCpuMsPerImage != null ? f2(mg(m).ferretCpuMsPerImage) : 'n/a'} | ${f1(sq(m).imagesPerSec)} · ${mg(m) ? f1(mg(m).imagesPerSec) : 'n/a'} |`),
+    '',
+    'The replay runs every call in one process, so the Mongo adapter\'s guesses from its own last writes (revision.ts) also spare the start\'s read, which a worker starting a task another process created does not have.',
   ].join('\n');
 }
 

@@ -54,6 +54,8 @@ const params = {
     workerCounts: (env.BENCH_SCALEOUT_WORKERS || '1,2,4').split(',').map(Number),
     workerConcurrency: num('BENCH_SCALEOUT_WORKER_CONCURRENCY', 4),
     perHost: num('BENCH_SCALEOUT_PER_HOST', 64),
+    // How the 400 tasks go in: `batch` (one POST /batches) or `tasks` (one POST per task, 8 at a time).
+    submit: env.BENCH_SCALEOUT_SUBMIT || 'batch',
   },
   storeOps: { pages: num('BENCH_STORE_OPS_PAGES', 40), imagesPerPage: num('BENCH_IMAGES_PER_PAGE', 10), concurrency: num('BENCH_STORE_OPS_CONCURRENCY', 8) },
   ferretdb: { rounds: num('BENCH_FERRETDB_ROUNDS', 4), ops: num('BENCH_FERRETDB_OPS', 200), concurrency: num('BENCH_FERRETDB_CONCURRENCY', 4), suite: env.BENCH_FERRETDB_SUITE === '1' },
@@ -256,7 +258,7 @@ try {
     R.storeOps = await section('store operations per image', async () => {
       const services = clusterServices(outDir);
       try {
-        return { source: services.unavailable ? `no MongoDB: ${services.unavailable}` : services.source, ...(await storeOpsRun({ distDir: build.distDir, mongoUrl: services.mongoUrl, ...params.storeOps })) };
+        return { source: services.unavailable ? `no MongoDB: ${services.unavailable}` : services.source, ...(await storeOpsRun({ distDir: build.distDir, mongoUrl: services.mongoUrl, infraCpu: services.infraCpu, ...params.storeOps })) };
       } finally {
         services.stop?.();
       }

@@ -12,7 +12,7 @@ const f1 = (x) => (x == null || !Number.isFinite(x) ? '—' : x >= 100 ? x.toFix
 const f2 = (x) => (x == null || !Number.isFinite(x) ? '—' : x.toFixed(2));
 const MB = (b) => (b / 2 ** 20).toFixed(0);
 
-export async function scaleoutRun({ distDir, outDir, pages, imagesPerPage, latencyMs, workerCounts, workerConcurrency, perHost, log }) {
+export async function scaleoutRun({ distDir, outDir, pages, imagesPerPage, latencyMs, workerCounts, workerConcurrency, perHost, submit, log }) {
   const services = clusterServices(outDir);
   if (services.unavailable) return { skipped: `no MONGO_URL/AMQP_URL: ${services.unavailable}` };
   const site = await spawnFixtureSite({ pages, imagesPerPage, share: 0, latencyMs });
@@ -23,14 +23,14 @@ export async function scaleoutRun({ distDir, outDir, pages, imagesPerPage, laten
       log?.(`scaleout: ${workers} worker(s)`);
       // Polled at most every 2 s (1% of these runs' length): the harness's list queries are store work too.
       try {
-        const r = await runCluster({ distDir, site, concurrency: perHost, outDir: path.join(outDir, 'scaleout'), workers, services, env, job: { pollMaxMs: 2000 } });
+        const r = await runCluster({ distDir, site, concurrency: perHost, outDir: path.join(outDir, 'scaleout'), workers, services, env, job: { pollMaxMs: 2000, submit } });
         runs.push({ workers, ...r });
       } catch (err) {
         // One cluster size failing (e.g. a start-up timeout on a loaded machine) keeps the others' figures.
         runs.push({ workers, error: String(err.message ?? err).split('\n')[0] });
       }
     }
-    return { source: services.source, pages, imagesPerPage, uniqueImages: site.plan.uniqueImages, latencyMs, workerConcurrency, perHost, runs };
+    return { source: services.source, pages, imagesPerPage, uniqueImages: site.plan.uniqueImages, latencyMs, workerConcurrency, perHost, submit, runs };
   } finally {
     site.stop();
     services.stop();
@@ -46,12 +46,12 @@ export function scaleoutSection(S) {
   const row = (r) =>
     r.error ? `| ${r.workers} | error: ${r.error} | | | | | | | |` : `| ${r.workers} | ${f1(r.pages / r.seconds)} | **${f1(rate(r))}** | ${one ? `**${f2(rate(r) / rate(one))}×**` : '—'} | ${f2(r.seconds)} (submit ${f2(r.submitSeconds)}) | ${f2(r.cpuSeconds)} | ${r.infraCpu ? `${f2(r.infraCpu.ferretdb)} / ${f2(r.infraCpu.rabbitmq)}` : 'n/a'} | ${MB(r.peakRss)} | ${r.pages} · ${r.images}${r.failedTasks ? ` · ${r.failedTasks} failed` : ''} |`;
   return [
-    `Services: ${S.source}. The site answers every request after **${S.latencyMs} ms**; ${S.pages} pages × ${S.imagesPerPage} images (${S.uniqueImages} distinct), a text and an images task per page, 1 API process; each worker WORKER_CONCURRENCY=${S.workerConcurrency}, PER_HOST_CONCURRENCY=${S.perHost} (enough that the latency, not the limiter, sets each worker's pace). Targets: 2 workers ≥ 1.8× one, 4 ≥ 3.4×.`,
+    `Services: ${S.source}. The site answers every request after **${S.latencyMs} ms**; ${S.pages} pages × ${S.imagesPerPage} images (${S.uniqueImages} distinct), a text and an images task per page, ${S.submit === 'batch' ? 'submitted in one `POST /batches`' : 'submitted one `POST` per task, 8 at a time'}, 1 API process; each worker WORKER_CONCURRENCY=${S.workerConcurrency}, PER_HOST_CONCURRENCY=${S.perHost} (enough that the latency, not the limiter, sets each worker's pace). Targets: 2 workers ≥ 1.8× one, 4 ≥ 3.4×.`,
     '',
     '| workers | pages/s | images/s | × 1 worker | wall s | CPU s (API + workers) | CPU s FerretDB / RabbitMQ | peak RSS MB | stored pages · images |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...S.runs.map(row),
     '',
-    ...S.runs.filter((r) => !r.error && r.infraCpu).map((r) => `- ${r.workers} worker(s): FerretDB used ${f2(r.infraCpu.ferretdb / r.seconds)} of a core on average, the API + workers ${f2(r.cpuSeconds / r.seconds)}, RabbitMQ ${f2(r.infraCpu.rabbitmq / r.seconds)}; submitting the ${2 * S.pages} tasks through the one API took ${f2(r.submitSeconds)} s of the ${f2(r.seconds)} s.`),
+    ...S.runs.filter((r) => !r.error && r.infraCpu).map((r) => `- ${r.workers} worker(s): FerretDB used ${f2(r.infraCpu.ferretdb / r.seconds)} of a core on average, the API + workers ${f2(r.cpuSeconds / r.seconds)}, RabbitMQ ${f2(r.infraCpu.rabbitmq / r.seconds)}${r.otherCpu ? `, the fixture site ${f2(r.otherCpu.site / r.seconds)}, the harness ${f2(r.otherCpu.harness / r.seconds)}` : ''}; submitting the ${2 * S.pages} tasks took ${f2(r.submitSeconds)} s of the ${f2(r.seconds)} s.`),
   ].join('\n');
 }

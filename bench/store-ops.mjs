@@ -113,7 +113,7 @@ async function replay(store, mode, { pages, imagesPerPage, concurrency, batches 
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-export async function storeOpsRun({ distDir, mongoUrl, pages, imagesPerPage, concurrency }) {
+export async function storeOpsRun({ distDir, mongoUrl, infraCpu = () => undefined, pages, imagesPerPage, concurrency }) {
   hookDrivers();
   const load = (rel) => import(pathToFileURL(path.join(distDir, rel)).href);
   const { openSqliteTaskStore } = await load('models/sqlite/sqlite-task-store.js');
@@ -148,8 +148,11 @@ export async function storeOpsRun({ distDir, mongoUrl, pages, imagesPerPage, con
     const store = await openMongoTaskStore(mongoUrl, { dbName });
     try {
       counts.commands = 0;
+      const cpu0 = infraCpu(); // FerretDB's (and its PostgreSQL's) CPU, when the services are this run's own
       const seconds = await replay(store, mode, params, 'mongo');
-      out.mongo[mode] = { commandsPerImage: counts.commands / images, imagesPerSec: images / seconds };
+      const cpu1 = infraCpu();
+      const ferretCpuMsPerImage = cpu0 && cpu1 ? ((cpu1.ferretdb - cpu0.ferretdb) * 1000) / images : undefined;
+      out.mongo[mode] = { commandsPerImage: counts.commands / images, ferretCpuMsPerImage, imagesPerSec: images / seconds };
     } finally {
       await store.close();
       const conn = await rootRequire('mongoose').createConnection(mongoUrl).asPromise();

@@ -150,16 +150,20 @@ async function listAll(pool, kind) {
 }
 
 /**
- * Submits a task of each kind in `kinds` for every page and waits until all are final.
+ * Submits a task of each kind in `kinds` for every page (one POST per task, 8 at a time, or with
+ * `submit: 'batch'` one POST /batches) and waits until all are final.
  * Returns seconds from the first POST to the poll that saw nothing queued or running.
  */
-export async function runApiJob(url, base, pagePaths, { kinds = ['text', 'images'], timeoutMs = 600_000, pollMaxMs = 500 } = {}) {
+export async function runApiJob(url, base, pagePaths, { kinds = ['text', 'images'], timeoutMs = 600_000, pollMaxMs = 500, submit = 'tasks' } = {}) {
   const pool = new Pool(url, { connections: 8 });
   const limit = semaphore(8);
   const nowUs = () => Number(process.hrtime.bigint() / 1000n);
   const fromUs = nowUs();
   const t0 = performance.now();
-  await Promise.all(pagePaths.flatMap((p) => kinds.map((kind) => limit(() => json(pool, 'POST', `/${kind}_tasks`, { url: new URL(p, base).href })))));
+  const urls = pagePaths.map((p) => new URL(p, base).href);
+  // `batch`: the same tasks in the same order (page by page, its kinds together) through one POST /batches.
+  if (submit === 'batch') await json(pool, 'POST', '/batches', { urls, kinds });
+  else await Promise.all(urls.flatMap((u) => kinds.map((kind) => limit(() => json(pool, 'POST', `/${kind}_tasks`, { url: u })))));
   const submitSeconds = (performance.now() - t0) / 1000;
   const pending = async () => {
     for (const kind of kinds) {

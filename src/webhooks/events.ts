@@ -56,8 +56,13 @@ export class WebhookEvents {
     return crawl ? 'crawl' : 'batch';
   }
 
+  /** A task's own endpoint; a batch's task has none (webhooks are given per batch), so it costs no store read. */
+  private ownEndpoint(task: Task): Promise<WebhookEndpoint | null> {
+    return task.batchId ? Promise.resolve(null) : this.endpoint(task.id);
+  }
+
   async taskStarted(task: Task): Promise<void> {
-    const own = await this.endpoint(task.id);
+    const own = await this.ownEndpoint(task);
     if (own) await this.record(own, 'task.started', `started/${task.attempts}`, taskData(task));
     if (!task.batchId || this.startedBatches.has(task.batchId)) return;
     const batch = await this.endpoint(task.batchId);
@@ -67,7 +72,7 @@ export class WebhookEvents {
   }
 
   async taskFinished(task: Task): Promise<void> {
-    const own = await this.endpoint(task.id);
+    const own = await this.ownEndpoint(task);
     if (own) await this.record(own, task.status === 'succeeded' ? 'task.completed' : 'task.failed', `finished/${task.attempts}`, taskData(task));
     if (!task.batchId) return;
     const batch = await this.endpoint(task.batchId);

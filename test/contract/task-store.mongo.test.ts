@@ -109,6 +109,40 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
         expect(final?.status).toBe(completed ? 'stored' : 'pending');
       }
     });
+
+    // A's completions start from the images as A last wrote them (no read) and go out as one batch write;
+    // one of them was moved on by B meanwhile: that one is decided again on what B left, the rest apply.
+    it('applies a batch of completions except the image another connection moved on, which it reports as it stands', async () => {
+      const [a, b] = pair();
+      const task = await a.createTask({ kind: 'images', url: 'https://example.test/batch', refresh: false });
+      const urls = [0, 1, 2].map((i) => `https://example.test/batch/${i}.png`);
+      const claims = await a.claimImages(urls, { taskId: task.id, staleAfterMs: 60_000 });
+      expect(claims.map((c) => c.outcome)).toEqual(['claimed', 'claimed', 'claimed']);
+      const moved = claims[1]!.image.id;
+      await b.releaseImage(moved, task.id); // as if its owner gave it back from elsewhere
+      await new Promise((r) => setTimeout(r, 200)); // B's spent ticket is deleted by now: A's write itself must notice
+      const settled = await a.settleImages(claims.map((c, position) => ({
+        link: { taskId: task.id, position, sourceUrl: urls[position]!, imageId: c.image.id, outcome: 'stored' as const },
+        completion: { status: 'stored' as const, file },
+      })));
+      expect(settled.map((s) => s.linked)).toEqual([true, false, true]);
+      expect(settled[1]!.image).toMatchObject({ id: moved, status: 'pending' });
+      expect(settled[1]!.image?.ownerTaskId).toBeUndefined();
+      expect((await b.getImage(claims[0]!.image.id))?.status).toBe('stored');
+      expect((await b.getImage(moved))?.status).toBe('pending');
+      expect((await b.getImage(claims[2]!.image.id))?.status).toBe('stored');
+    });
+
+    it('records a dispatch receipt as a no-op when another connection started the task after this one created it', async () => {
+      const [a, b] = pair();
+      const task = await a.createTask({ kind: 'text', url: 'https://example.test/receipt', refresh: false });
+      const started = await b.startTask(task.id, { owner: 'w-b', ms: 60_000 });
+      expect(started?.status).toBe('running');
+      await a.markDispatched([task.id]); // A remembers the task as queued and pending: its guess must not win
+      const now = await b.getTask(task.id);
+      expect(now).toMatchObject({ status: 'running', lease: { owner: 'w-b' } });
+      expect(await a.finishTask(task.id, { status: 'succeeded' }, 'w-b')).toMatchObject({ status: 'succeeded' });
+    });
   });
 
   describe('a crawl frontier left half-done by a process that died inside add', () => {

@@ -13,6 +13,8 @@ export interface ImageDoc {
   error?: TaskError;
   /** Bumped by every update; see revision.ts. */
   rev: number;
+  /** The batch write that made this revision, if one did (revision.ts). */
+  stamp?: string;
 }
 
 export const imageSchema = new Schema<ImageDoc>(
@@ -26,6 +28,7 @@ export const imageSchema = new Schema<ImageDoc>(
     file: Schema.Types.Mixed,
     error: Schema.Types.Mixed,
     rev: { type: Number, required: true },
+    stamp: String,
   },
   { versionKey: false, id: false, strict: true, minimize: false },
 );

@@ -48,8 +48,17 @@ export function bindModels(conn: Connection): Models {
  * createIndexes, not syncIndexes: it only adds what is missing, so processes opening the store at once
  * (or an older version still running) never drop each other's indexes.
  */
+/**
+ * Creates every collection, then its indexes. Every collection, even one without indexes: FerretDB v1
+ * creates a missing collection on its first write under its catalogue's lock, while it waits for a
+ * PostgreSQL connection that requests waiting for that lock hold; with more than its 50 connections' worth
+ * of commands in flight, it hangs for good (seen in a cluster bench on the first text saved).
+ */
 export async function ensureIndexes(models: Models): Promise<void> {
   for (const model of Object.values(models) as Model<unknown>[]) {
+    await model.createCollection().catch((err: unknown) => {
+      if ((err as { code?: unknown }).code !== 48) throw err; // NamespaceExists: another process made it first
+    });
     await model.createIndexes();
   }
 }

@@ -25,7 +25,7 @@ import {
   type LeaseRequest, type StartOptions, type StartRefusal, type TaskPatch,
 } from '../task-lease-rules.js';
 import {
-  claimResult, decideClaim, decideCompletion, decideFinish, decideImageRelease, emptyCounts, foldCounts, imageIdFor,
+  claimResult, decideClaim, decideCompletion, decideFinish, decideImageRelease, emptyCounts, foldCounts,
   newImageClaim, type FinishResult, type ImagePatch,
 } from '../task-rules.js';
 import { checkPageLimit, pageOf } from '../paging.js';
@@ -108,6 +108,7 @@ export class MongoTaskStore implements TaskStore {
     if (input.owner !== undefined) doc.owner = input.owner;
     if (input.options) doc.options = input.options;
     await this.m.tasks.create(doc);
+    this.revisions.inserted('tasks', doc); // its dispatch receipt, written by this process, needs no read
     return toTask(doc);
   }
 
@@ -204,18 +205,19 @@ export class MongoTaskStore implements TaskStore {
     });
   }
 
-  /** The record port for many images at once (Revisions.updateMany); `known`: documents just read. */
+  /** The record port for many images at once (Revisions.updateMany). */
   private updateImages(
-    ids: readonly string[], decide: (image: ImageRecord) => ImagePatch | null, known?: ReadonlyMap<string, ImageDoc>,
+    ids: readonly string[], decide: (image: ImageRecord) => ImagePatch | null,
   ): Promise<Map<string, { doc: ImageDoc; changed: boolean }>> {
     return this.revisions.updateMany('images', this.m.images, ids, (d) => {
       const patch = decide(toImage(d));
       return patch && imageChange(patch);
-    }, known);
+    });
   }
 
   async saveText(id: string, text: string): Promise<void> {
-    if (!(await this.m.tasks.exists({ _id: id }).exec())) throw new Error(`unknown task ${id}`);
+    // A task this process started or wrote needs no check (the worker saving its text has just started it).
+    if (!this.revisions.wrote('tasks', id) && !(await this.m.tasks.exists({ _id: id }).exec())) throw new Error(`unknown task ${id}`);
     await upsert(() => this.m.texts.updateOne({ _id: id }, { $set: { utf8: Buffer.from(text, 'utf8') }, $unset: { text: 1 } }, { upsert: true }).exec());
   }
 
@@ -236,36 +238,36 @@ export class MongoTaskStore implements TaskStore {
   }
 
   /**
-   * Reads of every image by its derived id (sent together), one unordered insert of those not there yet (a
-   * duplicate key: another task inserted it first), and the claim rule on the rest through Revisions.updateMany.
+   * One unordered insert of every image as a new claim: a new image (the common case) costs no read. Those
+   * that exist fail with a duplicate key, and the claim rule decides on them through Revisions.updateMany.
    */
   async claimImages(sourceUrls: readonly string[], options: ClaimOptions): Promise<ClaimResult[]> {
     const urls = [...new Set(sourceUrls)];
+    if (urls.length === 0) return [];
     const nowMs = Date.now();
-    const ids = new Map(urls.map((u) => [u, imageIdFor(u)]));
-    const known = new Map((await this.revisions.readMany(this.m.images, [...ids.values()])).map((d) => [d._id, d]));
-    const results = new Map<string, ClaimResult>();
-    const fresh = urls.filter((u) => !known.has(ids.get(u)!)).map((u) => newImageClaim(u, options, nowMs));
-    if (fresh.length > 0) {
-      let lost = new Set<number>();
-      try {
-        await this.m.images.collection.insertMany(fresh.map(freshImageDoc) as never[], { ordered: false });
-      } catch (err) {
-        const failed = writeErrorsOf(err);
-        if (!failed || failed.some((e) => !isDuplicateKey(e))) throw err;
-        lost = new Set(failed.map((e) => e.index)); // inserted by another task meanwhile: claimed by the rule below
-      }
-      fresh.forEach((image, i) => {
-        if (!lost.has(i)) results.set(image.sourceUrl, claimResult(image, true));
-      });
+    const fresh = urls.map((u) => newImageClaim(u, options, nowMs));
+    const docs = fresh.map(freshImageDoc);
+    let lost = new Set<number>();
+    try {
+      await this.m.images.collection.insertMany(docs as never[], { ordered: false });
+    } catch (err) {
+      const failed = writeErrorsOf(err);
+      if (!failed || failed.some((e) => !isDuplicateKey(e))) throw err;
+      lost = new Set(failed.map((e) => e.index)); // already there: claimed by the rule below
     }
-    const rest = urls.filter((u) => !results.has(u));
+    const results = new Map<string, ClaimResult>();
+    fresh.forEach((image, i) => {
+      if (lost.has(i)) return;
+      this.revisions.inserted('images', docs[i]!);
+      results.set(image.sourceUrl, claimResult(image, true));
+    });
+    const rest = fresh.filter((_, i) => lost.has(i));
     if (rest.length > 0) {
-      const decided = await this.updateImages(rest.map((u) => ids.get(u)!), (img) => decideClaim(img, options, Date.now()), known);
-      for (const u of rest) {
-        const res = decided.get(ids.get(u)!);
-        if (!res) throw new Error(`image vanished during claim: ${u}`);
-        results.set(u, claimResult(toImage(res.doc), res.changed));
+      const decided = await this.updateImages(rest.map((r) => r.id), (img) => decideClaim(img, options, Date.now()));
+      for (const { id, sourceUrl } of rest) {
+        const res = decided.get(id);
+        if (!res) throw new Error(`image vanished during claim: ${sourceUrl}`);
+        results.set(sourceUrl, claimResult(toImage(res.doc), res.changed));
       }
     }
     return sourceUrls.map((u) => results.get(u)!);
@@ -353,6 +355,7 @@ export class MongoTaskStore implements TaskStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.revisions.flush();
     await this.conn.close();
   }
 
@@ -365,20 +368,25 @@ export class MongoTaskStore implements TaskStore {
     return docs.map((d) => toTask(d, counts.get(d._id)));
   }
 
-  /** One $group over the links of the given tasks ($group works on FerretDB v1; $lookup does not). */
+  /**
+   * One $group per task, over its links matched by equality, sent together: FerretDB v1 answers `taskId: X`
+   * from the index and `taskId: {$in: [...]}` by scanning every link of every task ($lookup it lacks).
+   */
   private async countsFor(taskIds: string[]): Promise<Map<string, ImageCounts>> {
-    if (taskIds.length === 0) return new Map();
-    const rows = await this.m.taskImages.aggregate<{ _id: { taskId: string; outcome: ImageOutcome }; n: number }>([
-      { $match: { taskId: { $in: taskIds } } },
-      { $group: { _id: { taskId: '$taskId', outcome: '$outcome' }, n: { $sum: 1 } } },
-    ]).exec();
-    return foldCounts(rows.map((r) => ({ taskId: r._id.taskId, outcome: r._id.outcome, n: r.n })));
+    const rows = await Promise.all([...new Set(taskIds)].map(async (taskId) => {
+      const groups = await this.m.taskImages.aggregate<{ _id: ImageOutcome; n: number }>([
+        { $match: { taskId } },
+        { $group: { _id: '$outcome', n: { $sum: 1 } } },
+      ]).exec();
+      return groups.map((g) => ({ taskId, outcome: g._id, n: g.n }));
+    }));
+    return foldCounts(rows.flat());
   }
 
-  /** Fills each link's file from its image record: a second query, as FerretDB v1 has no $lookup. */
+  /** Fills each link's file from its image record: reads by `_id` (FerretDB v1 has no $lookup, and scans for `$in`). */
   private async withFiles(docs: TaskImageDoc[]): Promise<TaskImage[]> {
     const ids = [...new Set(docs.filter((d) => d.outcome === 'stored' || d.outcome === 'reused').map((d) => d.imageId))];
-    const images = ids.length === 0 ? [] : await this.m.images.find({ _id: { $in: ids } }).lean<ImageDoc[]>().exec();
+    const images = await this.revisions.readMany(this.m.images, ids);
     const byId = new Map(images.map((i) => [i._id, i]));
     return docs.map((d) => toTaskImage(d, byId.get(d.imageId)));
   }

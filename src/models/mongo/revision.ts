@@ -10,13 +10,14 @@
  *   read the document at revision r → decide → insert the ticket `scope/id/r+1` (unique `_id`; a duplicate
  *   key means someone else is updating it: wait and start over) → write with rev r+1 where `{_id, rev: r}`
  *   (a ticket is deleted after use, so a reader that saw r long ago could re-insert it: its write then
- *   matches nothing, and it reads again) → delete the ticket.
+ *   matches nothing, and it reads again) → delete the ticket (soon after, many in one command: SpentTickets).
  *
  * Only the holder of ticket r+1 can move the document from r to r+1, so FerretDB's non-atomic filter is
- * enough here: nobody else writes the document between its read and its write. A ticket left behind by a process that died between insert
- * and delete is cleared once older than TICKET_STALE_MS. On a real MongoDB this costs a few round trips
- * and is equally correct.
+ * enough here: nobody else writes the document between its read and its write. A ticket left behind by a
+ * process that died between insert and delete is cleared once older than TICKET_STALE_MS. On a real
+ * MongoDB this costs a few round trips and is equally correct.
  */
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Schema } from 'mongoose';
 import type { Model, UpdateQuery } from 'mongoose';
@@ -38,6 +39,8 @@ export const ticketSchema = new Schema<TicketDoc>(
 export interface Revisioned {
   _id: string;
   rev: number;
+  /** Who wrote this revision, when it was written in a batch (updateMany reads it back to tell which applied). */
+  stamp?: string;
 }
 
 /** Top-level fields to set and to remove. */
@@ -66,22 +69,114 @@ export function writeErrorsOf(err: unknown): Array<{ index: number; code: unknow
   return list.every((e) => typeof e.index === 'number') ? list.map((e) => ({ index: e.index as number, code: e.code })) : undefined;
 }
 
-export function applyChange<D extends Revisioned>(doc: D, change: Change, rev: number): D {
-  const next: Record<string, unknown> = { ...(doc as object), ...change.set, rev };
+/** The document after `change` at revision `rev` (a stamp stays until the next batch write replaces it: each is unique). */
+export function applyChange<D extends Revisioned>(doc: D, change: Change, rev: number, stamp?: string): D {
+  const next: Record<string, unknown> = { ...(doc as object), ...change.set, rev, ...(stamp ? { stamp } : {}) };
   for (const key of change.unset ?? []) delete next[key];
   return next as D;
 }
 
-export function toUpdate<D>(change: Change, rev: number): UpdateQuery<D> {
-  const update: Record<string, unknown> = { $set: { ...change.set, rev } };
+export function toUpdate<D>(change: Change, rev: number, stamp?: string): UpdateQuery<D> {
+  const update: Record<string, unknown> = { $set: { ...change.set, rev, ...(stamp ? { stamp } : {}) } };
   if (change.unset && change.unset.length > 0) {
     update.$unset = Object.fromEntries(change.unset.map((k) => [k, '']));
   }
   return update as UpdateQuery<D>;
 }
 
+/**
+ * The documents this process wrote last (by scope and id, the newest RECENT_MAX), used as the first guess
+ * of an update instead of a read. A guess is safe because the write checks it: it applies only if the
+ * document is still at the guessed revision (under the ticket of the next one), else the update reads and
+ * decides again. The winning case is common: a worker finishes the task it started, completes the images
+ * it claimed, an API records the dispatch of the task it created; each saves one read.
+ */
+class Recent {
+  private readonly docs = new Map<string, Revisioned>();
+
+  constructor(private readonly max: number) {}
+
+  get<D extends Revisioned>(scope: string, id: string): D | undefined {
+    return this.docs.get(`${scope}/${id}`) as D | undefined;
+  }
+
+  set<D extends Revisioned>(scope: string, doc: D): D {
+    const key = `${scope}/${doc._id}`;
+    this.docs.delete(key); // to the back of the eviction order
+    this.docs.set(key, doc);
+    if (this.docs.size > this.max) this.docs.delete(this.docs.keys().next().value!);
+    return doc;
+  }
+
+  /** A guess that proved wrong (the document moved on): the next update reads. */
+  forget(scope: string, id: string): void {
+    this.docs.delete(`${scope}/${id}`);
+  }
+}
+
+const RECENT_MAX = 4096;
+
+/**
+ * Tickets whose write is done, deleted in batches a little later: one command for all the updates of
+ * SPENT_FLUSH_MS instead of one per update. A spent ticket left in place is harmless: only a reader that
+ * saw the revision before it can ask for it again, and that reader backs off and reads again, finding the
+ * next revision (whose ticket is free). Tickets of a process that dies first are cleared as stale.
+ */
+class SpentTickets {
+  private readonly ids: string[] = [];
+  private flushing?: Promise<void>;
+
+  constructor(private readonly tickets: Model<TicketDoc>, private readonly delayMs: number) {}
+
+  add(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    this.ids.push(...ids);
+    this.flushing ??= this.drain();
+  }
+
+  /** Resolves once every ticket added so far is deleted (or failed to be: then it is cleared as stale). */
+  async flush(): Promise<void> {
+    await this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    await sleep(this.delayMs);
+    while (this.ids.length > 0) {
+      const batch = this.ids.splice(0, 1000);
+      // One command of a statement per `_id` (a `deleteMany` by `$in` scans every ticket on FerretDB v1).
+      await this.tickets.bulkWrite(batch.map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false }).catch(() => undefined);
+    }
+    this.flushing = undefined;
+  }
+}
+
+const SPENT_FLUSH_MS = 50;
+
 export class Revisions {
-  constructor(private readonly tickets: Model<TicketDoc>) {}
+  private readonly recent = new Recent(RECENT_MAX);
+  private readonly spent: SpentTickets;
+  /** This process's part of a batch write's stamp, and its count of batch writes. */
+  private readonly writer = randomBytes(6).toString('hex');
+  private writes = 0;
+
+  constructor(private readonly tickets: Model<TicketDoc>) {
+    this.spent = new SpentTickets(tickets, SPENT_FLUSH_MS);
+  }
+
+  /** Deletes the spent tickets now (before the connection closes). */
+  flush(): Promise<void> {
+    return this.spent.flush();
+  }
+
+  /** Did this process write (or insert) the document lately? Then it existed a moment ago. */
+  wrote(scope: string, id: string): boolean {
+    return this.recent.get(scope, id) !== undefined;
+  }
+
+  /** A document this process has just inserted, as the first guess of its next update. */
+  inserted<D extends Revisioned>(scope: string, doc: D): void {
+    this.recent.set(scope, doc);
+  }
 
   /**
    * Applies `decide(doc)` to the document `id` of `model` atomically with respect to every other update made
@@ -95,11 +190,20 @@ export class Revisions {
     decide: (doc: D) => Change | null,
   ): Promise<{ doc: D; changed: boolean } | null> {
     const deadline = Date.now() + MAX_WAIT_MS;
+    // The document as this process last wrote it, if it did: tried first, without a read (see Recent).
+    let hint = this.recent.get<D>(scope, id);
     for (let attempt = 0; ; attempt++) {
-      const doc = await this.read(model, id);
+      const doc = hint ?? await this.read(model, id);
       if (!doc) return null;
       const change = decide(doc);
-      if (!change) return { doc, changed: false };
+      if (!change) {
+        if (hint) { // "nothing to do" is only an answer when decided on the document as it stands
+          hint = undefined;
+          continue;
+        }
+        return { doc, changed: false };
+      }
+      hint = undefined;
 
       const rev = doc.rev + 1;
       const ticket = `${scope}/${id}/${rev}`;
@@ -109,9 +213,10 @@ export class Revisions {
           // holds ticket r + 1, which is ours, so nothing else can write it between FerretDB's read and write;
           // a document that moved on before we took the ticket does not match (a stale reader re-taking r + 1).
           const res = await model.updateOne({ _id: id, rev: doc.rev } as never, toUpdate<D>(change, rev)).exec();
-          if (res.matchedCount === 1) return { doc: applyChange(doc, change, rev), changed: true };
+          if (res.matchedCount === 1) return { doc: this.recent.set(scope, applyChange(doc, change, rev)), changed: true };
+          this.recent.forget(scope, id);
         } finally {
-          await this.tickets.deleteOne({ _id: ticket }).exec();
+          this.spent.add([ticket]);
         }
         continue; // the document moved on since we read it (or is gone): read and decide again at once
       }
@@ -124,30 +229,36 @@ export class Revisions {
   }
 
   /**
-   * update() for several documents at once, with a fixed number of commands whatever their count: one read
-   * (skipped for ids in `known`, read just before), one insert of all tickets, one re-read, one bulk write,
-   * one delete of the tickets. A document whose ticket is held, or that moved on since the read, goes through update() on
-   * its own (the rare, contended path). Results by id; ids of missing documents are absent.
+   * update() for several documents at once: a read by `_id` of each document this process did not write
+   * last (sent together), one insert of all tickets, one write of them all, and (later, with others) one
+   * delete of the tickets. A document whose ticket is held, or that moved on since the read, goes through
+   * update() on its own (the rare, contended path). Results by id; ids of missing documents are absent.
    */
   async updateMany<D extends Revisioned>(
     scope: string,
     model: Model<D>,
     ids: readonly string[],
     decide: (doc: D) => Change | null,
-    known: ReadonlyMap<string, D> = new Map(),
   ): Promise<Map<string, { doc: D; changed: boolean }>> {
     const results = new Map<string, { doc: D; changed: boolean }>();
     const unique = [...new Set(ids)];
-    const docs = new Map(known);
-    const unread = unique.filter((id) => !docs.has(id));
-    for (const doc of unread.length ? await this.readMany(model, unread) : []) docs.set(doc._id, doc);
-
     const wanted = new Map<string, { doc: D; change: Change; ticket: string }>();
+    const want = (doc: D, change: Change) => wanted.set(doc._id, { doc, change, ticket: `${scope}/${doc._id}/${doc.rev + 1}` });
+    // Documents this process wrote last need no read when the decision on them is a change (see Recent).
+    const unread: string[] = [];
     for (const id of unique) {
-      const doc = docs.get(id);
+      const hint = this.recent.get<D>(scope, id);
+      const change = hint && decide(hint);
+      if (change) want(hint, change);
+      else unread.push(id);
+    }
+    const docs = new Map<string, D>();
+    for (const doc of unread.length ? await this.readMany(model, unread) : []) docs.set(doc._id, doc);
+    for (const id of unique) {
+      const doc = wanted.has(id) ? undefined : docs.get(id);
       if (!doc) continue;
       const change = decide(doc);
-      if (change) wanted.set(id, { doc, change, ticket: `${scope}/${id}/${doc.rev + 1}` });
+      if (change) want(doc, change);
       else results.set(id, { doc, changed: false });
     }
     const retry: string[] = [];
@@ -156,16 +267,29 @@ export class Revisions {
       try {
         const writes = [...wanted].filter(([, w]) => held.has(w.ticket));
         for (const [id, w] of wanted) if (!held.has(w.ticket)) retry.push(id);
-        // One write per document, sent together (round trips overlap): its own filter on r says whether it
-        // applied, which a bulk write's total could not. As in update(), the tickets keep anyone else out.
-        const matched = await Promise.all(writes.map(async ([id, w]) =>
-          (await model.updateOne({ _id: id, rev: w.doc.rev } as never, toUpdate<D>(w.change, w.doc.rev + 1)).exec()).matchedCount === 1));
-        writes.forEach(([id, w], i) => {
-          if (matched[i]) results.set(id, { doc: applyChange(w.doc, w.change, w.doc.rev + 1), changed: true });
-          else retry.push(id); // it moved on before we took its ticket
-        });
+        // One command with a statement per document. Its total says whether all applied (the common case);
+        // when not, the documents are read back, and those carrying this write's stamp are the ones that did.
+        // As in update(), the tickets keep anyone else from moving them from r to r + 1 meanwhile.
+        const stamp = `${this.writer}.${++this.writes}`;
+        const applied = new Set<string>();
+        if (writes.length > 0) {
+          const res = await model.bulkWrite(writes.map(([id, w]) => ({
+            updateOne: { filter: { _id: id, rev: w.doc.rev }, update: toUpdate<D>(w.change, w.doc.rev + 1, stamp) },
+          })) as never, { ordered: false });
+          const all = res.matchedCount === writes.length;
+          const back = all ? [] : await this.readMany(model, writes.map(([id]) => id));
+          for (const [id] of writes) if (all) applied.add(id);
+          for (const doc of back) if (doc.stamp === stamp) applied.add(doc._id);
+        }
+        for (const [id, w] of writes) {
+          if (applied.has(id)) results.set(id, { doc: this.recent.set(scope, applyChange(w.doc, w.change, w.doc.rev + 1, stamp)), changed: true });
+          else { // it moved on before we took its ticket (or right after our write: then update() decides again)
+            this.recent.forget(scope, id);
+            retry.push(id);
+          }
+        }
       } finally {
-        if (held.size > 0) await this.tickets.deleteMany({ _id: { $in: [...held] } }).exec();
+        this.spent.add([...held]);
       }
     }
     for (const id of retry) {

@@ -25,6 +25,8 @@ export interface TaskDoc {
   dispatchPendingSince?: Date;
   /** Bumped by every update; see revision.ts. */
   rev: number;
+  /** The batch write that made this revision, if one did (revision.ts). */
+  stamp?: string;
   batchId?: string;
   batchSeq?: number;
 }
@@ -52,6 +54,7 @@ export const taskSchema = new Schema<TaskDoc>(
     leaseUntil: Date,
     dispatchPendingSince: Date,
     rev: { type: Number, required: true },
+    stamp: String,
     batchId: String,
     batchSeq: Number,
   },
