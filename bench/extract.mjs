@@ -21,7 +21,13 @@ const DATA_CANDIDATES = [
 /** The split every figure uses: held out when the first byte of sha256(file name) is a multiple of 5. */
 export const isHeldOut = (file) => createHash('sha256').update(file).digest()[0] % 5 === 0;
 
-const norm = (s) => s.replace(/\s+/g, ' ').trim();
+/**
+ * Whitespace runs collapse, invisible characters (soft hyphens, zero-width spaces) go, and canonically
+ * equivalent characters compare equal (NFC): the annotators copied passages from rendered pages, some
+ * keeping a page's soft hyphens (3 pages) and others not, some with a letter precomposed (Bengali য়) where
+ * the page has it decomposed.
+ */
+export const norm = (s) => s.normalize('NFC').replace(/[\u00ad\u200b]/g, '').replace(/\s+/g, ' ').trim();
 
 /** Counts for one page's output against its passages. */
 export function scorePage(output, entry) {
@@ -38,13 +44,13 @@ export function f1Of(c) {
   return { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };
 }
 
-function findData() {
+export function findData() {
   const dir = DATA_CANDIDATES.find((d) => fs.existsSync(path.join(d, 'evaldata.json')));
   if (!dir) throw new Error(`article-extraction-dev not found (set BENCH_EXTRACT_DATA); looked in ${DATA_CANDIDATES.join(', ')}`);
   return dir;
 }
 
-function unpack(dataDir, outDir) {
+export function unpack(dataDir, outDir) {
   const pagesDir = path.join(outDir, 'extract-pages');
   if (!fs.existsSync(path.join(pagesDir, '.done'))) {
     fs.mkdirSync(pagesDir, { recursive: true });
@@ -145,7 +151,7 @@ export function extractMarkdown(x) {
   if (x.error) return `_failed: ${x.error}_`;
   const f = (v) => v.toFixed(3);
   const row = (name, r) => `| ${name} | **${f(r.all.f1)}** | ${f(r.all.precision)} | ${f(r.all.recall)} | ${f(r.dev.f1)} | ${f(r.held.f1)} | ${r.pagesPerSec.toFixed(1)} |`;
-  return `Dev set: ${x.pages} annotated pages (avg ${x.avgKiB.toFixed(0)} KiB), ${x.heldOutPages} of them held out by a hash of the file name (never looked at while tuning). One core, pages decoded beforehand; time = parse + extraction.
+  return `Dev set: ${x.pages} annotated pages (avg ${x.avgKiB.toFixed(0)} KiB), ${x.heldOutPages} of them held out by a hash of the file name (never looked at while tuning). One core, pages decoded beforehand; time = parse + extraction. Output and passages are compared after NFC, collapsing whitespace and dropping invisible characters (soft hyphens), which some annotations keep and others not.
 
 | extractor | F1 | precision | recall | F1, tuning part | F1, held out | pages/s |
 |---|---|---|---|---|---|---|

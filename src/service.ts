@@ -17,16 +17,15 @@ import { UsageCounter } from './ops/usage-counter.js';
 import { registry, telemetry } from './ops/telemetry.js';
 import { MemoryTokenBuckets, SharedTokenBuckets } from './ops/token-bucket.js';
 import type { Logger } from './logger.js';
-import { openMongoTaskStore } from './models/mongo/mongo-task-store.js';
 import { openSqliteTaskStore } from './models/sqlite/sqlite-task-store.js';
 import type { TaskStore } from './models/task-store.js';
-import { createCeleryQueue } from './queue/celery/celery-queue.js';
 import { startDispatchSweeper, withDispatchReceipts, type DispatchSweeper } from './queue/dispatch-sweeper.js';
 import { InlineQueue } from './queue/inline-queue.js';
 import { StoreFeeder } from './queue/store-feeder.js';
 import type { JobQueue } from './queue/job-queue.js';
 import { createFetcher, type Fetcher } from './scrape/fetcher.js';
 import { inlineExtractor, threadedExtractor, type PageExtractor } from './scrape/page-extractor.js';
+import { inlineHasher, threadedHasher, type ImageHasher } from './scrape/image-hasher.js';
 import { HostLimiter } from './scrape/host-limiter.js';
 import { ProxyPool } from './scrape/proxy-pool.js';
 import { OriginFiles } from './scrape/rights/origin-files.js';
@@ -34,7 +33,6 @@ import { RightsReader } from './scrape/rights/rights-reader.js';
 import { rightsTokens } from './scrape/rights/tokens.js';
 import { userAgentToken } from './scrape/robots.js';
 import type { BlobStore } from './storage/blob-store.js';
-import { S3BlobStore, S3ConfigError } from './storage/s3-blob-store.js';
 import { VolumeBlobStore } from './storage/volume-blob-store.js';
 import { RecentPages } from './worker/recent-pages.js';
 import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js';
@@ -42,6 +40,7 @@ import { createCrawlStep, type JobSink } from './worker/crawl-step.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookEvents } from './webhooks/events.js';
 import { createWebhookSender } from './webhooks/sender.js';
+import sharp from 'sharp';
 
 export interface RunningService {
   /** Base URL of the API, when this role serves it. */
@@ -63,9 +62,15 @@ interface Adapters {
   feeder?: StoreFeeder;
 }
 
+/*
+ * The cluster adapters (mongoose, amqplib, the AWS SDK) are imported only when configured: loaded
+ * statically they were ~60 MB of a standalone process's memory that it never used.
+ */
+
 /** The blob store, checked before anything else opens: a wrong bucket or key stops the start with a clear message. */
 async function openBlobs(config: Config): Promise<Pick<Adapters, 'blobs' | 'media' | 'closeBlobs'>> {
   if (config.s3) {
+    const { S3BlobStore, S3ConfigError } = await import('./storage/s3-blob-store.js');
     const s3 = new S3BlobStore({ ...config.s3, publicBaseUrl: config.publicMediaUrl ?? '/media' });
     try {
       await s3.verify();
@@ -83,8 +88,9 @@ async function openBlobs(config: Config): Promise<Pick<Adapters, 'blobs' | 'medi
 
 async function openAdapters(config: Config, log: Logger): Promise<Adapters> {
   const blobs = await openBlobs(config);
-  const store = config.mongoUrl ? await openMongoTaskStore(config.mongoUrl) : openSqliteTaskStore(config.sqliteFile);
-  const queue = config.amqpUrl
+  const store = config.mongoUrl ? await (await import('./models/mongo/mongo-task-store.js')).openMongoTaskStore(config.mongoUrl) : openSqliteTaskStore(config.sqliteFile);
+  const createCeleryQueue = config.amqpUrl ? (await import('./queue/celery/celery-queue.js')).createCeleryQueue : undefined;
+  const queue = config.amqpUrl && createCeleryQueue
     ? withDispatchReceipts(
       createCeleryQueue({ amqpUrl: config.amqpUrl, queueName: config.queueName, log, connectionName: `scrapeds-${config.role}`, retry: config.retry }),
       store,
@@ -117,11 +123,16 @@ function jobSink({ queue, feeder }: Adapters, log: Logger): JobSink {
   };
 }
 
-function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; webhooks: { close(): Promise<void> }; ready: Promise<void> } {
+function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: AbortSignal): { fetcher: Fetcher; extractor: PageExtractor; hasher: ImageHasher; webhooks: { close(): Promise<void> }; ready: Promise<void> } {
   const { store, queue, blobs, feeder } = adapters;
   const extractor = config.parseThreads > 0
     ? threadedExtractor({ threads: config.parseThreads, timeoutMs: config.parseTimeoutMs, maxWaiting: config.parseQueue, maxDepth: config.parseMaxDepth })
     : inlineExtractor({ maxDepth: config.parseMaxDepth });
+  // PARSE_THREADS=0 keeps all CPU work on the main thread (tests run from sources, where threads cannot load them).
+  // libvips' operation cache (50 MB by default) keeps results for a repeat of the same operation on the same
+  // input, which never comes here (each image is decoded once); it only held memory. Process-wide.
+  sharp.cache(false);
+  const hasher = config.parseThreads > 0 ? threadedHasher({ concurrency: config.imageConcurrency * config.workerConcurrency }) : inlineHasher;
   const f = config.fetch;
   const fetcher = createFetcher({
     userAgent: f.userAgent,
@@ -150,6 +161,7 @@ function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: 
     lease: { owner: leaseOwner(config), ms: config.taskLeaseMs },
     maxAttempts: config.retry.maxAttempts,
     pages: { fetcher, extractor, recent: new RecentPages(config.pageReuse), ...pageLimits, rights },
+    hasher,
     images: {
       concurrency: config.imageConcurrency,
       maxBytes: config.fetch.maxImageBytes,
@@ -173,7 +185,7 @@ function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: 
     await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();
-  return { fetcher, extractor, webhooks, ready };
+  return { fetcher, extractor, hasher, webhooks, ready };
 }
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
@@ -261,6 +273,7 @@ export async function startService(config: Config, log: Logger): Promise<Running
       await worker?.webhooks.close();
       await worker?.fetcher.close();
       await worker?.extractor.close();
+      await worker?.hasher.close();
       metricsServer?.close();
       // After the drain, so the counts of the last tasks are written too.
       await usage.close();

@@ -1,6 +1,6 @@
 /**
- * One parse of an HTML page → its title, whole-page text, main content (as text and as Markdown), metadata
- * and every image it references.
+ * One parse of an HTML page → its title, whole-page text, metadata, every image it references, and the main
+ * content (as text and as Markdown) when the page's tasks ask for it (`ExtractParts`).
  *
  * cheerio/slim parses with htmlparser2: measured about 2.5× faster than parse5 on an 850 kB page here, and
  * it parses <noscript> content as elements (parse5, scripting on, makes it text), so lazy-loading fallbacks
@@ -25,10 +25,11 @@ export interface ExtractedPage {
   title?: string;
   /** The whole page's text (format `text`). */
   text: string;
-  /** The main content as text (format `main`): the article or post body and its headings. */
-  main: string;
-  /** The main content as Markdown (format `markdown`). */
-  markdown: string;
+  /** The main content as text (format `main`): the article or post body and its headings. When asked for. */
+  main?: string;
+  /** The main content as Markdown (format `markdown`). When asked for. */
+  markdown?: string;
+  /** Its word count (of the main content) only when the main content was asked for. */
   metadata: PageMetadata;
   /** Absolute http(s) URLs without fragment, or data:image URIs; distinct, in order of first appearance. */
   images: string[];
@@ -52,7 +53,33 @@ const IMG_SRCSET_ATTRS = ['srcset', 'data-srcset', 'data-lazy-srcset'];
 
 
 
+/**
+ * What is extracted beyond the text, metadata, images and links every task may read. The main content and
+ * its Markdown are most of a parse's cost (Markdown: turndown re-parses the content with domino), so they
+ * are made only for the tasks that read them.
+ */
+export interface ExtractParts {
+  /** The main content's text, and the word count measured on it (text tasks: their metadata needs it). */
+  main: boolean;
+  /** The main content as Markdown (implies `main`'s content search, not its text). */
+  markdown: boolean;
+}
+
+export const NO_PARTS: ExtractParts = { main: false, markdown: false };
+export const ALL_PARTS: ExtractParts = { main: true, markdown: true };
+
+/** Whether `have` holds everything `want` asks for. */
+export function coversParts(have: ExtractParts, want: ExtractParts): boolean {
+  return (have.main || !want.main) && (have.markdown || !want.markdown);
+}
+
+export function unionParts(a: ExtractParts, b: ExtractParts): ExtractParts {
+  return { main: a.main || b.main, markdown: a.markdown || b.markdown };
+}
+
 export interface ExtractOptions {
+  /** Default: all of them. */
+  parts?: ExtractParts;
   /**
    * Deepest element nesting accepted; a page nesting deeper fails with `too_large`. htmlparser2 keeps its
    * open elements in an array it unshifts, so parsing costs (elements × depth): 100k nested <div>s take seconds.
@@ -111,19 +138,26 @@ export function extractPage(html: string, pageUrl: string, options: ExtractOptio
   const rightsMeta = rightsMetaTags($);
   const root = $.root()[0]!;
   const metadata = extractMetadata(root, base?.href ?? pageUrl);
-  const content = findMainContent(root);
-  const skip = (el: Element) => content?.pruned.has(el) ?? false;
-  const main = content ? renderText(content.roots, { skip, hidden: MAIN_HIDDEN }) : '';
   // The declared language for now; the task runner detects the main text's (language.ts says why there).
   const language = primaryLanguage(metadata.language);
   if (language) metadata.language = language;
   else delete metadata.language;
-  metadata.wordCount = countWords(main);
-  // Last: Markdown rewrites the content's subtree (absolute URLs, pruned elements removed).
-  const hidden = (el: Element) => skip(el) || MAIN_HIDDEN.has(el.name.toLowerCase());
-  const markdown = content ? toMarkdown(content.roots, hidden, base?.href ?? pageUrl, metadata.title ?? title) : '';
   const links = nofollow ? [] : resolveLinks(hrefs, base);
-  return { title, text, main, markdown, metadata, images: resolveImageRefs(refs, base), imageTexts, rightsMeta, links };
+  const page: ExtractedPage = { title, text, metadata, images: resolveImageRefs(refs, base), imageTexts, rightsMeta, links };
+  const parts = options.parts ?? ALL_PARTS;
+  if (!parts.main && !parts.markdown) return page;
+  const content = findMainContent(root);
+  const skip = (el: Element) => content?.pruned.has(el) ?? false;
+  if (parts.main) {
+    page.main = content ? renderText(content.roots, { skip, hidden: MAIN_HIDDEN }) : '';
+    metadata.wordCount = countWords(page.main);
+  }
+  if (parts.markdown) {
+    // Last: Markdown rewrites the content's subtree (absolute URLs, pruned elements removed).
+    const hidden = (el: Element) => skip(el) || MAIN_HIDDEN.has(el.name.toLowerCase());
+    page.markdown = content ? toMarkdown(content.roots, hidden, base?.href ?? pageUrl, metadata.title ?? title) : '';
+  }
+  return page;
 }
 
 /** Collects a followable link of `el`; true when `el` is a robots meta tag saying nofollow (or none). */

@@ -17,9 +17,10 @@ import { HIDDEN, textContent } from './text-builder.js';
 
 /**
  * Hidden for main content: as for the whole page, except <noscript>, where some blogs (Blogger) put the
- * post itself for a script to render.
+ * post itself for a script to render; and ruby annotations (<rt>, <rp>: the reading of each kanji), which
+ * would otherwise interleave with the words they annotate.
  */
-export const MAIN_HIDDEN = new Set([...HIDDEN].filter((name) => name !== 'noscript'));
+export const MAIN_HIDDEN = new Set([...[...HIDDEN].filter((name) => name !== 'noscript'), 'rt', 'rp']);
 
 export interface MainContent {
   /** The containers, in document order. */
@@ -30,29 +31,73 @@ export interface MainContent {
 
 /** Class/id words of page furniture. Matched against each class token and the id, lower-cased. */
 const BOILERPLATE_WORD =
-  /(^|[-_:.])(comments?|commentlist|disqus|respond|replies|footer|foot|sidebar|sidebars|side|widgets?|nav|navbar|navigation|menu|menus|breadcrumbs?|crumbs|share|sharing|sharer|shares|socials?|sociable|social-?links|related|relatedposts|recommended|recommendations|promo|promoted|sponsored|sponsor|advert|advertisement|adverts|ads?|adsense|adslot|ad-?container|banner|cookies?|consent|gdpr|newsletter|subscribe|subscription|signup|popup|modal|overlay|toolbar|pagination|pager|paging|tags|tagcloud|taglist|categories|category-?list|authorbox|author-?bio|about-?author|noprint|rss|caption|wp-caption-text|image-?caption|img-?caption|bildunterschrift|bilduntertitel|legend|credit|photo-?credit|image-?credit|copyright|login|searchform|search|skip|skiplink|hidden|visually-?hidden|sr-only|screen-?reader-?text|more-?stories|most-?popular|popular|trending|outbrain|taboola|plista|factbox|fact-box|linkbox|link-?box|buybox|buy-?box|image-?source|image-?annotation|imagedescription|image-?description|cta|call-to-action|appstores?|embed|embedded|user-?info|user-?profile|masthead|topbar|header-?bar|site-?header|site-?footer|copyright|meta|postmeta|post-?meta|entry-?meta|byline|dateline|date|datum|newsdatum|published|utility|postmetadata|metadata|post-?info|entry-?info|article-?info|article-?meta|author|authors|autor|author-?info|post-?date|timestamp|caption-?credit|credits?|rating|votes?|like|likes|follow|feedback|jump|backlink|back-?to-?top|top-?link|nextprev|prev-?next|post-?nav|post-?navigation|navigation-?links|read-?more|readmore|further|more|also|paywall|donate|donation|shop|cart|calendar|archive|archives|blogroll|links|linkliste|infobox-?links)($|[-_:.])/;
+  /(^|[-_:.])(comments?|commentlist|disqus|respond|replies|footer|foot|sidebar|sidebars|side|widgets?|nav|navbar|navigation|menu|menus|breadcrumbs?|crumbs|share|sharing|sharer|shares|socials?|sociable|social-?links|related|relatedposts|recommended|recommendations|promo|promoted|sponsored|sponsor|advert|advertisement|adverts|ads?|adsense|adslot|ad-?container|banner|cookies?|consent|gdpr|newsletter|subscribe|subscription|signup|popup|modal|overlay|toolbar|pagination|pager|paging|tags|tagcloud|taglist|categories|category|category-?list|kicker|overline|eyebrow|dachzeile|topline|rubrik|ressort|authorbox|author-?bio|about-?author|noprint|rss|caption|wp-caption-text|image-?caption|img-?caption|bildunterschrift|bilduntertitel|legend|credit|photo-?credit|image-?credit|copyright|login|searchform|search|skip|skiplink|hidden|visually-?hidden|sr-only|screen-?reader-?text|more-?stories|most-?popular|popular|trending|outbrain|taboola|plista|factbox|fact-box|linkbox|link-?box|buybox|buy-?box|image-?source|image-?annotation|imagedescription|image-?description|cta|call-to-action|appstores?|embed|embedded|user-?info|user-?profile|masthead|topbar|header-?bar|site-?header|site-?footer|copyright|meta|postmeta|post-?meta|entry-?meta|byline|dateline|date|datum|newsdatum|published|utility|postmetadata|metadata|post-?info|entry-?info|article-?info|article-?meta|author|authors|autor|author-?info|post-?date|timestamp|caption-?credit|credits?|rating|votes?|like|likes|follow|feedback|jump|backlink|back-?to-?top|top-?link|nextprev|prev-?next|post-?nav|post-?navigation|navigation-?links|read-?more|readmore|further|more|also|paywall|donate|donation|shop|cart|calendar|archive|archives|blogroll|links|linkliste|infobox-?links)($|[-_:.])/;
 
 /**
  * Short blocks that announce furniture rather than content: sharing, related links, comment forms, ads,
  * cookie notices (English, German, French, Spanish, Italian, Polish, Dutch, as seen on the dev set).
  */
 const BOILERPLATE_LINE =
-  /^(share|share this|share on|teilen|jetzt teilen|diesen artikel teilen|artikel teilen|partager|compartir|condividi|udostępnij|delen|tweet|like this|gefällt mir|related( posts| articles| stories)?|more from|you may also like|you might also like|recommended|read more|read next|see also|also read|ähnliche (beiträge|artikel)|verwandte (beiträge|artikel)|das könnte (sie|dich) auch interessieren|auch interessant|mehr zum thema|lesen sie auch|weitere artikel|weiterlesen|mehr lesen|à lire aussi|lire aussi|voir aussi|sur le même sujet|te puede interesar|leer más|ti potrebbe interessare|leggi anche|czytaj (też|także)|zobacz (też|także)|lees ook|advertisement|anzeige|- anzeige -|werbung|publicité|publicidad|pubblicità|reklama|sponsored|gesponsert|tags|schlagwörter|kategorien|categories|filed under|posted in|veröffentlicht in|leave a (reply|comment)|kommentar (verfassen|schreiben|hinterlassen)|kommentare|hinterlasse einen kommentar|schreibe einen kommentar|laisser un commentaire|deja un comentario|lascia un commento|comments?|\d+ (comments?|kommentare)|no comments|keine kommentare|print|drucken|imprimer|newsletter|subscribe|abonnieren|jetzt abonnieren|back to top|nach oben|zurück|zurück zur übersicht|previous( post| article)?|next( post| article)?|vorheriger (beitrag|artikel)|nächster (beitrag|artikel)|photo|foto|bild|image|source|quelle|cookies?|this website uses cookies|diese website verwendet cookies)\b.{0,40}$/i;
+  /^(share|share this|share on|teilen|jetzt teilen|diesen artikel teilen|artikel teilen|partager|compartir|condividi|udostępnij|delen|tweet|like this|gefällt mir|related( posts| articles| stories)?|more from|you may also like|you might also like|recommended|read more|read next|see also|also read|ähnliche (beiträge|artikel)|verwandte (beiträge|artikel)|das könnte (sie|dich) auch interessieren|auch interessant|mehr zum thema|lesen sie auch|weitere artikel|weiterlesen|mehr lesen|à lire aussi|lire aussi|voir aussi|sur le même sujet|te puede interesar|leer más|ti potrebbe interessare|leggi anche|czytaj (też|także)|zobacz (też|także)|lees ook|advertisement|anzeige|- anzeige -|werbung|publicité|publicidad|pubblicità|reklama|sponsored|gesponsert|tags|schlagwörter|kategorien|categories|filed under|posted in|veröffentlicht in|leave a (reply|comment)|kommentar (verfassen|schreiben|hinterlassen)|kommentare|hinterlasse einen kommentar|schreibe einen kommentar|laisser un commentaire|deja un comentario|lascia un commento|comments?|\d+ (comments?|kommentare)|no comments|keine kommentare|ultima modifica|last (updated|modified)|zuletzt (aktualisiert|geändert)|aktualisiert( am)?|updated( on)?|publié le|mis à jour|publicado( el)?|actualizado( el)?|veröffentlicht am|veröffentlichung|release date|published( on)?|print|drucken|imprimer|drukuj|stampa|imprimir|permalink|permalien|kommentieren|commenter|comentar|pdf|download|herunterladen|dieses \S+ als pdf|newsletter|subscribe|abonnieren|jetzt abonnieren|back to top|nach oben|zurück|zurück zur übersicht|previous( post| article)?|next( post| article)?|vorheriger (beitrag|artikel)|nächster (beitrag|artikel)|photo|foto|bild|image|source|quelle|(photo |image |picture )?credits?|crédits?( photos?)?|créditos?|bildnachweis|fotonachweis|bildquelle|fotos?:|photos?:|©|copyright|cookies?|this website uses cookies|diese website verwendet cookies|schon gelesen|auch lesenswert|zum weiterlesen|mehr (zu|zum|über)|lust auf mehr|entdecke (weitere|mehr)|(das|dieses) thema könnte (sie|dich) (auch )?interessieren|more (stories|articles|news)|keep reading|recommended for you|popular (posts|articles|stories)|most read|meistgelesen|top stories|latest (news|stories|posts|articles)|neueste (beiträge|artikel)|aktuelle (beiträge|artikel)|don'?t miss|nicht verpassen|über (den|die) autor(in)?|about the author|à propos de l'auteur|sobre el autor|(presse)?kontakt|contact( us)?|ansprechpartner(in)?|weitere informationen|more information|further information|(original)?publikation|original (publication|article))\b.{0,40}$/i;
+
+/**
+ * "See also: <a link to another article>" set in the body as a paragraph of its own: the phrase, a colon,
+ * then mostly a link (Spanish, English, German, French, Italian, Polish, Dutch, Portuguese).
+ */
+const READ_ALSO_PREFIX =
+  /^(lea (también|además|más)|lee (también|más)|vea (también|además)|ver (también|más)|mira|mire|le puede interesar|te puede interesar|también te puede interesar|puede interesarle|te recomendamos|le recomendamos|noticia relacionada|relacionad[oa]s?|read (also|more)|see also|also read|related|recommended|more on this|lesen sie auch|lies auch|auch interessant|mehr zum thema|siehe auch|(à )?lire aussi|voir aussi|leggi anche|czytaj (też|także|więcej)|zobacz (też|także)|lees ook|leia (também|mais)|veja (também|mais))\s*[:：]/i;
+/**
+ * Calls to action addressed to the reader (subscribe, follow us, download our app, send us a letter,
+ * support us), which sites append to every article: a block that starts so and is short.
+ */
+const CALL_TO_ACTION =
+  /^(\W{0,3})(subscribe (now|today|to)|to (view|read|continue reading) the full|sign up (for|to|now)|follow (us|the|our|@)|like us on|join (us|our)|download (the|our)|get (the|our) app|for the latest (stories|news|updates)|submit your (letter|story|news)|support (us|our)|if you (enjoyed|liked|like) (reading |this)|jetzt (abonnieren|abonnenten|unterstützen)|abonnieren sie|folgen sie uns|folge uns|unterstützen sie|melden sie sich|gefällt (dir|ihnen) (unser|der|dieser)|abonnez-vous|suivez-nous|soutenez|suscríbete|síguenos|hazte (miembro|socio)|únete|iscriviti|seguici|zapraszamy (też )?do subskrypcji|obserwuj nas|subskrybuj|(sie müssen|du musst|you must|you need to) (be )?(angemeldet|eingeloggt|logged in|signed in|registriert)|(we|this (web)?site) uses? cookies|wir (verwenden|nutzen) cookies|diese (web)?seite (verwendet|nutzt) cookies|nous utilisons des cookies|ce site utilise des cookies|utilizamos cookies|(ta strona|serwis) (używa|korzysta z)|korzystamy z (plików )?cookies)/i;
+const CALL_TO_ACTION_MAX_TEXT = 250;
+
+/** Longest "see also" paragraph: a phrase and a headline. */
+const READ_ALSO_MAX_TEXT = 300;
+
+/** A paragraph this linked and this short is a link to elsewhere (trafilatura's link_density_test). */
+const LINKED_PARAGRAPH_DENSITY = 0.8;
+const LINKED_PARAGRAPH_MAX_TEXT = 100;
+
+/** A line that is only a date (and time): a dateline or a "last updated", not a sentence. */
+const MONTH = '(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|juli|okt|dez|janv|févr|mars|avr|mai|juin|juil|août|sept|déc|ene|abr|ago|dic|gen|mag|giu|lug|ott)[a-zé]*\\.?';
+const DATE_LINE = new RegExp(
+  `^[\\p{L} ]{0,20}[:,]?\\s*(\\d{1,2}[./-]\\d{1,2}[./-]\\d{2,4}|\\d{4}-\\d{2}-\\d{2}|\\d{1,2}\\.? (de )?${MONTH} (de )?\\d{4}|${MONTH} \\d{1,2},? \\d{4})([ ,|–-]+(um )?\\d{1,2}[:.]\\d{2}( ?uhr| ?[ap]\\.?m\\.?)?)?$`,
+  'iu',
+);
+
+/** A caption or source line set in the text: "Abbildung 4: …", "Fig. 2: …", "Foto: …", "Quelle: …". */
+const CAPTION_LINE = /^(abbildung|abb\.|fig\.|figure|grafik|gráfico|grafico|graphique|foto|photo|bild|image|quelle|source|fuente|fonte|źródło|crédits?|credits?)( ?\d+[a-z]?)?\s*:/i;
+const CAPTION_LINE_MAX_TEXT = 200;
 
 /** Outside the core container, blocks more linked than this, or leaf blocks shorter than this, are left out. */
 const EXTENSION_MAX_LINK_DENSITY = 0.3;
 const EXTENSION_MIN_TEXT = 25;
 /** How far above the container a lead is looked for, and the class/id words that name one. */
 const LEAD_LEVELS = 6;
-const LEAD_WORD = /(^|[-_\s])(lead|leader|intro|introtext|intro-?text|standfirst|sub-?title|summary|excerpt|abstract|article-?lead|deck|dek|teaser|description)($|[-_\s])/i;
+const LEAD_WORD = /(^|[-_\s])(lead|leader|intro|introtext|intro-?text|standfirst|sub-?title|sub-?head|sub-?headline|sub-?heading|summary|excerpt|abstract|article-?lead|deck|dek|teaser|description)($|[-_\s])/i;
 /** Teasers: furniture when linked (see isFurniture). */
 const TEASER_WORD = /teaser/i;
 
 /** Class/id words that make a container likely to hold the content. */
 const CONTENT_WORD = /(^|[-_:.])(article|articlebody|article-?body|article-?content|body|content|entry|entry-?content|hentry|h-entry|main|post|post-?body|post-?content|post-?entry|story|story-?body|text|blog-?post|single|page-?content|main-?content|rich-?text|markdown)($|[-_:.])/;
 
+/**
+ * Utility classes of CSS frameworks (Tailwind, UIkit, Bootstrap: "text-center", "uk-text-muted",
+ * "text-gray-500"): they style text anywhere on a page, so their "text" says nothing about content.
+ */
+const STYLE_CLASS = /(^|[-_:])text-(left|right|center|justify|start|end|xs|sm|md|lg|xl|\d?xl|small|large|base|muted|bold|italic|uppercase|lowercase|capitali[sz]e|nowrap|truncate|wrap|break|primary|secondary|white|black|gray|grey|dark|light|red|blue|green|\d)/;
+
 /** Words whose match vetoes content-ness: a container named for both is boilerplate. */
 const STRONG_BOILERPLATE_WORD = /(comment|kommentar|disqus|sidebar|footer|related|share|sharing|social|cookie|newsletter|breadcrumb|advert|sponsor|promo|outbrain|taboola|navigation|navbar|menu|paywall|subscri|signup|popup|modal|twitter-tweet|instagram-media|content-blocker|notice)/;
+
+const TABLE_PARTS = new Set(['table', 'thead', 'tbody', 'tfoot', 'tr', 'td', 'th']);
+
+/** What a figure shows, and what in a figure is content rather than a caption. */
+const FIGURE_MEDIA = new Set(['img', 'picture', 'video', 'svg', 'canvas', 'iframe', 'a', 'noscript']);
+const FIGURE_CONTENT = new Set(['img', 'picture', 'video', 'table', 'blockquote', 'pre', 'code', 'ol', 'ul', 'dl']);
 
 /** Elements never part of the content. */
 const FURNITURE_TAGS = new Set(['figcaption', 'time', 'nav', 'aside', 'footer', 'form', 'button', 'select', 'input', 'textarea', 'menu', 'dialog', 'label', 'fieldset', 'iframe', 'embed', 'object', 'map', 'area']);
@@ -252,6 +297,7 @@ class Analysis {
 
   private isFurniture(el: Element, name: string): boolean {
     if (FURNITURE_TAGS.has(name)) return true;
+    if (isCaptionOfFigure(el, name)) return true;
     const role = el.attribs['role']?.toLowerCase();
     if (role && FURNITURE_ROLES.has(role)) return true;
     if (!this.options.useClassWords) return false;
@@ -372,11 +418,35 @@ class Analysis {
         continue;
       }
       // Prose beside the container (a lead paragraph, a standfirst in its own div).
-      const density = this.linkDensity(sib);
-      if (s.text > 80 && density < 0.25 && s.commas + sentenceEnds(textContent(sib)) > 0) roots.push(sib);
-      else if (s.text > 0 && s.text <= 80 && density === 0 && /[.!?]\s*$/.test(textContent(sib))) roots.push(sib);
+      if (this.isProse(sib)) roots.push(sib);
+      else if (s.text > 0 && s.text <= 80 && this.linkDensity(sib) === 0 && /[.!?]\s*$/.test(textContent(sib))) roots.push(sib);
     }
-    return roots;
+    return this.withTwinsOfParent(parent, roots);
+  }
+
+  /**
+   * An article cut into parts by ads: the container's parent has siblings of the same tag and first class
+   * (`section.detail-body` three times), each holding prose. They join, in document order.
+   */
+  private withTwinsOfParent(parent: Element, roots: Element[]): Element[] {
+    const grand = parentOf(parent);
+    const kind = firstClass(parent);
+    if (!grand || kind === '' || parent === this.body) return roots;
+    const before: Element[] = [];
+    const after: Element[] = [];
+    let seen = false;
+    for (const sib of grand.children) {
+      if (sib === parent) seen = true;
+      else if (isTag(sib) && sib.name === parent.name && firstClass(sib) === kind && this.isProse(sib)) (seen ? after : before).push(sib);
+    }
+    return before.length + after.length === 0 ? roots : [...before, ...roots, ...after];
+  }
+
+  /** Text that reads as sentences: long enough, few links, commas or sentence ends. */
+  private isProse(el: Element): boolean {
+    const s = this.stats.get(el);
+    if (!s || this.furniture.has(el)) return false;
+    return s.text > 80 && this.linkDensity(el) < 0.25 && s.commas + sentenceEnds(textContent(el)) > 0;
   }
 
   /**
@@ -399,7 +469,8 @@ class Analysis {
       if (roots.includes(el) || this.underFurniture.has(el)) continue;
       const s = this.stats.get(el);
       if (!s) continue;
-      if (el !== scope && LEAD_WORD.test(`${el.attribs['class'] ?? ''} ${el.attribs['id'] ?? ''}`) && s.text >= 40 && s.text <= 1500 && this.linkDensity(el) < 0.2) {
+      const named = LEAD_WORD.test(`${el.attribs['class'] ?? ''} ${el.attribs['id'] ?? ''}`);
+      if (el !== scope && (named || isDek(el)) && s.text >= 40 && s.text <= 1500 && this.linkDensity(el) < 0.2) {
         leads.push(el);
         continue;
       }
@@ -428,7 +499,7 @@ class Analysis {
         }
         // Never drop most of the chosen content on the strength of a name.
         const large = s.text > total * 0.5 && el !== top;
-        if (!large && (this.furniture.has(el) || this.isLinkList(el) || (s.text <= 80 && isBoilerplateLine(el)))) {
+        if (!large && (this.furniture.has(el) || this.isLinkList(el) || (this.isLine(el) && ((s.text <= 80 && isBoilerplateLine(el)) || (s.text <= CAPTION_LINE_MAX_TEXT && isCaptionLine(el)))) || this.isReadAlso(el) || this.isCallToAction(el))) {
           pruned.add(el);
           continue;
         }
@@ -446,6 +517,29 @@ class Analysis {
     return pruned;
   }
 
+  /**
+   * The element stands as a line of its own: a block, or an inline element that is all its parent's text
+   * (a <code>next-line</code> inside a sentence is not the line "Next").
+   */
+  private isLine(el: Element): boolean {
+    if (!INLINE.has(el.name.toLowerCase())) return true;
+    const parent = parentOf(el);
+    return !parent || (this.stats.get(parent)?.text ?? 0) <= (this.stats.get(el)?.text ?? 0) + 2;
+  }
+
+  /** A "See also: <headline>" paragraph pointing at another article. */
+  private isReadAlso(el: Element): boolean {
+    const s = this.stats.get(el)!;
+    if (s.text > READ_ALSO_MAX_TEXT || s.link === 0 || INLINE.has(el.name.toLowerCase())) return false;
+    return READ_ALSO_PREFIX.test(textContent(el).replace(/\s+/g, ' ').trim());
+  }
+
+  private isCallToAction(el: Element): boolean {
+    const s = this.stats.get(el)!;
+    if (s.text > CALL_TO_ACTION_MAX_TEXT || INLINE.has(el.name.toLowerCase())) return false;
+    return CALL_TO_ACTION.test(textContent(el).replace(/\s+/g, ' ').trim());
+  }
+
   /** Outside the core container: a block that is not prose (short, or linked). */
   private isWeakBlock(el: Element): boolean {
     const name = el.name.toLowerCase();
@@ -460,10 +554,15 @@ class Analysis {
   /** A block made mostly of links (related articles, tag lists, pagers): not prose. */
   private isLinkList(el: Element): boolean {
     const name = el.name.toLowerCase();
-    if (INLINE.has(name) || name === 'p' || HEADINGS.has(name) || name === 'pre' || name === 'blockquote') return false;
+    if (INLINE.has(name) || HEADINGS.has(name) || name === 'pre') return false;
     const s = this.stats.get(el)!;
     if (s.text === 0) return false;
     const density = s.link / s.text;
+    // A paragraph that is a short link and nothing else: a headline pointing elsewhere, not prose.
+    if (name === 'p' || name === 'blockquote') return density > LINKED_PARAGRAPH_DENSITY && s.text < LINKED_PARAGRAPH_MAX_TEXT;
+    // Tables of products or ingredients link many of their cells and are still the content
+    // (trafilatura's link_density_test_tables).
+    if (TABLE_PARTS.has(name)) return s.text >= 200 && density > (s.text < 1000 ? 0.8 : 0.5);
     if (density > 0.5) return true;
     // A short block with some links and no sentences: "Tags: a, b", "Read more", author links.
     return density > 0.3 && s.text < 200 && s.commas < 2;
@@ -517,8 +616,37 @@ class Analysis {
   }
 }
 
+/**
+ * A dek: the sentence under the headline, set as a lower-ranked heading in the headline's <header> or
+ * <hgroup>, after the <h1>.
+ */
+function isDek(el: Element): boolean {
+  const rank = headingRank(el);
+  const parent = parentOf(el);
+  if (rank < 2 || !parent || !['header', 'hgroup'].includes(parent.name.toLowerCase())) return false;
+  for (let prev = el.prev; prev; prev = prev.prev) if (isTag(prev) && headingRank(prev) === 1) return true;
+  return false;
+}
+
+/**
+ * Text set beside the picture in a <figure> is its caption or credit even when not in a <figcaption>
+ * (a <span class="description">, a <p class="credit">). Figures that hold a table, a quotation or code
+ * keep them.
+ */
+function isCaptionOfFigure(el: Element, name: string): boolean {
+  const parent = parentOf(el);
+  if (!parent || parent.name.toLowerCase() !== 'figure' || FIGURE_CONTENT.has(name)) return false;
+  const isMedia = (node: AnyNode) => isTag(node) && FIGURE_MEDIA.has(node.name.toLowerCase());
+  // The picture is a child of the figure, or wrapped once (in a link, a <div>).
+  return parent.children.some((c) => c !== el && isTag(c) && (isMedia(c) || c.children.some(isMedia)));
+}
+
 function isArticle(el: Element, name: string): boolean {
   return name === 'article' || name === 'main' || el.attribs['itemprop']?.toLowerCase() === 'articlebody';
+}
+
+function firstClass(el: Element): string {
+  return (el.attribs['class'] ?? '').trim().split(/\s+/)[0]!;
 }
 
 /** Tag and class: repeated units of one template share it. */
@@ -532,7 +660,11 @@ function normTitle(text: string): string {
 
 function isBoilerplateLine(el: Element): boolean {
   const text = textContent(el).replace(/\s+/g, ' ').trim().replace(/[:.!…»«"„“]+$/, '');
-  return text !== '' && BOILERPLATE_LINE.test(text);
+  return text !== '' && (BOILERPLATE_LINE.test(text) || DATE_LINE.test(text));
+}
+
+function isCaptionLine(el: Element): boolean {
+  return CAPTION_LINE.test(textContent(el).replace(/\s+/g, ' ').trim());
 }
 
 /** A short heading without sentence punctuation, as section titles are. */
@@ -562,7 +694,7 @@ function classWeight(el: Element): number {
     if (!value) continue;
     const tokens = value.split(/\s+/);
     const boiler = tokens.some(isBoilerplateToken);
-    const content = tokens.some((t) => CONTENT_WORD.test(t) && !STRONG_BOILERPLATE_WORD.test(t));
+    const content = tokens.some((t) => CONTENT_WORD.test(t) && !STRONG_BOILERPLATE_WORD.test(t) && !STYLE_CLASS.test(t));
     if (boiler && !content) weight -= 25;
     if (content && !boiler) weight += 25;
   }

@@ -19,6 +19,13 @@ export const LINES = new Set([
 /** Table cells on one row stay on one line, kept apart by a space. */
 export const CELLS = new Set(['td', 'th']);
 
+/**
+ * Characters that render as nothing: soft hyphens (hyphenation hints some sites put in every long word),
+ * zero-width spaces, word joiners, byte-order marks. Left in, they split words for every reader of the text.
+ * (Zero-width joiners and non-joiners stay: they shape Persian and emoji.)
+ */
+const INVISIBLE = /[\u00ad\u200b\u2060\ufeff]/g;
+
 /** Builds text line by line: runs of whitespace collapse, lines are trimmed, blank lines never repeat. */
 export class TextBuilder {
   private readonly lines: string[] = [];
@@ -32,7 +39,7 @@ export class TextBuilder {
 
   /** A block boundary; `gap` 2 asks for a blank line. */
   boundary(gap: 1 | 2): void {
-    const text = this.line.replace(/\s+/g, ' ').trim();
+    const text = this.line.replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
     this.line = '';
     if (text) {
       if (this.pending === 2 && this.lines.length > 0) this.lines.push('');

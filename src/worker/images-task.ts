@@ -3,7 +3,8 @@ import type { Logger } from '../logger.js';
 import type { ImageSettlement, SettledImage, TaskStore } from '../models/task-store.js';
 import type { RightsRecord, RightsSignal } from '../models/rights.js';
 import type { ClaimResult, ImageOutcome, ImageRecord, ImageText, PageInfo, StoredFile, Task, TaskError, TaskImageDetails } from '../models/task.js';
-import { dhash } from '../scrape/image-hash.js';
+import { inlineHasher, type ImageHasher } from '../scrape/image-hasher.js';
+import { NO_PARTS } from '../scrape/html.js';
 import { decodeDataUri, inspectImage } from '../scrape/image-file.js';
 import { responseSignals } from '../scrape/rights/rights-reader.js';
 import { decideRights } from '../scrape/rights/verdict.js';
@@ -22,6 +23,8 @@ export interface ImagesTaskDeps {
   store: TaskStore;
   blobs: BlobStore;
   pages: PageFetcher;
+  /** Perceptual hashes of stored images; inline when absent. */
+  hasher?: ImageHasher;
   images: {
     concurrency: number;
     maxBytes: number;
@@ -66,7 +69,8 @@ interface LinkParts {
 }
 
 export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logger, signal: AbortSignal, onPage?: (page: FetchedPage) => void): Promise<PageInfo> {
-  const page = await fetchPage(deps.pages, task.url, signal, task.refresh);
+  // Images, their texts, rights and links only: no main content or Markdown.
+  const page = await fetchPage(deps.pages, task.url, NO_PARTS, signal, task.refresh);
   onPage?.(page);
   const refs = page.images.slice(0, deps.images.maxPerPage);
   if (refs.length < page.images.length) {
@@ -235,8 +239,8 @@ async function downloadAndStore(
     // Same bytes under another URL: one file, as the key is the content's address. It is written without
     // asking first: a new file (the common case) then costs one filesystem call or request fewer, and a
     // rewrite of the same bytes is atomic (the S3 store skips it by itself). The perceptual hash is
-    // computed meanwhile (sharp works off the event loop).
-    const [, phash] = await Promise.all([deps.blobs.put(key, body), dhash(body)]);
+    // computed meanwhile (on the hashing thread, image-hasher.ts).
+    const [, phash] = await Promise.all([deps.blobs.put(key, body), (deps.hasher ?? inlineHasher).hash(body, info)]);
     telemetry.stored({ bytes: body.length, owner: job.task.owner, url: job.task.url });
     const file: StoredFile = { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height };
     if (phash) file.phash = phash;

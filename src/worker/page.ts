@@ -4,6 +4,7 @@ import { countWords, detectLanguage } from '../scrape/language.js';
 import type { Fetcher, FetchResult } from '../scrape/fetcher.js';
 import type { MetaTag } from '../scrape/rights/directive-signals.js';
 import type { PageExtractor } from '../scrape/page-extractor.js';
+import { ALL_PARTS, unionParts, type ExtractedPage, type ExtractParts } from '../scrape/html.js';
 import type { RecentPages } from './recent-pages.js';
 import type { PageRights } from '../scrape/rights/rights-reader.js';
 import { ScrapeError } from '../scrape/scrape-error.js';
@@ -24,8 +25,13 @@ export interface PageFetcher {
 export interface FetchedPage {
   /** With `rights` set to the page's record when signals are read. */
   info: PageInfo;
-  /** The page's text in each text format. */
-  texts: Record<TextFormat, string>;
+  /** The page's text in each text format extracted (`parts` says which beyond `text`). */
+  texts: Partial<Record<TextFormat, string>> & { text: string };
+  /** What was extracted: a task that needs more completes the page from `source` (completePage). */
+  parts: ExtractParts;
+  /** The HTML as fetched, kept while the page is reused, to extract what a later task needs and this lacks. */
+  source?: { body: Buffer; contentType?: string; finalUrl: string };
+  /** With the word count and detected language only when the main content was extracted. */
   metadata: PageMetadata;
   images: string[];
   /** Alt, title, figcaption, nearby text and caption per image URL. */
@@ -38,13 +44,17 @@ export interface FetchedPage {
 
 const HTML_TYPES = /^(text\/html|application\/xhtml\+xml)$/i;
 
-/** The page of a task: fetched and parsed, or reused from a task of the same URL moments ago (unless `fresh`). */
-export function fetchPage(pages: PageFetcher, url: string, signal: AbortSignal, fresh = false): Promise<FetchedPage> {
-  return pages.recent ? pages.recent.get(url, () => loadPage(pages, url, signal), fresh) : loadPage(pages, url, signal);
+/**
+ * The page of a task with at least the `parts` it reads: fetched and parsed, or reused from a task of the
+ * same URL moments ago (unless `fresh`), completed from the kept HTML when that task needed less.
+ */
+export function fetchPage(pages: PageFetcher, url: string, parts: ExtractParts, signal: AbortSignal, fresh = false): Promise<FetchedPage> {
+  if (!pages.recent) return loadPage(pages, url, parts, signal);
+  return pages.recent.get(url, parts, { load: () => loadPage(pages, url, parts, signal), complete: (page) => completePage(pages, page, parts, signal) }, fresh);
 }
 
 /** Fetches a page and extracts its text and image references; a non-HTML page is a typed error. */
-async function loadPage(pages: PageFetcher, url: string, signal: AbortSignal): Promise<FetchedPage> {
+async function loadPage(pages: PageFetcher, url: string, parts: ExtractParts, signal: AbortSignal): Promise<FetchedPage> {
   const res = await pages.fetcher.fetch(url, {
     timeoutMs: pages.timeoutMs,
     maxBytes: pages.maxBytes,
@@ -61,22 +71,43 @@ async function loadPage(pages: PageFetcher, url: string, signal: AbortSignal): P
     const metadata: PageMetadata = { wordCount: countWords(text) };
     const language = await detectLanguage(text);
     if (language) metadata.language = language;
-    return withRights(pages, { info, texts: { text, main: text, markdown: text }, metadata, images: [], imageTexts: {}, links: [] }, res, [], signal);
+    return withRights(pages, { info, texts: { text, main: text, markdown: text }, parts: ALL_PARTS, metadata, images: [], imageTexts: {}, links: [] }, res, [], signal);
   }
   // A server that names no type is usually sending HTML; anything else named is not a page we can read.
   if (mime && !HTML_TYPES.test(mime)) {
     throw new ScrapeError('not_html', `expected an HTML page, got ${mime}`, { httpStatus: res.status });
   }
-  const extracted = await pages.extractor.extract({ body: res.body, contentType: res.contentType, pageUrl: res.finalUrl }, signal);
-  const page = {
-    info: { ...info, title: extracted.title },
-    texts: { text: extracted.text, main: extracted.main, markdown: extracted.markdown },
-    metadata: await withLanguage(extracted.metadata, extracted.main),
+  const source = { body: res.body, contentType: res.contentType, finalUrl: res.finalUrl };
+  const extracted = await pages.extractor.extract({ body: source.body, contentType: source.contentType, pageUrl: source.finalUrl, parts }, signal);
+  const page = await fromExtracted({ info, parts, source }, extracted);
+  return withRights(pages, page, res, extracted.rightsMeta, signal);
+}
+
+/**
+ * `page` with `parts` too: extracted again from its kept HTML with everything both need (the parse
+ * thread keeps no tree between pages). Its fetch, info and rights stay as they were.
+ */
+async function completePage(pages: PageFetcher, page: FetchedPage, parts: ExtractParts, signal: AbortSignal): Promise<FetchedPage> {
+  if (!page.source) throw new Error('a page extracted without some parts must keep its HTML');
+  const all = unionParts(page.parts, parts);
+  const { source } = page;
+  const extracted = await pages.extractor.extract({ body: source.body, contentType: source.contentType, pageUrl: source.finalUrl, parts: all }, signal);
+  return fromExtracted({ ...page, parts: all }, extracted);
+}
+
+async function fromExtracted(page: Pick<FetchedPage, 'info' | 'parts' | 'source' | 'rights'>, extracted: ExtractedPage): Promise<FetchedPage> {
+  const texts: FetchedPage['texts'] = { text: extracted.text };
+  if (extracted.main !== undefined) texts.main = extracted.main;
+  if (extracted.markdown !== undefined) texts.markdown = extracted.markdown;
+  return {
+    ...page,
+    info: { ...page.info, title: extracted.title },
+    texts,
+    metadata: extracted.main === undefined ? extracted.metadata : await withLanguage(extracted.metadata, extracted.main),
     images: extracted.images,
     imageTexts: extracted.imageTexts,
     links: extracted.links,
   };
-  return withRights(pages, page, res, extracted.rightsMeta, signal);
 }
 
 /** The main text's language when it tells (ISO 639-1), else the page's declared one. */

@@ -2,10 +2,20 @@
  * Pages fetched a moment ago, kept briefly in memory: a user typically asks for a text task and an images
  * task of the same URL, and both need the same fetch and parse. The same reuse rule as for images: a page
  * fetched moments ago is reused, one being fetched by another task is joined, `refresh: true` fetches anew.
+ * A page is extracted with the parts its first task asked for; a task that needs more completes it (one
+ * more parse of the kept HTML, no second fetch) and the completed page replaces it for the tasks after.
  * Bounded by age and by an estimate of the bytes held.
  */
+import { coversParts, type ExtractParts } from '../scrape/html.js';
 import { ScrapeError } from '../scrape/scrape-error.js';
 import type { FetchedPage } from './page.js';
+
+export interface PageLoaders {
+  /** Fetches and extracts the page anew. */
+  load(): Promise<FetchedPage>;
+  /** The page extracted again with the parts it lacks (no fetch). */
+  complete(page: FetchedPage): Promise<FetchedPage>;
+}
 
 /** Failures that a second fetch right now would only repeat; a joiner shares them instead of fetching again. */
 const LASTING = new Set(['http_error', 'not_html', 'too_large', 'too_many_redirects', 'robots_disallowed', 'blocked_address', 'unsupported_scheme', 'invalid_url']);
@@ -27,22 +37,34 @@ export class RecentPages {
     return this.options.now?.() ?? Date.now();
   }
 
-  async get(url: string, load: () => Promise<FetchedPage>, fresh: boolean): Promise<FetchedPage> {
-    if (this.options.ttlMs <= 0) return load();
-    if (!fresh) {
-      const hit = this.pages.get(url);
-      if (hit && this.now() - hit.at <= this.options.ttlMs) return hit.page;
+  async get(url: string, parts: ExtractParts, loaders: PageLoaders, fresh: boolean): Promise<FetchedPage> {
+    if (this.options.ttlMs <= 0) return loaders.load();
+    // Each turn waits for a load or a completion of the page: it ends with the parts wanted, or with a load of ours.
+    while (!fresh) {
+      const entry = this.pages.get(url);
+      const hit = entry && this.now() - entry.at <= this.options.ttlMs ? entry.page : undefined;
+      if (hit && coversParts(hit.parts, parts)) return hit;
       const pending = this.inflight.get(url);
-      if (pending) {
-        try {
-          return await pending;
-        } catch (err) {
-          // The other task's deadline or a passing network error is no reason to fail this one.
-          if (err instanceof ScrapeError && LASTING.has(err.code)) throw err;
-        }
+      // A hit that lacks parts is completed once: a completion under way is joined like a load.
+      if (!pending) return hit ? this.track(url, loaders.complete(hit)) : this.track(url, loaders.load());
+      let page: FetchedPage;
+      try {
+        page = await pending;
+      } catch (err) {
+        // The other task's deadline or a passing network error is no reason to fail this one.
+        if (err instanceof ScrapeError && LASTING.has(err.code)) throw err;
+        break;
       }
+      if (coversParts(page.parts, parts)) return page;
+      // Another joiner may be completing it already (then the next turn joins that); else we do.
+      const now = this.inflight.get(url);
+      if (now === undefined || now === pending) return this.track(url, loaders.complete(page));
     }
-    const loading = load();
+    return this.track(url, loaders.load());
+  }
+
+  /** `loading` is the page's pending load for joiners, and is remembered once it is there. */
+  private async track(url: string, loading: Promise<FetchedPage>): Promise<FetchedPage> {
     this.inflight.set(url, loading);
     try {
       const page = await loading;
@@ -56,8 +78,8 @@ export class RecentPages {
   private remember(url: string, page: FetchedPage): void {
     this.forget(url);
     const imageTexts = Object.values(page.imageTexts).reduce((n, t) => n + (t.alt?.length ?? 0) + (t.title?.length ?? 0) + (t.figcaption?.length ?? 0) + (t.nearby?.length ?? 0), 0);
-    const texts = page.texts.text.length + page.texts.main.length + page.texts.markdown.length;
-    const bytes = 2 * (texts + page.images.reduce((n, u) => n + u.length, 0) + imageTexts) + 512 + JSON.stringify(page.metadata).length + 256 * (page.rights?.record.signals.length ?? 0);
+    const texts = page.texts.text.length + (page.texts.main?.length ?? 0) + (page.texts.markdown?.length ?? 0);
+    const bytes = 2 * (texts + page.images.reduce((n, u) => n + u.length, 0) + imageTexts) + (page.source?.body.length ?? 0) + 512 + JSON.stringify(page.metadata).length + 256 * (page.rights?.record.signals.length ?? 0);
     if (bytes > this.options.maxBytes / 4) return; // one huge page must not flush everything else
     this.pages.set(url, { page, at: this.now(), bytes });
     this.held += bytes;

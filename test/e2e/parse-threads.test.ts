@@ -1,11 +1,15 @@
 /**
- * HTML parsing on worker threads, tested on the built dist/ (a worker thread cannot load TypeScript sources):
- * same answers as parsing inline, and a hostile page is cut off by the parse timeout without blocking anything.
+ * HTML parsing and image hashing on worker threads, tested on the built dist/ (a worker thread cannot load
+ * TypeScript sources): same answers as inline, and a hostile page is cut off by the parse timeout without
+ * blocking anything.
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type * as Extractors from '../../src/scrape/page-extractor.js';
 import { inlineExtractor } from '../../src/scrape/page-extractor.js';
+import type * as Hashers from '../../src/scrape/image-hasher.js';
+import { inlineHasher } from '../../src/scrape/image-hasher.js';
+import { gif, png } from '../fixtures/images.js';
 import { ensureBuilt, repoRoot } from '../helpers/processes.js';
 
 const PAGE = Buffer.from(
@@ -93,5 +97,24 @@ describe('threaded page extractor (dist)', () => {
     const pending = pool.extract({ ...job, body: nested }, controller.signal).catch((e: unknown) => e);
     setTimeout(() => controller.abort(), 50);
     expect(await pending).toMatchObject({ code: 'timeout', message: expect.stringContaining('task deadline') });
+  });
+});
+
+describe('threaded image hasher (dist)', () => {
+  it('gives the same hashes as hashing inline, many at a time, and undefined for what it cannot decode', async () => {
+    ensureBuilt();
+    const hashers = (await import(pathToFileURL(path.join(repoRoot, 'dist/scrape/image-hasher.js')).href)) as typeof Hashers;
+    const hasher = hashers.threadedHasher({ concurrency: 4 });
+    try {
+      // Small images sit inside Node's shared 8 KiB pool: only their own bytes may reach the thread.
+      const images = [png(64, 48, 1), png(3, 2, 2), gif(), png(300, 200, 3), Buffer.from('not an image')];
+      const sizes = [{ width: 64, height: 48 }, { width: 3, height: 2 }, undefined, { width: 300, height: 200 }, undefined];
+      const threaded = await Promise.all(images.map((b, i) => hasher.hash(b, sizes[i])));
+      expect(threaded).toEqual(await Promise.all(images.map((b, i) => inlineHasher.hash(b, sizes[i]))));
+      expect(threaded.slice(0, 4)).toEqual(Array.from({ length: 4 }, () => expect.stringMatching(/^[0-9a-f]{16}$/)));
+      expect(threaded[4]).toBeUndefined();
+    } finally {
+      await hasher.close();
+    }
   });
 });

@@ -3,7 +3,10 @@ import { ARTICLE_BODY_PARAGRAPHS, ARTICLE_FURNITURE, ARTICLE_PAGE } from '../fix
 import { submit, waitForTask, withSiteAndService } from '../helpers/service.js';
 
 describe('text tasks in each format, with page metadata', () => {
-  const ctx = withSiteAndService({}, (site) => site.serve('/news/harbour', ARTICLE_PAGE, 'text/html; charset=utf-8'));
+  const ctx = withSiteAndService({}, (site) => {
+    site.serve('/news/harbour', ARTICLE_PAGE, 'text/html; charset=utf-8');
+    site.serve('/news/harbour-again', ARTICLE_PAGE, 'text/html; charset=utf-8');
+  });
 
   const run = async (format?: string) => {
     const location = await submit(ctx.svc.url, 'text', ctx.site.url('/news/harbour'), format ? { format } : {});
@@ -71,5 +74,19 @@ describe('text tasks in each format, with page metadata', () => {
     const tasks = await Promise.all(locations.map((l) => waitForTask(ctx.svc.url, l)));
     expect(tasks.map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     expect(ctx.site.hits('/news/harbour') - before).toBeLessThanOrEqual(1);
+  });
+
+  it('makes the Markdown of a page an images task fetched (and parsed without it) moments before, without fetching it again', async () => {
+    const url = ctx.site.url('/news/harbour-again');
+    const images = await waitForTask(ctx.svc.url, await submit(ctx.svc.url, 'images', url));
+    expect(images.status).toBe('succeeded');
+    const location = await submit(ctx.svc.url, 'text', url, { format: 'markdown' });
+    const task = await waitForTask(ctx.svc.url, location);
+    expect(task.status).toBe('succeeded');
+    const md = (await request(ctx.svc.url).get(`${location}/text`).expect(200)).text;
+    expect(md.startsWith('# Harbour warehouses to become a library\n')).toBe(true);
+    expect(md).toContain(`![The warehouses](${url.replace('/news/harbour-again', '/img/harbour.jpg')})`);
+    expect((task.page as { metadata: { word_count: number; language: string } }).metadata).toMatchObject({ word_count: expect.any(Number), language: 'en' });
+    expect(ctx.site.hits('/news/harbour-again')).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { hamming } from '../../../src/scrape/hamming.js';
-import { dhash } from '../../../src/scrape/image-hash.js';
+import { dhash, dhashOfPixels } from '../../../src/scrape/image-hash.js';
 import { resizedKey, resizeImage } from '../../../src/scrape/image-resize.js';
 import { simhash } from '../../../src/scrape/simhash.js';
 import { gif, png } from '../../fixtures/images.js';
@@ -38,7 +38,8 @@ describe('dHash', () => {
     const original = await picture(400, 300);
     const copy = await sharp(original).resize(123, 92).jpeg({ quality: 60 }).toBuffer();
     const other = await picture(400, 300, true);
-    const [a, b, c] = await Promise.all([dhash(original), dhash(copy), dhash(other)]);
+    // As the service calls it, with the header's size: the 400×300 pictures are shrunk by libvips first, the copy decoded whole.
+    const [a, b, c] = await Promise.all([dhash(original, { width: 400, height: 300 }), dhash(copy, { width: 123, height: 92 }), dhash(other, { width: 400, height: 300 })]);
     expect(a).toMatch(/^[0-9a-f]{16}$/);
     expect(hamming(a!, b!)).toBeLessThanOrEqual(6);
     expect(hamming(a!, c!)).toBeGreaterThan(16);
@@ -48,6 +49,47 @@ describe('dHash', () => {
     expect(await dhash(gif())).toMatch(/^[0-9a-f]{16}$/);
     expect(await dhash(png(3, 2))).toMatch(/^[0-9a-f]{16}$/);
     expect(await dhash(Buffer.from('not an image'))).toBeUndefined();
+  });
+
+  it('gives about the same hash whether the image is decoded whole or shrunk first', async () => {
+    const small = await picture(150, 100);
+    expect(hamming((await dhash(small, { width: 150, height: 100 }))!, (await dhash(small))!)).toBeLessThanOrEqual(3);
+  });
+
+  it('averages each cell over its area exactly: a flat image is all zeros, a left-to-right fall all ones', () => {
+    const flat = Buffer.alloc(37 * 29 * 3, 200);
+    expect(dhashOfPixels(flat, 37, 29, 3)).toBe('0000000000000000');
+    const fall = Buffer.alloc(90 * 8);
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 90; x++) fall[y * 90 + x] = 255 - x;
+    expect(dhashOfPixels(fall, 90, 8, 1)).toBe('ffffffffffffffff');
+  });
+
+  it('hashes 9×8 grey pixels by comparing each with its right neighbour, and a 2× enlargement the same', () => {
+    const grid = Buffer.alloc(9 * 8);
+    for (let i = 0; i < grid.length; i++) grid[i] = (i * 37) % 251;
+    const bits: number[] = [];
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) bits.push(grid[y * 9 + x]! > grid[y * 9 + x + 1]! ? 1 : 0);
+    const expected = BigInt(`0b${bits.join('')}`).toString(16).padStart(16, '0');
+    expect(dhashOfPixels(grid, 9, 8, 1)).toBe(expected);
+    // The same picture, each pixel doubled, as RGBA with an alpha that must not count.
+    const big = Buffer.alloc(18 * 16 * 4);
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 18; x++) big.set([grid[(y >> 1) * 9 + (x >> 1)]!, grid[(y >> 1) * 9 + (x >> 1)]!, grid[(y >> 1) * 9 + (x >> 1)]!, x * 13], (y * 18 + x) * 4);
+    expect(dhashOfPixels(big, 18, 16, 4)).toBe(expected);
+  });
+
+  it('makes colours grey as libvips does, so a colour image hashes as its libvips greyscale copy', async () => {
+    const colours = Buffer.alloc(9 * 8 * 3);
+    for (let i = 0; i < colours.length; i++) colours[i] = (i * 97 + (i % 3) * 51) % 256;
+    const grey = await sharp(colours, { raw: { width: 9, height: 8, channels: 3 } }).greyscale().raw().toBuffer();
+    expect(grey.length).toBe(9 * 8);
+    expect(dhashOfPixels(colours, 9, 8, 3)).toBe(dhashOfPixels(grey, 9, 8, 1));
+  });
+
+  it('hashes an image smaller than its 9×8 cells', () => {
+    // 3×2 grey: each pixel spans 3 cells across and 4 down, so every row of cells reads 10 10 10 200 200 200 30 30 30
+    // (or 40… 250… 60…): only the sixth comparison (200 > 30) is true.
+    const tiny = Buffer.from([10, 200, 30, 40, 250, 60]);
+    expect(dhashOfPixels(tiny, 3, 2, 1)).toBe(BigInt(`0b${'00000100'.repeat(8)}`).toString(16).padStart(16, '0'));
   });
 });
 

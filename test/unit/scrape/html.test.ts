@@ -1,3 +1,4 @@
+import { ARTICLE_PAGE } from '../../fixtures/article-page.js';
 import { extractPage, parseSrcset } from '../../../src/scrape/html.js';
 
 const PAGE = 'https://example.com/articles/one.html';
@@ -83,6 +84,20 @@ code line 2</pre>
     expect(extractPage('<p>  </p>\n\n<div> </div>', PAGE)).toEqual({
       title: undefined, text: '', main: '', markdown: '', metadata: { wordCount: 0 }, images: [], imageTexts: {}, rightsMeta: [], links: [],
     });
+  });
+
+  it('extracts the main content and Markdown only when asked, and the rest the same either way', () => {
+    const all = extractPage(ARTICLE_PAGE, PAGE);
+    const none = extractPage(ARTICLE_PAGE, PAGE, { parts: { main: false, markdown: false } });
+    const main = extractPage(ARTICLE_PAGE, PAGE, { parts: { main: true, markdown: false } });
+    const markdown = extractPage(ARTICLE_PAGE, PAGE, { parts: { main: false, markdown: true } });
+    const { main: mainText, markdown: md, metadata, ...rest } = all;
+    const { wordCount, ...declared } = metadata;
+    expect(wordCount).toBeGreaterThan(100);
+    expect(none).toEqual({ ...rest, metadata: declared });
+    expect(main).toEqual({ ...rest, main: mainText, metadata });
+    expect(markdown).toEqual({ ...rest, markdown: md, metadata: declared });
+    expect(md).toContain('# Harbour warehouses');
   });
 
   it('survives very deep nesting', () => {
