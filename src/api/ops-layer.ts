@@ -57,11 +57,9 @@ function routeLabel(route: { path?: unknown } | undefined, path: string): string
 const observe: RequestHandler = (req, res, next) => {
   const start = process.hrtime.bigint();
   const path = req.path;
-  let counted = false;
-  // 'finish' when answered (before the client reads it, so a next request sees it counted); 'close' when cut off.
-  const count = () => {
-    if (counted) return;
-    counted = true;
+  // 'close' comes once per response: right after 'finish' when answered (in the same turn of the event loop,
+  // before the client's next request is read, so that request sees this one counted), or alone when cut off.
+  res.on('close', () => {
     telemetry.httpRequest({
       method: req.method,
       route: routeLabel(req.route as { path?: unknown } | undefined, path),
@@ -70,9 +68,7 @@ const observe: RequestHandler = (req, res, next) => {
       key: (res.locals.caller as { keyId?: string } | undefined)?.keyId ?? '',
       ip: req.ip ?? '',
     });
-  };
-  res.once('finish', count);
-  res.once('close', count);
+  });
   next();
 };
 

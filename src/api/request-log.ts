@@ -30,17 +30,15 @@ export function requestLog(log: Logger, ignore: (url: string) => boolean = () =>
     Object.defineProperty(req, 'log', { configurable: true, enumerable: false, get: () => (child ??= log.child({ req: summary() })) });
     if (ignore(req.url)) return next();
     const start = Date.now();
-    const done = () => {
-      res.off('finish', done);
-      res.off('close', done);
+    // 'close' alone: a response emits it once, after 'finish' when answered (writableFinished) and alone when
+    // cut off, so one listener serves both cases (two listeners and their removal were a visible share of a GET).
+    res.on('close', () => {
       const responseTime = Date.now() - start;
       const line = { req: summary(), res: { statusCode: res.statusCode }, responseTime };
       if (res.statusCode >= 500) log.error({ ...line, err: new Error(`failed with status code ${res.statusCode}`) }, 'request errored');
       else if (!res.writableFinished) log.info(line, 'request aborted');
       else log.info(line, 'request completed');
-    };
-    res.on('finish', done);
-    res.on('close', done);
+    });
     next();
   };
 }

@@ -7,6 +7,7 @@ import { QueueClosedError, QueueFullError, type JobQueue, type Reservation } fro
 import { allowOnly } from './allow-only.js';
 import { callerOf, canSee, ownerFilter, type Caller } from './auth.js';
 import { invalid, notFound, ProblemError } from './problem.js';
+import { FinishedTaskBodies } from './finished-task-bodies.js';
 import { collectionPath, presentTask } from './presenters.js';
 import { createImagesTaskBody, createTextTaskBody, imagesOptionsOf, listQuery, parse } from './validation.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
@@ -66,6 +67,7 @@ export function reservePlace(queue: JobQueue): Reservation {
 export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   const router = Router();
   const base = collectionPath(kind);
+  const bodies = new FinishedTaskBodies(presentTask);
 
   router.post('/', async (req: Request, res) => {
     if (!req.is('application/json')) {
@@ -112,7 +114,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   router.all('/', allowOnly('GET', 'POST'));
 
   router.get('/:id', async (req, res) => {
-    res.json(presentTask(await loadTask(deps.store, kind, req.params.id as string, callerOf(res))));
+    bodies.send(req, res, await loadTask(deps.store, kind, req.params.id as string, callerOf(res)));
   });
   router.all('/:id', allowOnly('GET'));
 

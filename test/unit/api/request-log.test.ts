@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import request from 'supertest';
 import { requestLog } from '../../../src/api/request-log.js';
@@ -57,5 +59,28 @@ describe('requestLog', () => {
     await request(a).get('/ok').expect(200);
     expect(lines.filter((l) => (l.req as { url?: string } | undefined)?.url === '/health')).toEqual([]);
     expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({ req: { id: 2, url: '/ok' } });
+  });
+
+  it('logs a request the client gave up on once, as aborted, and never as completed', async () => {
+    const { log, lines } = capturingLogger();
+    const a = express();
+    a.use(requestLog(log));
+    let arrived!: () => void;
+    const handled = new Promise<void>((resolve) => (arrived = resolve));
+    a.get('/slow', () => arrived()); // never answers
+    const server = http.createServer(a).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const req = http.get(`http://127.0.0.1:${(server.address() as AddressInfo).port}/slow`);
+      req.on('error', () => undefined);
+      await handled;
+      req.destroy();
+      for (let i = 0; i < 100 && !lines.some((l) => l.msg === 'request aborted'); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(lines.filter((l) => l.msg === 'request aborted')).toEqual([expect.objectContaining({ level: 30, req: expect.objectContaining({ url: '/slow' }) })]);
+      expect(lines.filter((l) => l.msg === 'request completed')).toEqual([]);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
