@@ -9,8 +9,13 @@ export interface FrontierStore {
    * fewer than max_pages pages are, exactly (never more, also under races), and gets one queued task per kind
    * of the batch, marked dispatch-pending (the outbox: the caller dispatches, a sweeper or feeder covers a
    * crash). Returns the jobs of the admitted pages; none for an unknown, cancelled or non-crawl batch.
+   *
+   * `recheck`: this call repeats one that may have died midway (the parent page's task runs again after a
+   * crash). A URL found before but left without its page position or its tasks, for longer than a live call
+   * takes, is completed now, so a crash loses no page. An adapter whose add is one transaction has nothing
+   * half-done to complete.
    */
-  add(batchId: string, candidates: readonly FrontierCandidate[]): Promise<BatchJob[]>;
+  add(batchId: string, candidates: readonly FrontierCandidate[], opts?: { recheck?: boolean }): Promise<BatchJob[]>;
   /** The depth a URL was found at in crawl `batchId`; null when it is not in its frontier. */
   depthOf(batchId: string, url: string): Promise<number | null>;
   /** Null for an unknown or non-crawl batch. */

@@ -2,7 +2,7 @@
  * The crawl step of a page task: once a crawl's page is fetched (and before its task is marked finished,
  * so the crawl cannot look drained while it still grows), its links in scope, and for the start page the
  * site's sitemaps, go into the frontier; the pages admitted are handed to the job sink. Run again after a
- * crash, it adds nothing twice (the frontier dedupes). Only the task of the batch's first kind does this.
+ * crash, it adds nothing twice (the frontier dedupes) and completes what the crashed run left half-added. Only the task of the batch's first kind does this.
  */
 import type { Logger } from '../logger.js';
 import type { BatchJob } from '../models/batch.js';
@@ -77,9 +77,11 @@ export function createCrawlStep(deps: CrawlStepDeps): CrawlStep {
     }
     const candidates: FrontierCandidate[] = [...found].map(([url, d]) => ({ url, depth: d }));
     const log = deps.log.child({ batchId: task.batchId, taskId: task.id });
+    // A later attempt may follow one that died inside add: the frontier completes what it left half-done.
+    const recheck = task.attempts > 1;
     let admitted = 0;
     for (let i = 0; i < candidates.length; i += ADD_CHUNK) {
-      const jobs = await deps.store.frontier.add(task.batchId, candidates.slice(i, i + ADD_CHUNK));
+      const jobs = await deps.store.frontier.add(task.batchId, candidates.slice(i, i + ADD_CHUNK), { recheck });
       admitted += jobs.length;
       if (jobs.length) await deps.sink.submit(jobs);
     }

@@ -80,6 +80,16 @@ export function describeFrontierStoreContract(name: string, open: () => Promise<
       expect((await store.frontier.counters(batch.id))?.done).toBe(1);
     });
 
+    it('queues nothing twice when an add is repeated as a recheck (a page task run again)', async () => {
+      const { batch } = await crawlBatch(store, {}, ['text', 'images']);
+      const found = [1, 2].map((i) => ({ url: page(i), depth: 1 }));
+      expect(await store.frontier.add(batch.id, found)).toHaveLength(4);
+      expect(await store.frontier.add(batch.id, found, { recheck: true })).toEqual([]);
+      expect(await store.frontier.add(batch.id, [{ url: 'https://site.test/', depth: 1 }], { recheck: true })).toEqual([]);
+      const tasks = await batchTasks(store, batch.id);
+      expect(tasks.map((t) => t.batchSeq)).toEqual([0, 1, 2, 3, 4, 5]);
+    });
+
     it('adds nothing to a cancelled crawl, an unknown batch or a plain batch', async () => {
       const { batch } = await crawlBatch(store);
       await store.batches.cancelBatch(batch.id);

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { Connection } from 'mongoose';
+import type { CrawlSpec } from '../../src/models/crawl.js';
+import { newIdWithTime } from '../../src/models/ids.js';
+import { pageDocId, urlDocId } from '../../src/models/mongo/frontier-model.js';
 import { openMongoTaskStore } from '../../src/models/mongo/mongo-task-store.js';
 import { imageIdFor } from '../../src/models/task-rules.js';
 import type { TaskStore } from '../../src/models/task-store.js';
@@ -12,6 +15,7 @@ import { describeOpsStoreContract } from './ops-store.contract.js';
 import { describeSharedStoreContract, describeTaskStoreContract } from './task-store.contract.js';
 import { describeWebhookClaimRace, describeWebhookStoreContract } from './webhook-store.contract.js';
 
+type Doc = { _id: string } & Record<string, unknown>;
 const freshDbName = () => `scrapeds_ct_${randomBytes(6).toString('hex')}`;
 
 describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
@@ -104,6 +108,63 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
         const final = await a.getImage(image.id);
         expect(final?.status).toBe(completed ? 'stored' : 'pending');
       }
+    });
+  });
+
+  describe('a crawl frontier left half-done by a process that died inside add', () => {
+    const spec: CrawlSpec = {
+      url: 'https://site.test/', maxPages: 10, maxDepth: 3, include: [], exclude: [], sitemaps: false, sameSite: true, stripTrackingParams: false,
+    };
+    const lost = 'https://site.test/lost';
+    const old = new Date(Date.now() - 60_000);
+    let store: TaskStore;
+    let raw: Connection;
+    let batchId: string;
+
+    beforeEach(async () => {
+      const name = freshDbName();
+      store = await openFresh(name);
+      raw = (await adminConn()).useDb(name, { useCache: false });
+      ({ batch: { id: batchId } } = await store.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: [spec.url], crawl: spec, waiting: true }));
+    });
+    afterEach(() => dispose(store));
+
+    const frontier = () => raw.collection<Doc>('crawl_frontier');
+    const foundOnly = (at: Date) => frontier().insertOne({ _id: urlDocId(batchId, lost), batchId, kind: 'url', url: lost, depth: 1, at });
+    const pageTaken = (at: Date) => frontier().insertOne({ _id: pageDocId(batchId, 1), batchId, kind: 'page', url: lost, depth: 1, page: 1, at });
+    const tasksOf = async () => (await store.batches.listBatchTasks(batchId, { limit: 100 })).items.map((t) => [t.url, t.kind, t.batchSeq, t.status]);
+
+    it('queues a URL found but never given a page, once, on a recheck only', async () => {
+      await foundOnly(old);
+      expect(await store.frontier.add(batchId, [{ url: lost, depth: 1 }])).toEqual([]);
+      const jobs = await store.frontier.add(batchId, [{ url: lost, depth: 1 }], { recheck: true });
+      expect(jobs.map((j) => j.kind)).toEqual(['text', 'images']);
+      expect(await store.frontier.add(batchId, [{ url: lost, depth: 1 }], { recheck: true })).toEqual([]);
+      expect(await tasksOf()).toEqual([
+        [spec.url, 'text', 0, 'queued'], [spec.url, 'images', 1, 'queued'], [lost, 'text', 2, 'queued'], [lost, 'images', 3, 'queued'],
+      ]);
+      expect(await store.frontier.counters(batchId)).toMatchObject({ discovered: 2, queued: 2 });
+    });
+
+    it('gives a page position its missing tasks, keeping the ones that were written', async () => {
+      await foundOnly(old);
+      await pageTaken(old);
+      // The page's text task was written before the crash; its images task was not.
+      await raw.collection<Doc>('tasks').insertOne({
+        _id: newIdWithTime().id, kind: 'text', url: lost, status: 'queued', refresh: false, attempts: 0, createdAt: old, updatedAt: old,
+        rev: 0, batchId, batchSeq: 2, dispatchPendingSince: old,
+      });
+      const jobs = await store.frontier.add(batchId, [{ url: lost, depth: 1 }], { recheck: true });
+      expect(jobs.map((j) => j.kind)).toEqual(['images']);
+      expect((await tasksOf()).map(([url, kind, seq]) => [url, kind, seq])).toEqual([
+        [spec.url, 'text', 0], [spec.url, 'images', 1], [lost, 'text', 2], [lost, 'images', 3],
+      ]);
+    });
+
+    it('leaves a URL another process is adding right now alone', async () => {
+      await foundOnly(new Date());
+      expect(await store.frontier.add(batchId, [{ url: lost, depth: 1 }], { recheck: true })).toEqual([]);
+      expect(await tasksOf()).toHaveLength(2);
     });
   });
 

@@ -15,6 +15,8 @@ export interface FrontierDoc {
   depth: number;
   /** Pages only: the admission position. */
   page?: number;
+  /** When the document was written: a recheck completes only what a live call would have finished by now. */
+  at?: Date;
 }
 
 export const frontierSchema = new Schema<FrontierDoc>(
@@ -25,6 +27,7 @@ export const frontierSchema = new Schema<FrontierDoc>(
     url: { type: String, required: true },
     depth: { type: Number, required: true },
     page: Number,
+    at: Date,
   },
   { versionKey: false, id: false, strict: true, minimize: false },
 );
