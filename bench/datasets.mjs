@@ -2,7 +2,9 @@
  * Issue 10 figures: submitting 100,000 URLs as NDJSON (seconds, RSS), streaming 1,000,000 result records
  * (RSS), exporting WebDataset shards vs `tar -c` of the same stored files on the same disk.
  * In bench/run.mjs as BENCH_ONLY=datasets; `node bench/datasets.mjs` runs only this section and rewrites
- * only its part of RESULTS.md. Sizes: BENCH_SUBMIT_URLS, BENCH_RESULT_RECORDS, BENCH_EXPORT_IMAGES, BENCH_EXPORT_IMAGE_BYTES.
+ * only its part of RESULTS.md. Sizes: BENCH_SUBMIT_URLS, BENCH_RESULT_RECORDS, BENCH_EXPORT_IMAGES, BENCH_EXPORT_IMAGE_BYTES,
+ * BENCH_EXPORT_REPEATS; BENCH_DATASETS_PARTS=export (a comma list of submit, results, export) runs only those;
+ * BENCH_EXPORT_CPU_PROF=DIR writes the exporting service's CPU profile there.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -21,6 +23,12 @@ const num = (name, dflt) => (env[name] ? Number(env[name]) : dflt);
 const mib = (b) => (b / 2 ** 20).toFixed(0);
 const f1 = (x) => (typeof x === 'number' ? x.toFixed(1) : '–');
 const f2 = (x) => (typeof x === 'number' ? x.toFixed(2) : '–');
+
+/** CPU seconds (user + system, all threads) of a process, or of the reaped children of this one. */
+const CLOCK_TICK = 100;
+const statFields = (pid) => fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ').map(Number);
+const cpuOf = (pid) => { const f = statFields(pid); return (f[11] + f[12]) / CLOCK_TICK; };
+const childrenCpu = () => { const f = statFields('self'); return (f[13] + f[14]) / CLOCK_TICK; };
 
 const currentRss = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
 
@@ -104,13 +112,27 @@ async function results({ distDir, outDir, n }) {
   }
 }
 
-/** n stored images (random bytes, `size` each) in images tasks of 10 each; export them, and tar the same files. */
-async function exportVsTar({ distDir, outDir, n, size }) {
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * n stored images (random bytes, `size` each) in images tasks of 10 each; then `repeats` rounds of: export
+ * them as WebDataset, and `tar -cf` the same stored files to the same disk (the order alternates between
+ * rounds, so neither always goes first). Medians of each. Both read the files from a warm page cache: they
+ * were just written (as right after a scrape) and the machine has the memory to keep them.
+ * An export's time is the service's own (finished_at − created_at, written when its last shard is stored),
+ * so the poll interval does not count; the client's time from POST to the poll that sees it done (polled
+ * every 50 ms, not faster: each poll costs the service CPU) is reported beside it.
+ */
+async function exportVsTar({ distDir, outDir, n, size, repeats }) {
   const dataDir = path.join(outDir, 'export', 'data');
   fs.rmSync(path.dirname(dataDir), { recursive: true, force: true });
   const store = await openStore(distDir, dataDir);
   const { VolumeBlobStore } = await import(pathToFileURL(path.join(distDir, 'storage/volume-blob-store.js')).href);
-  const blobs = new VolumeBlobStore(path.join(dataDir, 'media'), '/media');
+  const mediaDir = path.join(dataDir, 'media');
+  const blobs = new VolumeBlobStore(mediaDir, '/media');
   const perPage = 10;
   const pages = Math.ceil(n / perPage);
   const { jobs } = await store.batches.createBatch({ kinds: ['images'], refresh: false, urls: Array.from({ length: pages }, (_, i) => `https://example.com/gallery/${i}`) });
@@ -132,29 +154,60 @@ async function exportVsTar({ distDir, outDir, n, size }) {
   const batchId = (await store.batches.listBatches({ limit: 1 })).items[0].id;
   await store.close();
 
-  const svc = await startStandalone({ distDir, dataDir, logDir: outDir, logName: 'datasets-export.log', env: { LOG_LEVEL: 'warn', PARSE_THREADS: '0' } });
-  try {
-    // The files were just written: both runs read them from the page cache, as they would right after a scrape.
+  const profDir = env.BENCH_EXPORT_CPU_PROF ? path.resolve(env.BENCH_EXPORT_CPU_PROF) : undefined;
+  const nodeArgs = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const svc = await startStandalone({ distDir, dataDir, logDir: outDir, logName: 'datasets-export.log', nodeArgs, env: { LOG_LEVEL: 'warn', PARSE_THREADS: '0' } });
+  const exportOnce = async () => {
+    const cpu0 = cpuOf(svc.procs[0].pid);
     const t0 = performance.now();
     const exp = await api(svc.url, 'POST', `/batches/${batchId}/exports`, JSON.stringify({ format: 'webdataset', shard_samples: 1000 }));
     let done;
     for (;;) {
       done = await api(svc.url, 'GET', `/exports/${exp.id}`);
       if (done.status !== 'running') break;
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 50));
     }
-    const exportSeconds = (performance.now() - t0) / 1000;
+    const clientSeconds = (performance.now() - t0) / 1000;
+    const cpu = cpuOf(svc.procs[0].pid) - cpu0;
     if (done.status !== 'succeeded') throw new Error(`export failed: ${JSON.stringify(done.error)}`);
-    const tarFile = path.join(dataDir, 'media', 'baseline.tar');
+    fs.rmSync(path.join(mediaDir, 'exports', exp.id), { recursive: true, force: true });
+    const seconds = (Date.parse(done.finished_at) - Date.parse(done.created_at)) / 1000;
+    return { seconds, clientSeconds, cpu, bytes: done.shards.reduce((a, s) => a + s.bytes, 0), shards: done.shards.length };
+  };
+  const tarOnce = () => {
+    const tarFile = path.join(mediaDir, 'baseline.tar');
+    const cpu0 = childrenCpu();
     const t1 = performance.now();
-    const tar = spawnSync('tar', ['-cf', tarFile, '-C', path.join(dataDir, 'media'), 'images']);
-    const tarSeconds = (performance.now() - t1) / 1000;
+    const tar = spawnSync('tar', ['-cf', tarFile, '-C', mediaDir, 'images']);
+    const seconds = (performance.now() - t1) / 1000;
     if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);
-    const shardBytes = done.shards.reduce((a, s) => a + s.bytes, 0);
-    const tarBytes = fs.statSync(tarFile).size;
+    const cpu = childrenCpu() - cpu0;
+    const bytes = fs.statSync(tarFile).size;
+    fs.rmSync(tarFile);
+    return { seconds, cpu, bytes };
+  };
+  try {
+    const exports = [];
+    const tars = [];
+    for (let i = 0; i < repeats; i++) {
+      if (i % 2 === 0) {
+        exports.push(await exportOnce());
+        tars.push(tarOnce());
+      } else {
+        tars.push(tarOnce());
+        exports.push(await exportOnce());
+      }
+    }
+    const exportSeconds = median(exports.map((e) => e.seconds));
+    const tarSeconds = median(tars.map((t) => t.seconds));
+    const shardBytes = exports[0].bytes;
+    const tarBytes = tars[0].bytes;
     return {
-      images: n, imageBytes: size, shards: done.shards.length, shardBytes, exportSeconds, exportMBps: shardBytes / 2 ** 20 / exportSeconds,
-      tarBytes, tarSeconds, tarMBps: tarBytes / 2 ** 20 / tarSeconds, ratio: (shardBytes / exportSeconds) / (tarBytes / tarSeconds),
+      images: n, imageBytes: size, repeats, shards: exports[0].shards, shardBytes, exportSeconds, exportMBps: shardBytes / 2 ** 20 / exportSeconds,
+      exportClientSeconds: median(exports.map((e) => e.clientSeconds)), exportRuns: exports.map((e) => e.seconds),
+      exportCpu: median(exports.map((e) => e.cpu)), tarCpu: median(tars.map((t) => t.cpu)), loadAverage: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+      tarBytes, tarSeconds, tarMBps: tarBytes / 2 ** 20 / tarSeconds, tarRuns: tars.map((t) => t.seconds),
+      ratio: (shardBytes / exportSeconds) / (tarBytes / tarSeconds),
     };
   } finally {
     await svc.stop();
@@ -163,12 +216,17 @@ async function exportVsTar({ distDir, outDir, n, size }) {
 
 export async function datasetsBench({ distDir, outDir, log = console.log }) {
   const r = {};
-  const n = { submit: num('BENCH_SUBMIT_URLS', 100_000), results: num('BENCH_RESULT_RECORDS', 1_000_000), images: num('BENCH_EXPORT_IMAGES', 2000), size: num('BENCH_EXPORT_IMAGE_BYTES', 65_536) };
+  const n = {
+    submit: num('BENCH_SUBMIT_URLS', 100_000), results: num('BENCH_RESULT_RECORDS', 1_000_000),
+    images: num('BENCH_EXPORT_IMAGES', 8000), size: num('BENCH_EXPORT_IMAGE_BYTES', 65_536), repeats: num('BENCH_EXPORT_REPEATS', 5),
+  };
+  const parts = (env.BENCH_DATASETS_PARTS ?? 'submit,results,export').split(',').map((p) => p.trim());
   for (const [name, run] of [
     ['submit', () => submit({ distDir, outDir, n: n.submit })],
     ['results', () => results({ distDir, outDir, n: n.results })],
-    ['export', () => exportVsTar({ distDir, outDir, n: n.images, size: n.size })],
+    ['export', () => exportVsTar({ distDir, outDir, n: n.images, size: n.size, repeats: n.repeats })],
   ]) {
+    if (!parts.includes(name)) continue;
     log(`datasets: ${name}`);
     try {
       r[name] = await run();
@@ -181,7 +239,7 @@ export async function datasetsBench({ distDir, outDir, log = console.log }) {
 
 export function datasetsMarkdown(d) {
   if (!d) return '_not measured in this run (BENCH_ONLY=datasets, or `node bench/datasets.mjs`)._';
-  const err = (x) => (x?.error ? `failed: ${x.error.split('\n')[0]}` : undefined);
+  const err = (x) => (!x ? 'not run (BENCH_DATASETS_PARTS)' : x.error ? `failed: ${x.error.split('\n')[0]}` : undefined);
   const s = d.submit;
   const r = d.results;
   const e = d.export;
@@ -190,7 +248,7 @@ export function datasetsMarkdown(d) {
     '|---|---|---|',
     `| submit ${s?.urls ?? '?'} URLs as one streamed NDJSON body (\`POST /batches\`, validated, written in one transaction, queued) | ${err(s) ?? `**${f2(s.seconds)} s** (${f1(s.urlsPerSecond / 1000)} k URLs/s); peak RSS **${mib(s.peakRss)} MiB**`} | RSS of the idle service before: ${s?.idleRss ? `${mib(s.idleRss)} MiB` : '–'} |`,
     `| stream ${r?.records ?? '?'} result records (\`GET /batches/:id/results\`, ${r?.bytes ? `${mib(r.bytes)} MiB` : '?'} of NDJSON) | ${err(r) ?? `**${f1(r.seconds)} s** (${f1(r.recordsPerSecond / 1000)} k records/s); peak RSS **${mib(r.peakRss)} MiB** (target < 300 MiB)`} | RSS of the idle service before: ${r?.idleRss ? `${mib(r.idleRss)} MiB` : '–'} |`,
-    `| WebDataset export of ${e?.images ?? '?'} stored images of ${e?.imageBytes ?? '?'} B (${e?.shards ?? '?'} shards, ${e?.shardBytes ? `${mib(e.shardBytes)} MiB` : '?'}) | ${err(e) ?? `**${f1(e.exportMBps)} MiB/s** (${f2(e.exportSeconds)} s, from POST to the poll that sees it done) = **${f2(e.ratio)}×** tar (target ≥ 0.5×)`} | \`tar -cf\` of the same files to the same disk: ${e?.tarMBps ? `${f1(e.tarMBps)} MiB/s (${f2(e.tarSeconds)} s)` : '–'} |`,
+    `| WebDataset export of ${e?.images ?? '?'} stored images of ${e?.imageBytes ?? '?'} B (${e?.shards ?? '?'} shards, ${e?.shardBytes ? `${mib(e.shardBytes)} MiB` : '?'}), median of ${e?.repeats ?? '?'} runs interleaved with tar's, page cache warm for both${e?.loadAverage ? ` (load average after: ${e.loadAverage})` : ''} | ${err(e) ?? `**${f1(e.exportMBps)} MiB/s** (${f2(e.exportSeconds)} s from the export's created_at to its finished_at; ${f2(e.exportClientSeconds)} s from POST to the 50 ms poll that sees it done; ${f2(e.exportCpu)} CPU s, all threads) = **${f2(e.ratio)}×** tar (target ≥ 0.5×)`} | \`tar -cf\` of the same stored files to the same disk: ${e?.tarMBps ? `${f1(e.tarMBps)} MiB/s (${f2(e.tarSeconds)} s; ${f2(e.tarCpu)} CPU s)` : '–'} |`,
   ].join('\n');
 }
 

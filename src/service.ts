@@ -241,8 +241,20 @@ async function startMetricsServer(config: Config, log: Logger): Promise<http.Ser
   return server;
 }
 
+/**
+ * Exports run in the API process that started them. Standalone, one process owns the SQLite file, so an
+ * export it finds running died with the process before it: failed, so clients stop waiting and start
+ * another. In a cluster another API replica may be building it, so they are left alone there.
+ */
+async function failInterruptedExports(config: Config, log: Logger, store: TaskStore): Promise<void> {
+  if (config.mongoUrl || config.role !== 'serve') return;
+  const failed = await store.batches.failRunningExports({ code: 'interrupted', message: 'the service stopped while building this export: start another' });
+  if (failed > 0) log.warn({ exports: failed }, 'exports left running by a stopped service marked failed');
+}
+
 export async function startService(config: Config, log: Logger): Promise<RunningService> {
   const adapters = await openAdapters(config, log);
+  await failInterruptedExports(config, log, adapters.store);
   const usage = new UsageCounter(adapters.store.usage, log);
   telemetry.setUsageSink((metric, dims, n) => usage.add(metric, dims, n));
   usage.start(config.ops.statsFlushMs);

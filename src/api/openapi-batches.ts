@@ -193,7 +193,10 @@ export const batchSchemas = {
           shards: { type: 'array', items: { type: 'object' } },
         },
       },
-      error: { type: ['object', 'null'] },
+      error: {
+        type: ['object', 'null'],
+        description: 'Why a failed export failed: `{code, message}`; code `export_failed` (e.g. a stored file missing, named in the message) or `interrupted` (the standalone service stopped while building it; start another)',
+      },
     },
   },
 };

@@ -17,31 +17,24 @@ export interface BatchRecord {
 }
 
 const TASKS_PER_PAGE = 200;
-const IMAGES_PER_PAGE = 1000;
-
-async function imagesOf(store: TaskStore, taskId: string): Promise<TaskImage[]> {
-  const out: TaskImage[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.listTaskImages(taskId, { limit: IMAGES_PER_PAGE, cursor });
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
-}
 
 /** Starts after `cursor` (a record's cursor, or a page cursor of GET /batches/:id/tasks). */
 export async function* batchRecords(store: TaskStore, batchId: string, cursor?: string): AsyncGenerator<BatchRecord> {
   let after = cursor;
   for (;;) {
     const page = await store.batches.listBatchTasks(batchId, { status: 'finished', limit: TASKS_PER_PAGE, cursor: after });
-    // The page's texts and image lists are read together; the next page only once these are consumed.
-    const records = await Promise.all(page.items.map(async (task): Promise<BatchRecord> => {
-      const rec: BatchRecord = { task, cursor: encodePositionCursor(task.batchSeq ?? 0) };
-      if (task.kind === 'text' && task.status === 'succeeded') rec.text = (await store.getText(task.id)) ?? undefined;
-      if (task.kind === 'images') rec.images = await imagesOf(store, task.id);
-      return rec;
-    }));
+    // The page's texts and image lists are read together (the image lists in one query); the next page
+    // only once these are consumed.
+    const imageTasks = page.items.filter((t) => t.kind === 'images').map((t) => t.id);
+    const [images, records] = await Promise.all([
+      imageTasks.length > 0 ? store.listImagesOfTasks(imageTasks) : new Map<string, TaskImage[]>(),
+      Promise.all(page.items.map(async (task): Promise<BatchRecord> => {
+        const rec: BatchRecord = { task, cursor: encodePositionCursor(task.batchSeq ?? 0) };
+        if (task.kind === 'text' && task.status === 'succeeded') rec.text = (await store.getText(task.id)) ?? undefined;
+        return rec;
+      })),
+    ]);
+    for (const rec of records) if (rec.task.kind === 'images') rec.images = images.get(rec.task.id) ?? [];
     yield* records;
     if (!page.nextCursor) return;
     after = page.nextCursor;

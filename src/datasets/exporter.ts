@@ -1,7 +1,8 @@
 /**
  * Builds an export: the batch's samples, kind by kind, less near-duplicates when asked, cut into shards
- * of at most `shardSamples` samples (a shard also closes once it reaches `shardBytes`), each streamed into
- * the blob store as exports/<exportId>/<NNNNN>.<ext> (`<kind>-NNNNN` when the batch has both kinds).
+ * of at most `shardSamples` samples (a shard also closes once it reaches `shardBytes`), each composed by
+ * the blob store as exports/<exportId>/<NNNNN>.<ext> (`<kind>-NNNNN` when the batch has both kinds) while
+ * the next one fills: a tar names its images' stored files and the store copies them in (docs/datasets.md).
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from '../logger.js';
@@ -12,7 +13,7 @@ import type { BlobStore } from '../storage/blob-store.js';
 import { batchRecords } from './batch-records.js';
 import { FORMATS, type EncoderOptions, type ShardEncoder } from './formats.js';
 import { HammingIndex, isHash64 } from './near-duplicates.js';
-import { samplesOf, type Sample } from './samples.js';
+import { samplesOf, type ImageSample, type Sample } from './samples.js';
 import { ShardSink } from './shard-sink.js';
 
 export interface ExporterDeps {
@@ -28,35 +29,42 @@ interface OpenShard {
   stats: ShardStats;
 }
 
-async function readAll(blobs: BlobStore, key: string): Promise<Buffer> {
-  const stream = await blobs.get(key);
-  if (!stream) throw new Error(`stored file ${key} is missing`);
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
+/** Image files are read in groups of up to this many files or bytes (the first file of a group may be larger). */
+const READ_FILES = 256;
+const READ_BYTES = 4 * 1024 * 1024;
 
-/** Image files read ahead of the encoder: the reads overlap each other and the writing. */
-const READ_AHEAD = 32;
-
-/** Pairs each sample with its image bytes (when `load` wants them), reading up to READ_AHEAD files at once, in order. */
-async function* withImageBytes(samples: AsyncIterable<Sample>, load: (s: Sample) => Promise<Buffer> | undefined): AsyncGenerator<{ sample: Sample; image?: Buffer }> {
-  const window: Array<{ sample: Sample; image?: Promise<Buffer> }> = [];
-  const next = async () => {
-    const head = window.shift() as { sample: Sample; image?: Promise<Buffer> };
-    return { sample: head.sample, image: await head.image };
+/**
+ * Pairs each sample with its image bytes (when `wants` says so), in order. Files are read a group at a time
+ * with one readMany call, and the next group is read while this one is written: the read-ahead is one group.
+ */
+async function* withImageBytes(samples: AsyncIterable<Sample>, blobs: BlobStore, wants: (s: Sample) => s is ImageSample): AsyncGenerator<{ sample: Sample; image?: Buffer }> {
+  type Group = { samples: Sample[]; files: Promise<Buffer[]> };
+  const read = (group: Sample[]): Group => {
+    const files = blobs.readMany(group.filter(wants).map((s) => s.file));
+    files.catch(() => undefined); // awaited in turn below; this only keeps an early failure from going unhandled
+    return { samples: group, files };
   };
-  try {
-    for await (const sample of samples) {
-      const image = load(sample);
-      image?.catch(() => undefined); // awaited in turn below; this only keeps an early failure from going unhandled
-      window.push({ sample, image });
-      if (window.length >= READ_AHEAD) yield await next();
-    }
-    while (window.length > 0) yield await next();
-  } finally {
-    window.length = 0;
+  async function* emit(group: Group) {
+    const files = await group.files;
+    let i = 0;
+    for (const sample of group.samples) yield { sample, image: wants(sample) ? files[i++] : undefined };
   }
+  let ahead: Group | undefined;
+  let next: Sample[] = [];
+  let nextBytes = 0;
+  for await (const sample of samples) {
+    next.push(sample);
+    if (wants(sample)) nextBytes += sample.file.bytes;
+    if (next.length < READ_FILES && nextBytes < READ_BYTES) continue;
+    const group = read(next);
+    next = [];
+    nextBytes = 0;
+    if (ahead) yield* emit(ahead);
+    ahead = group;
+  }
+  const last = next.length > 0 ? read(next) : undefined;
+  if (ahead) yield* emit(ahead);
+  if (last) yield* emit(last);
 }
 
 /**
@@ -84,17 +92,17 @@ export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: 
   const stats: ExportStats = { nearDuplicatesDropped: { images: 0, text: 0 }, imagesResized: 0, imagesWithoutResized: 0 };
   const shards: ExportShard[] = [];
   /** An image's bytes are read when the format stores them, or to hash a copy that was listed without its sha256. */
-  const load = (smp: Sample): Promise<Buffer> | undefined => {
-    if (smp.kind !== 'images' || (!withImages && smp.file.sha256)) return undefined;
-    return readAll(deps.blobs, smp.file.key).then((bytes) => {
-      if (!smp.file.sha256) smp.meta.sha256 = smp.file.sha256 = sha256(bytes);
-      return bytes;
-    });
-  };
+  const wants = (smp: Sample): smp is ImageSample => smp.kind === 'images' && (withImages || !smp.file.sha256);
+  /** The shard closed last, while the store finishes writing it: the next one fills meanwhile (one at most). */
+  let storing: Promise<void> = Promise.resolve();
   const close = async (s: OpenShard) => {
     await s.encoder.end();
-    const put = await s.sink.end();
-    shards.push({ index: 0, key: s.key, records: s.stats.samples, bytes: put.size, sha256: put.sha256, stats: s.stats });
+    const stored = s.sink.end().then((put) => {
+      shards.push({ index: 0, key: s.key, records: s.stats.samples, bytes: put.size, sha256: put.sha256, stats: s.stats });
+    });
+    stored.catch(() => undefined); // awaited by the next close or at the end
+    await storing;
+    storing = stored;
   };
   for (const kind of kinds) {
     /** Open shard and shards made so far, per series. */
@@ -102,7 +110,8 @@ export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: 
     try {
       const samples = samplesOf(batchRecords(deps.store, exp.batchId), kind, { images: variant });
       const kept = withoutNearDuplicates(samples, kind === 'images' ? near.images : near.text, () => stats.nearDuplicatesDropped[kind]++);
-      for await (const { sample, image } of withImageBytes(kept, load)) {
+      for await (const { sample, image } of withImageBytes(kept, deps.blobs, wants)) {
+        if (sample.kind === 'images' && image && !sample.file.sha256) sample.meta.sha256 = sample.file.sha256 = sha256(image);
         if (sample.kind === 'images' && variant === 'resized') {
           if (sample.meta.variant === 'resized') stats.imagesResized++;
           else stats.imagesWithoutResized++;
@@ -134,6 +143,7 @@ export async function buildShards(deps: ExporterDeps, exp: ExportRecord, kinds: 
       throw err;
     }
   }
+  await storing;
   // Listed by name, so the listing does not depend on which series filled up first.
   shards.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   shards.forEach((s, i) => (s.index = i));

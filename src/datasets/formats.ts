@@ -10,11 +10,12 @@ import zlib from 'node:zlib';
 import type { ExportFormat } from '../models/batch.js';
 import { ParquetEncoder } from './parquet-encoder.js';
 import type { Sample } from './samples.js';
+import type { StoredSize } from '../storage/blob-store.js';
 import type { ShardSink } from './shard-sink.js';
 import { TAR_END, tarHeader, tarPadding } from './tar.js';
 
 export interface ShardEncoder {
-  /** `image` holds the file's bytes when the format stores them. */
+  /** `image` holds the file's bytes when the format needs them (needsImages); else a tar copies the stored file. */
   add(sample: Sample, image?: Buffer): Promise<void>;
   /** Writes what closes the shard (not the sink itself). */
   end(): Promise<void>;
@@ -45,10 +46,12 @@ const jsonBytes = (v: unknown): Buffer => Buffer.from(JSON.stringify(v), 'utf8')
 class TarEncoder implements ShardEncoder {
   constructor(private readonly sink: ShardSink) {}
 
-  private async entry(name: string, body: Buffer): Promise<void> {
-    await this.sink.write(tarHeader(name, body.length));
+  /** A stored file as body is copied in by the store, never read here. */
+  private async entry(name: string, body: Buffer | StoredSize): Promise<void> {
+    const size = Buffer.isBuffer(body) ? body.length : body.bytes;
+    await this.sink.write(tarHeader(name, size));
     await this.sink.write(body);
-    await this.sink.write(tarPadding(body.length));
+    await this.sink.write(tarPadding(size));
   }
 
   async add(sample: Sample, image?: Buffer): Promise<void> {
@@ -57,8 +60,7 @@ class TarEncoder implements ShardEncoder {
       await this.entry(`${sample.key}.txt`, Buffer.from(sample.text, 'utf8'));
       return;
     }
-    if (!image) throw new Error(`image bytes missing for sample ${sample.key}`);
-    await this.entry(`${sample.key}.${sample.ext}`, image);
+    await this.entry(`${sample.key}.${sample.ext}`, image ?? sample.file);
     await this.entry(`${sample.key}.json`, jsonBytes(sample.meta));
     // Written even when empty: HuggingFace's webdataset builder wants the same members in every sample.
     await this.entry(`${sample.key}.txt`, Buffer.from(sample.caption ?? '', 'utf8'));
@@ -96,7 +98,7 @@ class JsonlEncoder implements ShardEncoder {
 }
 
 export const FORMATS: Record<ExportFormat, ShardFormat> = {
-  webdataset: { ext: 'tar', seriesOf: (s) => (s.kind === 'images' ? s.ext : ''), needsImages: () => true, open: (sink) => new TarEncoder(sink) },
+  webdataset: { ext: 'tar', seriesOf: (s) => (s.kind === 'images' ? s.ext : ''), needsImages: () => false, open: (sink) => new TarEncoder(sink) },
   jsonl: { ext: 'jsonl.gz', seriesOf: () => '', needsImages: () => false, open: (sink, options) => new JsonlEncoder(sink, options) },
   parquet: { ext: 'parquet', seriesOf: () => '', needsImages: (o) => o.includeImages, open: (sink, options) => new ParquetEncoder(sink, options.includeImages) },
 };

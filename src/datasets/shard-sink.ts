@@ -1,48 +1,52 @@
-/** A shard's byte stream into the blob store, with backpressure: a write resolves once the store can take more. */
-import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
-import type { BlobStore, PutResult } from '../storage/blob-store.js';
+/**
+ * A shard's bytes into the blob store, with backpressure: bytes and whole stored files (an image in a tar)
+ * are gathered into groups of a few MiB, each handed to the store's composer at once (a tar sample is five
+ * parts: one call each would cost more than the copying), and a write resolves once the store can take more.
+ */
+import type { BlobStore, Composer, Part, PutResult, StoredSize } from '../storage/blob-store.js';
 
-/** Small writes (tar headers, metadata) are gathered into chunks of about this size: one write call each, not six a sample. */
-const CHUNK_BYTES = 1024 * 1024;
+const GROUP_BYTES = 4 * 1024 * 1024;
+const GROUP_FILES = 256;
 
 export class ShardSink {
-  private readonly out = new PassThrough({ highWaterMark: CHUNK_BYTES });
-  private readonly stored: Promise<PutResult>;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly composer: Composer;
+  private group: Part[] = [];
+  private groupBytes = 0;
+  private groupFiles = 0;
   bytes = 0;
 
   constructor(blobs: BlobStore, key: string) {
-    this.stored = blobs.put(key, this.out);
-    // Surface a failed put at the next write instead of as an unhandled rejection.
-    this.stored.catch(() => undefined);
+    this.composer = blobs.compose(key);
   }
 
-  async write(chunk: Buffer | Uint8Array): Promise<void> {
-    if (chunk.length === 0) return;
-    this.bytes += chunk.length;
-    this.pending.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= CHUNK_BYTES) await this.flush();
+  /** Bytes, or a stored file copied in whole (it must be the size recorded). */
+  async write(part: Buffer | Uint8Array | StoredSize): Promise<void> {
+    const stored = !(part instanceof Uint8Array);
+    const size = stored ? part.bytes : part.length;
+    if (size === 0) return;
+    this.bytes += size;
+    this.group.push(stored ? part : Buffer.isBuffer(part) ? part : Buffer.from(part.buffer, part.byteOffset, part.length));
+    this.groupBytes += size;
+    if (stored) this.groupFiles++;
+    if (this.groupBytes >= GROUP_BYTES || this.groupFiles >= GROUP_FILES) await this.flush();
   }
 
   private async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const chunk = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (!this.out.write(chunk)) await Promise.race([once(this.out, 'drain'), this.stored]);
+    if (this.group.length === 0) return;
+    const group = this.group;
+    this.group = [];
+    this.groupBytes = 0;
+    this.groupFiles = 0;
+    await this.composer.add(group);
   }
 
-  /** Ends the stream; resolves with what the store wrote (its size and sha256). */
+  /** Ends the shard; resolves with what the store wrote (its size and sha256). */
   async end(): Promise<PutResult> {
     await this.flush();
-    this.out.end();
-    return this.stored;
+    return this.composer.end();
   }
 
   abort(err: Error): void {
-    this.out.destroy(err);
+    this.composer.abort(err);
   }
 }

@@ -47,4 +47,9 @@ export interface BatchStore {
   /** running → succeeded | failed with its shards and stats; a no-op on a final export. Null when unknown. */
   finishExport(id: string, result: ExportResult): Promise<ExportRecord | null>;
   getExport(id: string): Promise<ExportRecord | null>;
+  /**
+   * Every export still running → failed with `error`; returns how many. For a process that starts alone
+   * (standalone): the exports it finds running died with the process before it.
+   */
+  failRunningExports(error: { code: string; message: string }): Promise<number>;
 }

@@ -145,6 +145,11 @@ export interface TaskStore {
   settleImages(items: readonly ImageSettlement[]): Promise<SettledImage[]>;
   /** Ordered by position; `file` filled from the image record for stored/reused (not failed/skipped). Unreadable cursor: InvalidCursorError. */
   listTaskImages(taskId: string, query: { limit: number; cursor?: string }): Promise<Page<TaskImage>>;
+  /**
+   * Every image link of several tasks at once (one query, or one per collection), each task's ordered by
+   * position, with `file` as listTaskImages fills it; a task without links maps to an empty list.
+   */
+  listImagesOfTasks(taskIds: readonly string[]): Promise<Map<string, TaskImage[]>>;
   /** The link at the lowest position when a task links the same image twice. */
   getTaskImage(taskId: string, imageId: string): Promise<TaskImage | null>;
   imageCounts(taskId: string): Promise<ImageCounts>;
@@ -152,4 +157,11 @@ export interface TaskStore {
   clearTaskImages(taskId: string): Promise<void>;
 
   close(): Promise<void>;
+}
+
+/** listImagesOfTasks's answer from links ordered by task then position: every task asked for, in the order asked. */
+export function groupByTask(taskIds: readonly string[], links: readonly TaskImage[]): Map<string, TaskImage[]> {
+  const out = new Map<string, TaskImage[]>(taskIds.map((id) => [id, []]));
+  for (const link of links) out.get(link.taskId)?.push(link);
+  return out;
 }

@@ -1,5 +1,6 @@
 /** BlobStore on an S3-compatible bucket (AWS S3, Cloudflare R2, MinIO, Ceph, SeaweedFS). */
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import {
   GetObjectCommand,
@@ -12,7 +13,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { checkKey, joinUrl, type BlobStore, type PutResult } from './blob-store.js';
+import { checkKey, joinUrl, storedFileError, type BlobStore, type Composer, type PutResult, type StoredSize } from './blob-store.js';
+import { streamComposer } from './stream-composer.js';
 import { contentTypeOf } from './content-types.js';
 import { createMeter, sha256Hex } from './meter.js';
 
@@ -141,6 +143,22 @@ export class S3BlobStore implements BlobStore {
       if (isNotFound(err)) return null;
       throw err;
     }
+  }
+
+  /** One GET each, all at once (the caller keeps a call to a few files). */
+  async readMany(files: readonly StoredSize[]): Promise<Buffer[]> {
+    return Promise.all(files.map(async (file) => {
+      const body = await this.get(file.key);
+      if (!body) throw storedFileError(file, null);
+      const bytes = await buffer(body);
+      if (bytes.length !== file.bytes) throw storedFileError(file, bytes.length);
+      return bytes;
+    }));
+  }
+
+  /** Streamed into one upload (multipart when large). */
+  compose(key: string): Composer {
+    return streamComposer(this, checkKey(key));
   }
 
   async exists(key: string): Promise<boolean> {

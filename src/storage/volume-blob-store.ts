@@ -1,12 +1,14 @@
 /** BlobStore on a filesystem directory (the shared volume in cluster mode). */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, rename as renameCb, writeFile as writeFileCb } from 'node:fs';
+import { closeSync, createReadStream, createWriteStream, openSync, readSync, rename as renameCb, writeFile as writeFileCb } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { checkKey, joinUrl, type BlobStore, type PutResult } from './blob-store.js';
+import { checkKey, joinUrl, storedFileError, type BlobStore, type Composer, type PutResult, type StoredSize } from './blob-store.js';
+import { ComposeChannel, volumeComposer } from './volume-composer.js';
 import { createMeter, sha256Hex } from './meter.js';
 
 /**
@@ -26,6 +28,7 @@ export class VolumeBlobStore implements BlobStore {
    */
   private readonly tmpPrefix = `.tmp-${randomBytes(6).toString('hex')}-`;
   private tmpCount = 0;
+  private readonly composing = new ComposeChannel();
 
   constructor(
     private readonly root: string,
@@ -83,6 +86,50 @@ export class VolumeBlobStore implements BlobStore {
       return null;
     }
     return createReadStream(file);
+  }
+
+  /**
+   * Blocking open/read/close, one read a file, into one buffer for the lot: for files of tens of KiB this
+   * is 4-6x faster than a stream or readFile each (whose every step is a trip through the thread pool),
+   * as `tar` reads. It runs after a turn of the event loop, so requests waiting are served first, and the
+   * caller keeps a call to a few MiB. Each read asks for one byte more than recorded: getting it means the
+   * file is longer (the next file's read then overwrites that byte).
+   */
+  async readMany(files: readonly StoredSize[]): Promise<Buffer[]> {
+    const paths = files.map((f) => this.resolve(f.key));
+    await nextTurn();
+    const all = Buffer.allocUnsafeSlow(files.reduce((n, f) => n + f.bytes, 0) + 1);
+    const out: Buffer[] = [];
+    let at = 0;
+    files.forEach((file, i) => {
+      let fd: number;
+      try {
+        fd = openSync(paths[i] as string, 'r');
+      } catch (err) {
+        throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? storedFileError(file, null) : err;
+      }
+      try {
+        let got = 0;
+        for (;;) {
+          const n = readSync(fd, all, at + got, file.bytes + 1 - got, got);
+          got += n;
+          if (n === 0 || got > file.bytes) break;
+        }
+        if (got !== file.bytes) throw storedFileError(file, got);
+      } finally {
+        closeSync(fd);
+      }
+      out.push(all.subarray(at, at + file.bytes));
+      at += file.bytes;
+    });
+    return out;
+  }
+
+  /** Written by a worker thread with blocking reads and writes (volume-composer.ts), temp file then rename. */
+  compose(key: string): Composer {
+    const target = this.resolve(key);
+    const tmp = path.join(path.dirname(target), `${this.tmpPrefix}${(this.tmpCount++).toString(36)}`);
+    return volumeComposer(this.composing, (k) => this.resolve(k), tmp, target);
   }
 
   async exists(key: string): Promise<boolean> {

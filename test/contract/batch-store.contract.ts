@@ -186,6 +186,19 @@ export function describeBatchStoreContract(name: string, open: () => Promise<Tas
       expect((await store.getTask(plain[0]!.taskId))?.options).toBeUndefined();
     });
 
+    it('fails every export still running, leaving finished ones as they are', async () => {
+      const { batch } = await store.batches.createBatch({ kinds: ['images'], refresh: false, urls: urls(1) });
+      const options: ExportOptions = { format: 'jsonl', shardSamples: 10, shardBytes: 1000, includeImages: false };
+      const running = await store.batches.createExport(batch.id, options);
+      const done = await store.batches.finishExport((await store.batches.createExport(batch.id, options)).id, { status: 'failed', error: { code: 'export_failed', message: 'earlier' } });
+      const error = { code: 'interrupted', message: 'the process building it stopped' };
+      expect(await store.batches.failRunningExports(error)).toBeGreaterThanOrEqual(1);
+      expect(await store.batches.getExport(running.id)).toMatchObject({ status: 'failed', error, shards: [] });
+      expect((await store.batches.getExport(running.id))?.finishedAt).toBeDefined();
+      expect(await store.batches.getExport(done!.id)).toEqual(done);
+      expect(await store.batches.failRunningExports(error)).toBe(0);
+    });
+
     it('records an export and finishes it once, with its options and stats', async () => {
       const { batch } = await store.batches.createBatch({ kinds: ['images'], refresh: false, urls: urls(1) });
       const options: ExportOptions = { format: 'webdataset', shardSamples: 10, shardBytes: 1000, includeImages: false, images: 'resized', nearDuplicates: { images: 6, text: 0 } };

@@ -103,6 +103,53 @@ export function describeBlobStoreContract(name: string, open: () => Promise<Blob
       expect(await buffer((await blobs.get(key('same.bin')))!)).toEqual(data);
     });
 
+    it('reads several whole files at once, in the order asked, empty ones included', async () => {
+      const bodies = [randomBytes(70_000), Buffer.alloc(0), Buffer.from('third')];
+      const files = await Promise.all(bodies.map(async (b, i) => ({ key: key(`many/${i}.bin`), bytes: (await blobs.put(key(`many/${i}.bin`), b)).size })));
+      expect(await blobs.readMany(files)).toEqual(bodies);
+      expect(await blobs.readMany([])).toEqual([]);
+    });
+
+    it('refuses to read a file that is missing or not the size recorded', async () => {
+      await blobs.put(key('sized.bin'), Buffer.from('12345'));
+      await expect(blobs.readMany([{ key: key('sized.bin'), bytes: 5 }, { key: key('nope/gone.bin'), bytes: 5 }])).rejects.toThrow(`stored file ${key('nope/gone.bin')} is missing`);
+      await expect(blobs.readMany([{ key: key('sized.bin'), bytes: 4 }])).rejects.toThrow('is longer than the 4 bytes recorded');
+      await expect(blobs.readMany([{ key: key('sized.bin'), bytes: 6 }])).rejects.toThrow('is shorter than the 6 bytes recorded');
+      await expect(blobs.readMany([{ key: '../escape', bytes: 1 }])).rejects.toThrow('invalid key');
+    });
+
+    it('composes a file of bytes and whole stored files, in order, visible only once ended', async () => {
+      const image = randomBytes(5 * 1024 * 1024 + 3); // larger than one chunk or group of the adapters
+      const small = Buffer.from('small');
+      await blobs.put(key('parts/image.bin'), image);
+      await blobs.put(key('parts/small.bin'), small);
+      const composer = blobs.compose(key('exports/composed.tar'));
+      await composer.add([Buffer.from('head:'), { key: key('parts/image.bin'), bytes: image.length }, Buffer.alloc(0)]);
+      await composer.add([{ key: key('parts/small.bin'), bytes: small.length }, Buffer.from(':tail')]);
+      expect(await blobs.exists(key('exports/composed.tar'))).toBe(false);
+      const whole = Buffer.concat([Buffer.from('head:'), image, small, Buffer.from(':tail')]);
+      expect(await composer.end()).toEqual({ size: whole.length, sha256: sha256(whole) });
+      expect(sha256(await buffer((await blobs.get(key('exports/composed.tar')))!))).toBe(sha256(whole));
+    });
+
+    it('fails a composed file whose stored part is missing or not its size, and leaves nothing under its key', async () => {
+      await blobs.put(key('parts/five.bin'), Buffer.from('12345'));
+      for (const [part, message] of [[{ key: key('parts/gone.bin'), bytes: 5 }, 'is missing'], [{ key: key('parts/five.bin'), bytes: 4 }, 'is longer than the 4 bytes recorded']] as const) {
+        const composer = blobs.compose(key('exports/broken.tar'));
+        const added = composer.add([Buffer.from('x'), part]);
+        await expect(added.then(() => composer.end())).rejects.toThrow(message);
+        expect(await blobs.exists(key('exports/broken.tar'))).toBe(false);
+      }
+    });
+
+    it('leaves nothing under the key of an aborted composition', async () => {
+      const composer = blobs.compose(key('exports/aborted.tar'));
+      await composer.add([Buffer.from('some bytes')]);
+      composer.abort(new Error('export failed'));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await blobs.exists(key('exports/aborted.tar'))).toBe(false);
+    });
+
     it('answers null / false for a missing file', async () => {
       expect(await blobs.get(key('nope/missing.png'))).toBeNull();
       expect(await blobs.exists(key('nope/missing.png'))).toBe(false);

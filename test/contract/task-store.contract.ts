@@ -619,6 +619,27 @@ export function describeTaskStoreContract(
         expect(await store.listTaskImages(other.id, { limit: 10 })).toEqual({ items: [] });
       });
 
+      it('lists the image links of several tasks in one call, each task in position order', async () => {
+        const [a, b, none] = [await newTask(), await newTask(), await newTask()];
+        const urls = [uniqueUrl(), uniqueUrl(), uniqueUrl()];
+        const first = await storedImage(a.id, urls[0]!, 30);
+        const second = await storedImage(b.id, urls[1]!, 31);
+        const { image: failing } = await claim(urls[2]!, a.id);
+        const error = { code: 'too_large', message: 'over the limit' };
+        await store.completeImage(failing.id, a.id, { status: 'failed', error });
+        await store.linkImage({ taskId: a.id, position: 1, sourceUrl: urls[2]!, imageId: failing.id, outcome: 'failed', error });
+        await store.linkImage({ taskId: b.id, position: 0, sourceUrl: urls[1]!, imageId: second, outcome: 'stored' });
+        await store.linkImage({ taskId: a.id, position: 0, sourceUrl: urls[0]!, imageId: first, outcome: 'stored' });
+
+        const lists = await store.listImagesOfTasks([b.id, none.id, a.id]);
+        expect([...lists.keys()]).toEqual([b.id, none.id, a.id]);
+        expect(lists.get(a.id)).toEqual((await store.listTaskImages(a.id, { limit: 10 })).items);
+        expect(lists.get(a.id)?.map((l) => [l.position, l.outcome, l.file?.sha256])).toEqual([[0, 'stored', fileFor(30).sha256], [1, 'failed', undefined]]);
+        expect(lists.get(b.id)).toEqual([{ taskId: b.id, position: 0, sourceUrl: urls[1], imageId: second, outcome: 'stored', file: fileFor(31) }]);
+        expect(lists.get(none.id)).toEqual([]);
+        expect(await store.listImagesOfTasks([])).toEqual(new Map());
+      });
+
       it('keeps skipped images with their reason and details, without a file, and counts them', async () => {
         const task = await newTask();
         const urls = [uniqueUrl(), uniqueUrl(), uniqueUrl()];

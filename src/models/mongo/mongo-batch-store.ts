@@ -219,4 +219,9 @@ export class MongoBatchStore implements BatchStore {
     const doc = await this.m.exports.findById(id).lean<ExportDoc>().exec();
     return doc ? toExport(doc) : null;
   }
+
+  async failRunningExports(error: { code: string; message: string }): Promise<number> {
+    const res = await this.m.exports.updateMany({ status: 'running' }, { $set: { status: 'failed', finishedAt: new Date(), error } }).exec();
+    return res.modifiedCount;
+  }
 }

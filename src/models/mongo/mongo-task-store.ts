@@ -29,6 +29,7 @@ import {
   newImageClaim, type FinishResult, type ImagePatch,
 } from '../task-rules.js';
 import { checkPageLimit, pageOf } from '../paging.js';
+import { groupByTask } from '../task-store.js';
 import { imageChange, taskChange, toImage, toTask, toTaskImage } from './mapping.js';
 import { bindModels, ensureIndexes, type Models } from './models.js';
 import type { ApiKeyStore, RateCellStore, UsageStore } from '../ops-store.js';
@@ -335,6 +336,11 @@ export class MongoTaskStore implements TaskStore {
       .limit(query.limit + 1).lean<TaskImageDoc[]>().exec();
     const page = pageOf(docs, query.limit, (last) => encodePositionCursor(last.position));
     return { ...page, items: await this.withFiles(page.items) };
+  }
+
+  async listImagesOfTasks(taskIds: readonly string[]): Promise<Map<string, TaskImage[]>> {
+    const docs = taskIds.length === 0 ? [] : await this.m.taskImages.find({ taskId: { $in: taskIds } }).sort({ taskId: 1, position: 1 }).lean<TaskImageDoc[]>().exec();
+    return groupByTask(taskIds, await this.withFiles(docs));
   }
 
   async getTaskImage(taskId: string, imageId: string): Promise<TaskImage | null> {

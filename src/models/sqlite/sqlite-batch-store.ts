@@ -130,6 +130,8 @@ function prepare<Row>(db: Database.Database) {
       UPDATE exports SET status = @status, finished_at = @now, shards = @shards, stats = @stats, error = @error
       WHERE id = @id AND status = 'running' RETURNING *`),
     getExport: db.prepare<[string], ExportRow>('SELECT * FROM exports WHERE id = ?'),
+    failRunningExports: db.prepare<[{ now: string; error: string }], void>(`
+      UPDATE exports SET status = 'failed', finished_at = @now, error = @error WHERE status = 'running'`),
   };
 }
 
@@ -258,5 +260,9 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
   async getExport(id: string): Promise<ExportRecord | null> {
     const row = this.stmt.getExport.get(id);
     return row ? toExport(row) : null;
+  }
+
+  async failRunningExports(error: { code: string; message: string }): Promise<number> {
+    return this.stmt.failRunningExports.run({ now: nowIso(), error: JSON.stringify(error) }).changes;
   }
 }

@@ -27,6 +27,7 @@ import {
   newImageClaim, type FinishResult, type ImagePatch,
 } from '../task-rules.js';
 import { checkPageLimit, pageOf } from '../paging.js';
+import { groupByTask } from '../task-store.js';
 import { migrate } from './schema.js';
 import { SqliteBatchStore } from './sqlite-batch-store.js';
 import { SqliteFeedStore } from './sqlite-feed-store.js';
@@ -204,6 +205,9 @@ function prepareStatements(db: Database.Database) {
     listTaskImages: db.prepare<[{ taskId: string; after: number; limit: number }], TaskImageRow>(`
       SELECT ti.*, i.file AS file FROM task_images ti JOIN images i ON i.id = ti.image_id
       WHERE ti.task_id = @taskId AND ti.position > @after ORDER BY ti.position LIMIT @limit`),
+    listImagesOfTasks: db.prepare<[string], TaskImageRow>(`
+      SELECT ti.*, i.file AS file FROM task_images ti JOIN images i ON i.id = ti.image_id
+      WHERE ti.task_id IN (SELECT value FROM json_each(?)) ORDER BY ti.task_id, ti.position`),
     getTaskImage: db.prepare<[string, string], TaskImageRow>(`
       SELECT ti.*, i.file AS file FROM task_images ti JOIN images i ON i.id = ti.image_id
       WHERE ti.task_id = ? AND ti.image_id = ? ORDER BY ti.position LIMIT 1`),
@@ -490,6 +494,10 @@ export class SqliteTaskStore implements TaskStore {
     const after = query.cursor === undefined ? -1 : decodePositionCursor(query.cursor);
     const rows = this.stmt.listTaskImages.all({ taskId, after, limit: query.limit + 1 }).map(toTaskImage);
     return pageOf(rows, query.limit, (last) => encodePositionCursor(last.position));
+  }
+
+  async listImagesOfTasks(taskIds: readonly string[]): Promise<Map<string, TaskImage[]>> {
+    return groupByTask(taskIds, this.stmt.listImagesOfTasks.all(JSON.stringify(taskIds)).map(toTaskImage));
   }
 
   async getTaskImage(taskId: string, imageId: string): Promise<TaskImage | null> {
