@@ -109,7 +109,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     // Refused before anything is stored when the queue cannot take them all (with a feeder they wait in the store).
     const places = feeder ? [] : reserveJobs(deps.queue, input.urls.length * input.kinds.length);
     let endpoint: WebhookEndpoint | undefined;
-    const { batch, jobs } = await deps.store.batches.createBatch({ ...input, owner: callerOf(res).keyId, waiting: feeder !== undefined }).then(async (created) => {
+    const { batch, jobs } = await deps.store.batches.createBatch({ ...input, owner: callerOf(res).keyId }).then(async (created) => {
       // Before the first job goes out, so no event of the batch can miss its endpoint.
       endpoint = webhook && toEndpoint(webhook, 'batch', created.batch.id);
       if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);
@@ -182,7 +182,6 @@ export function batchesRouter(deps: BatchesDeps): Router {
     if (feeder) {
       checkAccepting(feeder);
       const jobs = (await deps.store.batches.retryBatch(batch.id)) ?? [];
-      await deps.store.feed.markWaiting(jobs.map((j) => j.taskId));
       feeder.poke();
       return void res.status(202).json({ retried: jobs.length, batch: await presentWithCrawl(deps.store, await loadBatch(deps.store, batch.id, res)) });
     }

@@ -19,8 +19,9 @@ export type ExportResult =
 
 export interface BatchStore {
   /**
-   * Creates the batch and one queued task per (URL, kind), URL-major, all at once or not at all.
-   * Returns the jobs to dispatch, in submission order.
+   * Creates the batch and one queued task per (URL, kind), URL-major, all at once or not at all, each
+   * dispatch-pending (the feeder's backlog standalone; the outbox with RabbitMQ, whose receipts clear it and
+   * whose sweeper dispatches what a crashed API never did). Returns the jobs to dispatch, in submission order.
    */
   createBatch(input: NewBatch): Promise<{ batch: BatchWithProgress; jobs: BatchJob[] }>;
   getBatch(id: string): Promise<BatchWithProgress | null>;
@@ -38,7 +39,7 @@ export interface BatchStore {
   cancelBatch(id: string): Promise<{ batch: BatchWithProgress; cancelled: number } | null>;
   /**
    * failed → queued for every failed task of the batch that was not cancelled (error and finish cleared,
-   * attempts kept). Returns the jobs to dispatch; null for an unknown batch.
+   * attempts kept), dispatch-pending as a new task is. Returns the jobs to dispatch; null for an unknown batch.
    */
   retryBatch(id: string): Promise<BatchJob[] | null>;
 

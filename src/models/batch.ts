@@ -16,8 +16,6 @@ export interface NewBatch {
   options?: ImagesTaskOptions;
   /** A crawl: its start URL (the only URL) enters the frontier at depth 0 as page 0. */
   crawl?: CrawlSpec;
-  /** The tasks wait in the store for room in the queue (FeedStore) instead of being dispatched by the caller. */
-  waiting?: boolean;
   /** The API key that made it (absent with AUTH=off); its tasks belong to that key too. */
   owner?: string;
 }

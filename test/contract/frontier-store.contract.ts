@@ -14,7 +14,7 @@ const page = (i: number) => `https://site.test/p/${i}`;
 
 async function crawlBatch(store: TaskStore, over: Partial<CrawlSpec> = {}, kinds: Array<'text' | 'images'> = ['text']) {
   const s = spec(over);
-  return store.batches.createBatch({ kinds, refresh: false, urls: [s.url], crawl: s, waiting: true });
+  return store.batches.createBatch({ kinds, refresh: false, urls: [s.url], crawl: s });
 }
 
 async function batchTasks(store: TaskStore, batchId: string): Promise<Task[]> {
@@ -116,9 +116,19 @@ export function describeFrontierStoreContract(name: string, open: () => Promise<
       expect((await store.feed.takeWaiting(10)).map((j) => j.taskId).sort()).toEqual([jobs[0], more[0], more[1]].map((j) => j!.taskId).sort());
     });
 
-    it('leaves the tasks of a batch created to be dispatched by its caller unmarked', async () => {
-      await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: [page(1)] });
-      expect(await store.feed.takeWaiting(10)).toEqual([]);
+    it('stores a batch\'s tasks dispatch-pending (the outbox): unswept once dispatched, swept when the caller died first', async () => {
+      const { jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: [page(1), page(2)] });
+      await store.markDispatched([jobs[0]!.taskId]);
+      expect((await store.takeUndispatched({ olderThanMs: 0, limit: 10 })).map((t) => t.id)).toEqual([jobs[1]!.taskId]);
+    });
+
+    it('marks the tasks a batch retry re-queues dispatch-pending, so a crash before their dispatch loses none', async () => {
+      const { batch, jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: [page(1), page(2)] });
+      await store.markDispatched(jobs.map((j) => j.taskId));
+      await store.finishTask(jobs[0]!.taskId, { status: 'failed', error: { code: 'http_error', message: '500' } });
+      await store.finishTask(jobs[1]!.taskId, { status: 'succeeded' });
+      expect(await store.batches.retryBatch(batch.id)).toEqual([jobs[0]]);
+      expect((await store.takeUndispatched({ olderThanMs: 0, limit: 10 })).map((t) => t.id)).toEqual([jobs[0]!.taskId]);
     });
   });
 }
@@ -128,7 +138,7 @@ export function describeFrontierRace(pair: () => [TaskStore, TaskStore]): void {
   it('dedupes and keeps max_pages exact when two instances add overlapping URLs at once', async () => {
     const [a, b] = pair();
     const s = spec({ maxPages: 25 });
-    const { batch } = await a.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: [s.url], crawl: s, waiting: true });
+    const { batch } = await a.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: [s.url], crawl: s });
     const urls = Array.from({ length: 40 }, (_, i) => ({ url: page(i), depth: 1 }));
     // Four adders, two per instance, each with every URL in its own order.
     const orders = [urls, [...urls].reverse(), urls.slice(20).concat(urls.slice(0, 20)), urls.filter((_, i) => i % 2).concat(urls.filter((_, i) => i % 2 === 0))];

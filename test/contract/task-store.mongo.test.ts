@@ -159,7 +159,7 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
       const name = freshDbName();
       store = await openFresh(name);
       raw = (await adminConn()).useDb(name, { useCache: false });
-      ({ batch: { id: batchId } } = await store.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: [spec.url], crawl: spec, waiting: true }));
+      ({ batch: { id: batchId } } = await store.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: [spec.url], crawl: spec }));
     });
     afterEach(() => dispose(store));
 

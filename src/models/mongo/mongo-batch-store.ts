@@ -62,7 +62,8 @@ export class MongoBatchStore implements BatchStore {
       ...(input.owner !== undefined ? { owner: input.owner } : {}),
     };
     const jobs: BatchJob[] = [];
-    const pending = input.waiting ? doc.createdAt : undefined;
+    // Stored dispatch-pending: the feeder's backlog standalone, the outbox with RabbitMQ (receipts clear it).
+    const pending = doc.createdAt;
     try {
       if (input.crawl) {
         const url = input.crawl.url;
@@ -77,7 +78,7 @@ export class MongoBatchStore implements BatchStore {
         for (const kind of input.kinds) {
           const task = newIdWithTime();
           const at = new Date(task.ms);
-          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...optionsOfKind(kind, input), ...(doc.owner !== undefined ? { owner: doc.owner } : {}), ...(pending ? { dispatchPendingSince: pending } : {}) });
+          chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...optionsOfKind(kind, input), ...(doc.owner !== undefined ? { owner: doc.owner } : {}), dispatchPendingSince: pending });
           jobs.push({ taskId: task.id, kind });
           if (chunk.length >= INSERT_CHUNK) {
             await this.m.tasks.insertMany(chunk, { ordered: false, lean: true });
@@ -190,7 +191,8 @@ export class MongoBatchStore implements BatchStore {
     return this.transitionAll({ batchId: id, status: 'failed', 'error.code': { $ne: CANCELLED } }, async (taskId) => {
       const res = await this.revisions.update('tasks', this.m.tasks, taskId, (t) => {
         if (t.status !== 'failed' || t.error?.code === CANCELLED) return null;
-        return { set: { status: 'queued', updatedAt: new Date() }, unset: ['error', 'startedAt', 'finishedAt'] };
+        const now = new Date();
+        return { set: { status: 'queued', updatedAt: now, dispatchPendingSince: now }, unset: ['error', 'startedAt', 'finishedAt'] };
       });
       return res?.changed ? { taskId, kind: res.doc.kind } : null;
     });

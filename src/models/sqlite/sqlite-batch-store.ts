@@ -120,7 +120,7 @@ function prepare<Row>(db: Database.Database) {
       UPDATE tasks SET status = 'failed', error = @error, finished_at = @now, updated_at = @now
       WHERE batch_id = @id AND status = 'queued'`),
     retryTasks: db.prepare<[{ id: string; now: string; cancelled: string }], { id: string; kind: TaskKind }>(`
-      UPDATE tasks SET status = 'queued', error = NULL, started_at = NULL, finished_at = NULL, updated_at = @now
+      UPDATE tasks SET status = 'queued', error = NULL, started_at = NULL, finished_at = NULL, updated_at = @now, dispatch_pending_since = @now
       WHERE batch_id = @id AND status = 'failed' AND json_extract(error, '$.code') IS NOT @cancelled
       RETURNING id, kind, batch_seq`),
     insertExport: db.prepare<[ExportRow], void>(`
@@ -151,7 +151,8 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       crawl: input.crawl ? JSON.stringify(input.crawl) : null,
       owner: input.owner ?? null,
     };
-    const pending = input.waiting ? row.created_at : null;
+    // Stored dispatch-pending: the feeder's backlog standalone, the outbox with RabbitMQ (receipts clear it).
+    const pending = row.created_at;
     const jobs: BatchJob[] = new Array<BatchJob>(row.task_count);
     const own = optionColumnsByKind(input);
     // One transaction: prepared inserts in a loop run at ~1 µs each, so 100k tasks take well under a second.

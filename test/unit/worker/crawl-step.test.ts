@@ -20,7 +20,7 @@ describe('the crawl step of a page task', () => {
   const page = { links: ['https://site.test/a', 'https://site.test/b#top', 'https://elsewhere.test/'] } as unknown as FetchedPage;
 
   it('adds the in-scope links of a first attempt plainly, and rechecks them on a later attempt', async () => {
-    const { jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: [spec.url], crawl: spec, waiting: true });
+    const { jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: [spec.url], crawl: spec });
     const calls: Array<{ urls: string[]; recheck: boolean | undefined }> = [];
     const frontier: FrontierStore = store.frontier;
     const add = frontier.add.bind(frontier);
