@@ -316,7 +316,10 @@ ferretdb_start() {
   local backend
   if [ "$FERRETDB_BACKEND" = postgresql ]; then
     pg_start
-    backend=(--handler=postgresql --postgresql-url="postgres://$PG_USER@127.0.0.1:$(cat "$PG_DIR/port")/$PG_DB")
+    # pgx's default pool is max(4, CPUs) connections, and a FerretDB v1 command can hold one while it waits
+    # for a second (its metadata registry): more concurrent commands than connections deadlock it for good.
+    # 150 connections (PostgreSQL allows 200 here) stays above what our clients send at once (MONGO_POOL_SIZE).
+    backend=(--handler=postgresql --postgresql-url="postgres://$PG_USER@127.0.0.1:$(cat "$PG_DIR/port")/$PG_DB?pool_max_conns=150")
   else
     backend=(--handler=sqlite --sqlite-url="file:$FDB_DIR/data/")
   fi

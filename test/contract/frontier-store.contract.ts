@@ -122,6 +122,12 @@ export function describeFrontierStoreContract(name: string, open: () => Promise<
       expect((await store.takeUndispatched({ olderThanMs: 0, limit: 10 })).map((t) => t.id)).toEqual([jobs[1]!.taskId]);
     });
 
+    it('records the dispatch receipts of a 400-task batch in one call (FerretDB once deadlocked on it)', async () => {
+      const { jobs } = await store.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: Array.from({ length: 200 }, (_, i) => page(i)) });
+      await store.markDispatched(jobs.map((j) => j.taskId));
+      expect(await store.takeUndispatched({ olderThanMs: 0, limit: 10 })).toEqual([]);
+    });
+
     it('marks the tasks a batch retry re-queues dispatch-pending, so a crash before their dispatch loses none', async () => {
       const { batch, jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: [page(1), page(2)] });
       await store.markDispatched(jobs.map((j) => j.taskId));

@@ -410,6 +410,10 @@ export async function openMongoTaskStore(url: string, options: { dbName?: string
   };
   // Fail fast when the server is down, unless the URL says otherwise.
   if (!/[?&]serverSelectionTimeoutMS=/i.test(url)) connectOptions.serverSelectionTimeoutMS = 10_000;
+  // Commands in flight per process, unless the URL says otherwise: the driver's default of 100 lets one
+  // process's parallel writes (a page's images, a batch's receipts) swamp a small server, and FerretDB v1
+  // deadlocks when more commands arrive at once than it has PostgreSQL connections (scripts/services.sh).
+  if (!/[?&]maxPoolSize=/i.test(url)) connectOptions.maxPoolSize = 16;
   if (options.dbName) connectOptions.dbName = options.dbName;
   const conn = mongoose.createConnection(url, connectOptions);
   try {

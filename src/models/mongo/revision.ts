@@ -117,6 +117,13 @@ class Recent {
 const RECENT_MAX = 4096;
 
 /**
+ * Statements per bulk command at most. FerretDB v1 (PostgreSQL) holds a connection for each statement of a
+ * command until the command ends: a batch's 400 dispatch receipts in one command took all 150 of its pool and
+ * deadlocked it for good (the scaleout bench). Small commands keep it far below its pool.
+ */
+const BULK_STATEMENTS = 32;
+
+/**
  * Tickets whose write is done, deleted in batches a little later: one command for all the updates of
  * SPENT_FLUSH_MS instead of one per update. A spent ticket left in place is harmless: only a reader that
  * saw the revision before it can ask for it again, and that reader backs off and reads again, finding the
@@ -142,7 +149,7 @@ class SpentTickets {
   private async drain(): Promise<void> {
     await sleep(this.delayMs);
     while (this.ids.length > 0) {
-      const batch = this.ids.splice(0, 1000);
+      const batch = this.ids.splice(0, BULK_STATEMENTS);
       // One command of a statement per `_id` (a `deleteMany` by `$in` scans every ticket on FerretDB v1).
       await this.tickets.bulkWrite(batch.map((_id) => ({ deleteOne: { filter: { _id } } })), { ordered: false }).catch(() => undefined);
     }
@@ -273,10 +280,14 @@ export class Revisions {
         const stamp = `${this.writer}.${++this.writes}`;
         const applied = new Set<string>();
         if (writes.length > 0) {
-          const res = await model.bulkWrite(writes.map(([id, w]) => ({
-            updateOne: { filter: { _id: id, rev: w.doc.rev }, update: toUpdate<D>(w.change, w.doc.rev + 1, stamp) },
-          })) as never, { ordered: false });
-          const all = res.matchedCount === writes.length;
+          let matched = 0;
+          for (let i = 0; i < writes.length; i += BULK_STATEMENTS) {
+            const res = await model.bulkWrite(writes.slice(i, i + BULK_STATEMENTS).map(([id, w]) => ({
+              updateOne: { filter: { _id: id, rev: w.doc.rev }, update: toUpdate<D>(w.change, w.doc.rev + 1, stamp) },
+            })) as never, { ordered: false });
+            matched += res.matchedCount;
+          }
+          const all = matched === writes.length;
           const back = all ? [] : await this.readMany(model, writes.map(([id]) => id));
           for (const [id] of writes) if (all) applied.add(id);
           for (const doc of back) if (doc.stamp === stamp) applied.add(doc._id);
