@@ -15,6 +15,7 @@ import { unknownRoute } from './problem.js';
 import { mediaRouter, type MediaSource } from './media-router.js';
 import { noSniff } from './security-headers.js';
 import { requestLog } from './request-log.js';
+import { jsonBody } from './json-body.js';
 import { textTasksRouter } from './text-router.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
 import { WebhookEvents } from '../webhooks/events.js';
@@ -50,15 +51,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLog(deps.log, (url) => url === '/health'));
   const ops = opsLayer(deps.store, deps.ops ?? defaultOpsOptions);
   app.use(ops.before);
-  // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
   const addressPolicy = deps.addressPolicy ?? { allowPrivate: false, allowCidrs: [] };
-  const events = new WebhookEvents(deps.store);
-  app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS), addressPolicy, events }));
-  app.use(express.json({ limit: '64kb', strict: false }));
-
-  // The task routes first: they take most requests, and each layer passed on the way costs a match.
+  // The task routes first: they take most requests, and each layer passed on the way costs a match (their
+  // POST parses its own JSON body).
   app.use('/text_tasks', textTasksRouter({ ...deps, addressPolicy }));
   app.use('/images_tasks', imagesTasksRouter({ ...deps, addressPolicy }));
+  // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
+  const events = new WebhookEvents(deps.store);
+  app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS), addressPolicy, events }));
+  app.use(jsonBody);
   app
     .route('/health')
     .get(async (_req, res) => {

@@ -12,7 +12,7 @@ import {
 } from '../ids.js';
 import type {
   ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, ImagesTaskOptions, NewTask, Page, PageInfo, StoredFile, Task,
-  TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus, TextFormat,
+  TaskError, TaskHead, TaskImage, TaskImageDetails, TaskKind, TaskStatus, TextFormat,
 } from '../task.js';
 import type {
   ClaimOptions, ImageCompletion, ImageLink, ImageSettlement, ListTasksQuery, SettledImage, TaskStore,
@@ -39,6 +39,8 @@ const PATCH_COLUMNS: Record<Exclude<keyof TaskPatch, 'lease' | 'error' | 'page'>
   status: 'status', attempts: 'attempts', startedAt: 'started_at', finishedAt: 'finished_at',
   dispatchPendingSince: 'dispatch_pending_since', updatedAt: 'updated_at',
 };
+
+type TaskHeadRow = Pick<TaskRow, 'kind' | 'status' | 'attempts' | 'updated_at' | 'owner'>;
 
 interface TaskRow {
   id: string;
@@ -178,6 +180,7 @@ function prepareStatements(db: Database.Database) {
       VALUES (@id, @kind, @url, @status, @refresh, @format, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner,
         @lease_owner, @lease_until, @dispatch_pending_since)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
+    getTaskHead: db.prepare<[string], TaskHeadRow>('SELECT kind, status, attempts, updated_at, owner FROM tasks WHERE id = ?'),
     list,
     unfinished: db.prepare<[], TaskRow>(`
       SELECT * FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at, id`),
@@ -296,6 +299,14 @@ export class SqliteTaskStore implements TaskStore {
 
   async getTask(id: string): Promise<Task | null> {
     return this.getTaskSync(id);
+  }
+
+  async getTaskHead(id: string): Promise<TaskHead | null> {
+    const r = this.stmt.getTaskHead.get(id);
+    if (!r) return null;
+    const head: TaskHead = { id, kind: r.kind, status: r.status, attempts: r.attempts, updatedAt: r.updated_at };
+    if (r.owner !== null) head.owner = r.owner;
+    return head;
   }
 
   async listTasks(query: ListTasksQuery): Promise<Page<Task>> {
