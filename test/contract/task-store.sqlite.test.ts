@@ -36,6 +36,33 @@ describeSharedStoreContract('sqlite, one file shared by two instances', async ()
   describeFrontierRace(pair);
 });
 
+describe('SqliteTaskStore.getTaskHead', () => {
+  it('reads what decides a cached answer, as getTask has it, also as another instance on the file writes', async () => {
+    const file = nextFile();
+    const [reader, writer] = [openSqliteTaskStore(file), openSqliteTaskStore(file)];
+    try {
+      expect(await reader.getTaskHead('nope')).toBeNull();
+      const t = await writer.createTask({ kind: 'text', url: 'https://example.com/', refresh: false, owner: 'key-1' });
+      const head = async () => {
+        const full = (await reader.getTask(t.id))!;
+        return { got: await reader.getTaskHead(t.id), want: { id: t.id, kind: full.kind, status: full.status, attempts: full.attempts, updatedAt: full.updatedAt, owner: full.owner } };
+      };
+      const queued = await head();
+      expect(queued.got).toEqual(queued.want);
+      await writer.startTask(t.id);
+      await writer.finishTask(t.id, { status: 'failed', error: { code: 'timeout', message: 'slow' } });
+      const failed = await head();
+      expect(failed.got).toEqual(failed.want);
+      expect(failed.got).toMatchObject({ status: 'failed', attempts: 1, owner: 'key-1' });
+      const anonymous = await writer.createTask({ kind: 'images', url: 'https://example.com/', refresh: false });
+      expect(await reader.getTaskHead(anonymous.id)).not.toHaveProperty('owner');
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+});
+
 describe('SqliteTaskStore on a shared file', () => {
   it('creates its directory, uses WAL and records the schema version', async () => {
     const file = nextFile();
