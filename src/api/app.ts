@@ -6,6 +6,7 @@ import type { JobQueue } from '../queue/job-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { allowOnly } from './allow-only.js';
 import { batchesRouter } from './batches-router.js';
+import { chain } from './chain.js';
 import { exportsRouter } from './exports-router.js';
 import { errorHandler } from './error-handler.js';
 import { imagesTasksRouter } from './images-router.js';
@@ -47,10 +48,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? 'loopback, uniquelocal');
   app.set('query parser', 'simple');
-  app.use(noSniff);
-  app.use(requestLog(deps.log, (url) => url === '/health'));
   const ops = opsLayer(deps.store, deps.ops ?? defaultOpsOptions);
-  app.use(ops.before);
+  app.use(chain([noSniff, requestLog(deps.log, (url) => url === '/health'), ...ops.before]));
   const addressPolicy = deps.addressPolicy ?? { allowPrivate: false, allowCidrs: [] };
   // The task routes first: they take most requests, and each layer passed on the way costs a match (their
   // POST parses its own JSON body).

@@ -11,6 +11,7 @@ import { registry, telemetry } from '../ops/telemetry.js';
 import { MemoryTokenBuckets, type TokenBuckets } from '../ops/token-bucket.js';
 import { adminRouter } from './admin-router.js';
 import { allowOnly } from './allow-only.js';
+import { onClosed } from './on-closed.js';
 import { KeyAuthenticator, type AuthOptions } from './auth.js';
 import { dashboardPage } from './dashboard-page.js';
 import { ProblemError } from './problem.js';
@@ -66,9 +67,8 @@ const observe: RequestHandler = (req, res, next) => {
   // performance.now(), not hrtime.bigint(): the same monotonic clock without two BigInts per request.
   const start = performance.now();
   const path = req.path;
-  // 'close' comes once per response: right after 'finish' when answered (in the same turn of the event loop,
-  // before the client's next request is read, so that request sees this one counted), or alone when cut off.
-  res.on('close', () => {
+  // Counted on 'close', before the client's next request is read, so that request sees this one counted.
+  onClosed(res, () => {
     telemetry.httpRequest({
       method: req.method,
       route: routeLabel(req.route as { path?: unknown } | undefined, path),

@@ -8,11 +8,12 @@ import { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { Logger } from '../logger.js';
 import { infoLineWriter } from './log-line.js';
+import { onClosed } from './on-closed.js';
 
 declare module 'http' {
   interface IncomingMessage {
     /** This request's number in this process, as logged. */
-    id?: number;
+    readonly id?: number;
     /** A logger bound to this request (made on first use). */
     log?: Logger;
   }
@@ -33,14 +34,23 @@ type WithContext = IncomingMessage & { [CONTEXT]?: RequestContext };
 
 const summary = (req: IncomingMessage, c: RequestContext) => ({ id: c.id, method: req.method, url: c.url, remoteAddress: req.socket.remoteAddress });
 
-// `req.log` is one getter on the prototype of every request, not a property defined on each (defining an
-// accessor per request was a visible share of a cheap GET); it finds this request's logger in its context.
-Object.defineProperty(IncomingMessage.prototype, 'log', {
-  configurable: true,
-  enumerable: false,
-  get(this: WithContext): Logger | undefined {
-    const c = this[CONTEXT];
-    return c && (c.child ??= c.log.child({ req: summary(this, c) }));
+// `req.log` and `req.id` are getters on the prototype of every request, not properties defined on each (an
+// accessor defined per request was a visible share of a cheap GET); they read this request's context.
+Object.defineProperties(IncomingMessage.prototype, {
+  log: {
+    configurable: true,
+    enumerable: false,
+    get(this: WithContext): Logger | undefined {
+      const c = this[CONTEXT];
+      return c && (c.child ??= c.log.child({ req: summary(this, c) }));
+    },
+  },
+  id: {
+    configurable: true,
+    enumerable: false,
+    get(this: WithContext): number | undefined {
+      return this[CONTEXT]?.id;
+    },
   },
 });
 
@@ -55,15 +65,12 @@ export function requestLog(log: Logger, ignore: (url: string) => boolean = () =>
   let seq = 0;
   const info = infoLineWriter(log);
   return (req, res, next) => {
-    const id = ++seq;
-    req.id = id;
-    const c: RequestContext = { id, url: req.url.slice(0, URL_MAX), log };
+    const c: RequestContext = { id: ++seq, url: req.url.slice(0, URL_MAX), log };
     (req as WithContext)[CONTEXT] = c;
     if (ignore(req.url)) return next();
     const start = Date.now();
-    // 'close' alone: a response emits it once, after 'finish' when answered (writableFinished) and alone when
-    // cut off, so one listener serves both cases (two listeners and their removal were a visible share of a GET).
-    res.on('close', () => {
+    // 'close' alone serves both cases: answered (writableFinished) or cut off.
+    onClosed(res, () => {
       const responseTime = Date.now() - start;
       const statusCode = res.statusCode;
       const fields = () => ({ req: summary(req, c), res: { statusCode }, responseTime });

@@ -74,6 +74,20 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   const base = collectionPath(kind);
   const bodies = new FinishedTaskBodies(presentTask);
 
+  // First: a GET of one task is the commonest request, and each route passed on the way costs a match.
+  router.get('/:id', async (req, res) => {
+    const id = req.params.id as string;
+    const caller = callerOf(res);
+    // A finished task polled again is answered from its cached body once its head (owner, kind, version) is
+    // read and checked; anything else is read in full.
+    if (deps.store.getTaskHead && ID.test(id)) {
+      const head = visible(await deps.store.getTaskHead(id), kind, id, caller);
+      if (bodies.sendCached(req, res, head)) return;
+    }
+    bodies.send(req, res, await loadTask(deps.store, kind, id, caller));
+  });
+  router.all('/:id', allowOnly('GET'));
+
   router.post('/', jsonBody, async (req: Request, res) => {
     if (!req.is('application/json')) {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the task as application/json', [{ field: 'body', message: 'must be application/json' }]);
@@ -117,19 +131,6 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   });
 
   router.all('/', allowOnly('GET', 'POST'));
-
-  router.get('/:id', async (req, res) => {
-    const id = req.params.id as string;
-    const caller = callerOf(res);
-    // A finished task polled again is answered from its cached body once its head (owner, kind, version) is
-    // read and checked; anything else is read in full.
-    if (deps.store.getTaskHead && ID.test(id)) {
-      const head = visible(await deps.store.getTaskHead(id), kind, id, caller);
-      if (bodies.sendCached(req, res, head)) return;
-    }
-    bodies.send(req, res, await loadTask(deps.store, kind, id, caller));
-  });
-  router.all('/:id', allowOnly('GET'));
 
   return router;
 }
