@@ -18,6 +18,7 @@ import { noSniff } from './security-headers.js';
 import { requestLog } from './request-log.js';
 import { jsonBody } from './json-body.js';
 import { textTasksRouter } from './text-router.js';
+import { taskReadRoute } from './tasks-router.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
 import { WebhookEvents } from '../webhooks/events.js';
 import type { StoreFeeder } from '../queue/store-feeder.js';
@@ -52,7 +53,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(chain([noSniff, requestLog(deps.log, (url) => url === '/health'), ...ops.before]));
   const addressPolicy = deps.addressPolicy ?? { allowPrivate: false, allowCidrs: [] };
   // The task routes first: they take most requests, and each layer passed on the way costs a match (their
-  // POST parses its own JSON body).
+  // POST parses its own JSON body). A GET of one task, the commonest, is routed here without a mounted router.
+  app.get('/text_tasks/:id', taskReadRoute('text', deps.store));
+  app.get('/images_tasks/:id', taskReadRoute('images', deps.store));
   app.use('/text_tasks', textTasksRouter({ ...deps, addressPolicy }));
   app.use('/images_tasks', imagesTasksRouter({ ...deps, addressPolicy }));
   // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).

@@ -71,7 +71,8 @@ export class FinishedTaskBodies {
     res.setHeader('Content-Type', JSON_TYPE);
     res.setHeader('Content-Length', entry.length);
     if (entry.etag) res.setHeader('ETag', entry.etag);
-    if (req.fresh) {
+    // req.fresh is false without a validator; asked only when the client sent one (it costs a header walk).
+    if ((req.headers['if-none-match'] !== undefined || req.headers['if-modified-since'] !== undefined) && req.fresh) {
       res.statusCode = 304;
       res.removeHeader('Content-Type');
       res.removeHeader('Content-Length');

@@ -1,5 +1,5 @@
 /** The routes every task kind shares: create, list, get. */
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
 import type { NewTask, Task, TaskHead, TaskKind, TaskStatus, TextFormat } from '../models/task.js';
@@ -69,23 +69,30 @@ export function reservePlace(queue: JobQueue): Reservation {
   }
 }
 
-export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
-  const router = Router();
-  const base = collectionPath(kind);
+/**
+ * GET of one task, for the app to route itself (createApp mounts it before the task routers): the commonest
+ * request, and a mounted router costs it a second dispatch (URL parse, prefix trim, its own walk of layers).
+ */
+export function taskReadRoute(kind: TaskKind, store: TaskStore): RequestHandler {
   const bodies = new FinishedTaskBodies(presentTask);
-
-  // First: a GET of one task is the commonest request, and each route passed on the way costs a match.
-  router.get('/:id', async (req, res) => {
+  return async (req, res) => {
     const id = req.params.id as string;
     const caller = callerOf(res);
     // A finished task polled again is answered from its cached body once its head (owner, kind, version) is
     // read and checked; anything else is read in full.
-    if (deps.store.getTaskHead && ID.test(id)) {
-      const head = visible(await deps.store.getTaskHead(id), kind, id, caller);
+    if (store.getTaskHead && ID.test(id)) {
+      const head = visible(await store.getTaskHead(id), kind, id, caller);
       if (bodies.sendCached(req, res, head)) return;
     }
-    bodies.send(req, res, await loadTask(deps.store, kind, id, caller));
-  });
+    bodies.send(req, res, await loadTask(store, kind, id, caller));
+  };
+}
+
+export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
+  const router = Router();
+  const base = collectionPath(kind);
+
+  // GET /:id is the app's own route (taskReadRoute), in front of this router; other methods end here.
   router.all('/:id', allowOnly('GET'));
 
   router.post('/', jsonBody, async (req: Request, res) => {

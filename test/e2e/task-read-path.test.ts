@@ -87,5 +87,10 @@ describe('GET of a task: the cached path', () => {
     const id = await finishedTask(key);
     const wrong = await api().post(`/text_tasks/${id}`).set(bearer(key)).send({}).expect(405);
     expect(wrong.headers.allow).toBe('GET, HEAD');
+    const options = await api().options(`/text_tasks/${id}`).set(bearer(key)).expect(204);
+    expect(options.headers.allow).toBe('GET, HEAD');
+    // The routes beside a task's own still answer through the task router.
+    await api().get(`/text_tasks/${id}/text`).set(bearer(key)).expect(200);
+    await api().get('/text_tasks?limit=1').set(bearer(key)).expect(200);
   });
 });
