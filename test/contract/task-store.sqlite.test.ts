@@ -63,6 +63,26 @@ describe('SqliteTaskStore.getTaskHead', () => {
   });
 });
 
+describe('SqliteTaskStore.getTaskHead, several in one turn of the event loop', () => {
+  it('answers each read asked together with its own task, unknown ones null', async () => {
+    const store = openSqliteTaskStore(nextFile());
+    try {
+      const tasks = await Promise.all([0, 1, 2].map((i) => store.createTask({ kind: i === 1 ? 'images' : 'text', url: `https://example.com/${i}`, refresh: false, owner: `key-${i}` })));
+      const heads = await Promise.all([...tasks.map((t) => store.getTaskHead(t.id)), store.getTaskHead('nope')]);
+      expect(heads).toEqual([...tasks.map((t) => ({ id: t.id, kind: t.kind, status: 'queued', attempts: 0, updatedAt: t.updatedAt, owner: t.owner })), null]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects every read asked together when the store cannot answer them', async () => {
+    const store = openSqliteTaskStore(nextFile());
+    const reads = [store.getTaskHead('a'), store.getTaskHead('b')];
+    await store.close();
+    for (const read of reads) await expect(read).rejects.toThrow();
+  });
+});
+
 describe('SqliteTaskStore on a shared file', () => {
   it('creates its directory, uses WAL and records the schema version', async () => {
     const file = nextFile();

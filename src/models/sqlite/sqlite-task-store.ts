@@ -301,7 +301,31 @@ export class SqliteTaskStore implements TaskStore {
     return this.getTaskSync(id);
   }
 
-  async getTaskHead(id: string): Promise<TaskHead | null> {
+  /**
+   * Read together at the end of this turn of the event loop, in one read transaction: each statement on its own
+   * takes and drops a WAL read lock (two fcntl calls), most of a point read's cost, and a busy API receives
+   * several GETs per turn.
+   */
+  getTaskHead(id: string): Promise<TaskHead | null> {
+    return new Promise((resolve, reject) => {
+      if (this.headReads.push({ id, resolve, reject }) === 1) setImmediate(() => this.readHeads());
+    });
+  }
+
+  private headReads: Array<{ id: string; resolve: (head: TaskHead | null) => void; reject: (err: unknown) => void }> = [];
+
+  private readHeads(): void {
+    const reads = this.headReads;
+    this.headReads = [];
+    try {
+      const heads = reads.length === 1 ? [this.headSync(reads[0]!.id)] : this.db.transaction(() => reads.map((r) => this.headSync(r.id))).deferred();
+      reads.forEach((r, i) => r.resolve(heads[i]!));
+    } catch (err) {
+      for (const r of reads) r.reject(err);
+    }
+  }
+
+  private headSync(id: string): TaskHead | null {
     const r = this.stmt.getTaskHead.get(id);
     if (!r) return null;
     const head: TaskHead = { id, kind: r.kind, status: r.status, attempts: r.attempts, updatedAt: r.updated_at };
