@@ -2,6 +2,7 @@
 import { DATASETS_HEADING, datasetsMarkdown } from './datasets.mjs';
 import { CRAWL_HEADING, crawlMarkdown } from './crawl.mjs';
 import { extractMarkdown } from './extract.mjs';
+import { extractHeldOutMarkdown } from './extract-heldout.mjs';
 import { opsMarkdown } from './ops.mjs';
 import { hashesSection } from './hashes.mjs';
 import { neardupSection } from './neardup.mjs';
@@ -210,7 +211,10 @@ ${datasetsMarkdown(R.datasets)}
 ${CRAWL_HEADING}
 ${crawlMarkdown(R.crawl)}
 
-## Main-content extraction (issue 11: the \`main\` text format)
+## Main-content extraction on held-out articles (issue 11's F1 bar)
+${extractHeldOutMarkdown(R.extractHeldOut)}
+
+## Main-content extraction on the dev set (issue 11: the \`main\` text format)
 ${extractMarkdown(R.extract)}
 
 ## Notes
