@@ -19,6 +19,8 @@ export interface Job {
    * (the embedded queue, a redelivery): the job waits for the holder's end or its lease's.
    */
   firstDelivery?: boolean;
+  /** A retry of a job whose handler threw (Celery's `retries` header above 0). */
+  retried?: boolean;
 }
 
 export type JobHandler = (job: Job) => Promise<void>;

@@ -120,8 +120,16 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
    * (RecentPages). Resolves once every task it started is final: only then may its message go.
    */
   async function handle(job: Job): Promise<void> {
-    const runs = [runHere(job.taskId, job, false), ...(job.siblings ?? []).map((id) => runHere(id, job, true))];
-    const outcomes = await Promise.allSettled(runs);
+    let startedOwn!: (started: boolean) => void;
+    const ownStarted = new Promise<boolean>((resolve) => (startedOwn = resolve));
+    const own = runHere(job.taskId, job, false, startedOwn).finally(() => startedOwn(false));
+    // The page-mates are claimed when this job started its task. A fresh job whose task was done or held
+    // elsewhere skips the store calls: whoever ran that task started its page-mates with it. A retry (or a
+    // redelivery) claims them anyway, for a page-mate given back after a crash has no other message left.
+    const mates = ownStarted.then((started) =>
+      started || job.firstDelivery !== true || job.retried === true ? Promise.allSettled((job.siblings ?? []).map((id) => runHere(id, job, true))) : [],
+    );
+    const outcomes = [...(await Promise.allSettled([own])), ...(await mates)];
     const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
     // Not acked beats retried beats dead-lettered: a retry reruns the page-mates that crashed, final ones are no-ops.
     const pick = errors.find((e) => e instanceof TaskInterruptedError) ?? errors.find((e) => !(e instanceof DeadLetterError)) ?? errors[0];
@@ -131,12 +139,13 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   /**
    * One task of a job, unless this process runs it already: a page-mate is then left to that run, and so is the
    * job's own task on a first delivery (the run's message covers it); a redelivery waits for that run first.
+   * `started` hears whether this call started the task.
    */
-  async function runHere(taskId: string, job: Job, sibling: boolean): Promise<void> {
+  async function runHere(taskId: string, job: Job, sibling: boolean, started?: (started: boolean) => void): Promise<void> {
     const covered = sibling || job.firstDelivery === true;
     if (covered && runningHere.has(taskId)) return;
     for (let other = runningHere.get(taskId); other; other = runningHere.get(taskId)) await other.catch(() => {});
-    const run = attempt(taskId, job, !covered);
+    const run = attempt(taskId, job, !covered, started);
     runningHere.set(taskId, run);
     try {
       await run;
@@ -145,8 +154,9 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     }
   }
 
-  async function attempt(taskId: string, job: Job, waits: boolean): Promise<void> {
+  async function attempt(taskId: string, job: Job, waits: boolean, started?: (started: boolean) => void): Promise<void> {
     const task = await acquire(taskId, job.replayed === true, waits);
+    started?.(task !== null);
     if (!task) return; // unknown, already final (a finished job's redelivery), or another live worker's
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
     // Every earlier run was started and none finished: their workers died (or were cut off).

@@ -225,7 +225,8 @@ class CeleryQueue implements JobQueue {
       return;
     }
     const limit = this.limit as ReturnType<typeof pLimit>;
-    const job = msg.fields.redelivered ? decoded.job : { ...decoded.job, firstDelivery: true };
+    const job: Job = msg.fields.redelivered ? { ...decoded.job } : { ...decoded.job, firstDelivery: true };
+    if (retriesOf(msg) > 0) job.retried = true;
     const run = limit(() => this.run(sub, msg, job, decoded.celeryId)).catch((err: unknown) =>
       this.log.error({ err, taskId: decoded.job.taskId }, 'unexpected error while running a job'),
     );

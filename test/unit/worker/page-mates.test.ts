@@ -114,7 +114,11 @@ describe('page-mates in the task runner', () => {
     await store.startTask(images!.taskId, { owner: 'this-worker', ms: 60_000 });
     await store.releaseTask(images!.taskId, 'this-worker', { code: 'internal', message: 'disk went away' });
     await store.finishTask(text!.taskId, { status: 'succeeded' });
+    // A fresh duplicate of the finished task leaves the page-mate to its own message (no store calls for it)...
     await runner.handle({ ...text!, firstDelivery: true });
+    expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'queued', attempts: 1 });
+    // ...the retry of the job that gave it back runs it.
+    await runner.handle({ ...text!, firstDelivery: true, retried: true });
     expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'succeeded', attempts: 2 });
   });
 
