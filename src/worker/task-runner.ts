@@ -3,10 +3,11 @@
  * and a retried running task starts over (its image outcomes are rewritten, stored files reused).
  *
  * Attempts and leases (docs/decisions.md): a worker holds a running task under a lease it renews while
- * it runs, so a second delivery of the same task waits rather than runs it twice, and takes it over once
- * the lease runs out (its worker died). A crash (anything but a ScrapeError, which is the task's own
- * outcome) gives the task back to the queue for a retry; the last allowed attempt fails it with
- * `attempts_exhausted` instead and dead-letters the job.
+ * it runs, so a second delivery of the same task never runs it twice: a redelivery waits, and takes it over
+ * once the lease runs out (its worker died); a first delivery leaves it to the holder, whose message covers
+ * it. A job also runs its page-mates (Job.siblings) that are still queued, off the same fetch. A crash
+ * (anything but a ScrapeError, which is the task's own outcome) gives the task back to the queue for a
+ * retry; the last allowed attempt fails it with `attempts_exhausted` instead and dead-letters the job.
  */
 import type { Logger } from '../logger.js';
 import { ATTEMPTS_EXHAUSTED, attemptsExhaustedError } from '../models/task-lease-rules.js';
