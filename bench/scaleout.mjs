@@ -3,11 +3,13 @@
  * BENCH_SCALEOUT_LATENCY_MS (100), and the cluster runs 1, 2, then 4 workers, each with enough per-host slots
  * that the site's latency, not a limiter, sets its pace. Ratios are against 1 worker in the same run.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnFixtureSite } from './fixture-site.mjs';
 import { runCluster } from './jobs.mjs';
 import { clusterServices } from './lib/services.mjs';
+import { timeline } from './lib/task-timeline.mjs';
 
 const f1 = (x) => (x == null || !Number.isFinite(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const f2 = (x) => (x == null || !Number.isFinite(x) ? '—' : x.toFixed(2));
@@ -54,7 +56,11 @@ async function scaleoutOnce({ distDir, outDir, site, pages, perHost, workers, se
     // Polled at most every 2 s (1% of these runs' length): the harness's list queries are store work too.
     const r = await runCluster({ distDir, site, concurrency: perHost, outDir: path.join(outDir, 'scaleout'), workers, services, env, job: { pollMaxMs: 2000, submit } });
     // Pages fetched per page: 1 when each page's text and images tasks share one fetch, 2 when they never do.
-    return { workers, ...r, pageFetchesPerPage: (await takePageRequests(site)) / pages, loadAverage: os.loadavg()[0] };
+    const pageFetchesPerPage = (await takePageRequests(site)) / pages;
+    const dir = path.join(outDir, 'scaleout', `cluster${workers}`);
+    const slots = fs.readdirSync(dir).filter((f) => /-worker\d+\.log$/.test(f)).map((f) => timeline(path.join(dir, f))).filter((t) => t.tasks > 0);
+    const inFlight = slots.reduce((n, t) => n + t.inFlight, 0) / Math.max(1, slots.length);
+    return { workers, ...r, pageFetchesPerPage, inFlight, medianMs: slots[0]?.medianMs, loadAverage: os.loadavg()[0] };
   } catch (err) {
     // One cluster size failing (e.g. a start-up timeout on a loaded machine) keeps the others' figures.
     return { workers, error: String(err.message ?? err).split('\n')[0] };
@@ -95,6 +101,6 @@ function settingTable(S, { workerConcurrency, runs }) {
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...runs.map(row),
     '',
-    ...runs.filter((r) => !r.error && r.infraCpu).map((r) => `- ${r.workers} worker(s): **${f2(cores(r))} of the 2 cores** in all: FerretDB ${f2(r.infraCpu.ferretdb / r.seconds)}, the API + workers ${f2(r.cpuSeconds / r.seconds)}, RabbitMQ ${f2(r.infraCpu.rabbitmq / r.seconds)}${r.otherCpu ? `, the fixture site ${f2(r.otherCpu.site / r.seconds)}, the harness ${f2(r.otherCpu.harness / r.seconds)}` : ''}; per task ${f1((1000 * r.cpuSeconds) / (2 * S.pages))} ms API + workers and ${f1((1000 * r.infraCpu.ferretdb) / (2 * S.pages))} ms FerretDB; load average ${f1(r.loadAverage)}; submitting the ${2 * S.pages} tasks took ${f2(r.submitSeconds)} s of the ${f2(r.seconds)} s.`),
+    ...runs.filter((r) => !r.error && r.infraCpu).map((r) => `- ${r.workers} worker(s): **${f2(cores(r))} of the 2 cores** in all: FerretDB ${f2(r.infraCpu.ferretdb / r.seconds)}, the API + workers ${f2(r.cpuSeconds / r.seconds)}, RabbitMQ ${f2(r.infraCpu.rabbitmq / r.seconds)}${r.otherCpu ? `, the fixture site ${f2(r.otherCpu.site / r.seconds)}, the harness ${f2(r.otherCpu.harness / r.seconds)}` : ''}; per task ${f1((1000 * r.cpuSeconds) / (2 * S.pages))} ms API + workers and ${f1((1000 * r.infraCpu.ferretdb) / (2 * S.pages))} ms FerretDB; tasks in flight per worker ${f2(r.inFlight)} on average (median run: text ${r.medianMs?.text ?? '—'} ms, images ${r.medianMs?.images ?? '—'} ms); load average ${f1(r.loadAverage)}; submitting the ${2 * S.pages} tasks took ${f2(r.submitSeconds)} s of the ${f2(r.seconds)} s.`),
   ];
 }
