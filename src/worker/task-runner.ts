@@ -121,20 +121,34 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
    * (RecentPages). Resolves once every task it started is final: only then may its message go.
    */
   async function handle(job: Job): Promise<void> {
-    let startedOwn!: (started: boolean) => void;
-    const ownStarted = new Promise<boolean>((resolve) => (startedOwn = resolve));
-    const own = runHere(job.taskId, job, false, startedOwn).finally(() => startedOwn(false));
-    // The page-mates are claimed when this job started its task. A fresh job whose task was done or held
-    // elsewhere skips the store calls: whoever ran that task started its page-mates with it. A retry (or a
-    // redelivery) claims them anyway, for a page-mate given back after a crash has no other message left.
-    const mates = ownStarted.then((started) =>
-      started || job.firstDelivery !== true || job.retried === true ? Promise.allSettled((job.siblings ?? []).map((id) => runHere(id, job, true))) : [],
-    );
-    const outcomes = [...(await Promise.allSettled([own])), ...(await mates)];
+    // Every job of a page starts the page's tasks in one order (ids sorted): of two workers that take jobs of
+    // one page at once, the one that wins the first start is also first at the others, so the page is fetched once.
+    const page = [...new Set([job.taskId, ...(job.siblings ?? [])])].sort();
+    const ownAt = page.indexOf(job.taskId);
+    const runs: Promise<void>[] = [];
+    let startedAny = false;
+    for (const [i, id] of page.entries()) {
+      // A fresh job that started none of the page's tasks up to its own skips the rest (no store calls): whoever
+      // started those started the rest with them. A retry (or a redelivery) claims them anyway, for a page-mate
+      // given back after a crash has no other message left.
+      if (i > ownAt && !startedAny && job.firstDelivery === true && job.retried !== true) break;
+      const run = startRun(id, job, i !== ownAt);
+      runs.push(run.done);
+      if (await run.started) startedAny = true;
+    }
+    const outcomes = await Promise.allSettled(runs);
     const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
     // Not acked beats retried beats dead-lettered: a retry reruns the page-mates that crashed, final ones are no-ops.
     const pick = errors.find((e) => e instanceof TaskInterruptedError) ?? errors.find((e) => !(e instanceof DeadLetterError)) ?? errors[0];
     if (pick !== undefined) throw pick;
+  }
+
+  /** runHere, with `started` resolving once it is known whether this call started the task. */
+  function startRun(taskId: string, job: Job, sibling: boolean): { started: Promise<boolean>; done: Promise<void> } {
+    let started!: (started: boolean) => void;
+    const startedP = new Promise<boolean>((resolve) => (started = resolve));
+    const done = runHere(taskId, job, sibling, started).finally(() => started(false));
+    return { started: startedP, done };
   }
 
   /**

@@ -88,6 +88,21 @@ describe('page-mates in the task runner', () => {
     expect(site.hits('/a.png') + site.hits('/b.png') - before.images).toBe(2);
   });
 
+  it('starts the page\'s tasks in one order from any of its jobs, and still runs its own when the first is held elsewhere', async () => {
+    const [text, images] = await pageBatch();
+    // The images job starts the page's first task (the text one) before its own: whichever worker wins that start wins the page.
+    await runner.handle({ ...images!, firstDelivery: true });
+    expect(await store.getTask(text!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+
+    // The first task held by a worker that runs it alone (e.g. a sweeper's dispatch, which names no page-mates).
+    const [text2, images2] = await pageBatch();
+    await store.startTask(text2!.taskId, { owner: 'other-worker', ms: 60_000 });
+    await runner.handle({ ...images2!, firstDelivery: true });
+    expect(await store.getTask(images2!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await store.getTask(text2!.taskId)).toMatchObject({ status: 'running', lease: { owner: 'other-worker' } });
+  });
+
   it('leaves a page-mate that another live worker holds to that worker', async () => {
     const [text, images] = await pageBatch();
     await store.startTask(images!.taskId, { owner: 'other-worker', ms: 60_000 });
