@@ -39,16 +39,18 @@ export function words(text: string): string[] {
 export function simhash(text: string, shingle = SIMHASH_SHINGLE): string {
   const w = words(text);
   // Each word is hashed once; a shingle's hash combines its words' hashes, rotated by position.
-  const hi = w.map((x) => fnv1a(x, 0x811c9dc5));
-  const lo = w.map((x) => fnv1a(x, 0x050c5d1f));
-  const counts = new Int32Array(64);
-  const add = (h: number, l: number) => {
-    for (let bit = 0; bit < 32; bit++) {
-      counts[bit]! += (h >>> (31 - bit)) & 1 ? 1 : -1;
-      counts[32 + bit]! += (l >>> (31 - bit)) & 1 ? 1 : -1;
-    }
-  };
+  const hi = new Uint32Array(w.length);
+  const lo = new Uint32Array(w.length);
+  for (let i = 0; i < w.length; i++) {
+    hi[i] = fnv1a(w[i]!, 0x811c9dc5);
+    lo[i] = fnv1a(w[i]!, 0x050c5d1f);
+  }
+  // Bit i's vote is +1 per feature with the bit set and -1 per feature without: counting the set bits only
+  // (about half of them, each found with clz32) gives the same sign as the vote, at a third of the cost of
+  // visiting all 64 bits of every feature, which was the most of a text task's main-thread time here.
+  const ones = new Int32Array(64);
   const n = w.length < shingle ? 1 : shingle;
+  let features = 0;
   for (let i = 0; i + n <= w.length; i++) {
     let h = 0;
     let l = 0;
@@ -56,7 +58,10 @@ export function simhash(text: string, shingle = SIMHASH_SHINGLE): string {
       h ^= rotl(hi[i + k]!, 7 * k + 1);
       l ^= rotl(lo[i + k]!, 11 * k + 1);
     }
-    add(mix(h), mix(l ^ 0x9e3779b9));
+    features++;
+    // Bit i (0 = most significant) of a 32-bit word is the one with clz32 = i.
+    for (let x = mix(h); x !== 0; x &= x - 1) ones[Math.clz32(x & -x)]!++;
+    for (let x = mix(l ^ 0x9e3779b9); x !== 0; x &= x - 1) ones[32 + Math.clz32(x & -x)]!++;
   }
-  return bitsToHex(Array.from(counts, (c) => (c > 0 ? 1 : 0)));
+  return bitsToHex(Array.from(ones, (k) => (2 * k > features ? 1 : 0)));
 }

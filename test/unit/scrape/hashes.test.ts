@@ -108,6 +108,13 @@ describe('SimHash', () => {
     expect(simhash('Hello,   World! How are you?')).toBe(simhash('hello world how are you'));
   });
 
+  it('keeps its values (stored hashes are compared with new ones)', () => {
+    expect(simhash(base)).toBe('5709cbde3944db48');
+    expect(simhash('hi')).toBe('803b9d27ca59ae37');
+    expect(simhash('one two')).toBe('240a5618a124c440');
+    expect(simhash('Ünïcödé straße 東京 42, café au lait; ÉTÉ 2024')).toBe('7704e88325218cd9');
+  });
+
   it('hashes short and empty texts', () => {
     expect(simhash('hi')).toMatch(/^[0-9a-f]{16}$/);
     expect(simhash('')).toBe('0000000000000000');
