@@ -61,16 +61,26 @@ export async function runCluster({ distDir, site, concurrency, outDir, workers, 
     // The rest of what shares the cores: the fixture site and this harness (its HTTP client and polls).
     const site0 = cpuSeconds(site.pid);
     const harness0 = process.cpuUsage();
-    const r = await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths, job));
-    const infra1 = services.infraCpu();
-    const harness = process.cpuUsage(harness0);
-    const others = { site: cpuSeconds(site.pid) - site0, harness: (harness.user + harness.system) / 1e6 };
+    const pids = svc.procs.map((c) => c.pid);
+    const ours0 = sumCpu(pids);
+    // CPU is read when the last task is final: the harness's listing of every task afterwards is not the job's.
+    let infra1, harness, siteCpu, ours;
+    const onFinished = () => {
+      infra1 = services.infraCpu();
+      harness = process.cpuUsage(harness0);
+      siteCpu = cpuSeconds(site.pid) - site0;
+      ours = sumCpu(pids) - ours0;
+    };
+    const r = await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths, { ...job, onFinished }));
+    const others = { site: siteCpu, harness: (harness.user + harness.system) / 1e6 };
     const infraCpu = infra0 && { ferretdb: infra1.ferretdb - infra0.ferretdb, rabbitmq: infra1.rabbitmq - infra0.rabbitmq };
-    return { ...r, otherCpu: others, infraCpu: infraCpu && { ...infraCpu, total: infraCpu.ferretdb + infraCpu.rabbitmq } };
+    return { ...r, cpuSeconds: ours, otherCpu: others, infraCpu: infraCpu && { ...infraCpu, total: infraCpu.ferretdb + infraCpu.rabbitmq } };
   } finally {
     await svc.stop();
   }
 }
+
+const sumCpu = (pids) => pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
 
 /** Runs `fn` `repeat` times; keeps the run with the median wall time, and the spread of rates. */
 export async function medianOf(repeat, fn) {

@@ -57,13 +57,15 @@ function targets(R) {
   const one = ok(c) && c.standalone && !c.standalone.error ? rate(c.one, 'images') / rate(c.standalone, 'images') : NaN;
   add('cluster: 1 worker ≥ 0.5× standalone (issue 9)', Number.isFinite(one) ? `${f2(one)}×` : c?.skipped ?? c?.error ?? '', one, 0.5);
   const so = R.scaleout;
+  // The first WORKER_CONCURRENCY setting is the I/O-bound one the target is measured at (scaleout.mjs).
+  const soSetting = so?.settings?.[0];
   const soRate = (n) => {
-    const r = so?.runs?.find((x) => x.workers === n && !x.error);
+    const r = soSetting?.runs?.find((x) => x.workers === n && !x.error);
     return r ? r.images / r.seconds : NaN;
   };
   for (const [n, goal] of [[2, 1.8], [4, 3.4]]) {
     const x = soRate(n) / soRate(1);
-    add(`scaleout at 100 ms latency: ${n} workers ≥ ${goal}× one (issue 9)`, Number.isFinite(x) ? `${f2(x)}×` : so?.skipped ?? so?.error ?? '', x, goal);
+    add(`scaleout at 100 ms latency, WORKER_CONCURRENCY=${soSetting?.workerConcurrency ?? '?'}: ${n} workers ≥ ${goal}× one (issue 9)`, Number.isFinite(x) ? `${f2(x)}×` : so?.skipped ?? so?.error ?? '', x, goal);
   }
   const h = R.extractHeldOut;
   add('main content F1 ≥ 0.96 on held-out articles (issue 11)', ok(h) ? `${h.ours.f1.toFixed(3)} (Readability ${h.readability.f1.toFixed(3)})` : h?.error ?? '', ok(h) ? h.ours.f1 : NaN, 0.96);

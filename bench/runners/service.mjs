@@ -154,7 +154,7 @@ async function listAll(pool, kind) {
  * `submit: 'batch'` one POST /batches) and waits until all are final.
  * Returns seconds from the first POST to the poll that saw nothing queued or running.
  */
-export async function runApiJob(url, base, pagePaths, { kinds = ['text', 'images'], timeoutMs = 600_000, pollMaxMs = 500, submit = 'tasks' } = {}) {
+export async function runApiJob(url, base, pagePaths, { kinds = ['text', 'images'], timeoutMs = 600_000, pollMaxMs = 500, submit = 'tasks', onFinished } = {}) {
   const pool = new Pool(url, { connections: 8 });
   const limit = semaphore(8);
   const nowUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -183,6 +183,8 @@ export async function runApiJob(url, base, pagePaths, { kinds = ['text', 'images
   }
   const seconds = (performance.now() - t0) / 1000;
   const window = { fromUs, toUs: nowUs() };
+  // Before the listing below, which is the harness's reading, not the job.
+  onFinished?.();
   const tasks = (await Promise.all(kinds.map((k) => listAll(pool, k)))).flat();
   await pool.close();
   const failed = tasks.filter((t) => t.status !== 'succeeded');

@@ -2,11 +2,12 @@
 import express, { Router, type Request, type Response } from 'express';
 import type { Logger } from '../logger.js';
 import { unfinishedCount } from '../models/batch-progress.js';
-import type { BatchJob, BatchWithProgress } from '../models/batch.js';
+import type { BatchWithProgress } from '../models/batch.js';
 import type { TaskStore } from '../models/task-store.js';
 import { TASK_STATUSES } from '../models/task.js';
 import { dispatchAll, reserveMany } from '../queue/dispatch-all.js';
-import type { JobQueue, Reservation } from '../queue/job-queue.js';
+import type { Job, JobQueue, Reservation } from '../queue/job-queue.js';
+import { withPageSiblings } from '../queue/page-siblings.js';
 import { callerOf, canSee, ownerFilter } from './auth.js';
 import { readJsonBatch, readNdjsonBatch, isNdjson } from './batch-input.js';
 import { presentBatch } from './batch-presenters.js';
@@ -64,7 +65,7 @@ export async function loadBatch(store: TaskStore, id: string, res: Response): Pr
  * (RabbitMQ down past the dispatch timeout) leaves jobs undispatched: their tasks are failed at once, so
  * nothing waits on them forever, and the caller hears 503; a batch retry re-queues them later.
  */
-async function dispatchJobs(deps: BatchesDeps, batchId: string, places: Reservation[], jobs: BatchJob[]): Promise<void> {
+async function dispatchJobs(deps: BatchesDeps, batchId: string, places: Reservation[], jobs: Job[]): Promise<void> {
   const { undispatched, error } = await dispatchAll(places, jobs);
   if (undispatched.length === 0) return;
   for (const job of undispatched) {
@@ -120,7 +121,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     });
     deps.log.info({ batchId: batch.id, urls: batch.urlCount, tasks: batch.taskCount, crawl: batch.crawl?.url }, 'batch created');
     if (feeder) feeder.poke();
-    else await dispatchJobs(deps, batch.id, places, jobs);
+    else await dispatchJobs(deps, batch.id, places, withPageSiblings(jobs, input.kinds.length));
     const counters = batch.crawl ? { discovered: 1, queued: 1, done: 0, depthReached: 0 } : null;
     res.status(202).location(`/batches/${batch.id}`).json({ ...presentBatch(batch, undefined, counters), ...(endpoint ? { webhook: presentEndpoint(endpoint) } : {}) });
   });

@@ -6,6 +6,21 @@ export interface Job {
   kind: TaskKind;
   /** An operator sent it again from the dead-letter queue: a task that gave up may start afresh. */
   replayed?: boolean;
+  /**
+   * The other tasks of the same page (a batch's text and images tasks of one URL): the worker that runs this
+   * job starts those still queued too, off the same fetch (docs/decisions.md, "Page-mates"). Each keeps its own
+   * message; this job is acknowledged only once every task it started is final, so its message covers them.
+   */
+  siblings?: readonly string[];
+  /**
+   * The broker says no consumer was handed this message before (RabbitMQ's redelivered flag unset). Such a
+   * message for a task another live worker holds is a duplicate: that worker holds a message for the task
+   * which the broker redelivers if it dies, so this one is acknowledged at once instead of waiting. Unset
+   * (the embedded queue, a redelivery): the job waits for the holder's end or its lease's.
+   */
+  firstDelivery?: boolean;
+  /** A retry of a job whose handler threw (Celery's `retries` header above 0). */
+  retried?: boolean;
 }
 
 export type JobHandler = (job: Job) => Promise<void>;

@@ -3,10 +3,11 @@
  * and a retried running task starts over (its image outcomes are rewritten, stored files reused).
  *
  * Attempts and leases (docs/decisions.md): a worker holds a running task under a lease it renews while
- * it runs, so a second delivery of the same task waits rather than runs it twice, and takes it over once
- * the lease runs out (its worker died). A crash (anything but a ScrapeError, which is the task's own
- * outcome) gives the task back to the queue for a retry; the last allowed attempt fails it with
- * `attempts_exhausted` instead and dead-letters the job.
+ * it runs, so a second delivery of the same task never runs it twice: a redelivery waits, and takes it over
+ * once the lease runs out (its worker died); a first delivery leaves it to the holder, whose message covers
+ * it. A job also runs its page-mates (Job.siblings) that are still queued, off the same fetch. A crash
+ * (anything but a ScrapeError, which is the task's own outcome) gives the task back to the queue for a
+ * retry; the last allowed attempt fails it with `attempts_exhausted` instead and dead-letters the job.
  */
 import type { Logger } from '../logger.js';
 import { ATTEMPTS_EXHAUSTED, attemptsExhaustedError } from '../models/task-lease-rules.js';
@@ -90,16 +91,21 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   // A second delivery of a task this process is running holds our own lease: it must wait here, not run it again.
   const runningHere = new Map<string, Promise<void>>();
 
-  /** Starts the task under our lease, waiting while another live worker holds it; null when there is nothing to run. */
-  async function acquire(job: Job): Promise<Task | null> {
-    const lease = { ...deps.lease, reopenExhausted: job.replayed === true };
+  /**
+   * Starts the task under our lease; null when there is nothing to run here. While another live worker holds
+   * it, a job that `waits` waits for its end or its lease's (a redelivery may be the holder's own message);
+   * one that does not leaves the task to that worker, whose own message covers it.
+   */
+  async function acquire(taskId: string, replayed: boolean, waits: boolean): Promise<Task | null> {
+    const lease = { ...deps.lease, reopenExhausted: replayed };
     for (;;) {
-      const task = await deps.store.startTask(job.taskId, lease);
+      const task = await deps.store.startTask(taskId, lease);
       if (!task || task.lease?.owner === deps.lease.owner) return task;
+      if (!waits) return null;
       // A duplicate delivery, or the redelivery of a worker that just died: wait for its end or its lease's.
       const until = Date.parse(task.lease?.until ?? '') || 0;
       await sleep(Math.min(Math.max(until - Date.now(), 0) + 10, Math.max(100, deps.lease.ms / 4)), deps.shutdown);
-      if (deps.shutdown?.aborted) throw new TaskInterruptedError(job.taskId);
+      if (deps.shutdown?.aborted) throw new TaskInterruptedError(taskId);
     }
   }
 
@@ -110,20 +116,63 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     throw new DeadLetterError(error.message);
   }
 
+  /**
+   * The job's task, and its page-mates still queued (Job.siblings), run side by side so they share one fetch
+   * (RecentPages). Resolves once every task it started is final: only then may its message go.
+   */
   async function handle(job: Job): Promise<void> {
-    for (let other = runningHere.get(job.taskId); other; other = runningHere.get(job.taskId)) await other.catch(() => {});
-    const run = attempt(job);
-    runningHere.set(job.taskId, run);
+    // Every job of a page starts the page's tasks in one order (ids sorted): of two workers that take jobs of
+    // one page at once, the one that wins the first start is also first at the others, so the page is fetched once.
+    const page = [...new Set([job.taskId, ...(job.siblings ?? [])])].sort();
+    const ownAt = page.indexOf(job.taskId);
+    const runs: Promise<void>[] = [];
+    let startedAny = false;
+    for (const [i, id] of page.entries()) {
+      // A fresh job that started none of the page's tasks up to its own skips the rest (no store calls): whoever
+      // started those started the rest with them. A retry (or a redelivery) claims them anyway, for a page-mate
+      // given back after a crash has no other message left.
+      if (i > ownAt && !startedAny && job.firstDelivery === true && job.retried !== true) break;
+      const run = startRun(id, job, i !== ownAt);
+      runs.push(run.done);
+      if (await run.started) startedAny = true;
+    }
+    const outcomes = await Promise.allSettled(runs);
+    const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    // Not acked beats retried beats dead-lettered: a retry reruns the page-mates that crashed, final ones are no-ops.
+    const pick = errors.find((e) => e instanceof TaskInterruptedError) ?? errors.find((e) => !(e instanceof DeadLetterError)) ?? errors[0];
+    if (pick !== undefined) throw pick;
+  }
+
+  /** runHere, with `started` resolving once it is known whether this call started the task. */
+  function startRun(taskId: string, job: Job, sibling: boolean): { started: Promise<boolean>; done: Promise<void> } {
+    let started!: (started: boolean) => void;
+    const startedP = new Promise<boolean>((resolve) => (started = resolve));
+    const done = runHere(taskId, job, sibling, started).finally(() => started(false));
+    return { started: startedP, done };
+  }
+
+  /**
+   * One task of a job, unless this process runs it already: a page-mate is then left to that run, and so is the
+   * job's own task on a first delivery (the run's message covers it); a redelivery waits for that run first.
+   * `started` hears whether this call started the task.
+   */
+  async function runHere(taskId: string, job: Job, sibling: boolean, started?: (started: boolean) => void): Promise<void> {
+    const covered = sibling || job.firstDelivery === true;
+    if (covered && runningHere.has(taskId)) return;
+    for (let other = runningHere.get(taskId); other; other = runningHere.get(taskId)) await other.catch(() => {});
+    const run = attempt(taskId, job, !covered, started);
+    runningHere.set(taskId, run);
     try {
       await run;
     } finally {
-      if (runningHere.get(job.taskId) === run) runningHere.delete(job.taskId);
+      if (runningHere.get(taskId) === run) runningHere.delete(taskId);
     }
   }
 
-  async function attempt(job: Job): Promise<void> {
-    const task = await acquire(job);
-    if (!task) return; // unknown or already final: the redelivery of a finished job
+  async function attempt(taskId: string, job: Job, waits: boolean, started?: (started: boolean) => void): Promise<void> {
+    const task = await acquire(taskId, job.replayed === true, waits);
+    started?.(task !== null);
+    if (!task) return; // unknown, already final (a finished job's redelivery), or another live worker's
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
     // Every earlier run was started and none finished: their workers died (or were cut off).
     if (task.attempts > deps.maxAttempts) return giveUp(task, 'its workers kept stopping', task.attempts - 1, task.error, log);
@@ -186,8 +235,15 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
 
   async function onDeadLetter(job: Job, error: unknown): Promise<void> {
     if (error instanceof DeadLetterError) return; // handle() failed the task already
-    const task = await deps.store.getTask(job.taskId);
-    if (!task || task.status === 'succeeded' || task.status === 'failed') return;
+    await giveUpOn(job.taskId, error, () => true);
+    // A page-mate this job ran and gave back after a crash may have no message of its own left (it was acked
+    // while we held the task); one never started, or held by a live worker, is left to its own message.
+    for (const id of job.siblings ?? []) await giveUpOn(id, error, (task) => task.status === 'queued' && task.attempts > 0);
+  }
+
+  async function giveUpOn(taskId: string, error: unknown, applies: (task: Task) => boolean): Promise<void> {
+    const task = await deps.store.getTask(taskId);
+    if (!task || task.status === 'succeeded' || task.status === 'failed' || !applies(task)) return;
     const exhausted = attemptsExhaustedError(task.attempts, toTaskError(error));
     await deps.store.finishTask(task.id, { status: 'failed', error: exhausted });
     deps.log.error({ taskId: task.id, error: exhausted }, `task gave up: the queue dead-lettered it (${ATTEMPTS_EXHAUSTED})`);

@@ -11,6 +11,12 @@ async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   }
 }
 
+/** What a job asks for, without its delivery history (firstDelivery, retried), which only a broker knows. */
+export function what(job: Job): Job {
+  const { firstDelivery: _first, retried: _retried, ...rest } = job;
+  return rest;
+}
+
 /** A quick policy for the tests: a few runs, a short fixed wait between them. */
 export const FAST_RETRY: RetryPolicy = { maxAttempts: 3, backoff: { strategy: 'fixed', minMs: 150, maxMs: 150 } };
 
@@ -31,7 +37,7 @@ export function describeJobQueueContract(name: string, open: (retry?: RetryPolic
     it('delivers every dispatched job to the consumer, jobs sent before and after consume', async () => {
       const seen: Job[] = [];
       await queue.dispatch({ taskId: `${prefix}early`, kind: 'text' });
-      await queue.consume(async (job) => void seen.push(job), { concurrency: 2 });
+      await queue.consume(async (job) => void seen.push(what(job)), { concurrency: 2 });
       for (let i = 0; i < 20; i++) await queue.dispatch({ taskId: `${prefix}${i}`, kind: i % 2 ? 'text' : 'images' });
       await until(() => seen.length >= 21);
       await tick(100);
@@ -87,7 +93,7 @@ export function describeJobQueueContract(name: string, open: (retry?: RetryPolic
           runs.push({ taskId: job.taskId, at: Date.now() });
           if (job.taskId.endsWith('poison')) throw new Error(`cannot run ${job.taskId}`);
         },
-        { concurrency: 2, onDeadLetter: async (job, err) => void dead.push({ job, error: (err as Error).message }) },
+        { concurrency: 2, onDeadLetter: async (job, err) => void dead.push({ job: what(job), error: (err as Error).message }) },
       );
       await queue.dispatch({ taskId: `${prefix}poison`, kind: 'images' });
       await queue.dispatch({ taskId: `${prefix}fine`, kind: 'text' });

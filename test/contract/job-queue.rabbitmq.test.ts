@@ -13,7 +13,7 @@ import type { Job, JobQueue } from '../../src/queue/job-queue.js';
 import { describeWithService } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { listDeadLetters, replayDeadLetters } from '../../src/queue/celery/dead-letters.js';
-import { FAST_RETRY, describeJobQueueContract } from './job-queue.contract.js';
+import { FAST_RETRY, describeJobQueueContract, what } from './job-queue.contract.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -81,7 +81,7 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
       let healed = false;
       await queue.consume(
         async (job) => {
-          runs.push(job);
+          runs.push(what(job));
           if (!healed) throw new Error('the store rejects this task');
         },
         { concurrency: 1 },
@@ -111,6 +111,25 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
       expect((await adminCh.checkQueue(queueName)).messageCount).toBe(0);
     });
 
+    it('carries a job\'s page-mates, marks a first delivery, and a retry as retried', async () => {
+      const queue = open();
+      const seen: Job[] = [];
+      await queue.consume(
+        async (job) => {
+          seen.push(job);
+          if (seen.length === 1) throw new Error('store down');
+        },
+        { concurrency: 1 },
+      );
+      await queue.dispatch({ taskId: 'mate-1', kind: 'text', siblings: ['mate-2'] });
+      await until(() => seen.length === 2, 10_000, 'the run and its retry');
+      expect(seen).toEqual([
+        { taskId: 'mate-1', kind: 'text', siblings: ['mate-2'], firstDelivery: true },
+        // Republished to the back of the queue: a message no one saw before, whose handler threw before.
+        { taskId: 'mate-1', kind: 'text', siblings: ['mate-2'], firstDelivery: true, retried: true },
+      ]);
+    });
+
     it('redelivers a job whose worker died before acking it to another worker', async () => {
       const proxy = await TcpProxy.start(amqpUrl);
       try {
@@ -132,6 +151,7 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
         const seenB: Job[] = [];
         await survivor.consume(async (job) => void seenB.push(job), { concurrency: 1 });
         await until(() => seenB.length === 1, 10_000, 'redelivery to the second worker');
+        // Redelivered: not a first delivery (it may be the dead worker's own message, so the runner waits on it).
         expect(seenB).toEqual([{ taskId: 'crash-1', kind: 'images' }]);
         stuck.resolve();
         await tick(200);
@@ -167,7 +187,7 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
     it('dead-letters malformed messages without running them and keeps consuming', async () => {
       const queue = open();
       const seen: Job[] = [];
-      await queue.consume(async (job) => void seen.push(job), { concurrency: 2 });
+      await queue.consume(async (job) => void seen.push(what(job)), { concurrency: 2 });
       const json = { contentType: 'application/json', contentEncoding: 'utf-8' };
       const v2 = (task: string) => ({ ...json, headers: { task, id: 'x' } });
       publishRaw('{not json', v2('scrape.text'));
@@ -196,7 +216,7 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
     it('consumes a message in the exact format Python Celery 5 sends (protocol v2)', async () => {
       const queue = open();
       const seen: Job[] = [];
-      await queue.consume(async (job) => void seen.push(job), { concurrency: 1 });
+      await queue.consume(async (job) => void seen.push(what(job)), { concurrency: 1 });
       const celeryId = '6f1c1b52-3c43-4b6e-9d1e-1c2b7f0e9a11';
       // As kombu/py-amqp publish `app.send_task('scrape.images', args=[task_id], queue=...)`.
       publishRaw(JSON.stringify([['py-task-1'], {}, { callbacks: null, errbacks: null, chain: null, chord: null }]), {
@@ -249,7 +269,7 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
     it('interoperates with celery-node: its Client dispatches to us, its Worker runs what we dispatch', async () => {
       const queue = open();
       const seen: Job[] = [];
-      await queue.consume(async (job) => void seen.push(job), { concurrency: 1 });
+      await queue.consume(async (job) => void seen.push(what(job)), { concurrency: 1 });
       const client = celery.createClient(amqpUrl, amqpUrl, queueName);
       client.sendTask('scrape.text', ['from-celery-node']);
       await until(() => seen.length === 1, 10_000, 'the celery-node message');

@@ -346,7 +346,7 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
         servePage('/long-b.html', html.replaceAll('/long/', '/long/b'), 8_000);
         images.forEach((body, i) => servePng(`/long/b${i}.png`, body));
 
-        // 1. A duplicate delivery of a running task waits for its holder instead of running it a second time.
+        // 1. A duplicate delivery of a running task is left to its holder (acked at once) instead of running it a second time.
         const a = (await request(cluster.url).post('/images_tasks').send({ url: site.url('/long-a.html') }).expect(202)).body as { id: string };
         while (site.hits('/long-a.html') === 0) await sleep(20);
         const conn = await amqplib.connect(amqpUrl);

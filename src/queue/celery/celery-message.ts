@@ -21,6 +21,10 @@ export const QUEUE_OPTIONS: Options.AssertQueue = { durable: true, autoDelete: f
 /** Where the service moves jobs it gave up on, and malformed messages (declared by every producer and consumer). */
 export const deadLetterQueueName = (queue: string): string => `${queue}.dead`;
 
+/** The task ids of a job's page-mates (Job.siblings); Celery keeps unknown headers, so Python peers are unaffected. */
+export const SIBLINGS_HEADER = 'x-scrapeds-siblings';
+const MAX_SIBLINGS = 16;
+
 /** Set by the dead-letter replay (dead-letters.ts) on the copy it sends back to the work queue. */
 export const REPLAYED_HEADER = 'x-scrapeds-replayed';
 
@@ -54,6 +58,7 @@ export function encodeCeleryTask(job: Job): EncodedTask {
     kwargsrepr: '{}',
     origin: ORIGIN,
     ignore_result: true,
+    ...(job.siblings?.length ? { [SIBLINGS_HEADER]: [...job.siblings] } : {}),
   };
   const body = [args, {}, { callbacks: null, errbacks: null, chain: null, chord: null }];
   return {
@@ -120,13 +125,23 @@ export function decodeCeleryTask(msg: RawMessage): DecodedTask {
 
   // `send_task(name, args=[task_id])`; `kwargs={'task_id': ...}` is accepted too.
   const taskId: unknown = args.length === 0 ? kwargs.task_id : args.length === 1 ? args[0] : undefined;
-  if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > MAX_TASK_ID_LENGTH || /\p{Cc}/u.test(taskId)) {
+  if (!isTaskId(taskId)) {
     return { ok: false, reason: 'expected exactly one argument: the task id (a non-empty string)', taskName };
   }
   const job: Job = { taskId, kind };
   if (headers[REPLAYED_HEADER] !== undefined) job.replayed = true;
+  const siblings = siblingsOf(headers[SIBLINGS_HEADER], taskId);
+  if (siblings.length) job.siblings = siblings;
   return { ok: true, job, celeryId: typeof celeryId === 'string' ? celeryId : '', taskName };
 }
+
+/** Page-mate ids from the header: well-formed ids only, never the job's own, at most MAX_SIBLINGS (a hint, not a command). */
+function siblingsOf(value: unknown, taskId: string): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.filter((id): id is string => isTaskId(id) && id !== taskId).slice(0, MAX_SIBLINGS);
+}
+
+const isTaskId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_TASK_ID_LENGTH && !/\p{Cc}/u.test(v);
 
 /** Celery's `retries` header: how many runs of this message threw before (0 when absent or not a count). */
 export function retriesOf(msg: RawMessage): number {

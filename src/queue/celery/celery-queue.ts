@@ -225,7 +225,9 @@ class CeleryQueue implements JobQueue {
       return;
     }
     const limit = this.limit as ReturnType<typeof pLimit>;
-    const run = limit(() => this.run(sub, msg, decoded.job, decoded.celeryId)).catch((err: unknown) =>
+    const job: Job = msg.fields.redelivered ? { ...decoded.job } : { ...decoded.job, firstDelivery: true };
+    if (retriesOf(msg) > 0) job.retried = true;
+    const run = limit(() => this.run(sub, msg, job, decoded.celeryId)).catch((err: unknown) =>
       this.log.error({ err, taskId: decoded.job.taskId }, 'unexpected error while running a job'),
     );
     this.inFlight.add(run);
