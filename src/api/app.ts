@@ -6,6 +6,7 @@ import type { JobQueue } from '../queue/job-queue.js';
 import type { BlobStore } from '../storage/blob-store.js';
 import { allowOnly } from './allow-only.js';
 import { batchesRouter } from './batches-router.js';
+import { chain } from './chain.js';
 import { exportsRouter } from './exports-router.js';
 import { errorHandler } from './error-handler.js';
 import { imagesTasksRouter } from './images-router.js';
@@ -15,7 +16,9 @@ import { unknownRoute } from './problem.js';
 import { mediaRouter, type MediaSource } from './media-router.js';
 import { noSniff } from './security-headers.js';
 import { requestLog } from './request-log.js';
+import { jsonBody } from './json-body.js';
 import { textTasksRouter } from './text-router.js';
+import { taskReadRoute } from './tasks-router.js';
 import type { AddressPolicy } from '../scrape/address-guard.js';
 import { WebhookEvents } from '../webhooks/events.js';
 import type { StoreFeeder } from '../queue/store-feeder.js';
@@ -46,19 +49,19 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy ?? 'loopback, uniquelocal');
   app.set('query parser', 'simple');
-  app.use(noSniff);
-  app.use(requestLog(deps.log, (url) => url === '/health'));
   const ops = opsLayer(deps.store, deps.ops ?? defaultOpsOptions);
-  app.use(ops.before);
-  // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
+  app.use(chain([noSniff, requestLog(deps.log, (url) => url === '/health'), ...ops.before]));
   const addressPolicy = deps.addressPolicy ?? { allowPrivate: false, allowCidrs: [] };
-  const events = new WebhookEvents(deps.store);
-  app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS), addressPolicy, events }));
-  app.use(express.json({ limit: '64kb', strict: false }));
-
-  // The task routes first: they take most requests, and each layer passed on the way costs a match.
+  // The task routes first: they take most requests, and each layer passed on the way costs a match (their
+  // POST parses its own JSON body). A GET of one task, the commonest, is routed here without a mounted router.
+  app.get('/text_tasks/:id', taskReadRoute('text', deps.store));
+  app.get('/images_tasks/:id', taskReadRoute('images', deps.store));
   app.use('/text_tasks', textTasksRouter({ ...deps, addressPolicy }));
   app.use('/images_tasks', imagesTasksRouter({ ...deps, addressPolicy }));
+  // Before the 64 kB JSON parser: a batch body is larger (JSON) or streamed (NDJSON).
+  const events = new WebhookEvents(deps.store);
+  app.use('/batches', batchesRouter({ ...deps, ...(deps.datasets ?? DATASET_DEFAULTS), addressPolicy, events }));
+  app.use(jsonBody);
   app
     .route('/health')
     .get(async (_req, res) => {

@@ -3,7 +3,7 @@
  * limits (middleware that runs before body parsing), and the operator's routes /metrics, /stats,
  * /admin/keys and /dashboard.
  */
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import type { TaskStore } from '../models/task-store.js';
 import { carriesToken } from '../ops/api-key.js';
 import type { RateRule } from '../ops/rate-rules.js';
@@ -11,6 +11,7 @@ import { registry, telemetry } from '../ops/telemetry.js';
 import { MemoryTokenBuckets, type TokenBuckets } from '../ops/token-bucket.js';
 import { adminRouter } from './admin-router.js';
 import { allowOnly } from './allow-only.js';
+import { onClosed } from './on-closed.js';
 import { KeyAuthenticator, type AuthOptions } from './auth.js';
 import { dashboardPage } from './dashboard-page.js';
 import { ProblemError } from './problem.js';
@@ -53,20 +54,28 @@ function routeLabel(route: { path?: unknown } | undefined, path: string): string
   return rest ? `/${first}/*` : `/${first}`;
 }
 
+/**
+ * req.ip without its cost when there is nothing to trust: with no X-Forwarded-For, Express's req.ip (proxy-addr)
+ * is the socket's address whatever "trust proxy" says, and working that out was a visible share of a cheap GET.
+ */
+function clientIp(req: Request): string {
+  return (req.headers['x-forwarded-for'] === undefined ? req.socket.remoteAddress : req.ip) ?? '';
+}
+
 /** Times each request and counts it once it is answered (or the client went away). */
 const observe: RequestHandler = (req, res, next) => {
-  const start = process.hrtime.bigint();
+  // performance.now(), not hrtime.bigint(): the same monotonic clock without two BigInts per request.
+  const start = performance.now();
   const path = req.path;
-  // 'close' comes once per response: right after 'finish' when answered (in the same turn of the event loop,
-  // before the client's next request is read, so that request sees this one counted), or alone when cut off.
-  res.on('close', () => {
+  // Counted on 'close', before the client's next request is read, so that request sees this one counted.
+  onClosed(res, () => {
     telemetry.httpRequest({
       method: req.method,
       route: routeLabel(req.route as { path?: unknown } | undefined, path),
       status: res.statusCode,
-      seconds: Number(process.hrtime.bigint() - start) / 1e9,
+      seconds: (performance.now() - start) / 1000,
       key: (res.locals.caller as { keyId?: string } | undefined)?.keyId ?? '',
-      ip: req.ip ?? '',
+      ip: clientIp(req),
     });
   });
   next();

@@ -1,10 +1,11 @@
 /** The routes every task kind shares: create, list, get. */
-import { Router, type Request } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import type { Logger } from '../logger.js';
 import { InvalidCursorError, type TaskStore } from '../models/task-store.js';
-import type { NewTask, Task, TaskKind, TaskStatus, TextFormat } from '../models/task.js';
+import type { NewTask, Task, TaskHead, TaskKind, TaskStatus, TextFormat } from '../models/task.js';
 import { QueueClosedError, QueueFullError, type JobQueue, type Reservation } from '../queue/job-queue.js';
 import { allowOnly } from './allow-only.js';
+import { jsonBody } from './json-body.js';
 import { callerOf, canSee, ownerFilter, type Caller } from './auth.js';
 import { invalid, notFound, ProblemError } from './problem.js';
 import { FinishedTaskBodies } from './finished-task-bodies.js';
@@ -23,11 +24,15 @@ export interface TasksDeps {
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** Loads a task of the route's kind that the caller may see, or throws a 404 problem (another key's task is not found). */
-export async function loadTask(store: TaskStore, kind: TaskKind, id: string, caller: Caller): Promise<Task> {
-  const task = ID.test(id) ? await store.getTask(id) : null;
+/** The task itself if it is of the route's kind and the caller may see it, else a 404 problem (another key's task is not found). */
+function visible<T extends TaskHead>(task: T | null, kind: TaskKind, id: string, caller: Caller): T {
   if (!task || task.kind !== kind || !canSee(caller, task.owner)) throw notFound(`no ${kind} task with id ${id}`);
   return task;
+}
+
+/** Loads a task of the route's kind that the caller may see, or throws a 404 problem. */
+export async function loadTask(store: TaskStore, kind: TaskKind, id: string, caller: Caller): Promise<Task> {
+  return visible(ID.test(id) ? await store.getTask(id) : null, kind, id, caller);
 }
 
 export function rethrowCursor(err: unknown): never {
@@ -64,12 +69,33 @@ export function reservePlace(queue: JobQueue): Reservation {
   }
 }
 
+/**
+ * GET of one task, for the app to route itself (createApp mounts it before the task routers): the commonest
+ * request, and a mounted router costs it a second dispatch (URL parse, prefix trim, its own walk of layers).
+ */
+export function taskReadRoute(kind: TaskKind, store: TaskStore): RequestHandler {
+  const bodies = new FinishedTaskBodies(presentTask);
+  return async (req, res) => {
+    const id = req.params.id as string;
+    const caller = callerOf(res);
+    // A finished task polled again is answered from its cached body once its head (owner, kind, version) is
+    // read and checked; anything else is read in full.
+    if (store.getTaskHead && ID.test(id)) {
+      const head = visible(await store.getTaskHead(id), kind, id, caller);
+      if (bodies.sendCached(req, res, head)) return;
+    }
+    bodies.send(req, res, await loadTask(store, kind, id, caller));
+  };
+}
+
 export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   const router = Router();
   const base = collectionPath(kind);
-  const bodies = new FinishedTaskBodies(presentTask);
 
-  router.post('/', async (req: Request, res) => {
+  // GET /:id is the app's own route (taskReadRoute), in front of this router; other methods end here.
+  router.all('/:id', allowOnly('GET'));
+
+  router.post('/', jsonBody, async (req: Request, res) => {
     if (!req.is('application/json')) {
       throw new ProblemError(415, 'Unsupported Media Type', 'send the task as application/json', [{ field: 'body', message: 'must be application/json' }]);
     }
@@ -112,11 +138,6 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
   });
 
   router.all('/', allowOnly('GET', 'POST'));
-
-  router.get('/:id', async (req, res) => {
-    bodies.send(req, res, await loadTask(deps.store, kind, req.params.id as string, callerOf(res)));
-  });
-  router.all('/:id', allowOnly('GET'));
 
   return router;
 }

@@ -5,7 +5,7 @@ import type { WebhookStore } from './webhook-store.js';
 import type { ApiKeyStore, RateCellStore, UsageStore } from './ops-store.js';
 import type {
   ClaimResult, ImageCounts, ImageRecord, NewTask, Page, PageInfo, Task,
-  TaskError, TaskImage, TaskKind, TaskStatus,
+  TaskError, TaskImage, TaskKind, TaskStatus, TaskHead,
 } from './task.js';
 import type { LeaseRequest, StartOptions } from './task-lease-rules.js';
 import type { ClaimRequest, ImageCompletion } from './task-rules.js';
@@ -74,6 +74,12 @@ export interface TaskStore {
 
   createTask(input: NewTask): Promise<Task>;
   getTask(id: string): Promise<Task | null>;
+  /**
+   * The few fields of a task that decide whether a cached answer still holds (owner, kind, version): a cheaper
+   * read than getTask for the commonest request, a client polling a finished task. Optional: a store without
+   * it is read in full.
+   */
+  getTaskHead?(id: string): Promise<TaskHead | null>;
   /** Newest first: (createdAt, id) descending. A limit outside 1..1000 throws RangeError; an unreadable cursor InvalidCursorError. */
   listTasks(query: ListTasksQuery): Promise<Page<Task>>;
   /** Tasks in `queued` or `running`, oldest first: what a restart must resume. */

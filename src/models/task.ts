@@ -120,6 +120,9 @@ export interface Task {
   dispatchPendingSince?: string;
 }
 
+/** What decides a read of a task without the rest of it: whose it is, and which version (see api/finished-task-bodies.ts). */
+export type TaskHead = Pick<Task, 'id' | 'kind' | 'status' | 'attempts' | 'updatedAt' | 'owner'>;
+
 export interface TaskLease {
   owner: string;
   /** ISO time */

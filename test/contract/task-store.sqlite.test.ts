@@ -36,6 +36,53 @@ describeSharedStoreContract('sqlite, one file shared by two instances', async ()
   describeFrontierRace(pair);
 });
 
+describe('SqliteTaskStore.getTaskHead', () => {
+  it('reads what decides a cached answer, as getTask has it, also as another instance on the file writes', async () => {
+    const file = nextFile();
+    const [reader, writer] = [openSqliteTaskStore(file), openSqliteTaskStore(file)];
+    try {
+      expect(await reader.getTaskHead('nope')).toBeNull();
+      const t = await writer.createTask({ kind: 'text', url: 'https://example.com/', refresh: false, owner: 'key-1' });
+      const head = async () => {
+        const full = (await reader.getTask(t.id))!;
+        return { got: await reader.getTaskHead(t.id), want: { id: t.id, kind: full.kind, status: full.status, attempts: full.attempts, updatedAt: full.updatedAt, owner: full.owner } };
+      };
+      const queued = await head();
+      expect(queued.got).toEqual(queued.want);
+      await writer.startTask(t.id);
+      await writer.finishTask(t.id, { status: 'failed', error: { code: 'timeout', message: 'slow' } });
+      const failed = await head();
+      expect(failed.got).toEqual(failed.want);
+      expect(failed.got).toMatchObject({ status: 'failed', attempts: 1, owner: 'key-1' });
+      const anonymous = await writer.createTask({ kind: 'images', url: 'https://example.com/', refresh: false });
+      expect(await reader.getTaskHead(anonymous.id)).not.toHaveProperty('owner');
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+});
+
+describe('SqliteTaskStore.getTaskHead, several in one turn of the event loop', () => {
+  it('answers each read asked together with its own task, unknown ones null', async () => {
+    const store = openSqliteTaskStore(nextFile());
+    try {
+      const tasks = await Promise.all([0, 1, 2].map((i) => store.createTask({ kind: i === 1 ? 'images' : 'text', url: `https://example.com/${i}`, refresh: false, owner: `key-${i}` })));
+      const heads = await Promise.all([...tasks.map((t) => store.getTaskHead(t.id)), store.getTaskHead('nope')]);
+      expect(heads).toEqual([...tasks.map((t) => ({ id: t.id, kind: t.kind, status: 'queued', attempts: 0, updatedAt: t.updatedAt, owner: t.owner })), null]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('rejects every read asked together when the store cannot answer them', async () => {
+    const store = openSqliteTaskStore(nextFile());
+    const reads = [store.getTaskHead('a'), store.getTaskHead('b')];
+    await store.close();
+    for (const read of reads) await expect(read).rejects.toThrow();
+  });
+});
+
 describe('SqliteTaskStore on a shared file', () => {
   it('creates its directory, uses WAL and records the schema version', async () => {
     const file = nextFile();

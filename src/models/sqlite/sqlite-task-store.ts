@@ -12,7 +12,7 @@ import {
 } from '../ids.js';
 import type {
   ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, ImagesTaskOptions, NewTask, Page, PageInfo, StoredFile, Task,
-  TaskError, TaskImage, TaskImageDetails, TaskKind, TaskStatus, TextFormat,
+  TaskError, TaskHead, TaskImage, TaskImageDetails, TaskKind, TaskStatus, TextFormat,
 } from '../task.js';
 import type {
   ClaimOptions, ImageCompletion, ImageLink, ImageSettlement, ListTasksQuery, SettledImage, TaskStore,
@@ -39,6 +39,8 @@ const PATCH_COLUMNS: Record<Exclude<keyof TaskPatch, 'lease' | 'error' | 'page'>
   status: 'status', attempts: 'attempts', startedAt: 'started_at', finishedAt: 'finished_at',
   dispatchPendingSince: 'dispatch_pending_since', updatedAt: 'updated_at',
 };
+
+type TaskHeadRow = Pick<TaskRow, 'kind' | 'status' | 'attempts' | 'updated_at' | 'owner'>;
 
 interface TaskRow {
   id: string;
@@ -178,6 +180,7 @@ function prepareStatements(db: Database.Database) {
       VALUES (@id, @kind, @url, @status, @refresh, @format, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner,
         @lease_owner, @lease_until, @dispatch_pending_since)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
+    getTaskHead: db.prepare<[string], TaskHeadRow>('SELECT kind, status, attempts, updated_at, owner FROM tasks WHERE id = ?'),
     list,
     unfinished: db.prepare<[], TaskRow>(`
       SELECT * FROM tasks WHERE status IN ('queued', 'running') ORDER BY created_at, id`),
@@ -296,6 +299,38 @@ export class SqliteTaskStore implements TaskStore {
 
   async getTask(id: string): Promise<Task | null> {
     return this.getTaskSync(id);
+  }
+
+  /**
+   * Read together at the end of this turn of the event loop, in one read transaction: each statement on its own
+   * takes and drops a WAL read lock (two fcntl calls), most of a point read's cost, and a busy API receives
+   * several GETs per turn.
+   */
+  getTaskHead(id: string): Promise<TaskHead | null> {
+    return new Promise((resolve, reject) => {
+      if (this.headReads.push({ id, resolve, reject }) === 1) setImmediate(() => this.readHeads());
+    });
+  }
+
+  private headReads: Array<{ id: string; resolve: (head: TaskHead | null) => void; reject: (err: unknown) => void }> = [];
+
+  private readHeads(): void {
+    const reads = this.headReads;
+    this.headReads = [];
+    try {
+      const heads = reads.length === 1 ? [this.headSync(reads[0]!.id)] : this.db.transaction(() => reads.map((r) => this.headSync(r.id))).deferred();
+      reads.forEach((r, i) => r.resolve(heads[i]!));
+    } catch (err) {
+      for (const r of reads) r.reject(err);
+    }
+  }
+
+  private headSync(id: string): TaskHead | null {
+    const r = this.stmt.getTaskHead.get(id);
+    if (!r) return null;
+    const head: TaskHead = { id, kind: r.kind, status: r.status, attempts: r.attempts, updatedAt: r.updated_at };
+    if (r.owner !== null) head.owner = r.owner;
+    return head;
   }
 
   async listTasks(query: ListTasksQuery): Promise<Page<Task>> {

@@ -18,6 +18,11 @@ function app() {
   const a = express();
   a.get('/cached', (req, res) => bodies.send(req, res, state.task));
   a.get('/plain', (_req, res) => void res.json(presentTask(state.task)));
+  // From the cache by the task's head alone, or 204 when the cache does not hold this version.
+  a.get('/by-head', (req, res) => {
+    const { id, kind, status, attempts, updatedAt, owner } = state.task;
+    if (!bodies.sendCached(req, res, { id, kind, status, attempts, updatedAt, owner })) res.status(204).end();
+  });
   return { a, state };
 }
 
@@ -29,6 +34,18 @@ describe('FinishedTaskBodies', () => {
       const cached = await request(a).get('/cached').expect(200);
       expect(cached.text).toBe(plain.text);
       for (const h of ['content-type', 'content-length', 'etag']) expect(cached.headers[h]).toBe(plain.headers[h]);
+    }
+  });
+
+  it('sends the same status and headers as res.json for GET, HEAD and a fresh If-None-Match, cached or not', async () => {
+    const { a } = app();
+    const stable = (r: request.Response) => ({ status: r.status, headers: Object.fromEntries(Object.entries(r.headers).filter(([k]) => k !== 'date')) });
+    const etag = (await request(a).get('/plain')).headers.etag as string;
+    for (let i = 0; i < 2; i++) {
+      expect(stable(await request(a).get('/cached'))).toEqual(stable(await request(a).get('/plain')));
+      expect(stable(await request(a).head('/cached'))).toEqual(stable(await request(a).head('/plain')));
+      const fresh = (path: string) => request(a).get(path).set('If-None-Match', etag);
+      expect(stable(await fresh('/cached'))).toEqual(stable(await fresh('/plain')));
     }
   });
 
@@ -58,5 +75,19 @@ describe('FinishedTaskBodies', () => {
     await request(a).get('/cached').expect(200);
     state.task = { ...state.task, counts: { found: 2, stored: 1, reused: 0, failed: 0, skipped: 0 } };
     expect((await request(a).get('/cached').expect(200)).body.counts).toMatchObject({ found: 2, stored: 1 });
+  });
+
+  it('answers from a head only the version it cached: nothing before, nothing stale, nothing unfinished', async () => {
+    const { a, state } = app();
+    await request(a).get('/by-head').expect(204);
+    const full = await request(a).get('/cached').expect(200);
+    const hit = await request(a).get('/by-head').expect(200);
+    expect(hit.text).toBe(full.text);
+    expect(hit.headers.etag).toBe(full.headers.etag);
+    state.task = task({ status: 'failed', attempts: 2, error: { code: 'timeout', message: 'took too long' } });
+    await request(a).get('/by-head').expect(204);
+    state.task = task({ status: 'running', attempts: 3, updatedAt: '2026-01-01T00:00:03.000Z', finishedAt: undefined });
+    await request(a).get('/cached').expect(200);
+    await request(a).get('/by-head').expect(204);
   });
 });
