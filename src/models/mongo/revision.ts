@@ -138,6 +138,7 @@ export const BULK_STATEMENTS = 32;
 class SpentTickets {
   private readonly ids: string[] = [];
   private flushing?: Promise<void>;
+  private readonly waits = new Set<AbortController>();
 
   constructor(private readonly tickets: Model<TicketDoc>, private readonly delayMs: number) {}
 
@@ -147,13 +148,17 @@ class SpentTickets {
     this.flushing ??= this.drain();
   }
 
-  /** Resolves once every ticket added so far is deleted (or failed to be: then it is cleared as stale). */
+  /** Deletes now, and resolves once every ticket added so far is deleted (or failed to be: then it is cleared as stale). */
   async flush(): Promise<void> {
+    for (const wait of this.waits) wait.abort();
     await this.flushing;
   }
 
   private async drain(): Promise<void> {
-    await sleep(this.delayMs);
+    const wait = new AbortController();
+    this.waits.add(wait);
+    await sleep(this.delayMs, undefined, { signal: wait.signal }).catch(() => undefined);
+    this.waits.delete(wait);
     while (this.ids.length > 0) {
       const batch = this.ids.splice(0, SPENT_PER_DELETE);
       const stale = new Date(Date.now() - TICKET_STALE_MS);
@@ -163,7 +168,11 @@ class SpentTickets {
   }
 }
 
-const SPENT_FLUSH_MS = 50;
+/**
+ * Longer means fewer delete commands; the scan each one costs grows with the tickets awaiting it, so the
+ * scanning per second stays the same.
+ */
+const SPENT_FLUSH_MS = 250;
 /** Ticket ids in one delete's `$in` at most. */
 const SPENT_PER_DELETE = 1000;
 
