@@ -20,6 +20,7 @@ import { opsRun } from './ops.mjs';
 import { resultsMarkdown } from './results-md.mjs';
 import { scaleRun } from './scale.mjs';
 import { extractBench } from './extract.mjs';
+import { extractHeldOutBench } from './extract-heldout.mjs';
 import { hashesRun } from './hashes.mjs';
 import { neardupRun } from './neardup.mjs';
 import { ferretdbBackendsRun } from './ferretdb-backends.mjs';
@@ -254,6 +255,8 @@ try {
   if (want('extract')) {
     R.extract = await section('extract (main content on the article-extraction dev set)', () =>
       extractBench({ distDir: build.distDir, outDir, limit: num('BENCH_EXTRACT_PAGES', Infinity) }));
+    R.extractHeldOut = await section('extract (main content on held-out articles: article-extraction-benchmark)', () =>
+      extractHeldOutBench({ distDir: build.distDir }));
   }
   if (want('ops')) {
     R.ops = await section('ops (keys, rate limits, /metrics, stats)', () =>
