@@ -108,6 +108,17 @@ describe('SimHash', () => {
     expect(simhash('Hello,   World! How are you?')).toBe(simhash('hello world how are you'));
   });
 
+  it('keeps its values (stored hashes are compared with new ones)', () => {
+    expect(simhash(base)).toBe('5709cbde3944db48');
+    expect(simhash('hi')).toBe('803b9d27ca59ae37');
+    expect(simhash('one two')).toBe('240a5618a124c440');
+    expect(simhash('Ünïcödé straße 東京 42, café au lait; ÉTÉ 2024')).toBe('7704e88325218cd9');
+    // ASCII runs hashed as scanned, stretches with other characters (Greek final sigma included) through words().
+    const mixed = `é ${'alpha beta gamma '.repeat(8)}ΟΔΥΣΣΕΥΣ. ΑΣ.Α ok ${'delta '.repeat(20)}Straße Σ`;
+    expect(simhash(mixed)).toBe('3ba691e02def1dd5');
+    expect(simhash(`${'Le café « crème » coûte 2,50 € — très cher! The quick brown fox jumps over the lazy dog. '.repeat(5)}日本語のテキスト。`)).toBe('69c5841d0646132b');
+  });
+
   it('hashes short and empty texts', () => {
     expect(simhash('hi')).toMatch(/^[0-9a-f]{16}$/);
     expect(simhash('')).toBe('0000000000000000');
