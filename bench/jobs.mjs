@@ -45,7 +45,7 @@ export async function runStandalone({ distDir, site, concurrency, outDir, images
 }
 
 /** This service as a cluster; also reports what FerretDB and RabbitMQ spent meanwhile, where they are ours. */
-export async function runCluster({ distDir, site, concurrency, outDir, workers, services, env = {}, job = {} }) {
+export async function runCluster({ distDir, site, concurrency, outDir, workers, services, env = {}, job = {}, nodeArgs = [] }) {
   const dir = freshDir(path.join(outDir, `cluster${workers}`));
   const svc = await startCluster({
     distDir,
@@ -55,6 +55,7 @@ export async function runCluster({ distDir, site, concurrency, outDir, workers, 
     mongoUrl: services.mongoUrl,
     amqpUrl: services.amqpUrl,
     env: { PER_HOST_CONCURRENCY: String(concurrency), ...env },
+    nodeArgs,
   });
   try {
     const infra0 = services.infraCpu();

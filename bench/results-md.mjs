@@ -98,7 +98,23 @@ function clusterSection(c) {
     // Cores in use on average over each run, by component (the machine has os.cpus() of them, all shared).
     ...[['1 worker', c.one], ['2 workers', c.two]].filter(([, r]) => r.infraCpu && r.otherCpu).map(([name, r]) =>
       `- ${name}: cores in use on average: FerretDB + PostgreSQL ${f2(r.infraCpu.ferretdb / r.seconds)}, API + workers ${f2(r.cpuSeconds / r.seconds)}, RabbitMQ ${f2(r.infraCpu.rabbitmq / r.seconds)}, fixture site ${f2(r.otherCpu.site / r.seconds)}, harness ${f2(r.otherCpu.harness / r.seconds)}.`),
+    ...clusterCommands(c.one),
   ].join('\n');
+}
+
+/** The 1-worker run's MongoDB commands per task (a task is a page's text or images task), by process and kind. */
+function clusterCommands(r) {
+  const k = r.commands;
+  if (!k) return [];
+  const ferret = r.infraCpu ? ` FerretDB + PostgreSQL CPU: ${f1((r.infraCpu.ferretdb * 1000) / r.tasks)} ms per task, ${f2((r.infraCpu.ferretdb * 1000) / r.images)} ms per stored image.` : '';
+  return [
+    '',
+    `1 worker: **${f2(k.perTask)}** MongoDB commands per task (${r.tasks} tasks; the API's include the harness's polls).${ferret} The kinds of at least 0.05 per task (\`{fields}\`: the filter; \`×n\`: several statements in one command):`,
+    '',
+    '| process | command | per task | ms each (round trip) |',
+    '|---|---|---:|---:|',
+    ...k.byKind.filter((x) => x.perTask >= 0.05).map((x) => `| ${x.role} | \`${x.kind}\` | ${f2(x.perTask)} | ${f1(x.msEach)} |`),
+  ];
 }
 
 /** BENCH_ONLY=storeops (bench/store-ops.mjs). */

@@ -26,6 +26,7 @@ import { neardupRun } from './neardup.mjs';
 import { ferretdbBackendsRun } from './ferretdb-backends.mjs';
 import { scaleoutRun } from './scaleout.mjs';
 import { storeOpsRun } from './store-ops.mjs';
+import { commandStatsEnv, commandsPerTask } from './lib/mongo-command-stats.mjs';
 
 const here = import.meta.dirname;
 const env = process.env;
@@ -230,7 +231,12 @@ try {
       const clusterSite = await spawnFixtureSite({ ...params.site, pages: params.clusterPages });
       try {
         const c = { ...common, site: clusterSite, outDir: path.join(outDir, 'cluster'), services };
-        const one = await runCluster({ ...c, workers: 1 });
+        // The 1-worker run counts its MongoDB commands by kind (bench/lib/mongo-command-stats.mjs; the driver's
+        // command events, a few µs each): the store's round trips per task, beside its throughput.
+        const statsDir = path.join(outDir, 'cluster', 'command-stats');
+        fs.rmSync(statsDir, { recursive: true, force: true });
+        const one = await runCluster({ ...c, workers: 1, env: commandStatsEnv(statsDir) });
+        one.commands = commandsPerTask(statsDir, one.tasks);
         const two = await runCluster({ ...c, workers: 2 });
         // The baseline of the target "cluster 1 worker ≥ 0.5× standalone": the same job and site, in this run.
         const standalone = await runStandalone({ ...c, outDir: path.join(outDir, 'cluster'), images: true, name: 'cluster-baseline' });

@@ -84,6 +84,22 @@ export function summarize(dir) {
   return [...rows.values()].sort((a, b) => b.ms - a.ms);
 }
 
+/** The environment that makes a service process (ROLE set) count its commands into `dir`. */
+export function commandStatsEnv(dir) {
+  return { MONGO_COMMAND_STATS_DIR: dir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${import.meta.filename}`.trim() };
+}
+
+/** A run's commands per task: the total, and by role and kind (most first). */
+export function commandsPerTask(dir, tasks) {
+  if (!fs.existsSync(dir) || !tasks) return undefined;
+  const rows = summarize(dir).filter((r) => r.role === 'api' || r.role === 'worker');
+  const total = rows.reduce((a, r) => a + r.n, 0);
+  return {
+    perTask: total / tasks,
+    byKind: rows.sort((a, b) => b.n - a.n).map((r) => ({ role: r.role, kind: r.key, perTask: r.n / tasks, msEach: r.ms / r.n })),
+  };
+}
+
 install();
 
 if (process.argv[1] && import.meta.filename === fs.realpathSync(process.argv[1]) && process.argv[2]) {

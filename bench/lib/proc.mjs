@@ -14,9 +14,19 @@ export function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
-/** utime + stime of a live process and its live children (e.g. a PostgreSQL postmaster and its backends), in seconds. */
+/** cutime + cstime of a live process: what its children that exited (and were waited for) spent, in seconds. */
+function reapedCpuSeconds(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / CLK_TCK;
+}
+
+/**
+ * utime + stime of a live process and its children, live or exited (e.g. a PostgreSQL postmaster and its
+ * backends, which come and go with FerretDB's connections), in seconds: never decreasing.
+ */
 export function treeCpuSeconds(pid) {
-  let total = cpuSeconds(pid);
+  let total = cpuSeconds(pid) + reapedCpuSeconds(pid);
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {

@@ -69,7 +69,8 @@ const baseEnv = (dataDir) => ({
 /** One process, API + worker, SQLite + in-process queue: the embedded default. */
 export async function startStandalone({ distDir, dataDir, logDir, logName = 'standalone.log', env = {}, nodeArgs = [] }) {
   const logFile = path.join(logDir, logName);
-  const child = spawnService(distDir, { ...baseEnv(dataDir), ...env }, logFile, nodeArgs);
+  // MONGO_URL/AMQP_URL of the caller's services (the cluster section's, from the environment) would make it a cluster node.
+  const child = spawnService(distDir, { ...baseEnv(dataDir), MONGO_URL: undefined, AMQP_URL: undefined, ...env }, logFile, nodeArgs);
   let url;
   try {
     url = await waitForApi(child, logFile);
@@ -80,17 +81,17 @@ export async function startStandalone({ distDir, dataDir, logDir, logName = 'sta
   return { url, dataDir, procs: [child], stop: () => stopAll([child]) };
 }
 
-/** 1 API + `workers` worker processes sharing a data dir, a Mongo database and a queue of their own. */
-export async function startCluster({ distDir, dataDir, logDir, workers, mongoUrl, amqpUrl, env = {} }) {
+/** 1 API + `workers` worker processes sharing a data dir, a Mongo database and a queue of their own; `nodeArgs` e.g. --cpu-prof. */
+export async function startCluster({ distDir, dataDir, logDir, workers, mongoUrl, amqpUrl, env = {}, nodeArgs = [] }) {
   const tag = randomBytes(4).toString('hex');
   const db = new URL(mongoUrl);
   db.pathname = `/scrapeds_bench_${tag}`;
   const common = { ...baseEnv(dataDir), MONGO_URL: db.toString(), AMQP_URL: amqpUrl, QUEUE_NAME: `scrapeds-bench-${tag}`, ...env };
   const apiLog = path.join(logDir, `cluster${workers}-api.log`);
-  const api = spawnService(distDir, { ...common, ROLE: 'api' }, apiLog);
+  const api = spawnService(distDir, { ...common, ROLE: 'api' }, apiLog, nodeArgs);
   const ws = Array.from({ length: workers }, (_, i) => {
     const file = path.join(logDir, `cluster${workers}-worker${i}.log`);
-    return { child: spawnService(distDir, { ...common, ROLE: 'worker' }, file), file };
+    return { child: spawnService(distDir, { ...common, ROLE: 'worker' }, file, nodeArgs), file };
   });
   const all = [api, ...ws.map((w) => w.child)];
   let url;

@@ -51,17 +51,38 @@ export class PageClaims {
 }
 
 const MAX_BATCH = 256;
+/** The longest a settlement waits for the page's other images in work to join its batch. */
+export const SETTLE_LINGER_MS = 20;
 
-/** Settlements written in batches: each waits for the batch it joins; a store error fails that batch's items. */
+/**
+ * Settlements written in batches: each waits for the batch it joins; a store error fails that batch's items.
+ * A batch is written once every image in work (between begin() and end()) waits in it, or SETTLE_LINGER_MS
+ * after its first settlement: downloads of one page end close together, and each batch costs the store a
+ * fixed handful of commands however many images it holds.
+ */
 export class Settlements {
   private pending: Array<{ item: ImageSettlement; resolve: (r: SettledImage) => void; reject: (e: unknown) => void }> = [];
   private draining = false;
+  private working = 0;
+  private wake?: () => void;
 
-  constructor(private readonly store: TaskStore) {}
+  constructor(private readonly store: TaskStore, private readonly lingerMs = SETTLE_LINGER_MS) {}
+
+  /** An image's work begins: it may settle soon, so a batch waits a little for it. */
+  begin(): void {
+    this.working++;
+  }
+
+  /** An image's work ended (settled or not): a batch no longer waits for it. */
+  end(): void {
+    this.working--;
+    this.wake?.();
+  }
 
   settle(item: ImageSettlement): Promise<SettledImage> {
     return new Promise((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
+      this.wake?.();
       if (!this.draining) {
         this.draining = true;
         void this.drain();
@@ -69,10 +90,26 @@ export class Settlements {
     });
   }
 
+  /** Resolves once every image in work waits to be settled, or after lingerMs. */
+  private gathered(): Promise<void> {
+    // One turn of the event loop at least, so the downloads that finish together share a batch.
+    if (this.pending.length >= this.working) return new Promise((resolve) => setImmediate(resolve));
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, this.lingerMs);
+      this.wake = () => {
+        if (this.pending.length >= this.working) done();
+      };
+    });
+  }
+
   private async drain(): Promise<void> {
-    // One turn of the event loop lets the downloads that finish together share the first batch.
-    await new Promise((resolve) => setImmediate(resolve));
     while (this.pending.length > 0) {
+      await this.gathered();
       const batch = this.pending.splice(0, MAX_BATCH);
       try {
         const results = await this.store.settleImages(batch.map((b) => b.item));

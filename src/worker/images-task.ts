@@ -95,10 +95,13 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   // the downloads in flight and starts no more, and the task fails once each has given its claim back.
   const guarded = (work: () => Promise<void>) => limit(async () => {
     if (failure.signal.aborted) return;
+    settlements.begin();
     try {
       await work();
     } catch (err) {
       if (!failure.signal.aborted) failure.abort(err);
+    } finally {
+      settlements.end();
     }
   });
   // Images another task is fetching are joined only after this task's own claims are all settled: a slot

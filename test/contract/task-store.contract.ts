@@ -685,6 +685,18 @@ export function describeTaskStoreContract(
         expect((await store.startTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 });
       });
 
+      it('starts a task again with the counts of the links its earlier run wrote (the runner clears them by these)', async () => {
+        const task = await newTask('images');
+        const lease = (owner: string) => ({ owner, ms: 60_000 });
+        await store.startTask(task.id, lease('w1'));
+        const url = uniqueUrl();
+        const { image } = await claim(url, task.id);
+        await store.settleImages([{ link: { taskId: task.id, position: 0, sourceUrl: url, imageId: image.id, outcome: 'stored' }, completion: { status: 'stored', file: fileFor(13) } }]);
+        await store.releaseTask(task.id, 'w1', { code: 'internal', message: 'crashed' });
+        const again = await store.startTask(task.id, lease('w2'));
+        expect(again).toMatchObject({ attempts: 2, counts: { found: 1, stored: 1 } });
+      });
+
       it('overwrites a link at the same position (idempotent)', async () => {
         const task = await newTask();
         const url = uniqueUrl();

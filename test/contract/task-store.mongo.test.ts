@@ -120,7 +120,7 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
       expect(claims.map((c) => c.outcome)).toEqual(['claimed', 'claimed', 'claimed']);
       const moved = claims[1]!.image.id;
       await b.releaseImage(moved, task.id); // as if its owner gave it back from elsewhere
-      await new Promise((r) => setTimeout(r, 200)); // B's spent ticket is deleted by now: A's write itself must notice
+      await new Promise((r) => setTimeout(r, 600)); // B's spent ticket is deleted by now (SPENT_FLUSH_MS): A's write itself must notice
       const settled = await a.settleImages(claims.map((c, position) => ({
         link: { taskId: task.id, position, sourceUrl: urls[position]!, imageId: c.image.id, outcome: 'stored' as const },
         completion: { status: 'stored' as const, file },

@@ -36,7 +36,7 @@ import type { ApiKeyStore, RateCellStore, UsageStore } from '../ops-store.js';
 import { MongoApiKeyStore, MongoRateCellStore, MongoUsageStore } from './mongo-ops-store.js';
 import { MongoFeedStore } from './mongo-feed-store.js';
 import { MongoFrontierStore } from './mongo-frontier-store.js';
-import { isDuplicateKey, Revisions, writeErrorsOf } from './revision.js';
+import { BULK_STATEMENTS, isDuplicateKey, Revisions, writeErrorsOf } from './revision.js';
 import { taskImageId, type TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
 
@@ -61,6 +61,17 @@ function linkUpdate(link: ImageLink): Record<string, unknown> {
   const update: Record<string, unknown> = { $set: set };
   if (Object.keys(unset).length) update.$unset = unset;
   return update;
+}
+
+/** A link as the document its upsert makes of a missing key. */
+function linkDoc(link: ImageLink): TaskImageDoc {
+  const doc: TaskImageDoc = {
+    _id: taskImageId(link.taskId, link.position), taskId: link.taskId, position: link.position, sourceUrl: link.sourceUrl,
+    imageId: link.imageId, outcome: link.outcome,
+  };
+  if (link.error) doc.error = link.error;
+  if (link.details) doc.details = link.details;
+  return doc;
 }
 
 /**
@@ -108,7 +119,9 @@ export class MongoTaskStore implements TaskStore {
     if (input.format) doc.format = input.format;
     if (input.owner !== undefined) doc.owner = input.owner;
     if (input.options) doc.options = input.options;
-    await this.m.tasks.create(doc);
+    // The driver's insert (mongoose's create would cast and validate what is already typed); undefined values
+    // are left out, as create does.
+    await this.m.tasks.collection.insertOne(doc as never, { ignoreUndefined: true });
     this.revisions.inserted('tasks', doc); // its dispatch receipt, written by this process, needs no read
     return toTask(doc);
   }
@@ -143,12 +156,16 @@ export class MongoTaskStore implements TaskStore {
 
   async startTask(id: string, lease?: StartOptions): Promise<Task | null> {
     let refusal: StartRefusal | undefined;
+    let firstRun = false;
     const res = await this.revisions.update('tasks', this.m.tasks, id, (t) => {
       const decision = decideStart(toTask(t), Date.now(), lease);
       refusal = typeof decision === 'string' ? decision : undefined;
+      firstRun = t.attempts === 0;
       return typeof decision === 'string' ? null : taskChange(decision);
     });
     if (!res || refusal === 'final') return null;
+    // Links are written only by a run, and every run counts an attempt: a task starting its first has none to count.
+    if (res.changed && firstRun && res.doc.kind === 'images') return toTask(res.doc, emptyCounts());
     return this.withCounts(res.doc);
   }
 
@@ -219,7 +236,16 @@ export class MongoTaskStore implements TaskStore {
   async saveText(id: string, text: string): Promise<void> {
     // A task this process started or wrote needs no check (the worker saving its text has just started it).
     if (!this.revisions.wrote('tasks', id) && !(await this.m.tasks.exists({ _id: id }).exec())) throw new Error(`unknown task ${id}`);
-    await upsert(() => this.m.texts.updateOne({ _id: id }, { $set: { utf8: Buffer.from(text, 'utf8') }, $unset: { text: 1 } }, { upsert: true }).exec());
+    const utf8 = Buffer.from(text, 'utf8');
+    // An insert first: a task's first text (the common case) then costs FerretDB no read of the texts; a text
+    // saved again (a retried run) is there, and is replaced by the upsert.
+    try {
+      await this.m.texts.collection.insertOne({ _id: id, utf8 } as never);
+      return;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+    }
+    await upsert(() => this.m.texts.updateOne({ _id: id }, { $set: { utf8 }, $unset: { text: 1 } }, { upsert: true }).exec());
   }
 
   async getText(id: string): Promise<string | null> {
@@ -310,13 +336,31 @@ export class MongoTaskStore implements TaskStore {
       if (first) applied.add(link.imageId);
       return { image: res ? toImage(res.doc) : null, linked: first };
     });
-    const links = items.filter((_, i) => settled[i]!.linked).map((it) => it.link);
-    if (links.length > 0) {
-      const ops = links.map((link) => ({ updateOne: { filter: { _id: taskImageId(link.taskId, link.position) }, update: linkUpdate(link), upsert: true } }));
+    await this.writeLinks(items.filter((_, i) => settled[i]!.linked).map((it) => it.link));
+    return settled;
+  }
+
+  /**
+   * Links are written as one unordered insert: a position not linked yet (the common case: a run starts with
+   * none) costs FerretDB no read, where an upsert reads first, statement by statement. Those already there (a
+   * position linked again) fail with a duplicate key and are upserted, BULK_STATEMENTS per command.
+   */
+  private async writeLinks(links: readonly ImageLink[]): Promise<void> {
+    if (links.length === 0) return;
+    let again: ImageLink[] = [];
+    try {
+      await this.m.taskImages.collection.insertMany(links.map(linkDoc) as never[], { ordered: false });
+    } catch (err) {
+      const failed = writeErrorsOf(err);
+      if (!failed || failed.some((e) => !isDuplicateKey(e))) throw err;
+      again = failed.map((e) => links[e.index]!);
+    }
+    for (let i = 0; i < again.length; i += BULK_STATEMENTS) {
+      const ops = again.slice(i, i + BULK_STATEMENTS)
+        .map((link) => ({ updateOne: { filter: { _id: taskImageId(link.taskId, link.position) }, update: linkUpdate(link), upsert: true } }));
       // Two upserts of one new key may both insert and one fail with a duplicate key; then the key exists and a rerun matches it.
       await upsert(() => this.m.taskImages.bulkWrite(ops as Parameters<Models['taskImages']['bulkWrite']>[0], { ordered: false }));
     }
-    return settled;
   }
 
   async getImage(imageId: string): Promise<ImageRecord | null> {
@@ -325,8 +369,7 @@ export class MongoTaskStore implements TaskStore {
   }
 
   async linkImage(link: ImageLink): Promise<void> {
-    const id = taskImageId(link.taskId, link.position);
-    await upsert(() => this.m.taskImages.updateOne({ _id: id }, linkUpdate(link), { upsert: true }).exec());
+    await this.writeLinks([link]);
   }
 
   async listTaskImages(taskId: string, query: { limit: number; cursor?: string }): Promise<Page<TaskImage>> {
