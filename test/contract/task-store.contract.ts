@@ -587,18 +587,24 @@ export function describeTaskStoreContract(
         return image.id;
       }
 
+      const TOO_LARGE = { code: 'too_large', message: 'over the limit' };
+      /** Claims an image and fails it as too large, returning its id. */
+      async function failedImage(taskId: string, url: string): Promise<string> {
+        const { image } = await claim(url, taskId);
+        await store.completeImage(image.id, taskId, { status: 'failed', error: TOO_LARGE });
+        return image.id;
+      }
+
       it('links images, lists them in order with files, and counts them', async () => {
         const task = await newTask();
         const other = await newTask();
         const urls = [uniqueUrl(), uniqueUrl(), uniqueUrl()];
         const stored = await storedImage(task.id, urls[0]!, 10);
         const reused = await storedImage(other.id, urls[1]!, 11);
-        const { image: failing } = await claim(urls[2]!, task.id);
-        const error = { code: 'too_large', message: 'over the limit' };
-        await store.completeImage(failing.id, task.id, { status: 'failed', error });
+        const failing = await failedImage(task.id, urls[2]!);
 
         // Linked out of order on purpose.
-        await store.linkImage({ taskId: task.id, position: 2, sourceUrl: urls[2]!, imageId: failing.id, outcome: 'failed', error });
+        await store.linkImage({ taskId: task.id, position: 2, sourceUrl: urls[2]!, imageId: failing, outcome: 'failed', error: TOO_LARGE });
         await store.linkImage({ taskId: task.id, position: 0, sourceUrl: urls[0]!, imageId: stored, outcome: 'stored' });
         await store.linkImage({ taskId: task.id, position: 1, sourceUrl: urls[1]!, imageId: reused, outcome: 'reused' });
 
@@ -607,7 +613,7 @@ export function describeTaskStoreContract(
         expect(page.items).toEqual([
           { taskId: task.id, position: 0, sourceUrl: urls[0], imageId: stored, outcome: 'stored', file: fileFor(10) },
           { taskId: task.id, position: 1, sourceUrl: urls[1], imageId: reused, outcome: 'reused', file: fileFor(11) },
-          { taskId: task.id, position: 2, sourceUrl: urls[2], imageId: failing.id, outcome: 'failed', error },
+          { taskId: task.id, position: 2, sourceUrl: urls[2], imageId: failing, outcome: 'failed', error: TOO_LARGE },
         ]);
 
         const counts = { found: 3, stored: 1, reused: 1, failed: 1, skipped: 0 };
@@ -624,10 +630,8 @@ export function describeTaskStoreContract(
         const urls = [uniqueUrl(), uniqueUrl(), uniqueUrl()];
         const first = await storedImage(a.id, urls[0]!, 30);
         const second = await storedImage(b.id, urls[1]!, 31);
-        const { image: failing } = await claim(urls[2]!, a.id);
-        const error = { code: 'too_large', message: 'over the limit' };
-        await store.completeImage(failing.id, a.id, { status: 'failed', error });
-        await store.linkImage({ taskId: a.id, position: 1, sourceUrl: urls[2]!, imageId: failing.id, outcome: 'failed', error });
+        const failing = await failedImage(a.id, urls[2]!);
+        await store.linkImage({ taskId: a.id, position: 1, sourceUrl: urls[2]!, imageId: failing, outcome: 'failed', error: TOO_LARGE });
         await store.linkImage({ taskId: b.id, position: 0, sourceUrl: urls[1]!, imageId: second, outcome: 'stored' });
         await store.linkImage({ taskId: a.id, position: 0, sourceUrl: urls[0]!, imageId: first, outcome: 'stored' });
 
