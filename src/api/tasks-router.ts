@@ -104,7 +104,7 @@ export function tasksRouter(kind: TaskKind, deps: TasksDeps): Router {
     // Refused before anything is stored: a client told "no" must not find a failed task of it later.
     const place = reservePlace(deps.queue);
     let endpoint: WebhookEndpoint | undefined;
-    const task = await deps.store.createTask({ ...input, owner: callerOf(res).keyId }).then(async (created) => {
+    const task = await deps.store.createTask({ ...input, owner: callerOf(res).keyId, hasWebhook: webhook !== undefined }).then(async (created) => {
       // Before dispatch, so the task's events find their endpoint.
       endpoint = webhook && toEndpoint(webhook, 'task', created.id);
       if (endpoint) await deps.store.webhooks.setEndpoint(endpoint);

@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type {
-  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, PageInfo, StoredFile, Task, TaskError,
+  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, ImageStatus, PageInfo, StoredFile, Task, TaskError, TaskKind,
 } from './task.js';
 import { mayFinish, type TaskPatch } from './task-lease-rules.js';
 
@@ -118,6 +118,14 @@ export function decideFinish(task: Task, result: FinishResult, owner: string | u
   };
   if (result.page) patch.page = result.page;
   return patch;
+}
+
+/**
+ * Can the task have image links to count? Links are written only by a task's runs, and every run counts an
+ * attempt (a batch retry keeps the count), so a task never started has none: its counts are zeros, uncounted.
+ */
+export function mayHaveLinks(task: { kind: TaskKind; attempts: number }): boolean {
+  return task.kind === 'images' && task.attempts > 0;
 }
 
 export function emptyCounts(): ImageCounts {

@@ -118,6 +118,12 @@ export interface Task {
    * message, and again whenever the dispatch sweeper (re)sends it. See src/queue/dispatch-sweeper.ts.
    */
   dispatchPendingSince?: string;
+  /**
+   * Whether the task has a webhook endpoint of its own (given with it, set before its dispatch): `false` lets a
+   * worker skip looking one up. Absent: not recorded (a store that does not keep it, or a task made before it
+   * did), so the endpoint is looked up.
+   */
+  hasWebhook?: boolean;
 }
 
 /** What decides a read of a task without the rest of it: whose it is, and which version (see api/finished-task-bodies.ts). */
@@ -136,6 +142,8 @@ export interface NewTask {
   format?: TextFormat;
   owner?: string;
   options?: ImagesTaskOptions;
+  /** Whether an endpoint of its own is set for it before its dispatch (Task.hasWebhook). */
+  hasWebhook?: boolean;
 }
 
 /** An image file known to the service, one per source URL (unique). */

@@ -56,9 +56,12 @@ export class WebhookEvents {
     return crawl ? 'crawl' : 'batch';
   }
 
-  /** A task's own endpoint; a batch's task has none (webhooks are given per batch), so it costs no store read. */
+  /**
+   * A task's own endpoint. No store read for a batch's task (webhooks are given per batch) nor for a task the
+   * store says has none (Task.hasWebhook false); one of unknown kind is looked up.
+   */
   private ownEndpoint(task: Task): Promise<WebhookEndpoint | null> {
-    return task.batchId ? Promise.resolve(null) : this.endpoint(task.id);
+    return task.batchId || task.hasWebhook === false ? Promise.resolve(null) : this.endpoint(task.id);
   }
 
   async taskStarted(task: Task): Promise<void> {

@@ -53,6 +53,31 @@ export function describeTaskStoreContract(
         expect(await store.getTask(created.id)).toEqual(created);
       });
 
+      it('reads a task\'s head as getTask has it, for a store that offers it', async () => {
+        // Optional in the port; every adapter here has it.
+        const getTaskHead = store.getTaskHead!.bind(store);
+        expect(await getTaskHead('nope')).toBeNull();
+        const owned = await store.createTask({ kind: 'images', url: 'https://example.test/h', refresh: false, owner: 'key-1' });
+        const headOf = (t: Task) => ({ id: t.id, kind: t.kind, status: t.status, attempts: t.attempts, updatedAt: t.updatedAt, owner: t.owner });
+        expect(await getTaskHead(owned.id)).toEqual(headOf(owned));
+        await store.startTask(owned.id);
+        const failed = await store.finishTask(owned.id, { status: 'failed', error: { code: 'timeout', message: 'slow' } });
+        expect(await getTaskHead(owned.id)).toEqual(headOf(failed!));
+        const anonymous = await newTask('text');
+        expect(await getTaskHead(anonymous.id)).not.toHaveProperty('owner');
+      });
+
+      it('keeps whether a task has a webhook of its own, where the store records it (absent: look it up)', async () => {
+        const hooked = await store.createTask({ kind: 'text', url: 'https://example.test/w', refresh: false, hasWebhook: true });
+        const plain = await store.createTask({ kind: 'images', url: 'https://example.test/w', refresh: false });
+        const started = await store.startTask(hooked.id);
+        expect([true, undefined]).toContain(started?.hasWebhook);
+        expect([false, undefined]).toContain((await store.startTask(plain.id))?.hasWebhook);
+        // A store that records it never says "none" of a task that has one, and says so alike in every read.
+        expect((await store.getTask(hooked.id))?.hasWebhook).toBe(started?.hasWebhook);
+        expect((await store.finishTask(hooked.id, { status: 'succeeded' }))?.hasWebhook).toBe(started?.hasWebhook);
+      });
+
       it('gives distinct ids', async () => {
         const ids = new Set<string>();
         for (let i = 0; i < 20; i++) ids.add((await newTask('text')).id);
@@ -598,6 +623,9 @@ export function describeTaskStoreContract(
       it('links images, lists them in order with files, and counts them', async () => {
         const task = await newTask();
         const other = await newTask();
+        // Links are written by a task's runs (a task never started counts none: mayHaveLinks).
+        await store.startTask(task.id);
+        await store.startTask(other.id);
         const urls = [uniqueUrl(), uniqueUrl(), uniqueUrl()];
         const stored = await storedImage(task.id, urls[0]!, 10);
         const reused = await storedImage(other.id, urls[1]!, 11);
@@ -689,6 +717,48 @@ export function describeTaskStoreContract(
         expect((await store.startTask(task.id))?.counts).toEqual({ found: 0, stored: 0, reused: 0, failed: 0, skipped: 0 });
       });
 
+      it('finishes an images task with the counts of the links its run wrote, a position linked again counted once', async () => {
+        const task = await newTask('images');
+        const lease = { owner: 'w1', ms: 60_000 };
+        await store.startTask(task.id, lease);
+        const urls = [uniqueUrl(), uniqueUrl(), uniqueUrl()];
+        const claims = await store.claimImages(urls, { taskId: task.id, staleAfterMs: 60_000 });
+        await store.settleImages([
+          { link: { taskId: task.id, position: 0, sourceUrl: urls[0]!, imageId: claims[0]!.image.id, outcome: 'stored' }, completion: { status: 'stored', file: fileFor(40) } },
+          { link: { taskId: task.id, position: 1, sourceUrl: urls[1]!, imageId: claims[1]!.image.id, outcome: 'failed', error: TOO_LARGE }, completion: { status: 'failed', error: TOO_LARGE } },
+        ]);
+        await store.linkImage({ taskId: task.id, position: 2, sourceUrl: urls[2]!, imageId: claims[2]!.image.id, outcome: 'skipped', error: TOO_LARGE });
+        const finished = await store.finishTask(task.id, { status: 'succeeded' }, 'w1');
+        const counts = { found: 3, stored: 1, reused: 0, failed: 1, skipped: 1 };
+        expect(finished?.counts).toEqual(counts);
+        expect((await store.getTask(task.id))?.counts).toEqual(counts);
+
+        const other = await newTask('images');
+        await store.startTask(other.id, lease);
+        await store.linkImage({ taskId: other.id, position: 0, sourceUrl: urls[0]!, imageId: claims[0]!.image.id, outcome: 'failed', error: TOO_LARGE });
+        await store.linkImage({ taskId: other.id, position: 0, sourceUrl: urls[0]!, imageId: claims[0]!.image.id, outcome: 'reused' });
+        await store.linkImage({ taskId: other.id, position: 1, sourceUrl: urls[1]!, imageId: claims[1]!.image.id, outcome: 'failed', error: TOO_LARGE });
+        const done = await store.finishTask(other.id, { status: 'succeeded' }, 'w1');
+        expect(done?.counts).toEqual({ found: 2, stored: 0, reused: 1, failed: 1, skipped: 0 });
+      });
+
+      it('finishes a task taken over with the counts of every link in the store, the first worker\'s late ones too', async () => {
+        const task = await newTask('images');
+        await store.startTask(task.id, { owner: 'w1', ms: 1 });
+        const urls = [uniqueUrl(), uniqueUrl()];
+        const claims = await store.claimImages(urls, { taskId: task.id, staleAfterMs: 60_000 });
+        await store.linkImage({ taskId: task.id, position: 0, sourceUrl: urls[0]!, imageId: claims[0]!.image.id, outcome: 'failed', error: TOO_LARGE });
+        await new Promise((r) => setTimeout(r, 20)); // w1's lease runs out: w2 takes the task over
+        expect(await store.startTask(task.id, { owner: 'w2', ms: 60_000 })).toMatchObject({ attempts: 2, lease: { owner: 'w2' } });
+        // w1, cut off, still writes a link; w2 writes its own.
+        await store.linkImage({ taskId: task.id, position: 1, sourceUrl: urls[1]!, imageId: claims[1]!.image.id, outcome: 'failed', error: TOO_LARGE });
+        await store.linkImage({ taskId: task.id, position: 0, sourceUrl: urls[0]!, imageId: claims[0]!.image.id, outcome: 'skipped', error: TOO_LARGE });
+        expect(await store.finishTask(task.id, { status: 'succeeded' }, 'w1')).toMatchObject({ status: 'running' });
+        const counts = { found: 2, stored: 0, reused: 0, failed: 1, skipped: 1 };
+        expect((await store.finishTask(task.id, { status: 'succeeded' }, 'w2'))?.counts).toEqual(counts);
+        expect((await store.getTask(task.id))?.counts).toEqual(counts);
+      });
+
       it('starts a task again with the counts of the links its earlier run wrote (the runner clears them by these)', async () => {
         const task = await newTask('images');
         const lease = (owner: string) => ({ owner, ms: 60_000 });
@@ -765,6 +835,8 @@ export function describeTaskStoreContract(
       it('clears a task\'s images', async () => {
         const task = await newTask();
         const other = await newTask();
+        await store.startTask(task.id);
+        await store.startTask(other.id);
         for (let i = 0; i < 3; i++) {
           const url = uniqueUrl();
           const id = await storedImage(task.id, url, 30 + i);

@@ -1,6 +1,6 @@
 import { ATTEMPTS_EXHAUSTED } from '../../src/models/task-lease-rules.js';
 import {
-  applyImagePatch, claimResult, decideClaim, decideCompletion, decideFinish, decideImageRelease, foldCounts, imageIdFor, newImageClaim,
+  applyImagePatch, claimResult, decideClaim, decideCompletion, decideFinish, decideImageRelease, foldCounts, imageIdFor, mayHaveLinks, newImageClaim,
 } from '../../src/models/task-rules.js';
 import type { ImageRecord, Task } from '../../src/models/task.js';
 
@@ -81,5 +81,13 @@ describe('count folding', () => {
     expect(counts.get('a')).toEqual({ found: 3, stored: 2, reused: 0, failed: 0, skipped: 1 });
     expect(counts.get('b')).toEqual({ found: 4, stored: 0, reused: 0, failed: 4, skipped: 0 });
     expect(counts.get('c')).toBeUndefined();
+  });
+});
+
+describe('which tasks have links to count', () => {
+  it('counts only an images task that has run: links are written by runs, and each run counts an attempt', () => {
+    expect(mayHaveLinks({ kind: 'images', attempts: 0 })).toBe(false);
+    expect(mayHaveLinks({ kind: 'images', attempts: 1 })).toBe(true);
+    expect(mayHaveLinks({ kind: 'text', attempts: 3 })).toBe(false);
   });
 });

@@ -29,6 +29,7 @@ export function toTask(d: TaskDoc, counts?: ImageCounts): Task {
     task.batchSeq = d.batchSeq ?? 0;
   }
   if (d.owner) task.owner = d.owner;
+  if (d.webhook !== undefined) task.hasWebhook = d.webhook;
   return task;
 }
 

@@ -12,7 +12,7 @@ import {
   decodePositionCursor, decodeTaskCursor, encodePositionCursor, encodeTaskCursor, newIdWithTime,
 } from '../ids.js';
 import type {
-  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, Task, TaskError, TaskImage, TaskKind,
+  ClaimResult, ImageCounts, ImageOutcome, ImageRecord, NewTask, Page, Task, TaskError, TaskHead, TaskImage, TaskKind,
 } from '../task.js';
 import type {
   ClaimOptions, ImageCompletion, ImageLink, ImageSettlement, ListTasksQuery, SettledImage, TaskStore,
@@ -26,7 +26,7 @@ import {
 } from '../task-lease-rules.js';
 import {
   claimResult, decideClaim, decideCompletion, decideFinish, decideImageRelease, emptyCounts, foldCounts,
-  newImageClaim, type FinishResult, type ImagePatch,
+  mayHaveLinks, newImageClaim, type FinishResult, type ImagePatch,
 } from '../task-rules.js';
 import { checkPageLimit, pageOf } from '../paging.js';
 import { groupByTask } from '../task-store.js';
@@ -36,6 +36,7 @@ import type { ApiKeyStore, RateCellStore, UsageStore } from '../ops-store.js';
 import { MongoApiKeyStore, MongoRateCellStore, MongoUsageStore } from './mongo-ops-store.js';
 import { MongoFeedStore } from './mongo-feed-store.js';
 import { MongoFrontierStore } from './mongo-frontier-store.js';
+import { LinkTallies } from './link-tallies.js';
 import { BULK_STATEMENTS, isDuplicateKey, Revisions, writeErrorsOf } from './revision.js';
 import { taskImageId, type TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
@@ -89,6 +90,8 @@ async function upsert(run: () => Promise<unknown>): Promise<void> {
 
 export class MongoTaskStore implements TaskStore {
   private readonly revisions: Revisions;
+  /** Counts of the links written by the runs this process started first (finishTask needs no $group then). */
+  private readonly tallies = new LinkTallies();
   private closed = false;
   readonly batches: MongoBatchStore;
   readonly webhooks: MongoWebhookStore;
@@ -119,6 +122,8 @@ export class MongoTaskStore implements TaskStore {
     if (input.format) doc.format = input.format;
     if (input.owner !== undefined) doc.owner = input.owner;
     if (input.options) doc.options = input.options;
+    // Kept whether or not given (false when not): a worker then knows the task has no endpoint without a read.
+    doc.webhook = input.hasWebhook === true;
     // The driver's insert (mongoose's create would cast and validate what is already typed); undefined values
     // are left out, as create does.
     await this.m.tasks.collection.insertOne(doc as never, { ignoreUndefined: true });
@@ -129,6 +134,18 @@ export class MongoTaskStore implements TaskStore {
   async getTask(id: string): Promise<Task | null> {
     const doc = await this.m.tasks.findById(id).lean<TaskDoc>().exec();
     return doc ? this.withCounts(doc) : null;
+  }
+
+  /** Only the head's fields: no image counts (an images task's `$group`) and less to decode than the whole task. */
+  async getTaskHead(id: string): Promise<TaskHead | null> {
+    const doc = await this.m.tasks.collection.findOne(
+      { _id: id } as never,
+      { projection: { kind: 1, status: 1, attempts: 1, updatedAt: 1, owner: 1 } },
+    ) as Pick<TaskDoc, '_id' | 'kind' | 'status' | 'attempts' | 'updatedAt' | 'owner'> | null;
+    if (!doc) return null;
+    const head: TaskHead = { id: doc._id, kind: doc.kind, status: doc.status, attempts: doc.attempts, updatedAt: new Date(doc.updatedAt).toISOString() };
+    if (doc.owner) head.owner = doc.owner;
+    return head;
   }
 
   async listTasks(query: ListTasksQuery): Promise<Page<Task>> {
@@ -160,12 +177,16 @@ export class MongoTaskStore implements TaskStore {
     const res = await this.revisions.update('tasks', this.m.tasks, id, (t) => {
       const decision = decideStart(toTask(t), Date.now(), lease);
       refusal = typeof decision === 'string' ? decision : undefined;
-      firstRun = t.attempts === 0;
+      firstRun = !mayHaveLinks(t);
       return typeof decision === 'string' ? null : taskChange(decision);
     });
     if (!res || refusal === 'final') return null;
-    // Links are written only by a run, and every run counts an attempt: a task starting its first has none to count.
-    if (res.changed && firstRun && res.doc.kind === 'images') return toTask(res.doc, emptyCounts());
+    // A task starting its first run has no links to count (mayHaveLinks); what this run links is tallied.
+    if (res.changed && firstRun && res.doc.kind === 'images') {
+      this.tallies.begin(id, res.doc.attempts);
+      return toTask(res.doc, emptyCounts());
+    }
+    if (res.changed) this.tallies.drop(id);
     return this.withCounts(res.doc);
   }
 
@@ -174,6 +195,7 @@ export class MongoTaskStore implements TaskStore {
   }
 
   async releaseTask(id: string, owner: string, error: TaskError): Promise<boolean> {
+    this.tallies.drop(id);
     return this.decideAndPatch(id, (task) => decideRelease(task, Date.now(), owner, error));
   }
 
@@ -257,7 +279,10 @@ export class MongoTaskStore implements TaskStore {
 
   async finishTask(id: string, result: FinishResult, owner?: string): Promise<Task | null> {
     const res = await this.updateTask(id, (task) => decideFinish(task, result, owner, Date.now()));
-    return res ? this.withCounts(res.doc) : null;
+    if (!res) return null;
+    // The final write applied at the attempt this process began tallying: only its run wrote the task's links.
+    const tally = res.changed && res.doc.kind === 'images' ? this.tallies.take(id, res.doc.attempts) : undefined;
+    return tally ? toTask(res.doc, tally) : this.withCounts(res.doc);
   }
 
   async claimImage(sourceUrl: string, options: ClaimOptions): Promise<ClaimResult> {
@@ -352,8 +377,17 @@ export class MongoTaskStore implements TaskStore {
       await this.m.taskImages.collection.insertMany(links.map(linkDoc) as never[], { ordered: false });
     } catch (err) {
       const failed = writeErrorsOf(err);
-      if (!failed || failed.some((e) => !isDuplicateKey(e))) throw err;
+      if (!failed || failed.some((e) => !isDuplicateKey(e))) {
+        for (const link of links) this.tallies.drop(link.taskId); // some may have been written: uncounted
+        throw err;
+      }
       again = failed.map((e) => links[e.index]!);
+    }
+    const relinked = new Set(again);
+    for (const link of links) {
+      // A position linked again replaces an outcome the tally cannot take back.
+      if (relinked.has(link)) this.tallies.drop(link.taskId);
+      else this.tallies.add(link.taskId, link.outcome);
     }
     for (let i = 0; i < again.length; i += BULK_STATEMENTS) {
       const ops = again.slice(i, i + BULK_STATEMENTS)
@@ -398,6 +432,7 @@ export class MongoTaskStore implements TaskStore {
   }
 
   async clearTaskImages(taskId: string): Promise<void> {
+    this.tallies.drop(taskId);
     await this.m.taskImages.deleteMany({ taskId }).exec();
   }
 
@@ -408,12 +443,13 @@ export class MongoTaskStore implements TaskStore {
     await this.conn.close();
   }
 
+  /** Zeros, uncounted, for a task that has not run (mayHaveLinks): a queued images task costs no $group. */
   private async withCounts(doc: TaskDoc): Promise<Task> {
-    return doc.kind === 'images' ? toTask(doc, await this.imageCounts(doc._id)) : toTask(doc);
+    return mayHaveLinks(doc) ? toTask(doc, await this.imageCounts(doc._id)) : toTask(doc);
   }
 
   private async withCountsMany(docs: TaskDoc[]): Promise<Task[]> {
-    const counts = await this.countsFor(docs.filter((d) => d.kind === 'images').map((d) => d._id));
+    const counts = await this.countsFor(docs.filter(mayHaveLinks).map((d) => d._id));
     return docs.map((d) => toTask(d, counts.get(d._id)));
   }
 

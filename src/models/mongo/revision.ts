@@ -218,12 +218,15 @@ export class Revisions {
     model: Model<D>,
     id: string,
     decide: (doc: D) => Change | null,
+    /** The document as just read by the caller: decided on as this update's own first read would be. */
+    fresh?: D,
   ): Promise<{ doc: D; changed: boolean } | null> {
     const deadline = Date.now() + MAX_WAIT_MS;
     // The document as this process last wrote it, if it did: tried first, without a read (see Recent).
-    let hint = this.recent.get<D>(scope, id);
+    let hint = fresh ? undefined : this.recent.get<D>(scope, id);
     for (let attempt = 0; ; attempt++) {
-      const doc = hint ?? await this.read(model, id);
+      const doc = hint ?? fresh ?? await this.read(model, id);
+      fresh = undefined;
       if (!doc) return null;
       const change = decide(doc);
       if (!change) {
@@ -292,6 +295,8 @@ export class Revisions {
       else results.set(id, { doc, changed: false });
     }
     const retry: string[] = [];
+    /** Documents read back after a partial batch write: the retry decides on them without reading again. */
+    const readBack = new Map<string, D>();
     if (wanted.size > 0) {
       const held = await this.takeMany([...wanted.values()].map((w) => w.ticket));
       try {
@@ -313,7 +318,10 @@ export class Revisions {
           const all = matched === writes.length;
           const back = all ? [] : await this.readMany(model, writes.map(([id]) => id));
           for (const [id] of writes) if (all) applied.add(id);
-          for (const doc of back) if (doc.stamp === stamp) applied.add(doc._id);
+          for (const doc of back) {
+            if (doc.stamp === stamp) applied.add(doc._id);
+            else readBack.set(doc._id, doc);
+          }
         }
         for (const [id, w] of writes) {
           if (applied.has(id)) results.set(id, { doc: this.recent.set(scope, applyChange(w.doc, w.change, w.doc.rev + 1, stamp)), changed: true });
@@ -327,7 +335,7 @@ export class Revisions {
       }
     }
     for (const id of retry) {
-      const res = await this.update(scope, model, id, decide);
+      const res = await this.update(scope, model, id, decide, readBack.get(id));
       if (res) results.set(id, res);
     }
     return results;

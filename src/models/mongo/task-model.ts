@@ -29,6 +29,8 @@ export interface TaskDoc {
   stamp?: string;
   batchId?: string;
   batchSeq?: number;
+  /** Task.hasWebhook; absent on tasks made before it was kept. */
+  webhook?: boolean;
 }
 
 export const taskSchema = new Schema<TaskDoc>(
@@ -57,6 +59,7 @@ export const taskSchema = new Schema<TaskDoc>(
     stamp: String,
     batchId: String,
     batchSeq: Number,
+    webhook: Boolean,
   },
   { versionKey: false, id: false, strict: true, minimize: false },
 );
