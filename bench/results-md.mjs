@@ -177,6 +177,43 @@ function profileSection(p, what) {
   ].join('\n');
 }
 
+/** The cluster's API + worker beside standalone on one job, CPU per task by process and by package (bench/cluster-cpu.mjs). */
+function clusterProfileSection(r) {
+  if (!ok(r)) return r?.skipped ?? `Error: ${r?.error ?? 'not run'}`;
+  const { cluster: c, standalone: s } = r;
+  const perTask = (p, tasks) => new Map(p.origins.filter((o) => o.key !== '(idle)').map((o) => [o.key, o.ms / tasks]));
+  const api = perTask(c.profiles.api, c.tasks);
+  const worker = perTask(c.profiles.worker, c.tasks);
+  const alone = perTask(s.profiles.standalone, s.tasks);
+  const keys = [...new Set([...api.keys(), ...worker.keys(), ...alone.keys()])];
+  const extra = (k) => (api.get(k) ?? 0) + (worker.get(k) ?? 0) - (alone.get(k) ?? 0);
+  const top = keys.sort((a, b) => Math.abs(extra(b)) - Math.abs(extra(a))).slice(0, 14);
+  const ms = (m, k) => f2(m.get(k) ?? 0);
+  const busy = (p, tasks) => f2(p.busyMs / tasks);
+  return [
+    `${c.tasks} tasks (a text and an images task per page, one POST each), 1 API + 1 worker, then standalone on the same site; load average ${f1(r.load)} at the end. CPU ms per task from /proc over the job (utime + stime; in brackets stime), under the profiler (which adds its own cost). The sampled times below are wall time between samples, so on a loaded machine they include time spent waiting for a core (e.g. a socket write that wakes FerretDB): read them as shares, the /proc row as CPU:`,
+    '',
+    '| | API | worker | API + worker | standalone |',
+    '|---|---:|---:|---:|---:|',
+    `| CPU ms per task | ${f1(c.msPerTask.api)} (${f1(c.sysMsPerTask.api)}) | ${f1(c.msPerTask.worker)} (${f1(c.sysMsPerTask.worker)}) | **${f1(c.msPerTask.total)}** | **${f1(s.msPerTask.total)}** (${f1(s.sysMsPerTask.standalone)}) |`,
+    `| sampled busy ms per task (main thread) | ${busy(c.profiles.api, c.tasks)} | ${busy(c.profiles.worker, c.tasks)} | ${f2((c.profiles.api.busyMs + c.profiles.worker.busyMs) / c.tasks)} | ${busy(s.profiles.standalone, s.tasks)} |`,
+    '',
+    'Self time per task by package or file (native frames counted for their caller; main threads), the largest differences between the cluster and standalone first:',
+    '',
+    '| package / file | API ms/task | worker ms/task | standalone ms/task | cluster − standalone |',
+    '|---|---:|---:|---:|---:|',
+    ...top.map((k) => `| ${k} | ${ms(api, k)} | ${ms(worker, k)} | ${ms(alone, k)} | ${extra(k) >= 0 ? '+' : ''}${f2(extra(k))} |`),
+    '',
+    `Profiles: ${[...c.profiles.api.files, ...c.profiles.worker.files, ...s.profiles.standalone.files].map((f) => `\`${f}\``).join(', ')}.`,
+    '',
+    '<details><summary>the worker process in detail</summary>',
+    '',
+    c.profiles.worker.markdown,
+    '',
+    '</details>',
+  ].join('\n');
+}
+
 export function resultsMarkdown(R) {
   const p = R.params;
   const exp = (plan) => ({ pages: plan.pages, images: plan.uniqueImages });
@@ -206,6 +243,9 @@ ${jobTable(R.textJob, 'pages', { pages: R.plan.pages, images: 0 })}
 
 ## Cluster mode (1 API + 1 or 2 workers, MongoDB wire protocol + RabbitMQ)
 ${clusterSection(R.cluster)}
+
+## Where the cluster's Node CPU goes, against standalone (\`node --cpu-prof\`, \`BENCH_ONLY=clusterprofile\`, issue 9)
+${clusterProfileSection(R.clusterProfile)}
 
 ## Horizontal scale on an I/O-bound job (\`BENCH_ONLY=scaleout\`, issue 9)
 ${scaleoutSection(R.scaleout)}

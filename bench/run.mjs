@@ -25,6 +25,7 @@ import { hashesRun } from './hashes.mjs';
 import { neardupRun } from './neardup.mjs';
 import { ferretdbBackendsRun } from './ferretdb-backends.mjs';
 import { scaleoutRun } from './scaleout.mjs';
+import { clusterCpuRound } from './cluster-cpu.mjs';
 import { storeOpsRun } from './store-ops.mjs';
 import { commandStatsEnv, commandsPerTask } from './lib/mongo-command-stats.mjs';
 
@@ -241,6 +242,20 @@ try {
         // The baseline of the target "cluster 1 worker ≥ 0.5× standalone": the same job and site, in this run.
         const standalone = await runStandalone({ ...c, outDir: path.join(outDir, 'cluster'), images: true, name: 'cluster-baseline' });
         return { source: services.source, pages: params.clusterPages, imagesPerPage: params.site.imagesPerPage, uniqueImages: clusterSite.plan.uniqueImages, concurrency: params.concurrency, one, two, standalone };
+      } finally {
+        clusterSite.stop();
+        services.stop();
+      }
+    });
+  }
+  if (want('clusterprofile')) {
+    // Where the cluster's extra Node CPU per task goes (issue 9): API + 1 worker and standalone, profiled, on the cluster job.
+    R.clusterProfile = await section('cluster profile (API + 1 worker vs standalone, --cpu-prof)', async () => {
+      const services = clusterServices(outDir);
+      if (services.unavailable) return { skipped: `no MONGO_URL/AMQP_URL: ${services.unavailable}` };
+      const clusterSite = await spawnFixtureSite({ ...params.site, pages: params.clusterPages });
+      try {
+        return await clusterCpuRound({ distDir: build.distDir, site: clusterSite, concurrency: params.concurrency, services, outDir: path.join(outDir, 'cluster-profile'), profile: true });
       } finally {
         clusterSite.stop();
         services.stop();

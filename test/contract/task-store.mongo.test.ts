@@ -53,6 +53,18 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
     await admin?.close();
   });
 
+  it('runs its queries without recording a stack trace each, and a query run twice is still refused', async () => {
+    const store = await openFresh();
+    try {
+      expect(mongoose.get('skipOriginalStackTraces')).toBe(true);
+      const query = (await adminConn()).useDb(dbNames.get(store)!, { useCache: false }).model('Probe', new mongoose.Schema({ _id: String })).findById('x');
+      await expect(query.exec()).resolves.toBeNull();
+      await expect(query.exec()).rejects.toThrow(/Query was already executed/);
+    } finally {
+      await dispose(store);
+    }
+  });
+
   describeTaskStoreContract('mongo', () => openFresh(), (store) => dispose(store));
   describeBatchStoreContract('mongo', () => openFresh(), (store) => dispose(store));
   describeWebhookStoreContract('mongo', () => openFresh(), (store) => dispose(store));
