@@ -87,9 +87,19 @@ function keepLease(deps: TaskRunnerDeps, taskId: string, lost: () => void, log: 
   return () => clearInterval(timer);
 }
 
+/** How many of the tasks this process finished it remembers as succeeded (a page-mate's message comes soon after). */
+const REMEMBER_SUCCEEDED = 4096;
+
 export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   // A second delivery of a task this process is running holds our own lease: it must wait here, not run it again.
   const runningHere = new Map<string, Promise<void>>();
+  // Tasks this process finished as succeeded, which nothing reopens (a batch retry reopens failed ones, a replay
+  // exhausted ones): the page-mate messages of pages run here find them final without asking the store.
+  const succeededHere = new Set<string>();
+  const rememberSucceeded = (taskId: string) => {
+    succeededHere.add(taskId);
+    if (succeededHere.size > REMEMBER_SUCCEEDED) succeededHere.delete(succeededHere.values().next().value as string);
+  };
 
   /**
    * Starts the task under our lease; null when there is nothing to run here. While another live worker holds
@@ -159,6 +169,8 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   async function runHere(taskId: string, job: Job, sibling: boolean, started?: (started: boolean) => void): Promise<void> {
     const covered = sibling || job.firstDelivery === true;
     if (covered && runningHere.has(taskId)) return;
+    // Succeeded here: a start would find it final (no store call). A replay may still reopen what gave up.
+    if (succeededHere.has(taskId) && job.replayed !== true) return;
     for (let other = runningHere.get(taskId); other; other = runningHere.get(taskId)) await other.catch(() => {});
     const run = attempt(taskId, job, !covered, started);
     runningHere.set(taskId, run);
@@ -225,6 +237,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
       throw crash;
     }
     const final = await deps.store.finishTask(task.id, result as NonNullable<typeof result>, deps.lease.owner);
+    if (final?.status === 'succeeded') rememberSucceeded(final.id);
     telemetry.taskFinished({
       kind: task.kind, code: final?.status === 'failed' ? final.error?.code ?? 'unknown' : undefined, owner: task.owner, url: task.url,
       pageBytes: final?.page?.bytes, imagesStored: final?.counts ? final.counts.stored + final.counts.reused : undefined,

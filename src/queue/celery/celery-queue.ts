@@ -3,7 +3,8 @@
  * docs/celery-protocol.md), written on amqplib rather than on celery-node 0.5.9, whose Client
  * publishes fire-and-forget and whose Worker acks on receipt; see docs/celery-protocol.md.
  *
- * At-least-once: a delivery is acked only after the handler resolves; prefetch = concurrency.
+ * At-least-once: a delivery is acked only after the handler resolves. `concurrency` handlers run at once;
+ * the broker hands over twice as many messages (prefetch), so the next one is here when a handler ends.
  * A job whose handler throws is retried after a backoff (see retryLater), at most retry.maxAttempts runs;
  * then it goes to the dead-letter queue `<queue>.dead` that this service declares, as do malformed
  * messages. dead-letters.ts lists and replays it (docs/cluster.md).
@@ -33,6 +34,16 @@ export interface CeleryQueueOptions {
   retry?: RetryPolicy;
   /** Shown in RabbitMQ's connection list. */
   connectionName?: string;
+}
+
+/**
+ * Messages a consumer holds unacknowledged: one waiting behind each running handler (docs/decisions.md,
+ * "WORKER_CONCURRENCY bounds pages in flight"). The handler that ends acks, and the next starts at once
+ * instead of after the broker's round trip; a page-mate's message (a page is usually two) finds its page
+ * done here without a store call. The pLimit, not the prefetch, bounds the handlers.
+ */
+function prefetchFor(concurrency: number): number {
+  return 2 * concurrency;
 }
 
 export function createCeleryQueue(options: CeleryQueueOptions): JobQueue {
@@ -190,7 +201,7 @@ class CeleryQueue implements JobQueue {
       if (!this.closed) void this.ensureSubscribed();
     });
     try {
-      await ch.prefetch(this.concurrency);
+      await ch.prefetch(prefetchFor(this.concurrency));
       await ch.assertQueue(this.queueName, QUEUE_OPTIONS);
       await ch.assertQueue(this.deadLetterQueue, QUEUE_OPTIONS);
       this.subscription = sub;
@@ -256,7 +267,7 @@ class CeleryQueue implements JobQueue {
 
   /**
    * A handler that threw hit trouble its task could not record (a failing store, a crash); the
-   * delivery is held for a backoff delay (its prefetch slot stays taken, so a failing store is not
+   * delivery is held for a backoff delay (its handler slot stays taken, so a failing store is not
    * hammered), then republished to the back of the queue with Celery's `retries` header + 1 and
    * acked, which lets other jobs pass a failing one. The delay grows with the failure streak and the
    * message's retries.
