@@ -107,6 +107,18 @@ describe('page-mates in the task runner', () => {
     expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
   });
 
+  it('tells the queue its work is done once, before the job ends, whether it ran the page or found it done', async () => {
+    const [text, images] = await pageBatch();
+    const order: string[] = [];
+    const progress = { workDone: () => void order.push('work done') };
+    await runner.handle({ ...text!, firstDelivery: true }, progress).then(() => order.push('ended'));
+    expect(order).toEqual(['work done', 'ended']);
+    expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'succeeded', counts: { found: 2, stored: 2 } });
+    order.length = 0;
+    await runner.handle({ ...images!, firstDelivery: true }, progress).then(() => order.push('ended'));
+    expect(order).toEqual(['work done', 'ended']);
+  });
+
   it('runs again a task it saw fail when a batch retry reopens it and sends it afresh', async () => {
     const { batch, jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: [site.url('/later')] });
     await runner.handle({ ...jobs[0]!, firstDelivery: true });
