@@ -23,7 +23,16 @@ export interface Job {
   retried?: boolean;
 }
 
-export type JobHandler = (job: Job) => Promise<void>;
+/**
+ * What a handler may tell its queue while it runs. `workDone`: the job's fetching and processing are over and
+ * only its final store writes remain, so a queue that bounds jobs at work may start the next one meanwhile
+ * (the message is still acknowledged only when the handler resolves). Queues that do not bound this way ignore it.
+ */
+export interface JobProgress {
+  workDone(): void;
+}
+
+export type JobHandler = (job: Job, progress?: JobProgress) => Promise<void>;
 
 export interface ConsumeOptions {
   concurrency: number;

@@ -14,7 +14,7 @@ import { ATTEMPTS_EXHAUSTED, attemptsExhaustedError } from '../models/task-lease
 import type { TaskStore } from '../models/task-store.js';
 import type { Task } from '../models/task.js';
 import { telemetry } from '../ops/telemetry.js';
-import { DeadLetterError, type Job, type JobHandler } from '../queue/job-queue.js';
+import { DeadLetterError, type Job, type JobHandler, type JobProgress } from '../queue/job-queue.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import { sleep } from '../util/sleep.js';
 import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
@@ -87,9 +87,19 @@ function keepLease(deps: TaskRunnerDeps, taskId: string, lost: () => void, log: 
   return () => clearInterval(timer);
 }
 
+/** How many of the tasks this process finished it remembers as succeeded (a page-mate's message comes soon after). */
+const REMEMBER_SUCCEEDED = 4096;
+
 export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   // A second delivery of a task this process is running holds our own lease: it must wait here, not run it again.
   const runningHere = new Map<string, Promise<void>>();
+  // Tasks this process finished as succeeded, which nothing reopens (a batch retry reopens failed ones, a replay
+  // exhausted ones): the page-mate messages of pages run here find them final without asking the store.
+  const succeededHere = new Set<string>();
+  const rememberSucceeded = (taskId: string) => {
+    succeededHere.add(taskId);
+    if (succeededHere.size > REMEMBER_SUCCEEDED) succeededHere.delete(succeededHere.values().next().value as string);
+  };
 
   /**
    * Starts the task under our lease; null when there is nothing to run here. While another live worker holds
@@ -118,14 +128,16 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
 
   /**
    * The job's task, and its page-mates still queued (Job.siblings), run side by side so they share one fetch
-   * (RecentPages). Resolves once every task it started is final: only then may its message go.
+   * (RecentPages). Resolves once every task it started is final: only then may its message go. Tells the
+   * queue `workDone` once each of them has only its final write left, so the next page can start meanwhile.
    */
-  async function handle(job: Job): Promise<void> {
+  async function handle(job: Job, progress?: JobProgress): Promise<void> {
     // Every job of a page starts the page's tasks in one order (ids sorted): of two workers that take jobs of
     // one page at once, the one that wins the first start is also first at the others, so the page is fetched once.
     const page = [...new Set([job.taskId, ...(job.siblings ?? [])])].sort();
     const ownAt = page.indexOf(job.taskId);
     const runs: Promise<void>[] = [];
+    const worked: Promise<void>[] = [];
     let startedAny = false;
     for (const [i, id] of page.entries()) {
       // A fresh job that started none of the page's tasks up to its own skips the rest (no store calls): whoever
@@ -134,8 +146,10 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
       if (i > ownAt && !startedAny && job.firstDelivery === true && job.retried !== true) break;
       const run = startRun(id, job, i !== ownAt);
       runs.push(run.done);
+      worked.push(run.worked);
       if (await run.started) startedAny = true;
     }
+    void Promise.all(worked).then(() => progress?.workDone());
     const outcomes = await Promise.allSettled(runs);
     const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
     // Not acked beats retried beats dead-lettered: a retry reruns the page-mates that crashed, final ones are no-ops.
@@ -143,24 +157,31 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     if (pick !== undefined) throw pick;
   }
 
-  /** runHere, with `started` resolving once it is known whether this call started the task. */
-  function startRun(taskId: string, job: Job, sibling: boolean): { started: Promise<boolean>; done: Promise<void> } {
+  /** runHere, with `started` resolving once it is known whether this call started the task, `worked` once only its final write is left. */
+  function startRun(taskId: string, job: Job, sibling: boolean): { started: Promise<boolean>; worked: Promise<void>; done: Promise<void> } {
     let started!: (started: boolean) => void;
+    let worked!: () => void;
     const startedP = new Promise<boolean>((resolve) => (started = resolve));
-    const done = runHere(taskId, job, sibling, started).finally(() => started(false));
-    return { started: startedP, done };
+    const workedP = new Promise<void>((resolve) => (worked = resolve));
+    const done = runHere(taskId, job, sibling, { started, worked }).finally(() => {
+      started(false);
+      worked();
+    });
+    return { started: startedP, worked: workedP, done };
   }
 
   /**
    * One task of a job, unless this process runs it already: a page-mate is then left to that run, and so is the
    * job's own task on a first delivery (the run's message covers it); a redelivery waits for that run first.
-   * `started` hears whether this call started the task.
+   * `hear` hears whether this call started the task, and when only its final write is left.
    */
-  async function runHere(taskId: string, job: Job, sibling: boolean, started?: (started: boolean) => void): Promise<void> {
+  async function runHere(taskId: string, job: Job, sibling: boolean, hear?: RunHooks): Promise<void> {
     const covered = sibling || job.firstDelivery === true;
     if (covered && runningHere.has(taskId)) return;
+    // Succeeded here: a start would find it final (no store call). A replay may still reopen what gave up.
+    if (succeededHere.has(taskId) && job.replayed !== true) return;
     for (let other = runningHere.get(taskId); other; other = runningHere.get(taskId)) await other.catch(() => {});
-    const run = attempt(taskId, job, !covered, started);
+    const run = attempt(taskId, job, !covered, hear);
     runningHere.set(taskId, run);
     try {
       await run;
@@ -169,9 +190,9 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     }
   }
 
-  async function attempt(taskId: string, job: Job, waits: boolean, started?: (started: boolean) => void): Promise<void> {
+  async function attempt(taskId: string, job: Job, waits: boolean, hear?: RunHooks): Promise<void> {
     const task = await acquire(taskId, job.replayed === true, waits);
-    started?.(task !== null);
+    hear?.started(task !== null);
     if (!task) return; // unknown, already final (a finished job's redelivery), or another live worker's
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
     // Every earlier run was started and none finished: their workers died (or were cut off).
@@ -205,6 +226,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
       stopLease();
       release();
     }
+    hear?.worked();
     if (deps.shutdown?.aborted) {
       // Not acked: RabbitMQ redelivers it; the embedded queue's store resumes it at the next start.
       log.warn('task interrupted by shutdown; it stays unfinished and will run again');
@@ -225,6 +247,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
       throw crash;
     }
     const final = await deps.store.finishTask(task.id, result as NonNullable<typeof result>, deps.lease.owner);
+    if (final?.status === 'succeeded') rememberSucceeded(final.id);
     telemetry.taskFinished({
       kind: task.kind, code: final?.status === 'failed' ? final.error?.code ?? 'unknown' : undefined, owner: task.owner, url: task.url,
       pageBytes: final?.page?.bytes, imagesStored: final?.counts ? final.counts.stored + final.counts.reused : undefined,
@@ -250,6 +273,12 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   }
 
   return { handle, onDeadLetter };
+}
+
+/** What a run tells the job that started it: whether it started the task, and when only its final write is left. */
+interface RunHooks {
+  started(started: boolean): void;
+  worked(): void;
 }
 
 /** A webhook event that cannot be recorded is logged, never a reason to fail or redo the task. */

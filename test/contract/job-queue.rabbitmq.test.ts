@@ -184,6 +184,54 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
       expect(peak).toEqual({ a: 1, b: 1 });
     });
 
+    it('holds one message ahead of each handler slot, so the next job starts when one ends, and runs at most its concurrency', async () => {
+      const queue = open();
+      const gate = deferred();
+      const started: string[] = [];
+      let running = 0;
+      let peak = 0;
+      await queue.consume(async (job) => {
+        started.push(job.taskId);
+        peak = Math.max(peak, ++running);
+        await gate.promise;
+        running--;
+      }, { concurrency: 1 });
+      for (let i = 0; i < 4; i++) await queue.dispatch({ taskId: `ahead-${i}`, kind: 'text' });
+      await until(() => started.length === 1, 10_000, 'the first job');
+      // Two taken (prefetch 2 × concurrency): the running one and the one waiting for its slot; two still ready.
+      for (let i = 0; i < 100 && (await adminCh.checkQueue(queueName)).messageCount > 2; i++) await tick(20);
+      await tick(200);
+      expect((await adminCh.checkQueue(queueName)).messageCount).toBe(2);
+      expect(started).toEqual(['ahead-0']);
+      gate.resolve();
+      await until(() => started.length === 4, 10_000, 'all 4 jobs');
+      expect(peak).toBe(1);
+    });
+
+    it('starts the next job when a handler says its work is done, acks each only when it resolves, and runs no more handlers than it holds messages', async () => {
+      const queue = open();
+      const gates = new Map<string, () => void>();
+      const started: string[] = [];
+      await queue.consume(async (job, progress) => {
+        started.push(job.taskId);
+        progress?.workDone();
+        await new Promise<void>((resolve) => gates.set(job.taskId, resolve));
+      }, { concurrency: 1 });
+      for (let i = 0; i < 4; i++) await queue.dispatch({ taskId: `tail-${i}`, kind: 'text' });
+      // Both held messages run (their work done, each waits for its final write); the other two wait in the queue.
+      await until(() => started.length === 2, 10_000, 'two handlers');
+      await tick(200);
+      expect(started).toEqual(['tail-0', 'tail-1']);
+      expect((await adminCh.checkQueue(queueName)).messageCount).toBe(2);
+      // One resolves: it is acked, and the next message comes.
+      gates.get('tail-0')!();
+      await until(() => started.length === 3, 10_000, 'the third handler');
+      expect((await adminCh.checkQueue(queueName)).messageCount).toBe(1);
+      for (let i = 1; i < 3; i++) gates.get(`tail-${i}`)!();
+      await until(() => started.length === 4, 10_000, 'the fourth handler');
+      gates.get('tail-3')!();
+    });
+
     it('dead-letters malformed messages without running them and keeps consuming', async () => {
       const queue = open();
       const seen: Job[] = [];

@@ -3,7 +3,9 @@
  * docs/celery-protocol.md), written on amqplib rather than on celery-node 0.5.9, whose Client
  * publishes fire-and-forget and whose Worker acks on receipt; see docs/celery-protocol.md.
  *
- * At-least-once: a delivery is acked only after the handler resolves; prefetch = concurrency.
+ * At-least-once: a delivery is acked only after the handler resolves. `concurrency` jobs are at work at once
+ * (a handler's workDone gives its slot to the next while its final writes finish); the broker hands over
+ * twice as many messages (prefetch), so the next one is here when a slot frees, and no more handlers run.
  * A job whose handler throws is retried after a backoff (see retryLater), at most retry.maxAttempts runs;
  * then it goes to the dead-letter queue `<queue>.dead` that this service declares, as do malformed
  * messages. dead-letters.ts lists and replays it (docs/cluster.md).
@@ -33,6 +35,16 @@ export interface CeleryQueueOptions {
   retry?: RetryPolicy;
   /** Shown in RabbitMQ's connection list. */
   connectionName?: string;
+}
+
+/**
+ * Messages a consumer holds unacknowledged: one waiting behind each running handler (docs/decisions.md,
+ * "WORKER_CONCURRENCY bounds the pages at work"). The handler that ends acks, and the next starts at once
+ * instead of after the broker's round trip; a page-mate's message (a page is usually two) finds its page
+ * done here without a store call. The pLimit bounds the jobs at work; the prefetch, all handlers.
+ */
+function prefetchFor(concurrency: number): number {
+  return 2 * concurrency;
 }
 
 export function createCeleryQueue(options: CeleryQueueOptions): JobQueue {
@@ -190,7 +202,7 @@ class CeleryQueue implements JobQueue {
       if (!this.closed) void this.ensureSubscribed();
     });
     try {
-      await ch.prefetch(this.concurrency);
+      await ch.prefetch(prefetchFor(this.concurrency));
       await ch.assertQueue(this.queueName, QUEUE_OPTIONS);
       await ch.assertQueue(this.deadLetterQueue, QUEUE_OPTIONS);
       this.subscription = sub;
@@ -227,20 +239,28 @@ class CeleryQueue implements JobQueue {
     const limit = this.limit as ReturnType<typeof pLimit>;
     const job: Job = msg.fields.redelivered ? { ...decoded.job } : { ...decoded.job, firstDelivery: true };
     if (retriesOf(msg) > 0) job.retried = true;
-    const run = limit(() => this.run(sub, msg, job, decoded.celeryId)).catch((err: unknown) =>
-      this.log.error({ err, taskId: decoded.job.taskId }, 'unexpected error while running a job'),
-    );
+    // A slot is the job's while it is at work: given back at the handler's workDone, or at its end.
+    const run = new Promise<void>((ended) => {
+      void limit(() => new Promise<void>((freeSlot) => {
+        this.run(sub, msg, job, decoded.celeryId, freeSlot)
+          .catch((err: unknown) => this.log.error({ err, taskId: decoded.job.taskId }, 'unexpected error while running a job'))
+          .finally(() => {
+            freeSlot();
+            ended();
+          });
+      }));
+    });
     this.inFlight.add(run);
     void run.finally(() => this.inFlight.delete(run));
   }
 
-  private async run(sub: Subscription, msg: ConsumeMessage, job: Job, celeryId: string): Promise<void> {
+  private async run(sub: Subscription, msg: ConsumeMessage, job: Job, celeryId: string, freeSlot: () => void): Promise<void> {
     // Waited for a slot while its channel died: the broker has already requeued it.
     if (!sub.open) return;
     if (this.closed) return this.settle(sub, msg, 'requeue');
     const log = this.log.child({ taskId: job.taskId, celeryId });
     try {
-      await (this.handler as JobHandler)(job);
+      await (this.handler as JobHandler)(job, { workDone: freeSlot });
       this.consecutiveFailures = 0;
       this.settle(sub, msg, 'ack');
     } catch (err) {
@@ -256,8 +276,8 @@ class CeleryQueue implements JobQueue {
 
   /**
    * A handler that threw hit trouble its task could not record (a failing store, a crash); the
-   * delivery is held for a backoff delay (its prefetch slot stays taken, so a failing store is not
-   * hammered), then republished to the back of the queue with Celery's `retries` header + 1 and
+   * delivery is held for a backoff delay (its slot stays taken unless its work was done, and it stays one
+   * of the prefetched messages, so a failing store is not hammered), then republished to the back of the queue with Celery's `retries` header + 1 and
    * acked, which lets other jobs pass a failing one. The delay grows with the failure streak and the
    * message's retries.
    */

@@ -3,6 +3,7 @@
  * runs the page's other queued tasks off the same fetch, and a fresh duplicate of a task another live worker
  * holds is left to that worker instead of waiting for it. Real store (SQLite), fetcher, parser and volume.
  */
+import { jest } from '@jest/globals';
 import { createLogger } from '../../../src/logger.js';
 import type { Job } from '../../../src/queue/job-queue.js';
 import { withPageSiblings } from '../../../src/queue/page-siblings.js';
@@ -86,6 +87,46 @@ describe('page-mates in the task runner', () => {
     // One fetch of the page for both tasks, one of each image.
     expect(site.hits('/page') - before.page).toBe(1);
     expect(site.hits('/a.png') + site.hits('/b.png') - before.images).toBe(2);
+  });
+
+  it('acknowledges the page-mate\'s message of a page it ran without asking the store, unless it is a replay', async () => {
+    const [text, images] = await pageBatch();
+    await runner.handle({ ...text!, firstDelivery: true });
+    const starts = jest.spyOn(store, 'startTask');
+    try {
+      // Both tasks succeeded here: nothing reopens a succeeded task, so the message needs no store call.
+      await runner.handle({ ...images!, firstDelivery: true });
+      await runner.handle({ ...images! }); // a redelivery too
+      expect(starts).not.toHaveBeenCalled();
+      // A replay from the dead-letter queue may reopen a task: it asks the store (which finds this one final).
+      await runner.handle({ ...images!, replayed: true });
+      expect(starts).toHaveBeenCalled();
+    } finally {
+      starts.mockRestore();
+    }
+    expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
+  it('tells the queue its work is done once, before the job ends, whether it ran the page or found it done', async () => {
+    const [text, images] = await pageBatch();
+    const order: string[] = [];
+    const progress = { workDone: () => void order.push('work done') };
+    await runner.handle({ ...text!, firstDelivery: true }, progress).then(() => order.push('ended'));
+    expect(order).toEqual(['work done', 'ended']);
+    expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'succeeded', counts: { found: 2, stored: 2 } });
+    order.length = 0;
+    await runner.handle({ ...images!, firstDelivery: true }, progress).then(() => order.push('ended'));
+    expect(order).toEqual(['work done', 'ended']);
+  });
+
+  it('runs again a task it saw fail when a batch retry reopens it and sends it afresh', async () => {
+    const { batch, jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: [site.url('/later')] });
+    await runner.handle({ ...jobs[0]!, firstDelivery: true });
+    expect(await store.getTask(jobs[0]!.taskId)).toMatchObject({ status: 'failed', attempts: 1 });
+    site.serve('/later', PAGE, 'text/html');
+    const [again] = (await store.batches.retryBatch(batch.id))!;
+    await runner.handle({ ...again!, firstDelivery: true });
+    expect(await store.getTask(jobs[0]!.taskId)).toMatchObject({ status: 'succeeded', attempts: 2 });
   });
 
   it('starts the page\'s tasks in one order from any of its jobs, and still runs its own when the first is held elsewhere', async () => {
