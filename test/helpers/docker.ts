@@ -86,3 +86,31 @@ export async function ensureDockerEngine(timeoutMs = 60_000): Promise<DockerEngi
     },
   };
 }
+
+/**
+ * Takes down compose projects named `${prefix}…` whose containers were all created more than `olderThanMs` ago:
+ * what a killed test run (SIGKILL, no afterAll) left running. Younger projects may be another run's, so they stay.
+ */
+export async function removeStaleProjects(prefix: string, olderThanMs: number, now = Date.now()): Promise<string[]> {
+  const { stdout } = await run('docker', ['ps', '-a', '--filter', 'label=com.docker.compose.project', '--format', '{{.Label "com.docker.compose.project"}}\t{{.CreatedAt}}'], { timeout: 60_000 });
+  const newest = new Map<string, number>();
+  for (const line of stdout.trim().split('\n').filter(Boolean)) {
+    const [project, created] = line.split('\t') as [string, string];
+    if (!project.startsWith(prefix)) continue;
+    // "2026-11-26 18:01:02 +0000 UTC": the zone name after the offset is redundant for Date.
+    const at = Date.parse(created.replace(/ [A-Z]+$/, '').replace(' ', 'T').replace(' ', ''));
+    newest.set(project, Math.max(newest.get(project) ?? 0, Number.isNaN(at) ? now : at));
+  }
+  const stale = [...newest].filter(([, at]) => now - at > olderThanMs).map(([project]) => project);
+  // By label rather than `compose down`: that needs the run's override file, which went with its temp dir.
+  const ids = async (kind: string, project: string) =>
+    (await run('docker', [kind, 'ls', '-q', ...(kind === 'container' ? ['-a'] : []), '--filter', `label=com.docker.compose.project=${project}`])).stdout.split('\n').filter(Boolean);
+  for (const project of stale) {
+    for (const kind of ['container', 'volume', 'network']) {
+      const found = await ids(kind, project);
+      if (found.length) await run('docker', [kind, 'rm', ...(kind === 'container' ? ['-f'] : []), ...found], { timeout: 5 * 60_000 }).catch(() => undefined);
+    }
+    await run('docker', ['network', 'rm', `${project}-internal`], { timeout: 60_000 }).catch(() => undefined);
+  }
+  return stale;
+}

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { png } from '../fixtures/images.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
-import { describeWithDocker, ensureDockerEngine, type DockerEngine } from '../helpers/docker.js';
+import { describeWithDocker, ensureDockerEngine, removeStaleProjects, type DockerEngine } from '../helpers/docker.js';
 import { repoRoot } from '../helpers/processes.js';
 import { tempDir } from '../helpers/temp.js';
 import { freePort } from '../helpers/free-port.js';
@@ -93,6 +93,9 @@ describeWithDocker('deploy.sh: the compose stack for real', () => {
 
   beforeAll(async () => {
     engine = await ensureDockerEngine();
+    // A run killed before its afterAll leaves its stack running (and holding CPU); a run takes well under 2 hours.
+    const stale = await removeStaleProjects('scrapeds-e2e-', 2 * 60 * MINUTE);
+    if (stale.length) console.warn(`removed compose projects left by killed runs: ${stale.join(', ')}`);
     await exec('docker', ['network', 'create', '--internal', network]);
     const gateway = (await exec('docker', ['network', 'inspect', network, '--format', '{{(index .IPAM.Config 0).Gateway}}'])).stdout.trim();
     site = await startFixtureSite(gateway);
