@@ -77,13 +77,15 @@ export function plainPngPixels(body: Uint8Array, maxPixels = PLAIN_PNG_MAX_PIXEL
   const { width, height, depth, colour } = header;
   const samples = colour === 0 || colour === 3 ? 1 : colour === 4 ? 2 : colour === 2 ? 3 : 4;
   const rowBytes = Math.ceil((width * samples * depth) / 8);
+  const expected = height * (rowBytes + 1);
   let raw: Buffer;
   try {
-    raw = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat));
+    // Bounded: a few bytes may inflate to gigabytes, and this runs on the event loop.
+    raw = inflateSync(idat.length === 1 ? idat[0]! : Buffer.concat(idat), { maxOutputLength: expected + 1 });
   } catch {
     return undefined;
   }
-  if (raw.length !== height * (rowBytes + 1)) return undefined;
+  if (raw.length !== expected) return undefined;
   const rows = unfilter(raw, rowBytes, height, Math.max(1, (samples * depth) >> 3));
   if (!rows) return undefined;
   if (colour === 3) return paletteImage(rows, width, height, depth, rowBytes, palette!, alphas);

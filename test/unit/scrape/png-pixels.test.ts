@@ -159,5 +159,10 @@ describe('plainPngPixels', () => {
     expect(plainPngPixels(whole.subarray(0, whole.length - 1))).toBeUndefined();
     expect(plainPngPixels(Buffer.concat([whole, Buffer.from([0])]))).toBeUndefined();
     expect(plainPngPixels(Buffer.from('not a png at all, not even close to one'))).toBeUndefined();
+    // Data that inflates to far more than the header's size is refused (png-pixels.ts stops inflating there).
+    const bomb = encode(plain);
+    const at = bomb.indexOf('IDAT', 0, 'latin1') - 4;
+    const z = zlib.deflateSync(Buffer.alloc(64 * 1024 * 1024));
+    expect(plainPngPixels(Buffer.concat([bomb.subarray(0, at), chunk('IDAT', z), chunk('IEND', new Uint8Array(0))]))).toBeUndefined();
   });
 });
