@@ -13,9 +13,10 @@
  */
 import sharp from 'sharp';
 import { bitsToHex } from './hamming.js';
+import { plainPngPixels, PLAIN_PNG_MAX_PIXELS, type Pixels } from './png-pixels.js';
 
 /** Images of at most this many pixels are decoded whole and averaged here; larger ones are shrunk first. */
-const DECODE_WHOLE = 160 * 160;
+const DECODE_WHOLE = PLAIN_PNG_MAX_PIXELS;
 /** What a large image is shrunk to: 16×16 pixels per cell. */
 const SHRUNK = { width: 9 * 16, height: 8 * 16 };
 
@@ -24,16 +25,28 @@ const ROWS = 8;
 
 /**
  * Undefined when sharp cannot decode the format (ICO, some SVGs…): the image is kept, without a hash.
- * `size` (from the file's header, when known) says whether the image is small enough to decode whole.
+ * `size` (from the file's header, when known) says whether the image is small enough to decode whole; a
+ * small plain PNG is decoded here rather than by sharp (png-pixels.ts: the same pixels, without sharp's
+ * fixed cost per call).
  */
 export async function dhash(body: Buffer, size?: { width?: number; height?: number }): Promise<string | undefined> {
+  const plain = decodesWhole(size) ? plainPngPixels(body) : undefined;
+  const pixels = plain ?? (await sharpPixels(body, size));
+  return pixels && dhashOfPixels(pixels.data, pixels.width, pixels.height, pixels.channels);
+}
+
+/** Whether an image of this size (from its header) is decoded whole; an unknown size is shrunk first. */
+export const decodesWhole = (size?: { width?: number; height?: number }): boolean =>
+  !!size?.width && !!size.height && size.width * size.height <= DECODE_WHOLE;
+
+/** The pixels the hash reads, decoded by sharp; undefined when it cannot decode the image. */
+export async function sharpPixels(body: Buffer, size?: { width?: number; height?: number }): Promise<Pixels | undefined> {
   try {
     let image = sharp(body, { failOn: 'none', limitInputPixels: 100_000_000 }).rotate().flatten({ background: '#ffffff' });
-    const pixels = size?.width && size.height ? size.width * size.height : Infinity;
     // Grey first, as for a small image here: a cell averages the pixels' greys, not the grey of averaged colours.
-    if (pixels > DECODE_WHOLE) image = image.greyscale().resize(SHRUNK.width, SHRUNK.height, { fit: 'fill', kernel: 'linear' });
+    if (!decodesWhole(size)) image = image.greyscale().resize(SHRUNK.width, SHRUNK.height, { fit: 'fill', kernel: 'linear' });
     const { data, info } = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return dhashOfPixels(data, info.width, info.height, info.channels);
+    return { data, width: info.width, height: info.height, channels: info.channels };
   } catch {
     return undefined;
   }

@@ -11,9 +11,22 @@ export interface StoredSize {
   bytes: number;
 }
 
-/** Files (images) by key. Writes are atomic: a reader never sees half a file, and the next read sees the write. */
+export interface PutOptions {
+  /**
+   * The key is the content's address (the same key always holds the same bytes) and no reader is sent to
+   * it before a put of it resolved. An adapter may then create a new file in place rather than beside it
+   * and renamed: a reader still never sees half a file, because any put that resolves leaves the whole
+   * file, replacing whatever a write cut short (a crash, a full disk) left under the key.
+   */
+  contentAddressed?: boolean;
+}
+
+/**
+ * Files (images) by key. Writes are atomic: a reader never sees half a file, and the next read sees the
+ * write (see PutOptions.contentAddressed for the one relaxation).
+ */
 export interface BlobStore {
-  put(key: string, data: Buffer | Readable): Promise<PutResult>;
+  put(key: string, data: Buffer | Readable, options?: PutOptions): Promise<PutResult>;
   /** Null when there is no such file. */
   get(key: string): Promise<Readable | null>;
   exists(key: string): Promise<boolean>;

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { checkKey, joinUrl, storedFileError, type BlobStore, type Composer, type PutResult, type StoredSize } from './blob-store.js';
+import { checkKey, joinUrl, storedFileError, type BlobStore, type Composer, type PutOptions, type PutResult, type StoredSize } from './blob-store.js';
 import { ComposeChannel, volumeComposer } from './volume-composer.js';
 import { createMeter, sha256Hex } from './meter.js';
 
@@ -39,10 +39,11 @@ export class VolumeBlobStore implements BlobStore {
     return path.join(this.root, checkKey(key));
   }
 
-  async put(key: string, data: Buffer | Readable): Promise<PutResult> {
+  async put(key: string, data: Buffer | Readable, options?: PutOptions): Promise<PutResult> {
     const target = this.resolve(key);
     const dir = path.dirname(target);
     await this.ensureDir(dir);
+    if (options?.contentAddressed && Buffer.isBuffer(data) && (await this.createInPlace(target, data))) return bufferResult(data);
     // Temp file in the same directory, then rename: readers never see a partial file.
     const tmp = path.join(dir, `${this.tmpPrefix}${(this.tmpCount++).toString(36)}`);
     if (Buffer.isBuffer(data)) {
@@ -70,6 +71,30 @@ export class VolumeBlobStore implements BlobStore {
       throw err;
     }
     return meter.result();
+  }
+
+  /**
+   * A new content-addressed file written straight under its key (open with O_EXCL, write, close): no temp
+   * name and no rename, one filesystem call of four fewer for every new image. False when the key is taken
+   * (stored before, or being written, or left half-written by a write cut short) or its directory is gone:
+   * the caller then writes beside it and renames, which replaces it whole with the same bytes. A write that
+   * fails here (a full disk) may leave part of the file under the key; it is not removed, because another
+   * put of the same bytes may have renamed a whole file there meanwhile and resolved. Nothing refers to the
+   * key until a put of it resolves, and that put replaces the part (PutOptions.contentAddressed).
+   */
+  private async createInPlace(target: string, data: Buffer): Promise<boolean> {
+    try {
+      await writeFile(target, data, { flag: 'wx' });
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (code === 'ENOENT') {
+        this.dirs.delete(path.dirname(target)); // removed behind our back: the temp path makes it again
+        return false;
+      }
+      throw err;
+    }
   }
 
   private async ensureDir(dir: string): Promise<void> {

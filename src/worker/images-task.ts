@@ -241,9 +241,10 @@ async function downloadAndStore(
     const key = imageKey(info.sha256, info.ext);
     // Same bytes under another URL: one file, as the key is the content's address. It is written without
     // asking first: a new file (the common case) then costs one filesystem call or request fewer, and a
-    // rewrite of the same bytes is atomic (the S3 store skips it by itself). The perceptual hash is
-    // computed meanwhile (on the hashing thread, image-hasher.ts).
-    const [, phash] = await Promise.all([deps.blobs.put(key, body), (deps.hasher ?? inlineHasher).hash(body, info)]);
+    // rewrite of the same bytes is atomic (the S3 store skips it by itself). The key is the content's
+    // address, and nothing points to it before this put resolves, so a new file may be created in place
+    // (PutOptions.contentAddressed). The perceptual hash is computed meanwhile (image-hasher.ts).
+    const [, phash] = await Promise.all([deps.blobs.put(key, body, { contentAddressed: true }), (deps.hasher ?? inlineHasher).hash(body, info)]);
     telemetry.stored({ bytes: body.length, owner: job.task.owner, url: job.task.url });
     const file: StoredFile = { sha256: info.sha256, key, mime: info.mime, bytes: body.length, width: info.width, height: info.height };
     if (phash) file.phash = phash;
