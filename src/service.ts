@@ -27,7 +27,6 @@ import { createFetcher, type Fetcher } from './scrape/fetcher.js';
 import { inlineExtractor, threadedExtractor, type PageExtractor } from './scrape/page-extractor.js';
 import { inlineHasher, threadedHasher, type ImageHasher } from './scrape/image-hasher.js';
 import { HostLimiter } from './scrape/host-limiter.js';
-import { loadLanguageDetector } from './scrape/language.js';
 import { ProxyPool } from './scrape/proxy-pool.js';
 import { OriginFiles } from './scrape/rights/origin-files.js';
 import { RightsReader } from './scrape/rights/rights-reader.js';
@@ -181,9 +180,6 @@ function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: 
     concurrency: w.concurrency,
   });
   const ready = (async () => {
-    // Before the first task: its ~0.5 s load would stall the event loop (and the API) mid-job. Not for
-    // PARSE_THREADS=0 (the tests' inline setting), where most services never detect a language.
-    if (config.parseThreads > 0) await loadLanguageDetector();
     // The embedded queue keeps nothing across restarts; the store knows what was queued or running.
     await feeder?.start();
     await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter });

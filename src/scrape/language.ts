@@ -1,22 +1,14 @@
 /**
  * The language of a text as an ISO 639-1 code, with eld (Efficient Language Detector: n-gram tables for 60
  * languages, pure JavaScript, ~0.1 ms for 2,000 characters). Its medium table takes 1.5–3 s to load, so it
- * is loaded once per process (by the task runner, after the parse; or at the worker's start, see
- * loadLanguageDetector), not in every parse thread where it would count against the parse timeout.
+ * is loaded once per process on first use (by the task runner, after the parse), not in every parse thread
+ * where it would count against the parse timeout.
  */
 import type * as EldModule from 'eld/medium';
 
 type Eld = (typeof EldModule)['eld'];
 let loading: Promise<Eld> | undefined;
 const detector = (): Promise<Eld> => (loading ??= import('eld/medium').then((m) => m.eld));
-
-/**
- * Loads the tables now rather than at the first page: the load (~0.5 s of CPU, synchronous) then stalls no
- * request or task of a running service. The service calls it before its worker consumes.
- */
-export async function loadLanguageDetector(): Promise<void> {
-  await detector();
-}
 
 /** Characters looked at: enough for a stable answer, little enough to stay cheap on long pages. */
 const SAMPLE = 3000;
