@@ -63,10 +63,14 @@ export class VolumeBlobStore implements BlobStore {
       return bufferResult(data);
     }
     const meter = createMeter();
+    const out = createWriteStream(tmp, { flags: 'wx' });
     try {
-      await pipeline(data, meter.stream, createWriteStream(tmp, { flags: 'wx' }));
+      await pipeline(data, meter.stream, out);
       await fs.rename(tmp, target);
     } catch (err) {
+      // A source that fails at once can reject the pipeline before the file's open lands: removing it then
+      // would miss the file the open creates a moment later.
+      if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
       await fs.rm(tmp, { force: true });
       throw err;
     }
