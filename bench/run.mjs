@@ -225,12 +225,21 @@ try {
       return { rps: r.rps, seconds: o.seconds, ...profileSummary(dir, r.window) };
     });
   }
+  /** The cluster sections' setup: private services and the cluster job's site, both stopped after `body`. */
+  const onClusterSite = async (body) => {
+    const services = clusterServices(outDir);
+    if (services.unavailable) return { skipped: `no MONGO_URL/AMQP_URL: ${services.unavailable}` };
+    const clusterSite = await spawnFixtureSite({ ...params.site, pages: params.clusterPages });
+    try {
+      return await body(services, clusterSite);
+    } finally {
+      clusterSite.stop();
+      services.stop();
+    }
+  };
   if (want('cluster')) {
-    R.cluster = await section('cluster', async () => {
-      const services = clusterServices(outDir);
-      if (services.unavailable) return { skipped: `no MONGO_URL/AMQP_URL: ${services.unavailable}` };
-      const clusterSite = await spawnFixtureSite({ ...params.site, pages: params.clusterPages });
-      try {
+    R.cluster = await section('cluster', () =>
+      onClusterSite(async (services, clusterSite) => {
         const c = { ...common, site: clusterSite, outDir: path.join(outDir, 'cluster'), services };
         // The 1-worker run counts its MongoDB commands by kind (bench/lib/mongo-command-stats.mjs; the driver's
         // command events, a few µs each): the store's round trips per task, beside its throughput.
@@ -242,25 +251,16 @@ try {
         // The baseline of the target "cluster 1 worker ≥ 0.5× standalone": the same job and site, in this run.
         const standalone = await runStandalone({ ...c, outDir: path.join(outDir, 'cluster'), images: true, name: 'cluster-baseline' });
         return { source: services.source, pages: params.clusterPages, imagesPerPage: params.site.imagesPerPage, uniqueImages: clusterSite.plan.uniqueImages, concurrency: params.concurrency, one, two, standalone };
-      } finally {
-        clusterSite.stop();
-        services.stop();
-      }
-    });
+      }),
+    );
   }
   if (want('clusterprofile')) {
     // Where the cluster's extra Node CPU per task goes (issue 9): API + 1 worker and standalone, profiled, on the cluster job.
-    R.clusterProfile = await section('cluster profile (API + 1 worker vs standalone, --cpu-prof)', async () => {
-      const services = clusterServices(outDir);
-      if (services.unavailable) return { skipped: `no MONGO_URL/AMQP_URL: ${services.unavailable}` };
-      const clusterSite = await spawnFixtureSite({ ...params.site, pages: params.clusterPages });
-      try {
-        return await clusterCpuRound({ distDir: build.distDir, site: clusterSite, concurrency: params.concurrency, services, outDir: path.join(outDir, 'cluster-profile'), profile: true });
-      } finally {
-        clusterSite.stop();
-        services.stop();
-      }
-    });
+    R.clusterProfile = await section('cluster profile (API + 1 worker vs standalone, --cpu-prof)', () =>
+      onClusterSite((services, clusterSite) =>
+        clusterCpuRound({ distDir: build.distDir, site: clusterSite, concurrency: params.concurrency, services, outDir: path.join(outDir, 'cluster-profile'), profile: true }),
+      ),
+    );
   }
   if (want('api')) {
     R.api = await section('api', async () => {
