@@ -240,7 +240,8 @@ try {
   if (want('cluster')) {
     R.cluster = await section('cluster', () =>
       onClusterSite(async (services, clusterSite) => {
-        const c = { ...common, site: clusterSite, outDir: path.join(outDir, 'cluster'), services };
+        // BENCH_CLUSTER_SUBMIT=batch: the same tasks through one POST /batches, whose page-mates start together.
+        const c = { ...common, site: clusterSite, outDir: path.join(outDir, 'cluster'), services, job: { submit: env.BENCH_CLUSTER_SUBMIT || 'tasks' } };
         // The 1-worker run counts its MongoDB commands by kind (bench/lib/mongo-command-stats.mjs; the driver's
         // command events, a few µs each): the store's round trips per task, beside its throughput.
         const statsDir = path.join(outDir, 'cluster', 'command-stats');

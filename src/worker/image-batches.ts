@@ -52,7 +52,7 @@ export class PageClaims {
 
 const MAX_BATCH = 256;
 /** The longest a settlement waits for the page's other images in work to join its batch. */
-export const SETTLE_LINGER_MS = 20;
+export const SETTLE_LINGER_MS = 80;
 
 /**
  * Settlements written in batches: each waits for the batch it joins; a store error fails that batch's items.
