@@ -148,6 +148,22 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
       expect((await b.getImage(claims[2]!.image.id))?.status).toBe('stored');
     });
 
+    it('records the receipts of a batch it created from the tasks as inserted, and as a no-op for one another connection started', async () => {
+      const [a, b] = pair();
+      const { jobs } = await a.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: ['https://example.test/r1', 'https://example.test/r2'] });
+      const [first, ...rest] = jobs.map((j) => j.taskId);
+      await b.startTask(first!, { owner: 'w-b', ms: 60_000 });
+      await a.markDispatched(jobs.map((j) => j.taskId));
+      expect(await b.getTask(first!)).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w-b' } });
+      for (const id of rest) {
+        const task = await b.getTask(id);
+        expect(task).toMatchObject({ status: 'queued', attempts: 0, batchId: expect.any(String) });
+        expect(task?.dispatchPendingSince).toBeUndefined();
+      }
+      // The receipt was the guess's write: the next update starts from it and still applies.
+      expect(await b.startTask(rest[0]!, { owner: 'w-b', ms: 60_000 })).toMatchObject({ status: 'running', attempts: 1 });
+    });
+
     it('records a dispatch receipt as a no-op when another connection started the task after this one created it', async () => {
       const [a, b] = pair();
       const task = await a.createTask({ kind: 'text', url: 'https://example.test/receipt', refresh: false });
