@@ -109,7 +109,7 @@ function clusterCommands(r) {
   const ferret = r.infraCpu ? ` FerretDB + PostgreSQL CPU: ${f1((r.infraCpu.ferretdb * 1000) / r.tasks)} ms per task, ${f2((r.infraCpu.ferretdb * 1000) / r.images)} ms per stored image.` : '';
   return [
     '',
-    `1 worker: **${f2(k.perTask)}** MongoDB commands per task (${r.tasks} tasks; the API's include the harness's polls, and its listing of every task once all are final, which the CPU figures leave out: one \`$group\` per images task).${ferret} The kinds of at least 0.05 per task (\`{fields}\`: the filter; \`×n\`: several statements in one command):`,
+    `1 worker, counted in a run of its own (the driver's command events cost the service's processes Node CPU the timed run above does not pay): **${f2(k.perTask)}** MongoDB commands per task (${r.tasks} tasks; the API's include the harness's polls, every 250 ms, and its listing of every task once all are final, which the CPU figures leave out: one \`$group\` per images task).${ferret} The kinds of at least 0.05 per task (\`{fields}\`: the filter; \`×n\`: several statements in one command):`,
     '',
     '| process | command | per task | ms each (round trip) |',
     '|---|---|---:|---:|',
