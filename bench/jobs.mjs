@@ -79,7 +79,6 @@ export async function runCluster({ distDir, site, concurrency, outDir, workers, 
   }
 }
 
-
 /** Runs `fn` `repeat` times; keeps the run with the median wall time, and the spread of rates. */
 export async function medianOf(repeat, fn) {
   const runs = [];
