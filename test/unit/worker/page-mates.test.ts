@@ -157,6 +157,48 @@ describe('page-mates in the task runner', () => {
     expect(order).toEqual(['work done', 'ended']);
   });
 
+  it('tells the queue its end is near once the page is fetched, before its work is done', async () => {
+    const [text] = await pageBatch();
+    const order: string[] = [];
+    const progress = { workDone: () => void order.push('work done'), nearEnd: () => void order.push('near end') };
+    await runner.handle({ ...text!, firstDelivery: true }, progress);
+    // Once for the page (its two tasks share one fetch).
+    expect(order).toEqual(['near end', 'work done']);
+  });
+
+  it('says a fresh job is covered elsewhere exactly when handle would start nothing for it, reading without starting', async () => {
+    const starts = jest.spyOn(store, 'startTask');
+    try {
+      const [text, images] = await pageBatch();
+      // All queued: the job has work.
+      expect(await runner.coveredElsewhere({ ...text!, firstDelivery: true })).toBe(false);
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true })).toBe(false);
+      // The page taken by another live worker (it started the first task, then the rest).
+      await store.startTask(text!.taskId, { owner: 'other-worker', ms: 60_000 });
+      expect(await runner.coveredElsewhere({ ...text!, firstDelivery: true })).toBe(true);
+      // The images job would start its own task, still queued (the holder may run its text task alone).
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true })).toBe(false);
+      await store.startTask(images!.taskId, { owner: 'other-worker', ms: 60_000 });
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true })).toBe(true);
+      // A redelivery, a retry or a replay may be the only message left for its task: never covered.
+      expect(await runner.coveredElsewhere({ ...images! })).toBe(false);
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true, retried: true })).toBe(false);
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true, replayed: true })).toBe(false);
+      // A lease that ran out is no cover: a worker that died holds nothing.
+      await store.startTask(images!.taskId, { owner: 'other-worker', ms: 1 });
+      await new Promise((r) => setTimeout(r, 10));
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true })).toBe(false);
+      expect(starts).toHaveBeenCalledTimes(3); // this test's own starts only
+    } finally {
+      starts.mockRestore();
+    }
+    // A page run here: both its jobs are covered (final), as handle would find.
+    const [text, images] = await pageBatch();
+    await runner.handle({ ...text!, firstDelivery: true });
+    expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true })).toBe(true);
+    expect(await runner.coveredElsewhere({ ...text!, firstDelivery: true })).toBe(true);
+  });
+
   it('runs again a task it saw fail when a batch retry reopens it and sends it afresh', async () => {
     const { batch, jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: [site.url('/later')] });
     await runner.handle({ ...jobs[0]!, firstDelivery: true });
