@@ -240,7 +240,8 @@ try {
   if (want('cluster')) {
     R.cluster = await section('cluster', () =>
       onClusterSite(async (services, clusterSite) => {
-        const c = { ...common, site: clusterSite, outDir: path.join(outDir, 'cluster'), services };
+        // BENCH_CLUSTER_SUBMIT=batch: the same tasks through one POST /batches, whose page-mates start together.
+        const c = { ...common, site: clusterSite, outDir: path.join(outDir, 'cluster'), services, job: { submit: env.BENCH_CLUSTER_SUBMIT || 'tasks' } };
         const one = await runCluster({ ...c, workers: 1 });
         const two = await runCluster({ ...c, workers: 2 });
         // The store's round trips per task, counted by kind in a 1-worker run of their own (bench/lib/mongo-command-stats.mjs):

@@ -108,8 +108,12 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
    * it, a job that `waits` waits for its end or its lease's (a redelivery may be the holder's own message);
    * one that does not leaves the task to that worker, whose own message covers it.
    */
-  async function acquire(taskId: string, replayed: boolean, waits: boolean): Promise<Task | null> {
+  async function acquire(taskId: string, replayed: boolean, waits: boolean, together?: Promise<Map<string, Task | null>>): Promise<Task | null> {
     const lease = { ...deps.lease, reopenExhausted: replayed };
+    if (together) { // started with its page-mates (startTogether): what startTask answered, or left out
+      const task = (await together).get(taskId);
+      return task && task.lease?.owner === deps.lease.owner ? task : null;
+    }
     for (;;) {
       const task = await deps.store.startTask(taskId, lease);
       if (!task || task.lease?.owner === deps.lease.owner) return task;
@@ -147,7 +151,16 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
       if (!near) progress?.nearEnd?.();
       near = true;
     };
-    for (const [i, id] of page.entries()) {
+    const together = startTogether(page, ownAt, job);
+    if (together) {
+      // Every run registered at once (runningHere), before the store answers: none is started here twice.
+      for (const [i, id] of page.entries()) {
+        const run = startRun(id, job, i !== ownAt, paged, together);
+        runs.push(run.done);
+        worked.push(run.worked);
+      }
+    }
+    for (const [i, id] of together ? [] : page.entries()) {
       // A fresh job that started none of the page's tasks up to its own skips the rest (no store calls): whoever
       // started those started the rest with them. A retry (or a redelivery) claims them anyway, for a page-mate
       // given back after a crash has no other message left.
@@ -165,13 +178,34 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     if (pick !== undefined) throw pick;
   }
 
+  /**
+   * A fresh job's page-mates started in one store call (TaskStore.startTasks: on MongoDB one ticket insert and
+   * one update for all), with the rule the one-by-one loop below follows: the tasks after the job's own are
+   * started only if one up to it is. Undefined when fewer than two are left to start here.
+   */
+  function startTogether(page: string[], ownAt: number, job: Job): Promise<Map<string, Task | null>> | undefined {
+    if (job.firstDelivery !== true || job.retried === true) return undefined;
+    const ids = page.filter((id) => !leftHere(id, job, true));
+    const lead = page.slice(0, ownAt + 1).filter((id) => ids.includes(id)).length;
+    if (ids.length < 2 || lead === 0) return undefined;
+    return deps.store.startTasks(ids, { ...deps.lease, reopenExhausted: job.replayed === true }, lead);
+  }
+
+  /** Does this call leave the task alone: a run here covers it (or a redelivery would wait for that), or it succeeded here? */
+  function leftHere(taskId: string, job: Job, covered: boolean): boolean {
+    // Succeeded here: a start would find it final (no store call). A replay may still reopen what gave up.
+    return (covered && runningHere.has(taskId)) || (succeededHere.has(taskId) && job.replayed !== true);
+  }
+
   /** runHere, with `started` resolving once it is known whether this call started the task, `worked` once only its final write is left. */
-  function startRun(taskId: string, job: Job, sibling: boolean, paged: () => void): { started: Promise<boolean>; worked: Promise<void>; done: Promise<void> } {
+  function startRun(
+    taskId: string, job: Job, sibling: boolean, paged: () => void, together?: Promise<Map<string, Task | null>>,
+  ): { started: Promise<boolean>; worked: Promise<void>; done: Promise<void> } {
     let started!: (started: boolean) => void;
     let worked!: () => void;
     const startedP = new Promise<boolean>((resolve) => (started = resolve));
     const workedP = new Promise<void>((resolve) => (worked = resolve));
-    const done = runHere(taskId, job, sibling, { started, worked, paged }).finally(() => {
+    const done = runHere(taskId, job, sibling, { started, worked, paged }, together).finally(() => {
       started(false);
       worked();
     });
@@ -183,13 +217,11 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
    * job's own task on a first delivery (the run's message covers it); a redelivery waits for that run first.
    * `hear` hears whether this call started the task, and when only its final write is left.
    */
-  async function runHere(taskId: string, job: Job, sibling: boolean, hear?: RunHooks): Promise<void> {
+  async function runHere(taskId: string, job: Job, sibling: boolean, hear?: RunHooks, together?: Promise<Map<string, Task | null>>): Promise<void> {
     const covered = sibling || job.firstDelivery === true;
-    if (covered && runningHere.has(taskId)) return;
-    // Succeeded here: a start would find it final (no store call). A replay may still reopen what gave up.
-    if (succeededHere.has(taskId) && job.replayed !== true) return;
+    if (leftHere(taskId, job, covered)) return;
     for (let other = runningHere.get(taskId); other; other = runningHere.get(taskId)) await other.catch(() => {});
-    const run = attempt(taskId, job, !covered, hear);
+    const run = attempt(taskId, job, !covered, hear, together);
     runningHere.set(taskId, run);
     try {
       await run;
@@ -198,9 +230,9 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     }
   }
 
-  async function attempt(taskId: string, job: Job, waits: boolean, hear?: RunHooks): Promise<void> {
+  async function attempt(taskId: string, job: Job, waits: boolean, hear?: RunHooks, together?: Promise<Map<string, Task | null>>): Promise<void> {
     deps.log.debug({ step: 'acquire', taskId, of: job.taskId }, 'timeline');
-    const task = await acquire(taskId, job.replayed === true, waits);
+    const task = await acquire(taskId, job.replayed === true, waits, together);
     deps.log.debug({ step: task ? 'acquired' : 'notacquired', taskId, of: job.taskId }, 'timeline');
     hear?.started(task !== null);
     if (!task) return; // unknown, already final (a finished job's redelivery), or another live worker's

@@ -89,6 +89,44 @@ describe('page-mates in the task runner', () => {
     expect(site.hits('/a.png') + site.hits('/b.png') - before.images).toBe(2);
   });
 
+  it('starts a fresh job\'s page-mates in one store call, and a redelivery\'s one by one', async () => {
+    const [text, images] = await pageBatch();
+    const together = jest.spyOn(store, 'startTasks');
+    const one = jest.spyOn(store, 'startTask');
+    try {
+      await runner.handle({ ...images!, firstDelivery: true });
+      expect(together).toHaveBeenCalledTimes(1);
+      expect(together.mock.calls[0]!.slice(0, 1)).toEqual([[text!.taskId, images!.taskId].sort()]);
+      expect(one).not.toHaveBeenCalled();
+      expect(await store.getTask(text!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+      // A redelivery (not fresh) goes one by one, as before: both are final, so nothing runs.
+      together.mockClear();
+      await runner.handle({ ...images!, replayed: false });
+      expect(together).not.toHaveBeenCalled();
+    } finally {
+      together.mockRestore();
+      one.mockRestore();
+    }
+  });
+
+  it('finishes the page-mate that succeeded and gives back the one that crashed, started together', async () => {
+    const [text, images] = await pageBatch();
+    const claimImages = store.claimImages.bind(store);
+    store.claimImages = () => Promise.reject(new Error('disk went away'));
+    try {
+      await expect(runner.handle({ ...text!, firstDelivery: true })).rejects.toThrow('disk went away');
+    } finally {
+      store.claimImages = claimImages;
+    }
+    expect(await store.getTask(text!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'queued', attempts: 1, error: { code: 'internal_error' } });
+    // The job's retry runs the one given back; the finished one is left as it is.
+    await runner.handle({ ...text!, firstDelivery: true, retried: true });
+    expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'succeeded', attempts: 2, counts: { found: 2 } });
+    expect(await store.getTask(text!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
   it('acknowledges the page-mate\'s message of a page it ran without asking the store, unless it is a replay', async () => {
     const [text, images] = await pageBatch();
     await runner.handle({ ...text!, firstDelivery: true });
