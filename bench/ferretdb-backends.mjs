@@ -114,7 +114,7 @@ export function ferretdbSection(F) {
     '| backend | store images/s (rounds) | CPU ms per image | Mongo contract suite s (runs) |',
     '|---|---:|---:|---:|',
   ];
-  for (const [name, r] of [['PostgreSQL 15 (Debian), fsync off', pg], ['SQLite (FerretDB built-in)', sq]]) {
+  for (const [name, r] of [['PostgreSQL 15 (Debian), fsync off, with services.sh\'s stand-in tuning (Unix socket, GOGC, GOMAXPROCS)', pg], ['SQLite (FerretDB built-in; Go defaults)', sq]]) {
     const failed = r.suiteRuns?.find((x) => !x.passed);
     const suite = r.suiteRuns ? `${f2(r.suiteSeconds)} (${r.suiteRuns.map((x) => `${x.seconds}${x.passed ? '' : ' ✗'}`).join(', ')})${failed ? ` ✗ ${failed.summary}` : ''}` : 'not run';
     lines.push(`| ${name} | **${f2(r.opsPerSec)}** (${r.rounds.join(', ')}) | ${f2(r.cpuPerOpMs)} | ${suite} |`);
