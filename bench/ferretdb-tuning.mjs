@@ -1,11 +1,11 @@
 /**
  * BENCH_ONLY=ferretdbtuning: the stand-in's settings (scripts/services.sh: Go runtime, FerretDB → PostgreSQL
  * transport, PostgreSQL settings) against the untuned stand-in, both FerretDB v1 on PostgreSQL, side by side
- * in their own state dirs and measured interleaved (A B B A …), so a busy minute on a shared machine hits
+ * in their own state dirs and measured interleaved (A B, B A, …), so a busy minute on a shared machine hits
  * both alike. Per round, what FerretDB and its PostgreSQL (postmaster and backends) spent, per MongoDB
  * command (counted by FerretDB itself, its /debug/metrics) and per image:
- * - store: the image path a worker takes per image (claimImage + completeImage + linkImage through the
- *   service's MongoTaskStore), BENCH_FERRETDB_OPS images, BENCH_FERRETDB_CONCURRENCY at a time;
+ * - store: the image path a worker takes per image (imagePathRound of ferretdb-backends.mjs),
+ *   BENCH_FERRETDB_OPS images, BENCH_FERRETDB_CONCURRENCY at a time;
  * - cluster (with `site`): the cluster job, API + 1 worker, one RabbitMQ for both stand-ins.
  *
  * CLI: node bench/ferretdb-tuning.mjs [--rounds N] [--cluster] [--config NAME=VAR=V,VAR=V]… (extra variants
@@ -16,9 +16,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { imagePathRound } from './ferretdb-backends.mjs';
 import { runCluster } from './jobs.mjs';
 import { cpuSeconds, freePort, postgresCpuSeconds } from './lib/proc.mjs';
-import { repoRoot, rootRequire } from './lib/root-deps.mjs';
+import { repoRoot } from './lib/root-deps.mjs';
 
 const script = path.join(repoRoot, 'scripts/services.sh');
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
@@ -59,36 +60,14 @@ async function metered(svc, body) {
   return { ...out, commands, ferretdbCpu: c1.ferretdb - c0.ferretdb, postgresCpu: c1.postgres - c0.postgres };
 }
 
-async function storeRound(openStore, svc, round, { ops, concurrency }) {
-  const dbName = `bench_tuning_${process.pid}_${round}`;
-  const store = await openStore(svc.url, { dbName });
-  try {
-    const task = await store.createTask({ kind: 'images', url: `http://127.0.0.1/p/${round}.html`, refresh: false });
-    const file = { sha256: 'a'.repeat(64), key: `images/aa/${'a'.repeat(64)}.png`, mime: 'image/png', bytes: 2048, width: 32, height: 32 };
-    const r = await metered(svc, async () => {
+function storeRound(openStore, svc, round, opts) {
+  return imagePathRound(openStore, svc.url, round, opts, (run) =>
+    metered(svc, async () => {
       const t0 = process.hrtime.bigint();
-      let next = 0;
-      const lane = async () => {
-        for (let i = next++; i < ops; i = next++) {
-          const sourceUrl = `http://127.0.0.1/img/${round}/${i}.png`;
-          const claim = await store.claimImage(sourceUrl, { taskId: task.id, staleAfterMs: 60_000 });
-          if (claim.outcome !== 'claimed') throw new Error(`claim of a new URL gave ${claim.outcome}`);
-          await store.completeImage(claim.image.id, task.id, { status: 'stored', file });
-          await store.linkImage({ taskId: task.id, position: i, sourceUrl, imageId: claim.image.id, outcome: 'stored' });
-        }
-      };
-      await Promise.all(Array.from({ length: concurrency }, lane));
-      return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, images: ops };
-    });
-    const counts = await store.imageCounts(task.id);
-    if (counts.stored !== ops) throw new Error(`expected ${ops} stored links, counted ${JSON.stringify(counts)}`);
-    return r;
-  } finally {
-    await store.close();
-    const conn = await rootRequire('mongoose').createConnection(svc.url).asPromise();
-    await conn.useDb(dbName, { useCache: false }).dropDatabase();
-    await conn.close();
-  }
+      await run();
+      return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, images: opts.ops };
+    }),
+  );
 }
 
 async function clusterRound(svc, { distDir, site, concurrency, outDir, amqpUrl }) {
