@@ -12,7 +12,7 @@ import { spawnFixtureSite } from './fixture-site.mjs';
 import { medianOf, runPeerScript } from './jobs.mjs';
 import { sleep } from './lib/proc.mjs';
 import { rootRequire } from './lib/root-deps.mjs';
-import { measureService, startStandalone } from './runners/service.mjs';
+import { measureService, pollDelayMs, startStandalone } from './runners/service.mjs';
 
 const { request } = rootRequire('undici');
 const env = process.env;
@@ -45,6 +45,7 @@ async function serviceCrawl({ distDir, site, p, dir }) {
   try {
     return await measureService(svc, async () => {
       const t0 = performance.now();
+      const startedAtMs = Date.now();
       const batch = await getJson(`${svc.url}/batches`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -55,11 +56,11 @@ async function serviceCrawl({ distDir, site, p, dir }) {
       const deadline = Date.now() + 900_000;
       while (!b.finished_at && b.status === 'running') {
         if (Date.now() > deadline) throw new Error(`crawl batch ${batch.id} not finished after 900 s: ${JSON.stringify(b.counts)}`);
-        // Poll at ~1% of the elapsed time, 50–500 ms, as the jobs section does.
-        await sleep(Math.min(500, Math.max(50, (performance.now() - t0) / 100)));
+        // As the jobs section polls; the time is the batch's own (its last task's finish), not the poll's.
+        await sleep(pollDelayMs(performance.now() - t0));
         b = await getJson(`${svc.url}/batches/${batch.id}`);
       }
-      const seconds = (performance.now() - t0) / 1000;
+      const seconds = b.finished_at ? (Date.parse(b.finished_at) - startedAtMs) / 1000 : (performance.now() - t0) / 1000;
       return { seconds, pages: b.counts.succeeded, failed: b.counts.failed, status: b.status, tasks: b.task_count };
     });
   } finally {

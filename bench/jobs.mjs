@@ -38,7 +38,7 @@ export async function runStandalone({ distDir, site, concurrency, outDir, images
   const dir = freshDir(path.join(outDir, `${name}-${run}`));
   const svc = await startStandalone({ distDir, dataDir: path.join(dir, 'data'), logDir: dir, nodeArgs, env: { PER_HOST_CONCURRENCY: String(concurrency), ...env } });
   try {
-    return await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths, { kinds: images ? ['text', 'images'] : ['text'] }));
+    return await measureService(svc, (onFinished) => runApiJob(svc.url, site.base, site.plan.pagePaths, { kinds: images ? ['text', 'images'] : ['text'], onFinished }));
   } finally {
     await svc.stop();
   }
@@ -62,26 +62,22 @@ export async function runCluster({ distDir, site, concurrency, outDir, workers, 
     // The rest of what shares the cores: the fixture site and this harness (its HTTP client and polls).
     const site0 = cpuSeconds(site.pid);
     const harness0 = process.cpuUsage();
-    const pids = svc.procs.map((c) => c.pid);
-    const ours0 = sumCpu(pids);
-    // CPU is read when the last task is final: the harness's listing of every task afterwards is not the job's.
-    let infra1, harness, siteCpu, ours;
+    // CPU is read at the poll that sees every task final (measureService's too): the harness's listing of every
+    // task afterwards is not the job's.
+    let infra1, harness, siteCpu;
     const onFinished = () => {
       infra1 = services.infraCpu();
       harness = process.cpuUsage(harness0);
       siteCpu = cpuSeconds(site.pid) - site0;
-      ours = sumCpu(pids) - ours0;
     };
-    const r = await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths, { ...job, onFinished }));
+    const r = await measureService(svc, (markEnd) => runApiJob(svc.url, site.base, site.plan.pagePaths, { ...job, onFinished: () => (markEnd(), onFinished()) }));
     const others = { site: siteCpu, harness: (harness.user + harness.system) / 1e6 };
     const infraCpu = infra0 && { ferretdb: infra1.ferretdb - infra0.ferretdb, rabbitmq: infra1.rabbitmq - infra0.rabbitmq };
-    return { ...r, cpuSeconds: ours, otherCpu: others, infraCpu: infraCpu && { ...infraCpu, total: infraCpu.ferretdb + infraCpu.rabbitmq } };
+    return { ...r, otherCpu: others, infraCpu: infraCpu && { ...infraCpu, total: infraCpu.ferretdb + infraCpu.rabbitmq } };
   } finally {
     await svc.stop();
   }
 }
-
-const sumCpu = (pids) => pids.reduce((n, pid) => n + cpuSeconds(pid), 0);
 
 /** Runs `fn` `repeat` times; keeps the run with the median wall time, and the spread of rates. */
 export async function medianOf(repeat, fn) {

@@ -110,7 +110,7 @@ function clusterCommands(r) {
   const ferret = r.infraCpu ? ` FerretDB + PostgreSQL CPU: ${f1((r.infraCpu.ferretdb * 1000) / r.tasks)} ms per task, ${f2((r.infraCpu.ferretdb * 1000) / r.images)} ms per stored image.` : '';
   return [
     '',
-    `1 worker: **${f2(k.perTask)}** MongoDB commands per task (${r.tasks} tasks; the API's include the harness's polls, and its listing of every task once all are final, which the CPU figures leave out: one \`$group\` per images task).${ferret} The kinds of at least 0.05 per task (\`{fields}\`: the filter; \`×n\`: several statements in one command):`,
+    `1 worker, counted in a run of its own (the driver's command events cost the service's processes Node CPU the timed run above does not pay): **${f2(k.perTask)}** MongoDB commands per task (${r.tasks} tasks; the API's include the harness's polls, every 250 ms, and its listing of every task once all are final, which the CPU figures leave out: one \`$group\` per images task).${ferret} The kinds of at least 0.05 per task (\`{fields}\`: the filter; \`×n\`: several statements in one command):`,
     '',
     '| process | command | per task | ms each (round trip) |',
     '|---|---|---:|---:|',
@@ -229,7 +229,7 @@ ${R.warnings.length ? `\n${R.warnings.map((w) => `> ${w}`).join('\n>\n')}\n` : '
     .join(', ')}.
 - Fixture site (own process, 127.0.0.1): ${p.site.pages} pages of ~${Math.round(p.site.pageBytes / 1024)} KiB HTML × ${p.site.imagesPerPage} images (PNG, ${p.site.imageBytes} B), share ${p.site.share} of each page's images from a common pool → ${R.plan.uniqueImages} distinct images, ${R.plan.imageRefs} references; latency ${p.site.latencyMs} ms.
 - Concurrency ${p.concurrency} requests in flight to the site for every runner: the service's PER_HOST_CONCURRENCY (default 4; WORKER_CONCURRENCY 4, IMAGE_CONCURRENCY 8 as default), Crawlee min = maxConcurrency, Scrapy CONCURRENT_REQUESTS(_PER_DOMAIN), the raw loop's semaphore and undici connections. Repeats: ${p.repeat}, the run with the median wall time is shown (all wall times in brackets).
-- What is timed: from the first request of the job to the last file stored (the service: first \`POST\` to the poll that finds nothing queued or running). CPU seconds: utime + stime from /proc/<pid>/stat over that window, for the runner's process(es) only (not the fixture site, not the harness). Peak RSS: VmHWM from /proc/<pid>/status, summed over processes.
+- What is timed: from the first request of the job to the last file stored (the service: first \`POST\` to the latest \`finished_at\` of the job's tasks, which it sets once their files are stored, read once after the job; ms precision, the same machine's clock, so the poll interval does not count). CPU seconds: utime + stime from /proc/<pid>/stat, for the runner's process(es) only (not the fixture site, not the harness), from the first \`POST\` to the poll that finds nothing queued or running: that is up to one poll interval (250 ms) after the last finish, a tail in which the service only answers that poll and (in cluster mode) acks its last messages and deletes its spent revision tickets. Peak RSS: VmHWM from /proc/<pid>/status, summed over processes.
 
 ## Targets
 ${targets(R)}
@@ -276,7 +276,7 @@ ${hashesSection(R.hashes)}
 ${neardupSection(R.neardup)}
 
 ## Where the standalone service spends its CPU (\`node --cpu-prof\`, text + images job)
-${profileSection(R.profile, `the job ran ${f2(R.profile?.seconds)} s under the profiler; only samples from the first POST to the last poll are counted, so start-up is not`)}
+${profileSection(R.profile, `the job ran ${f2(R.profile?.seconds)} s under the profiler; only samples from the first POST to the poll that finds every task final are counted, so start-up is not`)}
 
 ## Where the API read spends its CPU (\`node --cpu-prof\`, \`GET /text_tasks/:id\` under autocannon)
 ${profileSection(R.apiProfile, `${f1(R.apiProfile?.rps)} req/s for ${R.apiProfile?.seconds} s under the profiler; only samples taken during that measured autocannon run are counted`)}

@@ -91,6 +91,14 @@ export interface TaskStore {
    * is returned unchanged (check `task.lease.owner`), and `reopenExhausted` restarts a task that gave up.
    */
   startTask(id: string, lease?: StartOptions): Promise<Task | null>;
+  /**
+   * startTask for each of a page's tasks (Job.siblings), in that order, as one batch where the store can
+   * (MongoDB: one ticket insert and one update command for them all, instead of one each). The ids from `lead`
+   * on are started only when decideStart lets one of the first `lead` start (a job that starts none of its
+   * page's tasks up to its own leaves the rest to whoever did); those left out are absent from the result.
+   * Each result is what startTask would return.
+   */
+  startTasks(ids: readonly string[], lease: StartOptions, lead: number): Promise<Map<string, Task | null>>;
   /** Extends the caller's lease on a running task; false when it no longer holds it (taken over, or final). */
   renewLease(id: string, lease: LeaseRequest): Promise<boolean>;
   /** running (held by `owner`) → queued with `error` as the last attempt's failure, for a retry; false if not held. */

@@ -27,9 +27,12 @@ export interface Job {
  * What a handler may tell its queue while it runs. `workDone`: the job's fetching and processing are over and
  * only its final store writes remain, so a queue that bounds jobs at work may start the next one meanwhile
  * (the message is still acknowledged only when the handler resolves). Queues that do not bound this way ignore it.
+ * `nearEnd`: the job's page is fetched, so its slot frees soon: a queue may look ahead at the jobs waiting for
+ * a slot (ConsumeOptions.coveredElsewhere) while this one finishes.
  */
 export interface JobProgress {
   workDone(): void;
+  nearEnd?(): void;
 }
 
 export type JobHandler = (job: Job, progress?: JobProgress) => Promise<void>;
@@ -41,6 +44,13 @@ export interface ConsumeOptions {
    * DeadLetterError), before the job is dead-lettered; the worker marks its task failed here.
    */
   onDeadLetter?(job: Job, error: unknown): Promise<void>;
+  /**
+   * True when the job would run nothing here: on its first delivery, every task it would start is final or
+   * held by another live worker, whose message covers it. A queue may ask this of a job still waiting for a
+   * slot and acknowledge it at once, rather than spend the slot's time finding out (docs/decisions.md,
+   * "Page-mates"). False when in doubt.
+   */
+  coveredElsewhere?(job: Job): Promise<boolean>;
 }
 
 /** How a queue retries a job whose handler threw: at most `maxAttempts` runs, waiting `backoff` between them. */

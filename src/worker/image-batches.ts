@@ -52,17 +52,26 @@ export class PageClaims {
 
 const MAX_BATCH = 256;
 /** The longest a settlement waits for the page's other images in work to join its batch. */
-export const SETTLE_LINGER_MS = 20;
+export const SETTLE_LINGER_MS = 80;
 
 /**
  * Settlements written in batches: each waits for the batch it joins; a store error fails that batch's items.
  * A batch is written once every image in work (between begin() and end()) waits in it, or SETTLE_LINGER_MS
  * after its first settlement: downloads of one page end close together, and each batch costs the store a
  * fixed handful of commands however many images it holds.
+ *
+ * A link with no claim to complete (a reused, joined or skipped image) is answered at once and written with
+ * the next batch of completions, or by flush() at the page's end: its answer never depends on the store, and
+ * a batch of its own cost the store a command per page (the reused images' links are ready at the claims,
+ * the downloads' completions come later). A failed write of such a link fails flush(), hence the task.
  */
 export class Settlements {
   private pending: Array<{ item: ImageSettlement; resolve: (r: SettledImage) => void; reject: (e: unknown) => void }> = [];
-  private draining = false;
+  /** Links alone, answered already, waiting for a batch. */
+  private links: ImageSettlement[] = [];
+  /** Why a batch carrying such links failed, for flush() to throw. */
+  private linkError?: { err: unknown };
+  private draining?: Promise<void>;
   private working = 0;
   private wake?: () => void;
 
@@ -80,14 +89,25 @@ export class Settlements {
   }
 
   settle(item: ImageSettlement): Promise<SettledImage> {
+    if (!item.completion) {
+      this.links.push(item);
+      return Promise.resolve({ image: null, linked: true });
+    }
     return new Promise((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
       this.wake?.();
-      if (!this.draining) {
-        this.draining = true;
-        void this.drain();
-      }
+      this.draining ??= this.drain();
     });
+  }
+
+  /** Writes what waits (after the batch in flight); rejects if a link answered early could not be written. */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.draining) await this.draining;
+      else if (this.links.length > 0) await this.write([]);
+      else break;
+    }
+    if (this.linkError) throw this.linkError.err;
   }
 
   /** Resolves once every image in work waits to be settled, or after lingerMs. */
@@ -110,14 +130,20 @@ export class Settlements {
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       await this.gathered();
-      const batch = this.pending.splice(0, MAX_BATCH);
-      try {
-        const results = await this.store.settleImages(batch.map((b) => b.item));
-        batch.forEach((b, i) => b.resolve(results[i]!));
-      } catch (err) {
-        for (const b of batch) b.reject(err);
-      }
+      await this.write(this.pending.splice(0, MAX_BATCH));
     }
-    this.draining = false;
+    this.draining = undefined;
+  }
+
+  /** One settleImages of `batch` and the links alone waiting (room permitting). */
+  private async write(batch: Settlements['pending']): Promise<void> {
+    const links = this.links.splice(0, MAX_BATCH - batch.length);
+    try {
+      const results = await this.store.settleImages([...batch.map((b) => b.item), ...links]);
+      batch.forEach((b, i) => b.resolve(results[i]!));
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      if (links.length > 0) this.linkError ??= { err };
+    }
   }
 }

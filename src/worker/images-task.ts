@@ -119,6 +119,10 @@ export async function runImagesTask(task: Task, deps: ImagesTaskDeps, log: Logge
   await Promise.all((await claims.untaken()).map((image) => deps.store.releaseImage(image.id, task.id).catch((err: unknown) => {
     log.warn({ err, imageId: image.id }, 'could not release an image claim');
   })));
+  // The links answered early (Settlements) are written before the task may finish, failed or not.
+  await settlements.flush().catch((err: unknown) => {
+    if (!failure.signal.aborted) failure.abort(err);
+  });
   if (failure.signal.aborted) throw failure.signal.reason;
   return { ...page.info, imagesDiscovered: page.images.length };
 }

@@ -10,7 +10,7 @@
  * retry; the last allowed attempt fails it with `attempts_exhausted` instead and dead-letters the job.
  */
 import type { Logger } from '../logger.js';
-import { ATTEMPTS_EXHAUSTED, attemptsExhaustedError } from '../models/task-lease-rules.js';
+import { ATTEMPTS_EXHAUSTED, attemptsExhaustedError, decideStart } from '../models/task-lease-rules.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { Task } from '../models/task.js';
 import { telemetry } from '../ops/telemetry.js';
@@ -50,6 +50,8 @@ export type TaskRunnerDeps = TextTaskDeps & ImagesTaskDeps & {
 
 export interface TaskRunner {
   handle: JobHandler;
+  /** JobQueue's coveredElsewhere: a fresh job whose tasks handle would all find final or held by another live worker. */
+  coveredElsewhere(job: Job): Promise<boolean>;
   /** The queue gave up on a job (JobQueue's onDeadLetter): its task fails with attempts_exhausted. */
   onDeadLetter(job: Job, error: unknown): Promise<void>;
 }
@@ -106,8 +108,12 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
    * it, a job that `waits` waits for its end or its lease's (a redelivery may be the holder's own message);
    * one that does not leaves the task to that worker, whose own message covers it.
    */
-  async function acquire(taskId: string, replayed: boolean, waits: boolean): Promise<Task | null> {
+  async function acquire(taskId: string, replayed: boolean, waits: boolean, together?: Promise<Map<string, Task | null>>): Promise<Task | null> {
     const lease = { ...deps.lease, reopenExhausted: replayed };
+    if (together) { // started with its page-mates (startTogether): what startTask answered, or left out
+      const task = (await together).get(taskId);
+      return task && task.lease?.owner === deps.lease.owner ? task : null;
+    }
     for (;;) {
       const task = await deps.store.startTask(taskId, lease);
       if (!task || task.lease?.owner === deps.lease.owner) return task;
@@ -134,17 +140,32 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   async function handle(job: Job, progress?: JobProgress): Promise<void> {
     // Every job of a page starts the page's tasks in one order (ids sorted): of two workers that take jobs of
     // one page at once, the one that wins the first start is also first at the others, so the page is fetched once.
-    const page = [...new Set([job.taskId, ...(job.siblings ?? [])])].sort();
+    const page = pageOrder(job);
     const ownAt = page.indexOf(job.taskId);
     const runs: Promise<void>[] = [];
     const worked: Promise<void>[] = [];
     let startedAny = false;
-    for (const [i, id] of page.entries()) {
+    // Said once, when the first of the page's runs has its page (its page-mates share that fetch).
+    let near = false;
+    const paged = () => {
+      if (!near) progress?.nearEnd?.();
+      near = true;
+    };
+    const together = startTogether(page, ownAt, job);
+    if (together) {
+      // Every run registered at once (runningHere), before the store answers: none is started here twice.
+      for (const [i, id] of page.entries()) {
+        const run = startRun(id, job, i !== ownAt, paged, together);
+        runs.push(run.done);
+        worked.push(run.worked);
+      }
+    }
+    for (const [i, id] of together ? [] : page.entries()) {
       // A fresh job that started none of the page's tasks up to its own skips the rest (no store calls): whoever
       // started those started the rest with them. A retry (or a redelivery) claims them anyway, for a page-mate
       // given back after a crash has no other message left.
       if (i > ownAt && !startedAny && job.firstDelivery === true && job.retried !== true) break;
-      const run = startRun(id, job, i !== ownAt);
+      const run = startRun(id, job, i !== ownAt, paged);
       runs.push(run.done);
       worked.push(run.worked);
       if (await run.started) startedAny = true;
@@ -157,13 +178,34 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     if (pick !== undefined) throw pick;
   }
 
+  /**
+   * A fresh job's page-mates started in one store call (TaskStore.startTasks: on MongoDB one ticket insert and
+   * one update for all), with the rule the one-by-one loop below follows: the tasks after the job's own are
+   * started only if one up to it is. Undefined when fewer than two are left to start here.
+   */
+  function startTogether(page: string[], ownAt: number, job: Job): Promise<Map<string, Task | null>> | undefined {
+    if (job.firstDelivery !== true || job.retried === true) return undefined;
+    const ids = page.filter((id) => !leftHere(id, job, true));
+    const lead = page.slice(0, ownAt + 1).filter((id) => ids.includes(id)).length;
+    if (ids.length < 2 || lead === 0) return undefined;
+    return deps.store.startTasks(ids, { ...deps.lease, reopenExhausted: job.replayed === true }, lead);
+  }
+
+  /** Does this call leave the task alone: a run here covers it (or a redelivery would wait for that), or it succeeded here? */
+  function leftHere(taskId: string, job: Job, covered: boolean): boolean {
+    // Succeeded here: a start would find it final (no store call). A replay may still reopen what gave up.
+    return (covered && runningHere.has(taskId)) || (succeededHere.has(taskId) && job.replayed !== true);
+  }
+
   /** runHere, with `started` resolving once it is known whether this call started the task, `worked` once only its final write is left. */
-  function startRun(taskId: string, job: Job, sibling: boolean): { started: Promise<boolean>; worked: Promise<void>; done: Promise<void> } {
+  function startRun(
+    taskId: string, job: Job, sibling: boolean, paged: () => void, together?: Promise<Map<string, Task | null>>,
+  ): { started: Promise<boolean>; worked: Promise<void>; done: Promise<void> } {
     let started!: (started: boolean) => void;
     let worked!: () => void;
     const startedP = new Promise<boolean>((resolve) => (started = resolve));
     const workedP = new Promise<void>((resolve) => (worked = resolve));
-    const done = runHere(taskId, job, sibling, { started, worked }).finally(() => {
+    const done = runHere(taskId, job, sibling, { started, worked, paged }, together).finally(() => {
       started(false);
       worked();
     });
@@ -175,13 +217,11 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
    * job's own task on a first delivery (the run's message covers it); a redelivery waits for that run first.
    * `hear` hears whether this call started the task, and when only its final write is left.
    */
-  async function runHere(taskId: string, job: Job, sibling: boolean, hear?: RunHooks): Promise<void> {
+  async function runHere(taskId: string, job: Job, sibling: boolean, hear?: RunHooks, together?: Promise<Map<string, Task | null>>): Promise<void> {
     const covered = sibling || job.firstDelivery === true;
-    if (covered && runningHere.has(taskId)) return;
-    // Succeeded here: a start would find it final (no store call). A replay may still reopen what gave up.
-    if (succeededHere.has(taskId) && job.replayed !== true) return;
+    if (leftHere(taskId, job, covered)) return;
     for (let other = runningHere.get(taskId); other; other = runningHere.get(taskId)) await other.catch(() => {});
-    const run = attempt(taskId, job, !covered, hear);
+    const run = attempt(taskId, job, !covered, hear, together);
     runningHere.set(taskId, run);
     try {
       await run;
@@ -190,8 +230,10 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     }
   }
 
-  async function attempt(taskId: string, job: Job, waits: boolean, hear?: RunHooks): Promise<void> {
-    const task = await acquire(taskId, job.replayed === true, waits);
+  async function attempt(taskId: string, job: Job, waits: boolean, hear?: RunHooks, together?: Promise<Map<string, Task | null>>): Promise<void> {
+    deps.log.debug({ step: 'acquire', taskId, of: job.taskId }, 'timeline');
+    const task = await acquire(taskId, job.replayed === true, waits, together);
+    deps.log.debug({ step: task ? 'acquired' : 'notacquired', taskId, of: job.taskId }, 'timeline');
     hear?.started(task !== null);
     if (!task) return; // unknown, already final (a finished job's redelivery), or another live worker's
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
@@ -210,7 +252,12 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     let crash: unknown;
     try {
       let fetched: FetchedPage | undefined;
-      const page = await runKind(task, deps, log, signal, (p) => (fetched = p));
+      const page = await runKind(task, deps, log, signal, (p) => {
+        fetched = p;
+        log.debug({ step: 'paged' }, 'timeline');
+        hear?.paged();
+      });
+      log.debug({ step: 'ran' }, 'timeline');
       // Before the task is final: a crawl whose last page is still expanding is not drained.
       if (fetched && task.batchId && !signal.aborted) await deps.crawl?.afterPage(task, fetched, signal);
       result = signal.aborted
@@ -246,6 +293,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
       await deps.store.releaseTask(task.id, deps.lease.owner, error);
       throw crash;
     }
+    log.debug({ step: 'finishing' }, 'timeline');
     const final = await deps.store.finishTask(task.id, result as NonNullable<typeof result>, deps.lease.owner);
     if (final?.status === 'succeeded') rememberSucceeded(final.id);
     telemetry.taskFinished({
@@ -272,13 +320,36 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     deps.log.error({ taskId: task.id, error: exhausted }, `task gave up: the queue dead-lettered it (${ATTEMPTS_EXHAUSTED})`);
   }
 
-  return { handle, onDeadLetter };
+  /**
+   * What handle would find for a fresh job, read without starting anything: it tries the page's tasks in order
+   * up to the job's own and gives up when each is refused (known here, or decideStart says final or leased).
+   * Read before the job's slot frees, this saves the slot that round trip for a page another worker took.
+   */
+  async function coveredElsewhere(job: Job): Promise<boolean> {
+    if (job.firstDelivery !== true || job.retried === true || job.replayed === true) return false;
+    const page = pageOrder(job);
+    for (const id of page.slice(0, page.indexOf(job.taskId) + 1)) {
+      if (runningHere.has(id) || succeededHere.has(id)) continue;
+      const task = await deps.store.getTask(id);
+      if (task && typeof decideStart(task, Date.now(), deps.lease) !== 'string') return false;
+    }
+    return true;
+  }
+
+  return { handle, onDeadLetter, coveredElsewhere };
+}
+
+/** A job's task and its page-mates in the one order every job of the page starts them (ids sorted). */
+function pageOrder(job: Job): string[] {
+  return [...new Set([job.taskId, ...(job.siblings ?? [])])].sort();
 }
 
 /** What a run tells the job that started it: whether it started the task, and when only its final write is left. */
 interface RunHooks {
   started(started: boolean): void;
   worked(): void;
+  /** Its page is fetched (JobProgress.nearEnd). */
+  paged(): void;
 }
 
 /** A webhook event that cannot be recorded is logged, never a reason to fail or redo the task. */

@@ -5,6 +5,9 @@ import type { CrawlSpec } from '../../src/models/crawl.js';
 import { newIdWithTime } from '../../src/models/ids.js';
 import { pageDocId, urlDocId } from '../../src/models/mongo/frontier-model.js';
 import { openMongoTaskStore } from '../../src/models/mongo/mongo-task-store.js';
+import { bindModels } from '../../src/models/mongo/models.js';
+import { Revisions } from '../../src/models/mongo/revision.js';
+import type { TaskDoc } from '../../src/models/mongo/task-model.js';
 import { imageIdFor } from '../../src/models/task-rules.js';
 import type { TaskStore } from '../../src/models/task-store.js';
 import { SharedTokenBuckets } from '../../src/ops/token-bucket.js';
@@ -132,7 +135,7 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
       expect(claims.map((c) => c.outcome)).toEqual(['claimed', 'claimed', 'claimed']);
       const moved = claims[1]!.image.id;
       await b.releaseImage(moved, task.id); // as if its owner gave it back from elsewhere
-      await new Promise((r) => setTimeout(r, 600)); // B's spent ticket is deleted by now (SPENT_FLUSH_MS): A's write itself must notice
+      await new Promise((r) => setTimeout(r, 1300)); // B's spent ticket is deleted by now (SPENT_FLUSH_MS): A's write itself must notice
       const settled = await a.settleImages(claims.map((c, position) => ({
         link: { taskId: task.id, position, sourceUrl: urls[position]!, imageId: c.image.id, outcome: 'stored' as const },
         completion: { status: 'stored' as const, file },
@@ -145,6 +148,22 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
       expect((await b.getImage(claims[2]!.image.id))?.status).toBe('stored');
     });
 
+    it('records the receipts of a batch it created from the tasks as inserted, and as a no-op for one another connection started', async () => {
+      const [a, b] = pair();
+      const { jobs } = await a.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: ['https://example.test/r1', 'https://example.test/r2'] });
+      const [first, ...rest] = jobs.map((j) => j.taskId);
+      await b.startTask(first!, { owner: 'w-b', ms: 60_000 });
+      await a.markDispatched(jobs.map((j) => j.taskId));
+      expect(await b.getTask(first!)).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w-b' } });
+      for (const id of rest) {
+        const task = await b.getTask(id);
+        expect(task).toMatchObject({ status: 'queued', attempts: 0, batchId: expect.any(String) });
+        expect(task?.dispatchPendingSince).toBeUndefined();
+      }
+      // The receipt was the guess's write: the next update starts from it and still applies.
+      expect(await b.startTask(rest[0]!, { owner: 'w-b', ms: 60_000 })).toMatchObject({ status: 'running', attempts: 1 });
+    });
+
     it('records a dispatch receipt as a no-op when another connection started the task after this one created it', async () => {
       const [a, b] = pair();
       const task = await a.createTask({ kind: 'text', url: 'https://example.test/receipt', refresh: false });
@@ -155,6 +174,33 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
       expect(now).toMatchObject({ status: 'running', lease: { owner: 'w-b' } });
       expect(await a.finishTask(task.id, { status: 'succeeded' }, 'w-b')).toMatchObject({ status: 'succeeded' });
     });
+  });
+
+  // startTasks decides on the page's documents as it read them (Revisions.updateMany's `known`): one that another
+  // process moved on after that read is not written from the stale copy, but read and decided again.
+  it('decides a batch update again on the document as it stands when the copy it was given went stale', async () => {
+    const dbName = freshDbName();
+    const store = await openFresh(dbName);
+    const conn = await mongoose.createConnection(url, { dbName }).asPromise();
+    try {
+      const models = bindModels(conn);
+      const revisions = new Revisions(models.tickets);
+      const task = await store.createTask({ kind: 'text', url: 'https://example.test/stale', refresh: false });
+      const stale = await models.tasks.collection.findOne({ _id: task.id } as never) as unknown as TaskDoc;
+      await store.startTask(task.id, { owner: 'w-other', ms: 60_000 }); // rev 0 → 1 behind the copy's back
+      const seen: Array<[number, string]> = [];
+      const res = await revisions.updateMany('tasks', models.tasks, [task.id], (d) => {
+        seen.push([d.rev, d.status]);
+        return { set: { attempts: d.attempts + 10 } };
+      }, new Map([[task.id, stale]]));
+      expect(seen).toEqual([[0, 'queued'], [1, 'running']]);
+      expect(res.get(task.id)).toMatchObject({ changed: true, doc: { rev: 2, attempts: 11 } });
+      expect(await store.getTask(task.id)).toMatchObject({ status: 'running', attempts: 11, lease: { owner: 'w-other' } });
+      await revisions.flush();
+    } finally {
+      await conn.close();
+      await dispose(store);
+    }
   });
 
   describe('a crawl frontier left half-done by a process that died inside add', () => {

@@ -53,6 +53,15 @@ export class MongoBatchStore implements BatchStore {
     private readonly toTasks: (docs: TaskDoc[]) => Promise<Task[]>,
   ) {}
 
+  /**
+   * Each task as inserted is this process's guess of its next update (Revisions.inserted): the dispatch receipts
+   * of a batch's tasks, written by the API that created it, then need no read of tasks no worker started yet.
+   */
+  private async insertTasks(chunk: TaskDoc[]): Promise<void> {
+    await this.m.tasks.insertMany(chunk, { ordered: false, lean: true });
+    for (const task of chunk) this.revisions.inserted('tasks', task);
+  }
+
   async createBatch(input: NewBatch): Promise<{ batch: BatchWithProgress; jobs: BatchJob[] }> {
     const { id, ms } = newIdWithTime();
     const doc: BatchDoc = {
@@ -81,12 +90,12 @@ export class MongoBatchStore implements BatchStore {
           chunk.push({ _id: task.id, kind, url, status: 'queued', refresh: input.refresh, attempts: 0, createdAt: at, updatedAt: at, rev: 0, batchId: id, batchSeq: seq++, ...optionsOfKind(kind, input), ...(doc.owner !== undefined ? { owner: doc.owner } : {}), dispatchPendingSince: pending });
           jobs.push({ taskId: task.id, kind });
           if (chunk.length >= INSERT_CHUNK) {
-            await this.m.tasks.insertMany(chunk, { ordered: false, lean: true });
+            await this.insertTasks(chunk);
             chunk = [];
           }
         }
       }
-      if (chunk.length) await this.m.tasks.insertMany(chunk, { ordered: false, lean: true });
+      if (chunk.length) await this.insertTasks(chunk);
       await this.m.batches.create(doc);
     } catch (err) {
       await this.m.tasks.deleteMany({ batchId: id }).exec().catch(() => undefined);

@@ -37,7 +37,7 @@ import { MongoApiKeyStore, MongoRateCellStore, MongoUsageStore } from './mongo-o
 import { MongoFeedStore } from './mongo-feed-store.js';
 import { MongoFrontierStore } from './mongo-frontier-store.js';
 import { LinkTallies } from './link-tallies.js';
-import { BULK_STATEMENTS, isDuplicateKey, Revisions, writeErrorsOf } from './revision.js';
+import { BULK_STATEMENTS, isDuplicateKey, Revisions, writeErrorsOf, type Change } from './revision.js';
 import { taskImageId, type TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
 
@@ -86,6 +86,24 @@ async function upsert(run: () => Promise<unknown>): Promise<void> {
     if (!isDuplicateKey(err)) throw err;
     await run();
   }
+}
+
+/** decideStart as a revision decision, remembering by task what the last decision on it saw (it may run several times). */
+class StartDecisions {
+  readonly refusals = new Map<string, StartRefusal>();
+  /** Tasks whose last decision was on a document that could have no links yet. */
+  readonly firstRuns = new Set<string>();
+
+  constructor(private readonly lease?: StartOptions) {}
+
+  readonly decide = (t: TaskDoc): Change | null => {
+    const decision = decideStart(toTask(t), Date.now(), this.lease);
+    if (typeof decision === 'string') this.refusals.set(t._id, decision);
+    else this.refusals.delete(t._id);
+    if (mayHaveLinks(t)) this.firstRuns.delete(t._id);
+    else this.firstRuns.add(t._id);
+    return typeof decision === 'string' ? null : taskChange(decision);
+  };
 }
 
 export class MongoTaskStore implements TaskStore {
@@ -172,17 +190,36 @@ export class MongoTaskStore implements TaskStore {
   }
 
   async startTask(id: string, lease?: StartOptions): Promise<Task | null> {
-    let refusal: StartRefusal | undefined;
-    let firstRun = false;
-    const res = await this.revisions.update('tasks', this.m.tasks, id, (t) => {
-      const decision = decideStart(toTask(t), Date.now(), lease);
-      refusal = typeof decision === 'string' ? decision : undefined;
-      firstRun = !mayHaveLinks(t);
-      return typeof decision === 'string' ? null : taskChange(decision);
-    });
-    if (!res || refusal === 'final') return null;
+    const decisions = new StartDecisions(lease);
+    const res = await this.revisions.update('tasks', this.m.tasks, id, decisions.decide);
+    return this.started(id, res, decisions);
+  }
+
+  /**
+   * The page's tasks read together (a find each, sent at once), then started in one Revisions.updateMany: one
+   * ticket insert and one update command for them all, where startTask costs both per task.
+   */
+  async startTasks(ids: readonly string[], lease: StartOptions, lead: number): Promise<Map<string, Task | null>> {
+    const unique = [...new Set(ids)];
+    const read = new Map((await this.revisions.readMany(this.m.tasks, unique)).map((d) => [d._id, d]));
+    const nowMs = Date.now();
+    const startable = (id: string) => {
+      const doc = read.get(id);
+      return doc !== undefined && typeof decideStart(toTask(doc), nowMs, lease) !== 'string';
+    };
+    const chosen = unique.slice(0, lead).some(startable) ? unique : unique.slice(0, lead);
+    const decisions = new StartDecisions(lease);
+    const res = await this.revisions.updateMany('tasks', this.m.tasks, chosen, decisions.decide, read);
+    const out = new Map<string, Task | null>();
+    for (const id of chosen) out.set(id, await this.started(id, res.get(id) ?? null, decisions));
+    return out;
+  }
+
+  /** startTask's answer from the start's write (null: no such task). */
+  private async started(id: string, res: { doc: TaskDoc; changed: boolean } | null, decisions: StartDecisions): Promise<Task | null> {
+    if (!res || decisions.refusals.get(id) === 'final') return null;
     // A task starting its first run has no links to count (mayHaveLinks); what this run links is tallied.
-    if (res.changed && firstRun && res.doc.kind === 'images') {
+    if (res.changed && decisions.firstRuns.has(id) && res.doc.kind === 'images') {
       this.tallies.begin(id, res.doc.attempts);
       return toTask(res.doc, emptyCounts());
     }

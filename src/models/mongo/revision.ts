@@ -172,7 +172,7 @@ class SpentTickets {
  * Longer means fewer delete commands; the scan each one costs grows with the tickets awaiting it, so the
  * scanning per second stays the same.
  */
-const SPENT_FLUSH_MS = 250;
+const SPENT_FLUSH_MS = 1000;
 /** Ticket ids in one delete's `$in` at most. */
 const SPENT_PER_DELETE = 1000;
 
@@ -272,6 +272,8 @@ export class Revisions {
     model: Model<D>,
     ids: readonly string[],
     decide: (doc: D) => Change | null,
+    /** Documents as just read by the caller: decided on as this call's own reads would be (see update's `fresh`). */
+    known?: ReadonlyMap<string, D>,
   ): Promise<Map<string, { doc: D; changed: boolean }>> {
     const results = new Map<string, { doc: D; changed: boolean }>();
     const unique = [...new Set(ids)];
@@ -280,12 +282,13 @@ export class Revisions {
     // Documents this process wrote last need no read when the decision on them is a change (see Recent).
     const unread: string[] = [];
     for (const id of unique) {
+      if (known?.has(id)) continue;
       const hint = this.recent.get<D>(scope, id);
       const change = hint && decide(hint);
       if (change) want(hint, change);
       else unread.push(id);
     }
-    const docs = new Map<string, D>();
+    const docs = new Map<string, D>(known);
     for (const doc of unread.length ? await this.readMany(model, unread) : []) docs.set(doc._id, doc);
     for (const id of unique) {
       const doc = wanted.has(id) ? undefined : docs.get(id);

@@ -58,7 +58,12 @@ describe('the batched store calls of a page\'s images', () => {
   it('waits for every image in work to join a batch, and no longer than the linger when one does not', async () => {
     const { task, claimed, batchSizes } = await claimedPage();
     const settlements = new Settlements(store, 60_000);
-    const settle = (i: number) => settlements.settle({ link: { taskId: task.id, position: i, sourceUrl: urls[i]!, imageId: claimed[i]!.image.id, outcome: 'failed' } });
+    const error = { code: 'http_error', message: '404' };
+    const failedItem = (i: number) => ({
+      link: { taskId: task.id, position: i, sourceUrl: urls[i]!, imageId: claimed[i]!.image.id, outcome: 'failed' as const, error },
+      completion: { status: 'failed' as const, error },
+    });
+    const settle = (i: number) => settlements.settle(failedItem(i));
     for (let i = 0; i < 3; i++) settlements.begin();
     const first = [settle(0), settle(1)];
     await new Promise((resolve) => setTimeout(resolve, 30));
@@ -78,8 +83,38 @@ describe('the batched store calls of a page\'s images', () => {
     const short = new Settlements(store, 20);
     short.begin();
     short.begin();
-    await short.settle({ link: { taskId: task.id, position: 4, sourceUrl: urls[4]!, imageId: claimed[4]!.image.id, outcome: 'failed' } });
+    await short.settle(failedItem(4));
     expect(batchSizes).toEqual([3, 1, 1]);
     expect(await store.imageCounts(task.id)).toMatchObject({ found: 5, failed: 5 });
+  });
+
+  it('answers a link with no claim to complete at once, and writes it with the next batch or at flush', async () => {
+    const { task, claimed, batchSizes } = await claimedPage();
+    const settlements = new Settlements(store);
+    const linkOnly = (i: number) => ({ link: { taskId: task.id, position: i, sourceUrl: urls[i]!, imageId: claimed[i]!.image.id, outcome: 'reused' as const } });
+    expect(await settlements.settle(linkOnly(0))).toEqual({ image: null, linked: true });
+    expect(await settlements.settle(linkOnly(1))).toEqual({ image: null, linked: true });
+    expect(batchSizes).toEqual([]);
+    const file = { sha256: '2'.padStart(64, '0'), key: 'images/00/2.png', mime: 'image/png', bytes: 1 };
+    const stored = await settlements.settle({
+      link: { taskId: task.id, position: 2, sourceUrl: urls[2]!, imageId: claimed[2]!.image.id, outcome: 'stored' },
+      completion: { status: 'stored', file },
+    });
+    expect(stored.linked).toBe(true);
+    expect(batchSizes).toEqual([3]); // the completion carried the two links answered before it
+    await settlements.settle(linkOnly(3));
+    await settlements.flush();
+    expect(batchSizes).toEqual([3, 1]);
+    expect(await store.imageCounts(task.id)).toMatchObject({ found: 4, reused: 3, stored: 1 });
+    await settlements.flush(); // nothing left: no call
+    expect(batchSizes).toEqual([3, 1]);
+  });
+
+  it('fails flush when a link it answered early could not be written', async () => {
+    const { task, claimed } = await claimedPage();
+    const settlements = new Settlements(store);
+    store.settleImages = () => Promise.reject(new Error('store down'));
+    await settlements.settle({ link: { taskId: task.id, position: 0, sourceUrl: urls[0]!, imageId: claimed[0]!.image.id, outcome: 'reused' } });
+    await expect(settlements.flush()).rejects.toThrow('store down');
   });
 });

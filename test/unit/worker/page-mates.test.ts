@@ -89,6 +89,44 @@ describe('page-mates in the task runner', () => {
     expect(site.hits('/a.png') + site.hits('/b.png') - before.images).toBe(2);
   });
 
+  it('starts a fresh job\'s page-mates in one store call, and a redelivery\'s one by one', async () => {
+    const [text, images] = await pageBatch();
+    const together = jest.spyOn(store, 'startTasks');
+    const one = jest.spyOn(store, 'startTask');
+    try {
+      await runner.handle({ ...images!, firstDelivery: true });
+      expect(together).toHaveBeenCalledTimes(1);
+      expect(together.mock.calls[0]!.slice(0, 1)).toEqual([[text!.taskId, images!.taskId].sort()]);
+      expect(one).not.toHaveBeenCalled();
+      expect(await store.getTask(text!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+      expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+      // A redelivery (not fresh) goes one by one, as before: both are final, so nothing runs.
+      together.mockClear();
+      await runner.handle({ ...images!, replayed: false });
+      expect(together).not.toHaveBeenCalled();
+    } finally {
+      together.mockRestore();
+      one.mockRestore();
+    }
+  });
+
+  it('finishes the page-mate that succeeded and gives back the one that crashed, started together', async () => {
+    const [text, images] = await pageBatch();
+    const claimImages = store.claimImages.bind(store);
+    store.claimImages = () => Promise.reject(new Error('disk went away'));
+    try {
+      await expect(runner.handle({ ...text!, firstDelivery: true })).rejects.toThrow('disk went away');
+    } finally {
+      store.claimImages = claimImages;
+    }
+    expect(await store.getTask(text!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'queued', attempts: 1, error: { code: 'internal_error' } });
+    // The job's retry runs the one given back; the finished one is left as it is.
+    await runner.handle({ ...text!, firstDelivery: true, retried: true });
+    expect(await store.getTask(images!.taskId)).toMatchObject({ status: 'succeeded', attempts: 2, counts: { found: 2 } });
+    expect(await store.getTask(text!.taskId)).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
   it('acknowledges the page-mate\'s message of a page it ran without asking the store, unless it is a replay', async () => {
     const [text, images] = await pageBatch();
     await runner.handle({ ...text!, firstDelivery: true });
@@ -117,6 +155,48 @@ describe('page-mates in the task runner', () => {
     order.length = 0;
     await runner.handle({ ...images!, firstDelivery: true }, progress).then(() => order.push('ended'));
     expect(order).toEqual(['work done', 'ended']);
+  });
+
+  it('tells the queue its end is near once the page is fetched, before its work is done', async () => {
+    const [text] = await pageBatch();
+    const order: string[] = [];
+    const progress = { workDone: () => void order.push('work done'), nearEnd: () => void order.push('near end') };
+    await runner.handle({ ...text!, firstDelivery: true }, progress);
+    // Once for the page (its two tasks share one fetch).
+    expect(order).toEqual(['near end', 'work done']);
+  });
+
+  it('says a fresh job is covered elsewhere exactly when handle would start nothing for it, reading without starting', async () => {
+    const starts = jest.spyOn(store, 'startTask');
+    try {
+      const [text, images] = await pageBatch();
+      // All queued: the job has work.
+      expect(await runner.coveredElsewhere({ ...text!, firstDelivery: true })).toBe(false);
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true })).toBe(false);
+      // The page taken by another live worker (it started the first task, then the rest).
+      await store.startTask(text!.taskId, { owner: 'other-worker', ms: 60_000 });
+      expect(await runner.coveredElsewhere({ ...text!, firstDelivery: true })).toBe(true);
+      // The images job would start its own task, still queued (the holder may run its text task alone).
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true })).toBe(false);
+      await store.startTask(images!.taskId, { owner: 'other-worker', ms: 60_000 });
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true })).toBe(true);
+      // A redelivery, a retry or a replay may be the only message left for its task: never covered.
+      expect(await runner.coveredElsewhere({ ...images! })).toBe(false);
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true, retried: true })).toBe(false);
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true, replayed: true })).toBe(false);
+      // A lease that ran out is no cover: a worker that died holds nothing.
+      await store.startTask(images!.taskId, { owner: 'other-worker', ms: 1 });
+      await new Promise((r) => setTimeout(r, 10));
+      expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true })).toBe(false);
+      expect(starts).toHaveBeenCalledTimes(3); // this test's own starts only
+    } finally {
+      starts.mockRestore();
+    }
+    // A page run here: both its jobs are covered (final), as handle would find.
+    const [text, images] = await pageBatch();
+    await runner.handle({ ...text!, firstDelivery: true });
+    expect(await runner.coveredElsewhere({ ...images!, firstDelivery: true })).toBe(true);
+    expect(await runner.coveredElsewhere({ ...text!, firstDelivery: true })).toBe(true);
   });
 
   it('runs again a task it saw fail when a batch retry reopens it and sends it afresh', async () => {
