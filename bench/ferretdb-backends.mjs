@@ -32,15 +32,17 @@ function startFerretdb(outDir, backend) {
   return { backend, url, pid, dir: env.SERVICES_DIR, stop: () => run('stop') };
 }
 
-async function storeRound(openStore, svc, round, { ops, concurrency }) {
+/**
+ * One round of the image path a worker takes per image, on a fresh database of `url` (dropped after):
+ * `ops` images, claimImage + completeImage + linkImage through the service's MongoTaskStore, `concurrency`
+ * at a time. `meter(run)` wraps the images alone (not the task's creation or the check after) and returns the round's figures.
+ */
+export async function imagePathRound(openStore, url, round, { ops, concurrency }, meter) {
   const dbName = `bench_ferretdb_${process.pid}_${round}`;
-  const store = await openStore(svc.url, { dbName });
+  const store = await openStore(url, { dbName });
   try {
     const task = await store.createTask({ kind: 'images', url: `http://127.0.0.1/p/${round}.html`, refresh: false });
     const file = { sha256: 'a'.repeat(64), key: `images/aa/${'a'.repeat(64)}.png`, mime: 'image/png', bytes: 2048, width: 32, height: 32 };
-    const cpu = () => cpuSeconds(svc.pid) + postgresCpuSeconds(svc.dir);
-    const cpu0 = cpu();
-    const t0 = process.hrtime.bigint();
     let next = 0;
     const lane = async () => {
       for (let i = next++; i < ops; i = next++) {
@@ -51,17 +53,27 @@ async function storeRound(openStore, svc, round, { ops, concurrency }) {
         await store.linkImage({ taskId: task.id, position: i, sourceUrl, imageId: claim.image.id, outcome: 'stored' });
       }
     };
-    await Promise.all(Array.from({ length: concurrency }, lane));
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const result = await meter(() => Promise.all(Array.from({ length: concurrency }, lane)));
     const counts = await store.imageCounts(task.id);
     if (counts.stored !== ops) throw new Error(`expected ${ops} stored links, counted ${JSON.stringify(counts)}`);
-    return { opsPerSec: ops / seconds, cpuPerOpMs: ((cpu() - cpu0) * 1000) / ops };
+    return result;
   } finally {
     await store.close();
-    const conn = await rootRequire('mongoose').createConnection(svc.url).asPromise();
+    const conn = await rootRequire('mongoose').createConnection(url).asPromise();
     await conn.useDb(dbName, { useCache: false }).dropDatabase();
     await conn.close();
   }
+}
+
+function storeRound(openStore, svc, round, opts) {
+  return imagePathRound(openStore, svc.url, round, opts, async (run) => {
+    const cpu = () => cpuSeconds(svc.pid) + postgresCpuSeconds(svc.dir);
+    const cpu0 = cpu();
+    const t0 = process.hrtime.bigint();
+    await run();
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return { opsPerSec: opts.ops / seconds, cpuPerOpMs: ((cpu() - cpu0) * 1000) / opts.ops };
+  });
 }
 
 function suiteRound(svc) {
@@ -114,7 +126,7 @@ export function ferretdbSection(F) {
     '| backend | store images/s (rounds) | CPU ms per image | Mongo contract suite s (runs) |',
     '|---|---:|---:|---:|',
   ];
-  for (const [name, r] of [['PostgreSQL 15 (Debian), fsync off', pg], ['SQLite (FerretDB built-in)', sq]]) {
+  for (const [name, r] of [['PostgreSQL 15 (Debian), fsync off, with services.sh\'s stand-in tuning (Unix socket, GOGC, GOMAXPROCS)', pg], ['SQLite (FerretDB built-in; Go defaults)', sq]]) {
     const failed = r.suiteRuns?.find((x) => !x.passed);
     const suite = r.suiteRuns ? `${f2(r.suiteSeconds)} (${r.suiteRuns.map((x) => `${x.seconds}${x.passed ? '' : ' ✗'}`).join(', ')})${failed ? ` ✗ ${failed.summary}` : ''}` : 'not run';
     lines.push(`| ${name} | **${f2(r.opsPerSec)}** (${r.rounds.join(', ')}) | ${f2(r.cpuPerOpMs)} | ${suite} |`);

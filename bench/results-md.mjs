@@ -7,6 +7,7 @@ import { opsMarkdown } from './ops.mjs';
 import { hashesSection } from './hashes.mjs';
 import { neardupSection } from './neardup.mjs';
 import { ferretdbSection } from './ferretdb-backends.mjs';
+import { ferretdbTuningSection } from './ferretdb-tuning.mjs';
 import { scaleoutSection } from './scaleout.mjs';
 const MB = (b) => (b / 2 ** 20).toFixed(0);
 const f1 = (x) => (x == null || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
@@ -266,6 +267,9 @@ ${storeOpsSection(R.storeOps)}
 
 ## MongoDB stand-in: FerretDB v1 on PostgreSQL vs on SQLite (\`BENCH_ONLY=ferretdb\`)
 ${ferretdbSection(R.ferretdb)}
+
+## MongoDB stand-in: its settings, tuned vs untuned (\`BENCH_ONLY=ferretdbtuning\`, issue 9)
+${ferretdbTuningSection(R.ferretdbTuning)}
 
 ## API read throughput
 ${apiSection(R.api)}

@@ -24,6 +24,7 @@ import { extractHeldOutBench } from './extract-heldout.mjs';
 import { hashesRun } from './hashes.mjs';
 import { neardupRun } from './neardup.mjs';
 import { ferretdbBackendsRun } from './ferretdb-backends.mjs';
+import { ferretdbTuningRun } from './ferretdb-tuning.mjs';
 import { scaleoutRun } from './scaleout.mjs';
 import { clusterCpuRound } from './cluster-cpu.mjs';
 import { storeOpsRun } from './store-ops.mjs';
@@ -63,6 +64,7 @@ const params = {
     submit: env.BENCH_SCALEOUT_SUBMIT || 'batch',
   },
   storeOps: { pages: num('BENCH_STORE_OPS_PAGES', 40), imagesPerPage: num('BENCH_IMAGES_PER_PAGE', 10), concurrency: num('BENCH_STORE_OPS_CONCURRENCY', 8) },
+  ferretdbTuning: { rounds: num('BENCH_FERRETDB_TUNING_ROUNDS', 4), ops: num('BENCH_FERRETDB_OPS', 200), concurrency: num('BENCH_FERRETDB_CONCURRENCY', 4) },
   ferretdb: { rounds: num('BENCH_FERRETDB_ROUNDS', 4), ops: num('BENCH_FERRETDB_OPS', 200), concurrency: num('BENCH_FERRETDB_CONCURRENCY', 4), suite: env.BENCH_FERRETDB_SUITE === '1' },
 };
 const only = env.BENCH_ONLY ? new Set(env.BENCH_ONLY.split(',')) : undefined; // e.g. BENCH_ONLY=jobs,api
@@ -312,6 +314,17 @@ try {
     });
   }
   if (want('ferretdb')) R.ferretdb = await section('ferretdb backends', () => ferretdbBackendsRun({ distDir: build.distDir, outDir, ...params.ferretdb }));
+  if (want('ferretdbtuning')) {
+    // The stand-in's settings against the untuned ones, on the store path and on the cluster job (its site).
+    R.ferretdbTuning = await section('ferretdb tuning (tuned vs untuned stand-in)', async () => {
+      const clusterSite = await spawnFixtureSite({ ...params.site, pages: params.clusterPages });
+      try {
+        return await ferretdbTuningRun({ distDir: build.distDir, outDir, site: clusterSite, ...params.ferretdbTuning });
+      } finally {
+        clusterSite.stop();
+      }
+    });
+  }
   if (want('hashes')) R.hashes = await section('hashes', () => hashesRun({ distDir: build.distDir }));
   if (want('neardup')) R.neardup = await section('neardup', () => neardupRun({ distDir: build.distDir }));
   if (want('scale')) R.scale = await section(`scale (BENCH_SCALE=${params.scale})`, () => scaleRun({ distDir: build.distDir, outDir, scale: params.scale }));

@@ -21,9 +21,21 @@
 #                    cluster of Debian's PostgreSQL (initdb into $SERVICES_DIR/postgres, fsync off, its
 #                    own loopback port; run as the `postgres` user when this script runs as root, since
 #                    PostgreSQL refuses root). It is the faster backend (bench/ferretdb-backends.mjs,
-#                    RESULTS.md) and the bench's cluster section uses it, but the tests stay on SQLite:
-#                    PostgreSQL's jsonb cannot hold a U+0000 in a string, which MongoDB (and the Mongo
-#                    contract suite's page text) can. Switching needs a stop first; data of both is kept.
+#                    RESULTS.md); test.sh and the bench's cluster section use it. Switching needs a stop
+#                    first; data of both is kept.
+#   The PostgreSQL stand-in is tuned for CPU per command (issue 9; bench/ferretdb-tuning.mjs measures it
+#   against the untuned settings, interleaved): these only change cost, not what a command does.
+#   FERRETDB_PG_VIA  unix (default): FerretDB reaches PostgreSQL over its Unix socket in $PG_DIR/data;
+#                    tcp: over loopback TCP, as before.
+#   FERRETDB_GOGC    Go's GOGC for FerretDB (default 400: a few times more heap, a quarter of the GC cycles;
+#                    its heap is tens of MB).
+#   FERRETDB_GOMAXPROCS  Go's GOMAXPROCS for FerretDB (default 1 up to 3 CPUs, else half of them): its idle
+#                    Ps spin for work after each reply, which on 2 cores shared with Node and PostgreSQL
+#                    backends costs more than the parallelism gains.
+#   PG_SETTINGS      extra `-c name=value` options for PostgreSQL (e.g. to try one).
+#   FERRETDB_DEBUG_ADDR  FerretDB's debug HTTP address (/debug/pprof, /debug/metrics); default off (-).
+#   The env file also has MONGO_URL_UNIX: the same FerretDB over its Unix socket ($FDB_DIR/ferretdb.sock),
+#   a same-host option for clients (the bench measures it; MONGO_URL stays TCP).
 #   PG_PORT          fixed PostgreSQL port (default: a free one)
 set -euo pipefail
 
@@ -46,6 +58,10 @@ S3_SECRET_KEY=scrapeds-test-secret
 # root; the scripts in /usr/lib/rabbitmq/bin run as the caller.
 RABBIT_BIN=/usr/lib/rabbitmq/bin
 FERRETDB_BACKEND=${FERRETDB_BACKEND:-sqlite}
+FERRETDB_PG_VIA=${FERRETDB_PG_VIA:-unix}
+FERRETDB_GOGC=${FERRETDB_GOGC:-400}
+CPUS=$(nproc 2>/dev/null || echo 2)
+FERRETDB_GOMAXPROCS=${FERRETDB_GOMAXPROCS:-$((CPUS > 3 ? CPUS / 2 : 1))}
 case "$FERRETDB_BACKEND" in postgresql|sqlite) ;; *) echo "[services] ERROR: FERRETDB_BACKEND must be postgresql or sqlite" >&2; exit 2 ;; esac
 
 log() { printf '[services] %s\n' "$*" >&2; }
@@ -319,7 +335,11 @@ ferretdb_start() {
     # pgx's default pool is max(4, CPUs) connections, and a FerretDB v1 command can hold one while it waits
     # for a second (its metadata registry): more concurrent commands than connections deadlock it for good.
     # 150 connections (PostgreSQL allows 200 here) stays above what our clients send at once (MONGO_POOL_SIZE).
-    backend=(--handler=postgresql --postgresql-url="postgres://$PG_USER@127.0.0.1:$(cat "$PG_DIR/port")/$PG_DB?pool_max_conns=150")
+    if [ "$FERRETDB_PG_VIA" = unix ]; then
+      backend=(--handler=postgresql --postgresql-url="postgres://$PG_USER@/$PG_DB?host=$PG_DIR/data&port=$(cat "$PG_DIR/port")&pool_max_conns=150")
+    else
+      backend=(--handler=postgresql --postgresql-url="postgres://$PG_USER@127.0.0.1:$(cat "$PG_DIR/port")/$PG_DB?pool_max_conns=150")
+    fi
   else
     backend=(--handler=sqlite --sqlite-url="file:$FDB_DIR/data/")
   fi
@@ -328,10 +348,13 @@ ferretdb_start() {
   port=$(free_port "${MONGO_PORT:-$(read_file "$FDB_DIR/port")}")
   echo "$port" >"$FDB_DIR/port"
   : >"$FDB_DIR/ferretdb.log"
-  setsid "$FERRETDB_BIN" \
+  rm -f "$FDB_DIR/ferretdb.sock" # left by a killed FerretDB, it would fail the listen
+  local goenv=()
+  [ "$FERRETDB_BACKEND" != postgresql ] || goenv=(GOGC="$FERRETDB_GOGC" GOMAXPROCS="$FERRETDB_GOMAXPROCS")
+  setsid env "${goenv[@]}" "$FERRETDB_BIN" \
     "${backend[@]}" \
-    --listen-addr="127.0.0.1:$port" --state-dir="$FDB_DIR" \
-    --debug-addr=- --telemetry=disable --log-level=warn --log-format=text \
+    --listen-addr="127.0.0.1:$port" --listen-unix="$FDB_DIR/ferretdb.sock" --state-dir="$FDB_DIR" \
+    --debug-addr="${FERRETDB_DEBUG_ADDR:--}" --telemetry=disable --log-level=warn --log-format=text \
     </dev/null >>"$FDB_DIR/ferretdb.log" 2>&1 &
   local pid=$!
   echo "$pid" >"$FDB_DIR/pid"
@@ -413,7 +436,7 @@ pg_start() {
   # A throwaway test database: durability settings off (a crash loses it, which is fine), loopback only,
   # the socket in its own dir so no system path is touched.
   as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t "$SERVICES_TIMEOUT" start \
-    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR/data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR/data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c jit=off ${PG_SETTINGS:-}" \
     >/dev/null || { show_log "$PG_DIR/postgres.log"; die "postgresql did not start"; }
   if ! as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U "$PG_USER" -d postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'" | grep -q 1; then
     as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U "$PG_USER" "$PG_DB" || die "createdb $PG_DB failed"
@@ -606,6 +629,8 @@ write_env() {
   nginx=$(command -v nginx || echo /usr/sbin/nginx)
   {
     echo "export MONGO_URL=mongodb://127.0.0.1:$(cat "$FDB_DIR/port")/scrapeds_test"
+    # The same FerretDB over its Unix socket (the driver takes the socket path percent-encoded as the host).
+    echo "export MONGO_URL_UNIX=mongodb://$(sed 's|/|%2F|g' <<<"$FDB_DIR/ferretdb.sock")/scrapeds_test"
     if [ "$1" != ferretdb ]; then
       echo "export AMQP_URL=amqp://guest:guest@127.0.0.1:$(cat "$RMQ_DIR/port")"
       echo "export S3_ENDPOINT=http://127.0.0.1:$(cat "$S3_DIR/port")"

@@ -33,7 +33,7 @@ export function clusterServices(outDir) {
   return {
     mongoUrl: vars.MONGO_URL,
     amqpUrl: vars.AMQP_URL,
-    source: `private FerretDB v1 (on ${env.FERRETDB_BACKEND}) + RabbitMQ started by scripts/services.sh for this run`,
+    source: `private FerretDB v1 (on ${env.FERRETDB_BACKEND}${env.FERRETDB_BACKEND === 'postgresql' ? ", with scripts/services.sh's stand-in tuning: see the ferretdbtuning section" : ''}) + RabbitMQ started by scripts/services.sh for this run`,
     // FerretDB's CPU includes its PostgreSQL (postmaster and backends) when that is the backend.
     infraCpu: infraCpuOf(dir),
     stop: () => run('stop'),
