@@ -207,8 +207,23 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
       // pair of workers finish nearly everything, so the victim sometimes died with nothing in flight.
       const submitted = submitAll(cluster.url, site);
       const victim = cluster.workers[1]!;
-      while (finishedBy(victim).size < 5) await new Promise((r) => setTimeout(r, 20));
-      await victim.stop('SIGKILL');
+      // Killed while it holds a task the store shows running: its log lines arrive up to 250 ms late, so a task it
+      // logged as started may be final by then, and a kill between tasks would leave nothing to take over.
+      let held: string | undefined;
+      while (!held) {
+        await new Promise((r) => setTimeout(r, 20));
+        if (finishedBy(victim).size < 5) continue;
+        const done = finishedBy(victim);
+        const started = victim.lines.filter((l) => l.msg === 'task started' && !done.has(l.taskId as string));
+        for (const l of started.reverse()) {
+          const res = await request(cluster.url).get(`/${l.kind as string}_tasks/${l.taskId as string}`);
+          if (res.status === 200 && res.body.status === 'running') {
+            await victim.stop('SIGKILL');
+            held = l.taskId as string;
+            break;
+          }
+        }
+      }
       const survivorAtKill = finishedBy(cluster.workers[0]!).size;
       const locations = await submitted;
       const tasks = await waitAllFinal(cluster.url, locations, 180_000);
@@ -218,6 +233,9 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
       expect(finishedBy(cluster.workers[0]!).size).toBeGreaterThan(survivorAtKill);
       const redone = tasks.filter((t) => (t.attempts as number) > 1);
       expect(redone.length).toBeGreaterThan(0);
+      // The task it held when it died was taken over (unless it finished in the instant between the read and the kill).
+      const heldTask = tasks.find((t) => t.id === held);
+      expect(heldTask?.status).toBe('succeeded');
       await expectEachImageStoredOnce(cluster, locations, originals);
     });
 
