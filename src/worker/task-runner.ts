@@ -327,6 +327,9 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
    */
   async function coveredElsewhere(job: Job): Promise<boolean> {
     if (job.firstDelivery !== true || job.retried === true || job.replayed === true) return false;
+    // A job without page-mates has one message for its task (a sweeper's second one comes a minute late at the
+    // earliest): nothing else takes it, so reading it ahead would only cost a round trip per job.
+    if (!job.siblings?.length) return false;
     const page = pageOrder(job);
     for (const id of page.slice(0, page.indexOf(job.taskId) + 1)) {
       if (runningHere.has(id) || succeededHere.has(id)) continue;

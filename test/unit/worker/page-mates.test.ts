@@ -166,6 +166,19 @@ describe('page-mates in the task runner', () => {
     expect(order).toEqual(['near end', 'work done']);
   });
 
+  it('never reads ahead for a job without page-mates (its message is the only one for its task)', async () => {
+    const { jobs } = await store.batches.createBatch({ kinds: ['text'], refresh: false, urls: [site.url('/alone')] });
+    const job = jobs[0]!;
+    await store.startTask(job.taskId, { owner: 'other-worker', ms: 60_000 });
+    const reads = jest.spyOn(store, 'getTask');
+    try {
+      expect(await runner.coveredElsewhere({ ...job, siblings: undefined, firstDelivery: true })).toBe(false);
+      expect(reads).not.toHaveBeenCalled();
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
   it('says a fresh job is covered elsewhere exactly when handle would start nothing for it, reading without starting', async () => {
     const starts = jest.spyOn(store, 'startTask');
     try {
