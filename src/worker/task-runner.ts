@@ -159,16 +159,17 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
         runs.push(run.done);
         worked.push(run.worked);
       }
-    }
-    for (const [i, id] of together ? [] : page.entries()) {
-      // A fresh job that started none of the page's tasks up to its own skips the rest (no store calls): whoever
-      // started those started the rest with them. A retry (or a redelivery) claims them anyway, for a page-mate
-      // given back after a crash has no other message left.
-      if (i > ownAt && !startedAny && job.firstDelivery === true && job.retried !== true) break;
-      const run = startRun(id, job, i !== ownAt, paged);
-      runs.push(run.done);
-      worked.push(run.worked);
-      if (await run.started) startedAny = true;
+    } else {
+      for (const [i, id] of page.entries()) {
+        // A fresh job that started none of the page's tasks up to its own skips the rest (no store calls): whoever
+        // started those started the rest with them. A retry (or a redelivery) claims them anyway, for a page-mate
+        // given back after a crash has no other message left.
+        if (i > ownAt && !startedAny && job.firstDelivery === true && job.retried !== true) break;
+        const run = startRun(id, job, i !== ownAt, paged);
+        runs.push(run.done);
+        worked.push(run.worked);
+        if (await run.started) startedAny = true;
+      }
     }
     void Promise.all(worked).then(() => progress?.workDone());
     const outcomes = await Promise.allSettled(runs);
@@ -332,7 +333,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     if (!job.siblings?.length) return false;
     const page = pageOrder(job);
     for (const id of page.slice(0, page.indexOf(job.taskId) + 1)) {
-      if (runningHere.has(id) || succeededHere.has(id)) continue;
+      if (leftHere(id, job, true)) continue;
       const task = await deps.store.getTask(id);
       if (task && typeof decideStart(task, Date.now(), deps.lease) !== 'string') return false;
     }
