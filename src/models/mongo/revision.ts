@@ -61,12 +61,14 @@ export function isDuplicateKey(err: unknown): boolean {
 }
 
 /** The per-document errors of an unordered bulk insert, or undefined when `err` is not one. */
-export function writeErrorsOf(err: unknown): Array<{ index: number; code: unknown }> | undefined {
+export function writeErrorsOf(err: unknown): Array<{ index: number; code: unknown; message: string }> | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const raw = (err as { writeErrors?: unknown }).writeErrors;
   if (raw === undefined) return undefined;
-  const list = (Array.isArray(raw) ? raw : [raw]) as Array<{ index?: unknown; code?: unknown }>;
-  return list.every((e) => typeof e.index === 'number') ? list.map((e) => ({ index: e.index as number, code: e.code })) : undefined;
+  const list = (Array.isArray(raw) ? raw : [raw]) as Array<{ index?: unknown; code?: unknown; errmsg?: unknown }>;
+  return list.every((e) => typeof e.index === 'number')
+    ? list.map((e) => ({ index: e.index as number, code: e.code, message: typeof e.errmsg === 'string' ? e.errmsg : 'write error' }))
+    : undefined;
 }
 
 /** The document after `change` at revision `rev` (a stamp stays until the next batch write replaces it: each is unique). */
@@ -275,7 +277,25 @@ export class Revisions {
     /** Documents as just read by the caller: decided on as this call's own reads would be (see update's `fresh`). */
     known?: ReadonlyMap<string, D>,
   ): Promise<Map<string, { doc: D; changed: boolean }>> {
+    const { results, failed } = await this.updateEach(scope, model, ids, decide, known);
+    for (const err of failed.values()) throw err;
+    return results;
+  }
+
+  /**
+   * updateMany, telling apart the documents whose own update failed (`failed`, by id: one that went through
+   * update() alone and threw, e.g. still contended at its deadline) from those that did not. A failure of a
+   * command the documents share (the reads, the ticket insert, the write) throws for all of them.
+   */
+  async updateEach<D extends Revisioned>(
+    scope: string,
+    model: Model<D>,
+    ids: readonly string[],
+    decide: (doc: D) => Change | null,
+    known?: ReadonlyMap<string, D>,
+  ): Promise<{ results: Map<string, { doc: D; changed: boolean }>; failed: Map<string, unknown> }> {
     const results = new Map<string, { doc: D; changed: boolean }>();
+    const failed = new Map<string, unknown>();
     const unique = [...new Set(ids)];
     const wanted = new Map<string, { doc: D; change: Change; ticket: string }>();
     const want = (doc: D, change: Change) => wanted.set(doc._id, { doc, change, ticket: `${scope}/${doc._id}/${doc.rev + 1}` });
@@ -337,11 +357,13 @@ export class Revisions {
         this.spent.add([...held]);
       }
     }
-    for (const id of retry) {
-      const res = await this.update(scope, model, id, decide, readBack.get(id));
-      if (res) results.set(id, res);
-    }
-    return results;
+    // Side by side: each waits only for its own document's holder.
+    const retried = await Promise.allSettled(retry.map((id) => this.update(scope, model, id, decide, readBack.get(id))));
+    retried.forEach((r, i) => {
+      if (r.status === 'rejected') failed.set(retry[i]!, r.reason);
+      else if (r.value) results.set(retry[i]!, r.value);
+    });
+    return { results, failed };
   }
 
   /** Inserts the tickets in one unordered command; the ones this call now holds (a duplicate key: someone else's). */
