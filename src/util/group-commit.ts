@@ -9,8 +9,12 @@
  * setImmediate later), a busy one writes as often as the store answers, with everything that came meanwhile.
  */
 
-/** What a write did with each of its items, in their order: a value, or that item's own error. */
-export type ItemOutcomes<O> = Array<PromiseSettledResult<O>>;
+/**
+ * What a write did with each of its items, in their order: a promise of that item's value or its own error.
+ * It may settle after the write returns (an item that needs more work of its own, e.g. waiting for a contended
+ * document), and the next write does not wait for it: one slow item holds up nobody else.
+ */
+export type ItemOutcomes<O> = Array<Promise<O>>;
 
 export interface GroupCommitOptions<I> {
   /** Items in one write at most (the rest go in the next). */
@@ -30,7 +34,7 @@ export class GroupCommit<I, O> {
   private draining?: Promise<void>;
 
   /**
-   * `write` stores the items as one and says how each ended; a throw is every item's error (the command as a
+   * `write` stores the items as one and says how each ends; a throw is every item's error (the command as a
    * whole failed: each may or may not have taken effect, as for a write of its own).
    */
   constructor(
@@ -88,8 +92,7 @@ export class GroupCommit<I, O> {
     batch.forEach((w, i) => {
       const outcome = outcomes[i];
       if (!outcome) w.reject(new Error('group commit: the write gave no outcome for an item'));
-      else if (outcome.status === 'fulfilled') w.resolve(outcome.value);
-      else w.reject(outcome.reason);
+      else outcome.then(w.resolve, w.reject);
     });
   }
 }

@@ -203,13 +203,38 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
     });
   });
 
+  // Task updates that come together share a write (TaskWrites); one whose ticket someone holds waits alone.
+  it('finishes the other tasks of a group at once while one waits for the holder of its ticket', async () => {
+    const dbName = freshDbName();
+    const store = await openFresh(dbName);
+    const raw = (await adminConn()).useDb(dbName, { useCache: false });
+    try {
+      const [held, free] = await Promise.all(['held', 'free'].map((k) => store.createTask({ kind: 'text', url: `https://example.test/${k}`, refresh: false })));
+      for (const t of [held!, free!]) await store.startTask(t.id, { owner: 'w1', ms: 60_000 });
+      const { rev } = (await raw.collection<Doc>('tasks').findOne({ _id: held!.id }))!;
+      // Another process is updating `held` right now (its next revision's ticket, taken a moment ago).
+      const ticket = `tasks/${held!.id}/${(rev as number) + 1}`;
+      await raw.collection<Doc>('revision_tickets').insertOne({ _id: ticket, at: new Date() });
+      let heldDone = false;
+      const heldFinish = store.finishTask(held!.id, { status: 'succeeded' }, 'w1').then((t) => ((heldDone = true), t));
+      const freeFinish = await store.finishTask(free!.id, { status: 'succeeded' }, 'w1');
+      expect(freeFinish).toMatchObject({ status: 'succeeded' });
+      expect(await store.renewLease(held!.id, { owner: 'w-other', ms: 60_000 })).toBe(false); // a later write is not held up either
+      expect(heldDone).toBe(false);
+      await raw.collection<Doc>('revision_tickets').deleteOne({ _id: ticket }); // the holder is done (it wrote nothing)
+      expect(await heldFinish).toMatchObject({ status: 'succeeded' });
+    } finally {
+      await dispose(store);
+    }
+  });
+
   it('inserts documents together and fails only the one refused (a duplicate _id), by its index', async () => {
     const dbName = freshDbName();
     const conn = await mongoose.createConnection(url, { dbName }).asPromise();
     try {
       const docs = conn.collection<Doc>('group_inserts');
       await docs.insertOne({ _id: 'taken', n: 0 });
-      const outcomes = await insertEach(docs as never, [{ _id: 'a', n: 1 }, { _id: 'taken', n: 2 }, { _id: 'b', n: 3, gone: undefined }]);
+      const outcomes = await Promise.allSettled(await insertEach(docs as never, [{ _id: 'a', n: 1 }, { _id: 'taken', n: 2 }, { _id: 'b', n: 3, gone: undefined }]));
       expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
       expect(isDuplicateKey((outcomes[1] as PromiseRejectedResult).reason)).toBe(true);
       expect(await docs.find({}).sort({ _id: 1 }).toArray()).toEqual([{ _id: 'a', n: 1 }, { _id: 'b', n: 3 }, { _id: 'taken', n: 0 }]);

@@ -9,7 +9,7 @@ function recordingWrite() {
     return new Promise((resolve, reject) => {
       answers.push(() => {
         if (items.includes(-1)) reject(new Error('the command failed'));
-        else resolve(items.map((n) => (n === 13 ? { status: 'rejected', reason: new Error(`item ${n} refused`) } : { status: 'fulfilled', value: n * 2 })));
+        else resolve(items.map((n) => (n === 13 ? Promise.reject(new Error(`item ${n} refused`)) : Promise.resolve(n * 2))));
       });
     });
   };
@@ -67,6 +67,22 @@ describe('GroupCommit', () => {
     for (let i = 0; i < 3; i++) await w.answer();
     await expect(Promise.all(results)).resolves.toEqual([2, 22, 4, 6, 8, 42]);
     expect(w.writes).toEqual([[1, 2, 3], [11, 4], [21]]);
+  });
+
+  it('does not hold the next write for an item whose outcome comes later', async () => {
+    let finishSlow!: (v: string) => void;
+    const writes: string[][] = [];
+    const group = new GroupCommit(async (items: string[]): Promise<ItemOutcomes<string>> => {
+      writes.push(items);
+      return items.map((s) => (s === 'slow' ? new Promise<string>((r) => (finishSlow = r)) : Promise.resolve(s.toUpperCase())));
+    }, { max: 32 });
+    const slow = group.submit('slow');
+    const fast = group.submit('fast');
+    await expect(fast).resolves.toBe('FAST');
+    await expect(group.submit('next')).resolves.toBe('NEXT'); // a second write, while the slow item is still out
+    expect(writes).toEqual([['slow', 'fast'], ['next']]);
+    finishSlow('done late');
+    await expect(slow).resolves.toBe('done late');
   });
 
   it('idle() waits for the writes in flight and those queued behind them', async () => {

@@ -277,15 +277,21 @@ export class Revisions {
     /** Documents as just read by the caller: decided on as this call's own reads would be (see update's `fresh`). */
     known?: ReadonlyMap<string, D>,
   ): Promise<Map<string, { doc: D; changed: boolean }>> {
-    const { results, failed } = await this.updateEach(scope, model, ids, decide, known);
-    for (const err of failed.values()) throw err;
+    const { results, later } = await this.updateEach(scope, model, ids, decide, known);
+    const settled = await Promise.allSettled([...later.values()]);
+    [...later.keys()].forEach((id, i) => {
+      const r = settled[i]!;
+      if (r.status === 'fulfilled' && r.value) results.set(id, r.value);
+    });
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
     return results;
   }
 
   /**
-   * updateMany, telling apart the documents whose own update failed (`failed`, by id: one that went through
-   * update() alone and threw, e.g. still contended at its deadline) from those that did not. A failure of a
-   * command the documents share (the reads, the ticket insert, the write) throws for all of them.
+   * updateMany without waiting for the documents that go on alone: `results` holds those the batch settled,
+   * `later` (by id) the update() of each whose ticket was held or that moved on, started and not awaited (each
+   * may wait for its document's holder, and its own failure is its own). A failure of a command the documents
+   * share (the reads, the ticket insert, the write) throws for all of them.
    */
   async updateEach<D extends Revisioned>(
     scope: string,
@@ -293,9 +299,8 @@ export class Revisions {
     ids: readonly string[],
     decide: (doc: D) => Change | null,
     known?: ReadonlyMap<string, D>,
-  ): Promise<{ results: Map<string, { doc: D; changed: boolean }>; failed: Map<string, unknown> }> {
+  ): Promise<{ results: Map<string, { doc: D; changed: boolean }>; later: Map<string, Promise<{ doc: D; changed: boolean } | null>> }> {
     const results = new Map<string, { doc: D; changed: boolean }>();
-    const failed = new Map<string, unknown>();
     const unique = [...new Set(ids)];
     const wanted = new Map<string, { doc: D; change: Change; ticket: string }>();
     const want = (doc: D, change: Change) => wanted.set(doc._id, { doc, change, ticket: `${scope}/${doc._id}/${doc.rev + 1}` });
@@ -357,13 +362,13 @@ export class Revisions {
         this.spent.add([...held]);
       }
     }
-    // Side by side: each waits only for its own document's holder.
-    const retried = await Promise.allSettled(retry.map((id) => this.update(scope, model, id, decide, readBack.get(id))));
-    retried.forEach((r, i) => {
-      if (r.status === 'rejected') failed.set(retry[i]!, r.reason);
-      else if (r.value) results.set(retry[i]!, r.value);
-    });
-    return { results, failed };
+    // Side by side, and left to the caller: each waits only for its own document's holder.
+    const later = new Map(retry.map((id) => {
+      const one = this.update(scope, model, id, decide, readBack.get(id));
+      one.catch(() => {}); // its caller hears it (updateMany, TaskWrites)
+      return [id, one] as const;
+    }));
+    return { results, later };
   }
 
   /** Inserts the tickets in one unordered command; the ones this call now holds (a duplicate key: someone else's). */

@@ -1,7 +1,7 @@
 /**
- * The task inserts and task updates of one process, group-committed (util/group-commit.ts): the inserts
- * that arrive together are one unordered `insertMany`, the updates one Revisions.updateEach (one ticket
- * insert and one `update` command for them all). Each caller is answered by its own document's outcome.
+ * The task inserts, task updates and first text inserts of one process, group-committed (util/group-commit.ts):
+ * the inserts that arrive together are one unordered `insertMany`, the updates one Revisions.updateEach (one
+ * ticket insert and one `update` command for them all). Each caller is answered by its own document's outcome.
  *
  * Why: the cluster's per-task commands are mostly single-document task writes (an API's insert per POST, a
  * worker's ticket and update per start and per finish), and each costs ~1 ms of driver CPU here and more in
@@ -13,6 +13,7 @@ import type { Collection, Model } from 'mongoose';
 import { GroupCommit, type ItemOutcomes } from '../../util/group-commit.js';
 import { BULK_STATEMENTS, writeErrorsOf, type Change, type Revisions } from './revision.js';
 import type { TaskDoc } from './task-model.js';
+import type { TextDoc } from './text-model.js';
 
 /** One caller's decision on one task (Revisions.update's `decide`). */
 interface TaskUpdate {
@@ -36,7 +37,7 @@ export class DocumentWriteError extends Error {
  * `_id`, fails alone). A command that fails as a whole (no per-document errors) throws.
  */
 export async function insertEach<D>(collection: Collection, docs: readonly D[]): Promise<ItemOutcomes<void>> {
-  const ok: PromiseSettledResult<void> = { status: 'fulfilled', value: undefined };
+  const ok = Promise.resolve();
   try {
     // ignoreUndefined: undefined values are left out, as mongoose's create does.
     await collection.insertMany(docs as never[], { ordered: false, ignoreUndefined: true });
@@ -47,7 +48,10 @@ export async function insertEach<D>(collection: Collection, docs: readonly D[]):
     const byIndex = new Map(failed.map((e) => [e.index, e]));
     return docs.map((_, i) => {
       const e = byIndex.get(i);
-      return e ? { status: 'rejected', reason: new DocumentWriteError(e.message, e.code) } : ok;
+      if (!e) return ok;
+      const refused = Promise.reject(new DocumentWriteError(e.message, e.code));
+      refused.catch(() => {}); // handled by its caller, a moment later (GroupCommit)
+      return refused;
     });
   }
 }
@@ -55,22 +59,28 @@ export async function insertEach<D>(collection: Collection, docs: readonly D[]):
 export class TaskWrites {
   private readonly inserts: GroupCommit<TaskDoc, void>;
   private readonly updates: GroupCommit<TaskUpdate, TaskUpdated>;
+  private readonly texts: GroupCommit<TextDoc, void>;
 
-  constructor(tasks: Model<TaskDoc>, revisions: Revisions) {
+  constructor(tasks: Model<TaskDoc>, texts: Model<TextDoc>, revisions: Revisions) {
     this.inserts = new GroupCommit((docs) => insertEach(tasks.collection, docs), { max: BULK_STATEMENTS });
+    this.texts = new GroupCommit((docs) => insertEach(texts.collection, docs), { max: BULK_STATEMENTS, key: (d) => d._id });
     // One decision per task in a write (its key): a second one for the same task decides on what the first left.
     this.updates = new GroupCommit(async (items) => {
       const decides = new Map(items.map((u) => [u.id, u.decide]));
-      const { results, failed } = await revisions.updateEach('tasks', tasks, [...decides.keys()], (d) => decides.get(d._id)!(d));
-      return items.map((u): PromiseSettledResult<TaskUpdated> => (failed.has(u.id)
-        ? { status: 'rejected', reason: failed.get(u.id) }
-        : { status: 'fulfilled', value: results.get(u.id) ?? null }));
+      const { results, later } = await revisions.updateEach('tasks', tasks, [...decides.keys()], (d) => decides.get(d._id)!(d));
+      // A task that goes on alone (its ticket held, or it moved on) answers its caller when done, holding up no other.
+      return items.map((u) => later.get(u.id) ?? Promise.resolve(results.get(u.id) ?? null));
     }, { max: BULK_STATEMENTS, key: (u) => u.id });
   }
 
   /** Stores a new task document, with the other inserts of the moment. */
   insert(doc: TaskDoc): Promise<void> {
     return this.inserts.submit(doc);
+  }
+
+  /** Inserts a task's text, with the other texts of the moment; a text already there fails alone (a duplicate key). */
+  insertText(doc: TextDoc): Promise<void> {
+    return this.texts.submit(doc);
   }
 
   /** Revisions.update of one task, with the other task updates of the moment. */
@@ -80,6 +90,6 @@ export class TaskWrites {
 
   /** Resolves once every write submitted so far has ended. */
   async idle(): Promise<void> {
-    await Promise.all([this.inserts.idle(), this.updates.idle()]);
+    await Promise.all([this.inserts.idle(), this.updates.idle(), this.texts.idle()]);
   }
 }
