@@ -124,7 +124,7 @@ export class MongoTaskStore implements TaskStore {
 
   constructor(private readonly conn: Connection, private readonly m: Models) {
     this.revisions = new Revisions(m.tickets);
-    this.taskWrites = new TaskWrites(m.tasks, m.texts, this.revisions);
+    this.taskWrites = new TaskWrites(m.tasks, this.revisions);
     this.webhooks = new MongoWebhookStore(m, this.revisions);
     this.batches = new MongoBatchStore(m, this.revisions, (docs) => this.withCountsMany(docs));
     this.frontier = new MongoFrontierStore(m);
@@ -305,9 +305,9 @@ export class MongoTaskStore implements TaskStore {
     if (!this.revisions.wrote('tasks', id) && !(await this.m.tasks.exists({ _id: id }).exec())) throw new Error(`unknown task ${id}`);
     const utf8 = Buffer.from(text, 'utf8');
     // An insert first: a task's first text (the common case) then costs FerretDB no read of the texts; a text
-    // saved again (a retried run) is there, and is replaced by the upsert. With the other texts of the moment.
+    // saved again (a retried run) is there, and is replaced by the upsert.
     try {
-      await this.taskWrites.insertText({ _id: id, utf8 });
+      await this.m.texts.collection.insertOne({ _id: id, utf8 } as never);
       return;
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;

@@ -1,7 +1,7 @@
 /**
- * The task inserts, task updates and first text inserts of one process, group-committed (util/group-commit.ts):
- * the inserts that arrive together are one unordered `insertMany`, the updates one Revisions.updateEach (one
- * ticket insert and one `update` command for them all). Each caller is answered by its own document's outcome.
+ * The task inserts and task updates of one process, group-committed (util/group-commit.ts): the inserts
+ * that arrive together are one unordered `insertMany`, the updates one Revisions.updateEach (one ticket
+ * insert and one `update` command for them all). Each caller is answered by its own document's outcome.
  *
  * Why: the cluster's per-task commands are mostly single-document task writes (an API's insert per POST, a
  * worker's ticket and update per start and per finish), and each costs ~1 ms of driver CPU here and more in
@@ -13,7 +13,6 @@ import type { Collection, Model } from 'mongoose';
 import { GroupCommit, type ItemOutcomes } from '../../util/group-commit.js';
 import { BULK_STATEMENTS, writeErrorsOf, type Change, type Revisions } from './revision.js';
 import type { TaskDoc } from './task-model.js';
-import type { TextDoc } from './text-model.js';
 
 /** One caller's decision on one task (Revisions.update's `decide`). */
 interface TaskUpdate {
@@ -59,11 +58,9 @@ export async function insertEach<D>(collection: Collection, docs: readonly D[]):
 export class TaskWrites {
   private readonly inserts: GroupCommit<TaskDoc, void>;
   private readonly updates: GroupCommit<TaskUpdate, TaskUpdated>;
-  private readonly texts: GroupCommit<TextDoc, void>;
 
-  constructor(tasks: Model<TaskDoc>, texts: Model<TextDoc>, revisions: Revisions) {
+  constructor(tasks: Model<TaskDoc>, revisions: Revisions) {
     this.inserts = new GroupCommit((docs) => insertEach(tasks.collection, docs), { max: BULK_STATEMENTS });
-    this.texts = new GroupCommit((docs) => insertEach(texts.collection, docs), { max: BULK_STATEMENTS, key: (d) => d._id });
     // One decision per task in a write (its key): a second one for the same task decides on what the first left.
     this.updates = new GroupCommit(async (items) => {
       const decides = new Map(items.map((u) => [u.id, u.decide]));
@@ -78,11 +75,6 @@ export class TaskWrites {
     return this.inserts.submit(doc);
   }
 
-  /** Inserts a task's text, with the other texts of the moment; a text already there fails alone (a duplicate key). */
-  insertText(doc: TextDoc): Promise<void> {
-    return this.texts.submit(doc);
-  }
-
   /** Revisions.update of one task, with the other task updates of the moment. */
   update(id: string, decide: (doc: TaskDoc) => Change | null): Promise<TaskUpdated> {
     return this.updates.submit({ id, decide });
@@ -90,6 +82,6 @@ export class TaskWrites {
 
   /** Resolves once every write submitted so far has ended. */
   async idle(): Promise<void> {
-    await Promise.all([this.inserts.idle(), this.updates.idle(), this.texts.idle()]);
+    await Promise.all([this.inserts.idle(), this.updates.idle()]);
   }
 }
