@@ -60,13 +60,17 @@ export function isDuplicateKey(err: unknown): boolean {
   return e.code === 11000 || e.code === 11001 || (e.writeErrors?.some((w) => w.code === 11000) ?? false);
 }
 
-/** The per-document errors of an unordered bulk insert, or undefined when `err` is not one. */
+/**
+ * The per-document errors of an unordered bulk insert, or undefined when `err` is not one. A command that
+ * failed as a whole is not: the driver reports it with an empty `writeErrors` (FerretDB on a full disk answers
+ * an insert `ok: 0`), and read as "no document refused" it would pass for a success.
+ */
 export function writeErrorsOf(err: unknown): Array<{ index: number; code: unknown; message: string }> | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const raw = (err as { writeErrors?: unknown }).writeErrors;
   if (raw === undefined) return undefined;
   const list = (Array.isArray(raw) ? raw : [raw]) as Array<{ index?: unknown; code?: unknown; errmsg?: unknown }>;
-  return list.every((e) => typeof e.index === 'number')
+  return list.length > 0 && list.every((e) => typeof e.index === 'number')
     ? list.map((e) => ({ index: e.index as number, code: e.code, message: typeof e.errmsg === 'string' ? e.errmsg : 'write error' }))
     : undefined;
 }
