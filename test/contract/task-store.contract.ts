@@ -280,6 +280,48 @@ export function describeTaskStoreContract(
         expect(Date.parse((await store.getTask(task.id))!.lease!.until)).toBeGreaterThan(Date.now() + 100_000);
       });
 
+      // Writes that come together may share a command (MongoDB's TaskWrites): each caller still gets its own answer.
+      it('answers concurrent creates each with its own stored task', async () => {
+        const created = await Promise.all(Array.from({ length: 40 }, (_, i) => newTask(i % 2 ? 'text' : 'images', `https://example.test/many/${i}`)));
+        expect(new Set(created.map((t) => t.id)).size).toBe(40);
+        created.forEach((t, i) => expect(t).toMatchObject({ url: `https://example.test/many/${i}`, status: 'queued', attempts: 0 }));
+        for (const t of created) expect(await store.getTask(t.id)).toEqual(t);
+      });
+
+      it('decides concurrent transitions of different tasks each on its own task, as one by one', async () => {
+        const tasks = await Promise.all(Array.from({ length: 6 }, () => newTask('text')));
+        const ids = tasks.map((t) => t.id);
+        // Two workers start the first task at once: exactly one holds it; the others start as usual.
+        const starts = await Promise.all([
+          store.startTask(ids[0]!, lease('w1')), store.startTask(ids[0]!, lease('w2')),
+          ...ids.slice(1).map((id) => store.startTask(id, lease('w1'))),
+          store.startTask('no-such-task', lease('w1')),
+        ]);
+        const holders = starts.slice(0, 2).map((t) => t?.lease?.owner);
+        expect(holders[0]).toBe(holders[1]);
+        expect(starts.slice(0, 2).every((t) => t?.attempts === 1)).toBe(true);
+        const holder = holders[0]!;
+        expect(starts.slice(2, 7).map((t) => [t?.status, t?.lease?.owner])).toEqual(ids.slice(1).map(() => ['running', 'w1']));
+        expect(starts[7]).toBeNull();
+        const [done, failed, notYours, released, renewed, unknown] = await Promise.all([
+          store.finishTask(ids[0]!, { status: 'succeeded' }, holder),
+          store.finishTask(ids[1]!, { status: 'failed', error: { code: 'http_status', message: '404' } }, 'w1'),
+          store.finishTask(ids[2]!, { status: 'succeeded' }, 'w-other'),
+          store.releaseTask(ids[3]!, 'w1', { code: 'internal', message: 'crash' }),
+          store.renewLease(ids[4]!, lease('w1', 120_000)),
+          store.finishTask('no-such-task', { status: 'succeeded' }),
+        ]);
+        expect(done).toMatchObject({ id: ids[0], status: 'succeeded' });
+        expect(failed).toMatchObject({ id: ids[1], status: 'failed', error: { code: 'http_status' } });
+        expect(notYours).toMatchObject({ id: ids[2], status: 'running', lease: { owner: 'w1' } });
+        expect(released).toBe(true);
+        expect(renewed).toBe(true);
+        expect(unknown).toBeNull();
+        expect(await store.getTask(ids[3]!)).toMatchObject({ status: 'queued', error: { code: 'internal' } });
+        expect(Date.parse((await store.getTask(ids[4]!))!.lease!.until)).toBeGreaterThan(Date.now() + 100_000);
+        expect(await store.getTask(ids[5]!)).toMatchObject({ status: 'running', lease: { owner: 'w1' } });
+      });
+
       it('lets another worker take over a task whose lease ran out; the old holder can then neither renew nor finish it', async () => {
         const task = await newTask('text');
         await store.startTask(task.id, lease('dead', 1));

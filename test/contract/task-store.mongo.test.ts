@@ -6,7 +6,8 @@ import { newIdWithTime } from '../../src/models/ids.js';
 import { pageDocId, urlDocId } from '../../src/models/mongo/frontier-model.js';
 import { openMongoTaskStore } from '../../src/models/mongo/mongo-task-store.js';
 import { bindModels } from '../../src/models/mongo/models.js';
-import { Revisions } from '../../src/models/mongo/revision.js';
+import { isDuplicateKey, Revisions } from '../../src/models/mongo/revision.js';
+import { insertEach } from '../../src/models/mongo/task-writes.js';
 import type { TaskDoc } from '../../src/models/mongo/task-model.js';
 import { imageIdFor } from '../../src/models/task-rules.js';
 import type { TaskStore } from '../../src/models/task-store.js';
@@ -164,6 +165,32 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
       expect(await b.startTask(rest[0]!, { owner: 'w-b', ms: 60_000 })).toMatchObject({ status: 'running', attempts: 1 });
     });
 
+    // A's finishes come together and share a ticket insert and an update (TaskWrites); B takes one task over
+    // meanwhile. Per task, exactly one of A's finish and B's takeover applies, and each caller hears which.
+    it('lets a takeover from another connection race a group of finishes: one of the two wins that task, the rest finish', async () => {
+      const [a, b] = pair();
+      for (let round = 0; round < 5; round++) {
+        const tasks = await Promise.all(Array.from({ length: 5 }, (_, i) => a.createTask({ kind: 'text', url: `https://example.test/race/${round}/${i}`, refresh: false })));
+        await Promise.all(tasks.map((t) => a.startTask(t.id, { owner: 'w-a', ms: 1 })));
+        await new Promise((r) => setTimeout(r, 5)); // A's leases ran out: B may take a task over
+        const contested = tasks[2]!.id;
+        const [finishes, takeover] = await Promise.all([
+          Promise.all(tasks.map((t) => a.finishTask(t.id, { status: 'succeeded' }, 'w-a'))),
+          b.startTask(contested, { owner: 'w-b', ms: 60_000 }),
+        ]);
+        finishes.forEach((f, i) => { if (i !== 2) expect(f).toMatchObject({ status: 'succeeded' }); });
+        const final = await b.getTask(contested);
+        if (finishes[2]!.status === 'succeeded') {
+          expect(takeover).toBeNull(); // a final task is not started
+          expect(final).toMatchObject({ status: 'succeeded', attempts: 1 });
+        } else {
+          expect(finishes[2]).toMatchObject({ status: 'running', attempts: 2, lease: { owner: 'w-b' } });
+          expect(takeover).toMatchObject({ status: 'running', attempts: 2, lease: { owner: 'w-b' } });
+          expect(final).toMatchObject({ status: 'running', lease: { owner: 'w-b' } });
+        }
+      }
+    });
+
     it('records a dispatch receipt as a no-op when another connection started the task after this one created it', async () => {
       const [a, b] = pair();
       const task = await a.createTask({ kind: 'text', url: 'https://example.test/receipt', refresh: false });
@@ -174,6 +201,47 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
       expect(now).toMatchObject({ status: 'running', lease: { owner: 'w-b' } });
       expect(await a.finishTask(task.id, { status: 'succeeded' }, 'w-b')).toMatchObject({ status: 'succeeded' });
     });
+  });
+
+  // Task updates that come together share a write (TaskWrites); one whose ticket someone holds waits alone.
+  it('finishes the other tasks of a group at once while one waits for the holder of its ticket', async () => {
+    const dbName = freshDbName();
+    const store = await openFresh(dbName);
+    const raw = (await adminConn()).useDb(dbName, { useCache: false });
+    try {
+      const [held, free] = await Promise.all(['held', 'free'].map((k) => store.createTask({ kind: 'text', url: `https://example.test/${k}`, refresh: false })));
+      for (const t of [held!, free!]) await store.startTask(t.id, { owner: 'w1', ms: 60_000 });
+      const { rev } = (await raw.collection<Doc>('tasks').findOne({ _id: held!.id }))!;
+      // Another process is updating `held` right now (its next revision's ticket, taken a moment ago).
+      const ticket = `tasks/${held!.id}/${(rev as number) + 1}`;
+      await raw.collection<Doc>('revision_tickets').insertOne({ _id: ticket, at: new Date() });
+      let heldDone = false;
+      const heldFinish = store.finishTask(held!.id, { status: 'succeeded' }, 'w1').then((t) => ((heldDone = true), t));
+      const freeFinish = await store.finishTask(free!.id, { status: 'succeeded' }, 'w1');
+      expect(freeFinish).toMatchObject({ status: 'succeeded' });
+      expect(await store.renewLease(held!.id, { owner: 'w-other', ms: 60_000 })).toBe(false); // a later write is not held up either
+      expect(heldDone).toBe(false);
+      await raw.collection<Doc>('revision_tickets').deleteOne({ _id: ticket }); // the holder is done (it wrote nothing)
+      expect(await heldFinish).toMatchObject({ status: 'succeeded' });
+    } finally {
+      await dispose(store);
+    }
+  });
+
+  it('inserts documents together and fails only the one refused (a duplicate _id), by its index', async () => {
+    const dbName = freshDbName();
+    const conn = await mongoose.createConnection(url, { dbName }).asPromise();
+    try {
+      const docs = conn.collection<Doc>('group_inserts');
+      await docs.insertOne({ _id: 'taken', n: 0 });
+      const outcomes = await Promise.allSettled(await insertEach(docs as never, [{ _id: 'a', n: 1 }, { _id: 'taken', n: 2 }, { _id: 'b', n: 3, gone: undefined }]));
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(isDuplicateKey((outcomes[1] as PromiseRejectedResult).reason)).toBe(true);
+      expect(await docs.find({}).sort({ _id: 1 }).toArray()).toEqual([{ _id: 'a', n: 1 }, { _id: 'b', n: 3 }, { _id: 'taken', n: 0 }]);
+    } finally {
+      await conn.dropDatabase();
+      await conn.close();
+    }
   });
 
   // startTasks decides on the page's documents as it read them (Revisions.updateMany's `known`): one that another

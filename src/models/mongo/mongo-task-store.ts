@@ -40,6 +40,7 @@ import { LinkTallies } from './link-tallies.js';
 import { BULK_STATEMENTS, isDuplicateKey, Revisions, writeErrorsOf, type Change } from './revision.js';
 import { taskImageId, type TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
+import { TaskWrites, type TaskUpdated } from './task-writes.js';
 
 const UNFINISHED = ['queued', 'running'] as const;
 
@@ -108,6 +109,8 @@ class StartDecisions {
 
 export class MongoTaskStore implements TaskStore {
   private readonly revisions: Revisions;
+  /** Task inserts and updates, group-committed with the others of the moment (one command for several). */
+  private readonly taskWrites: TaskWrites;
   /** Counts of the links written by the runs this process started first (finishTask needs no $group then). */
   private readonly tallies = new LinkTallies();
   private closed = false;
@@ -121,6 +124,7 @@ export class MongoTaskStore implements TaskStore {
 
   constructor(private readonly conn: Connection, private readonly m: Models) {
     this.revisions = new Revisions(m.tickets);
+    this.taskWrites = new TaskWrites(m.tasks, this.revisions);
     this.webhooks = new MongoWebhookStore(m, this.revisions);
     this.batches = new MongoBatchStore(m, this.revisions, (docs) => this.withCountsMany(docs));
     this.frontier = new MongoFrontierStore(m);
@@ -142,9 +146,9 @@ export class MongoTaskStore implements TaskStore {
     if (input.options) doc.options = input.options;
     // Kept whether or not given (false when not): a worker then knows the task has no endpoint without a read.
     doc.webhook = input.hasWebhook === true;
-    // The driver's insert (mongoose's create would cast and validate what is already typed); undefined values
-    // are left out, as create does.
-    await this.m.tasks.collection.insertOne(doc as never, { ignoreUndefined: true });
+    // The driver's insert (mongoose's create would cast and validate what is already typed), with the other
+    // inserts of the moment (concurrent POSTs): one command for them all, each answered by its own document.
+    await this.taskWrites.insert(doc);
     this.revisions.inserted('tasks', doc); // its dispatch receipt, written by this process, needs no read
     return toTask(doc);
   }
@@ -191,7 +195,8 @@ export class MongoTaskStore implements TaskStore {
 
   async startTask(id: string, lease?: StartOptions): Promise<Task | null> {
     const decisions = new StartDecisions(lease);
-    const res = await this.revisions.update('tasks', this.m.tasks, id, decisions.decide);
+    // With the other task updates of the moment (other jobs' starts and finishes): see TaskWrites.
+    const res = await this.taskWrites.update(id, decisions.decide);
     return this.started(id, res, decisions);
   }
 
@@ -216,7 +221,7 @@ export class MongoTaskStore implements TaskStore {
   }
 
   /** startTask's answer from the start's write (null: no such task). */
-  private async started(id: string, res: { doc: TaskDoc; changed: boolean } | null, decisions: StartDecisions): Promise<Task | null> {
+  private async started(id: string, res: TaskUpdated, decisions: StartDecisions): Promise<Task | null> {
     if (!res || decisions.refusals.get(id) === 'final') return null;
     // A task starting its first run has no links to count (mayHaveLinks); what this run links is tallied.
     if (res.changed && decisions.firstRuns.has(id) && res.doc.kind === 'images') {
@@ -266,9 +271,12 @@ export class MongoTaskStore implements TaskStore {
     return (await this.updateTask(id, decide))?.changed ?? false;
   }
 
-  /** The record port for tasks: decide on the task, save its patch through a revision ticket. Null: unknown task. */
-  private updateTask(id: string, decide: (task: Task) => TaskPatch | null): Promise<{ doc: TaskDoc; changed: boolean } | null> {
-    return this.revisions.update('tasks', this.m.tasks, id, (t) => {
+  /**
+   * The record port for tasks: decide on the task, save its patch through a revision ticket, with the other
+   * task updates of the moment (TaskWrites: a worker's finishes that come together are one write). Null: unknown task.
+   */
+  private updateTask(id: string, decide: (task: Task) => TaskPatch | null): Promise<TaskUpdated> {
+    return this.taskWrites.update(id, (t) => {
       const patch = decide(toTask(t));
       return patch && taskChange(patch);
     });
@@ -476,6 +484,7 @@ export class MongoTaskStore implements TaskStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.taskWrites.idle();
     await this.revisions.flush();
     await this.conn.close();
   }

@@ -60,13 +60,19 @@ export function isDuplicateKey(err: unknown): boolean {
   return e.code === 11000 || e.code === 11001 || (e.writeErrors?.some((w) => w.code === 11000) ?? false);
 }
 
-/** The per-document errors of an unordered bulk insert, or undefined when `err` is not one. */
-export function writeErrorsOf(err: unknown): Array<{ index: number; code: unknown }> | undefined {
+/**
+ * The per-document errors of an unordered bulk insert, or undefined when `err` is not one. A command that
+ * failed as a whole is not: the driver reports it with an empty `writeErrors` (FerretDB on a full disk answers
+ * an insert `ok: 0`), and read as "no document refused" it would pass for a success.
+ */
+export function writeErrorsOf(err: unknown): Array<{ index: number; code: unknown; message: string }> | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const raw = (err as { writeErrors?: unknown }).writeErrors;
   if (raw === undefined) return undefined;
-  const list = (Array.isArray(raw) ? raw : [raw]) as Array<{ index?: unknown; code?: unknown }>;
-  return list.every((e) => typeof e.index === 'number') ? list.map((e) => ({ index: e.index as number, code: e.code })) : undefined;
+  const list = (Array.isArray(raw) ? raw : [raw]) as Array<{ index?: unknown; code?: unknown; errmsg?: unknown }>;
+  return list.length > 0 && list.every((e) => typeof e.index === 'number')
+    ? list.map((e) => ({ index: e.index as number, code: e.code, message: typeof e.errmsg === 'string' ? e.errmsg : 'write error' }))
+    : undefined;
 }
 
 /** The document after `change` at revision `rev` (a stamp stays until the next batch write replaces it: each is unique). */
@@ -275,6 +281,29 @@ export class Revisions {
     /** Documents as just read by the caller: decided on as this call's own reads would be (see update's `fresh`). */
     known?: ReadonlyMap<string, D>,
   ): Promise<Map<string, { doc: D; changed: boolean }>> {
+    const { results, later } = await this.updateEach(scope, model, ids, decide, known);
+    const settled = await Promise.allSettled([...later.values()]);
+    [...later.keys()].forEach((id, i) => {
+      const r = settled[i]!;
+      if (r.status === 'fulfilled' && r.value) results.set(id, r.value);
+    });
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+    return results;
+  }
+
+  /**
+   * updateMany without waiting for the documents that go on alone: `results` holds those the batch settled,
+   * `later` (by id) the update() of each whose ticket was held or that moved on, started and not awaited (each
+   * may wait for its document's holder, and its own failure is its own). A failure of a command the documents
+   * share (the reads, the ticket insert, the write) throws for all of them.
+   */
+  async updateEach<D extends Revisioned>(
+    scope: string,
+    model: Model<D>,
+    ids: readonly string[],
+    decide: (doc: D) => Change | null,
+    known?: ReadonlyMap<string, D>,
+  ): Promise<{ results: Map<string, { doc: D; changed: boolean }>; later: Map<string, Promise<{ doc: D; changed: boolean } | null>> }> {
     const results = new Map<string, { doc: D; changed: boolean }>();
     const unique = [...new Set(ids)];
     const wanted = new Map<string, { doc: D; change: Change; ticket: string }>();
@@ -337,11 +366,13 @@ export class Revisions {
         this.spent.add([...held]);
       }
     }
-    for (const id of retry) {
-      const res = await this.update(scope, model, id, decide, readBack.get(id));
-      if (res) results.set(id, res);
-    }
-    return results;
+    // Side by side, and left to the caller: each waits only for its own document's holder.
+    const later = new Map(retry.map((id) => {
+      const one = this.update(scope, model, id, decide, readBack.get(id));
+      one.catch(() => {}); // its caller hears it (updateMany, TaskWrites)
+      return [id, one] as const;
+    }));
+    return { results, later };
   }
 
   /** Inserts the tickets in one unordered command; the ones this call now holds (a duplicate key: someone else's). */
