@@ -109,6 +109,16 @@ describe('page-mates in the task runner', () => {
     expect(await store.getTask(page.taskId)).toMatchObject({ status: 'failed', attempts: 0 });
   });
 
+  it('runs nothing for a page of a cancelled batch, and fetches nothing', async () => {
+    const { batch, jobs } = await store.batches.createBatch({ kinds: ['text', 'images'], refresh: false, urls: [site.url('/page')] });
+    const [page] = pageJobs(jobs, 2);
+    await store.batches.cancelBatch(batch.id);
+    const before = site.hits('/page');
+    await runner.handle({ ...page!, firstDelivery: true });
+    expect(site.hits('/page')).toBe(before);
+    for (const job of jobs) expect(await store.getTask(job.taskId)).toMatchObject({ status: 'failed', attempts: 0, error: { code: 'cancelled' } });
+  });
+
   it('finishes the page-mate that succeeded and gives back the one that crashed; the retry of the page runs it', async () => {
     const [page, images] = await pageBatch();
     const claimImages = store.claimImages.bind(store);
