@@ -7,7 +7,7 @@
  * - jobs that ran nothing (a duplicate message: the page was another worker's, or done): their count and slot time;
  * - the slot's idle time between jobs;
  * - with several workers' logs, for the jobs that ran nothing: how long before their slot another worker had
- *   started their task (what a look-ahead before the slot can catch).
+ *   started their task.
  *
  *   node bench/lib/page-timeline.mjs bench/out/scaleout/cluster4/*-worker*.log
  */
