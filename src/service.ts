@@ -37,7 +37,6 @@ import { VolumeBlobStore } from './storage/volume-blob-store.js';
 import { RecentPages } from './worker/recent-pages.js';
 import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js';
 import { createCrawlStep, type JobSink } from './worker/crawl-step.js';
-import { warmUp } from './worker/warm-up.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookEvents } from './webhooks/events.js';
 import { createWebhookSender } from './webhooks/sender.js';
@@ -183,7 +182,6 @@ function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: 
   const ready = (async () => {
     // The embedded queue keeps nothing across restarts; the store knows what was queued or running.
     await feeder?.start();
-    await warmUp({ extractor, hasher }, log);
     await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();
