@@ -182,7 +182,7 @@ function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: 
   const ready = (async () => {
     // The embedded queue keeps nothing across restarts; the store knows what was queued or running.
     await feeder?.start();
-    await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter, coveredElsewhere: runner.coveredElsewhere });
+    await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();
   return { fetcher, extractor, hasher, webhooks, ready };

@@ -4,10 +4,10 @@
  * bench/run.mjs`):
  * - jobs that ran a page (a task started here): their slot time (slot → workDone), of which slot → first start
  *   and slot → page fetched, and the longest (the first page of a process pays its start-up);
- * - jobs that ran nothing (the page was another worker's): their count and slot time;
- * - messages acked while waiting for a slot (coveredElsewhere), and the slot's idle time between jobs;
+ * - jobs that ran nothing (a duplicate message: the page was another worker's, or done): their count and slot time;
+ * - the slot's idle time between jobs;
  * - with several workers' logs, for the jobs that ran nothing: how long before their slot another worker had
- *   started their task (what a look-ahead before the slot can catch).
+ *   started their task.
  *
  *   node bench/lib/page-timeline.mjs bench/out/scaleout/cluster4/*-worker*.log
  */
@@ -31,9 +31,7 @@ function steps(file) {
 export function slotTimeline(file, events = steps(file)) {
   const slots = new Map();
   const jobs = [];
-  let covered = 0;
   for (const e of events) {
-    if (e.step === 'covered') covered++;
     if (e.step === 'slot') slots.set(e.taskId, { from: e.t, real: false });
     const s = slots.get(e.of);
     if (e.step === 'acquired' && s) {
@@ -60,7 +58,6 @@ export function slotTimeline(file, events = steps(file)) {
     slotToStartMs: median(real.map((j) => j.acquired - j.from)),
     slotToPageMs: median(real.filter((j) => j.paged).map((j) => j.paged - j.from)),
     ranNothing: { jobs: none.length, medianMs: median(none.map((j) => j.to - j.from)), sumMs: sum(none.map((j) => j.to - j.from)) },
-    ackedWhileWaiting: covered,
     idleMs: sum(idle),
   };
 }

@@ -7,7 +7,7 @@ import type { TaskStore } from '../models/task-store.js';
 import { TASK_STATUSES } from '../models/task.js';
 import { dispatchAll, reserveMany } from '../queue/dispatch-all.js';
 import type { Job, JobQueue, Reservation } from '../queue/job-queue.js';
-import { withPageSiblings } from '../queue/page-siblings.js';
+import { pageJobs, tasksOf } from '../queue/page-siblings.js';
 import { callerOf, canSee, ownerFilter } from './auth.js';
 import { readJsonBatch, readNdjsonBatch, isNdjson } from './batch-input.js';
 import { presentBatch } from './batch-presenters.js';
@@ -68,12 +68,15 @@ export async function loadBatch(store: TaskStore, id: string, res: Response): Pr
 async function dispatchJobs(deps: BatchesDeps, batchId: string, places: Reservation[], jobs: Job[]): Promise<void> {
   const { undispatched, error } = await dispatchAll(places, jobs);
   if (undispatched.length === 0) return;
-  for (const job of undispatched) {
-    await deps.store.finishTask(job.taskId, { status: 'failed', error: { code: 'queue_unavailable', message: 'the task queue could not take the task' } });
+  // A page's message not sent leaves its page-mates without one too.
+  const failed = undispatched.flatMap(tasksOf);
+  for (const taskId of failed) {
+    await deps.store.finishTask(taskId, { status: 'failed', error: { code: 'queue_unavailable', message: 'the task queue could not take the task' } });
   }
-  deps.log.warn({ err: error, batchId, undispatched: undispatched.length }, 'batch dispatch failed');
+  const all = jobs.reduce((n, job) => n + tasksOf(job).length, 0);
+  deps.log.warn({ err: error, batchId, undispatched: failed.length }, 'batch dispatch failed');
   throw new ProblemError(503, 'Service Unavailable',
-    `the task queue took ${jobs.length - undispatched.length} of the ${jobs.length} tasks of batch ${batchId} (queue_unavailable); the rest failed: retry them with POST /batches/${batchId}/retry`,
+    `the task queue took ${all - failed.length} of the ${all} tasks of batch ${batchId} (queue_unavailable); the rest failed: retry them with POST /batches/${batchId}/retry`,
     undefined, { 'retry-after': '5' });
 }
 
@@ -107,8 +110,9 @@ export function batchesRouter(deps: BatchesDeps): Router {
     if (webhook) await checkWebhookTarget(webhook.url, deps.addressPolicy, ndjson ? 'webhook_url' : 'webhook.url');
     const { feeder } = deps;
     if (feeder) checkAccepting(feeder);
-    // Refused before anything is stored when the queue cannot take them all (with a feeder they wait in the store).
-    const places = feeder ? [] : reserveJobs(deps.queue, input.urls.length * input.kinds.length);
+    // Refused before anything is stored when the queue cannot take them all (with a feeder they wait in the store):
+    // one message per URL, which runs the URL's tasks of every kind (pageJobs).
+    const places = feeder ? [] : reserveJobs(deps.queue, input.urls.length);
     let endpoint: WebhookEndpoint | undefined;
     const { batch, jobs } = await deps.store.batches.createBatch({ ...input, owner: callerOf(res).keyId }).then(async (created) => {
       // Before the first job goes out, so no event of the batch can miss its endpoint.
@@ -121,7 +125,7 @@ export function batchesRouter(deps: BatchesDeps): Router {
     });
     deps.log.info({ batchId: batch.id, urls: batch.urlCount, tasks: batch.taskCount, crawl: batch.crawl?.url }, 'batch created');
     if (feeder) feeder.poke();
-    else await dispatchJobs(deps, batch.id, places, withPageSiblings(jobs, input.kinds.length));
+    else await dispatchJobs(deps, batch.id, places, pageJobs(jobs, input.kinds.length));
     const counters = batch.crawl ? { discovered: 1, queued: 1, done: 0, depthReached: 0 } : null;
     res.status(202).location(`/batches/${batch.id}`).json({ ...presentBatch(batch, undefined, counters), ...(endpoint ? { webhook: presentEndpoint(endpoint) } : {}) });
   });

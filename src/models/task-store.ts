@@ -92,13 +92,11 @@ export interface TaskStore {
    */
   startTask(id: string, lease?: StartOptions): Promise<Task | null>;
   /**
-   * startTask for each of a page's tasks (Job.siblings), in that order, as one batch where the store can
-   * (MongoDB: one ticket insert and one update command for them all, instead of one each). The ids from `lead`
-   * on are started only when decideStart lets one of the first `lead` start (a job that starts none of its
-   * page's tasks up to its own leaves the rest to whoever did); those left out are absent from the result.
-   * Each result is what startTask would return.
+   * startTask for each of a page's tasks (a job and its Job.siblings), as one batch where the store can
+   * (MongoDB: one ticket insert and one update command for them all, instead of one each). Each result is what
+   * startTask would return for its id.
    */
-  startTasks(ids: readonly string[], lease: StartOptions, lead: number): Promise<Map<string, Task | null>>;
+  startTasks(ids: readonly string[], lease: StartOptions): Promise<Map<string, Task | null>>;
   /** Extends the caller's lease on a running task; false when it no longer holds it (taken over, or final). */
   renewLease(id: string, lease: LeaseRequest): Promise<boolean>;
   /** running (held by `owner`) → queued with `error` as the last attempt's failure, for a retry; false if not held. */

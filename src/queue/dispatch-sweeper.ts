@@ -1,8 +1,10 @@
 /**
  * The outbox half of dispatch, for the RabbitMQ queue. A task is inserted with `dispatchPendingSince`
- * set; once the broker confirms its message, withDispatchReceipts clears it. If the API dies in between
+ * set; once the broker confirms its message (for a page-mate, its page's message), withDispatchReceipts
+ * clears it. If the API dies in between
  * (or the broker refused and the task could not even be failed), the sweeper finds the task still
- * pending after `olderThanMs` and dispatches it. Every API and worker process runs a sweeper: the store
+ * pending after `olderThanMs` and dispatches it, each task in a message of its own (a page whose message never
+ * went out has every task pending, so each runs). Every API and worker process runs a sweeper: the store
  * hands each task to one of them (TaskStore.takeUndispatched is a compare-and-set), and a sweeper that
  * dies before its dispatch is confirmed leaves the task to be taken again one period later.
  * The embedded queue needs neither: it lives and dies with its API, and a restart resumes every
@@ -11,6 +13,7 @@
 import type { Logger } from '../logger.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { ConsumeOptions, Job, JobHandler, JobQueue, Reservation } from './job-queue.js';
+import { tasksOf } from './page-siblings.js';
 
 /** Receipts are written this long after the broker's confirm, together: by then a worker has often started the task (which cleared it). */
 export const RECEIPT_DELAY_MS = 100;
@@ -45,7 +48,10 @@ function receiptWriter(store: TaskStore, log: Logger): { add(taskId: string): vo
 /** A queue whose confirmed dispatches are recorded on their tasks, so the sweeper leaves them alone. */
 export function withDispatchReceipts(queue: JobQueue, store: TaskStore, log: Logger): JobQueue {
   const receipts = receiptWriter(store, log);
-  const receipt = (job: Job) => receipts.add(job.taskId);
+  // A page's message covers its page-mates too (Job.siblings): they have none of their own.
+  const receipt = (job: Job) => {
+    for (const taskId of tasksOf(job)) receipts.add(taskId);
+  };
   return {
     async dispatch(job: Job): Promise<void> {
       await queue.dispatch(job);

@@ -8,15 +8,15 @@ export interface Job {
   replayed?: boolean;
   /**
    * The other tasks of the same page (a batch's text and images tasks of one URL): the worker that runs this
-   * job starts those still queued too, off the same fetch (docs/decisions.md, "Page-mates"). Each keeps its own
-   * message; this job is acknowledged only once every task it started is final, so its message covers them.
+   * job runs them too, off the same fetch (docs/decisions.md, "Page-mates"). They have no message of their own:
+   * this job is acknowledged only once every task it started is final, so its message covers them.
    */
   siblings?: readonly string[];
   /**
    * The broker says no consumer was handed this message before (RabbitMQ's redelivered flag unset). Such a
-   * message for a task another live worker holds is a duplicate: that worker holds a message for the task
-   * which the broker redelivers if it dies, so this one is acknowledged at once instead of waiting. Unset
-   * (the embedded queue, a redelivery): the job waits for the holder's end or its lease's.
+   * message (not a retry) leaves a task another live worker holds to that worker: it holds a message for the
+   * task which the broker redelivers if it dies. Unset (the embedded queue, a redelivery): the job waits for
+   * the holder's end or its lease's.
    */
   firstDelivery?: boolean;
   /** A retry of a job whose handler threw (Celery's `retries` header above 0). */
@@ -27,12 +27,9 @@ export interface Job {
  * What a handler may tell its queue while it runs. `workDone`: the job's fetching and processing are over and
  * only its final store writes remain, so a queue that bounds jobs at work may start the next one meanwhile
  * (the message is still acknowledged only when the handler resolves). Queues that do not bound this way ignore it.
- * `nearEnd`: the job's page is fetched, so its slot frees soon: a queue may look ahead at the jobs waiting for
- * a slot (ConsumeOptions.coveredElsewhere) while this one finishes.
  */
 export interface JobProgress {
   workDone(): void;
-  nearEnd?(): void;
 }
 
 export type JobHandler = (job: Job, progress?: JobProgress) => Promise<void>;
@@ -44,13 +41,6 @@ export interface ConsumeOptions {
    * DeadLetterError), before the job is dead-lettered; the worker marks its task failed here.
    */
   onDeadLetter?(job: Job, error: unknown): Promise<void>;
-  /**
-   * True when the job would run nothing here: on its first delivery, every task it would start is final or
-   * held by another live worker, whose message covers it. A queue may ask this of a job still waiting for a
-   * slot and acknowledge it at once, rather than spend the slot's time finding out (docs/decisions.md,
-   * "Page-mates"). False when in doubt.
-   */
-  coveredElsewhere?(job: Job): Promise<boolean>;
 }
 
 /** How a queue retries a job whose handler threw: at most `maxAttempts` runs, waiting `backoff` between them. */

@@ -5,16 +5,17 @@
  * Attempts and leases (docs/decisions.md): a worker holds a running task under a lease it renews while
  * it runs, so a second delivery of the same task never runs it twice: a redelivery waits, and takes it over
  * once the lease runs out (its worker died); a first delivery leaves it to the holder, whose message covers
- * it. A job also runs its page-mates (Job.siblings) that are still queued, off the same fetch. A crash
+ * it. A job also runs its page-mates (Job.siblings), which have no message of their own, off the same fetch. A crash
  * (anything but a ScrapeError, which is the task's own outcome) gives the task back to the queue for a
  * retry; the last allowed attempt fails it with `attempts_exhausted` instead and dead-letters the job.
  */
 import type { Logger } from '../logger.js';
-import { ATTEMPTS_EXHAUSTED, attemptsExhaustedError, decideStart } from '../models/task-lease-rules.js';
+import { ATTEMPTS_EXHAUSTED, attemptsExhaustedError } from '../models/task-lease-rules.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { Task } from '../models/task.js';
 import { telemetry } from '../ops/telemetry.js';
 import { DeadLetterError, type Job, type JobHandler, type JobProgress } from '../queue/job-queue.js';
+import { tasksOf } from '../queue/page-siblings.js';
 import { ScrapeError, toTaskError } from '../scrape/scrape-error.js';
 import { sleep } from '../util/sleep.js';
 import { runImagesTask, type ImagesTaskDeps } from './images-task.js';
@@ -50,8 +51,6 @@ export type TaskRunnerDeps = TextTaskDeps & ImagesTaskDeps & {
 
 export interface TaskRunner {
   handle: JobHandler;
-  /** JobQueue's coveredElsewhere: a fresh job whose tasks handle would all find final or held by another live worker. */
-  coveredElsewhere(job: Job): Promise<boolean>;
   /** The queue gave up on a job (JobQueue's onDeadLetter): its task fails with attempts_exhausted. */
   onDeadLetter(job: Job, error: unknown): Promise<void>;
 }
@@ -89,19 +88,9 @@ function keepLease(deps: TaskRunnerDeps, taskId: string, lost: () => void, log: 
   return () => clearInterval(timer);
 }
 
-/** How many of the tasks this process finished it remembers as succeeded (a page-mate's message comes soon after). */
-const REMEMBER_SUCCEEDED = 4096;
-
 export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   // A second delivery of a task this process is running holds our own lease: it must wait here, not run it again.
   const runningHere = new Map<string, Promise<void>>();
-  // Tasks this process finished as succeeded, which nothing reopens (a batch retry reopens failed ones, a replay
-  // exhausted ones): the page-mate messages of pages run here find them final without asking the store.
-  const succeededHere = new Set<string>();
-  const rememberSucceeded = (taskId: string) => {
-    succeededHere.add(taskId);
-    if (succeededHere.size > REMEMBER_SUCCEEDED) succeededHere.delete(succeededHere.values().next().value as string);
-  };
 
   /**
    * Starts the task under our lease; null when there is nothing to run here. While another live worker holds
@@ -110,7 +99,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
    */
   async function acquire(taskId: string, replayed: boolean, waits: boolean, together?: Promise<Map<string, Task | null>>): Promise<Task | null> {
     const lease = { ...deps.lease, reopenExhausted: replayed };
-    if (together) { // started with its page-mates (startTogether): what startTask answered, or left out
+    if (together) { // started with its page-mates (startTasks): what startTask answered
       const task = (await together).get(taskId);
       return task && task.lease?.owner === deps.lease.owner ? task : null;
     }
@@ -133,96 +122,41 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   }
 
   /**
-   * The job's task, and its page-mates still queued (Job.siblings), run side by side so they share one fetch
-   * (RecentPages). Resolves once every task it started is final: only then may its message go. Tells the
-   * queue `workDone` once each of them has only its final write left, so the next page can start meanwhile.
+   * The job's task and its page-mates (Job.siblings: a batch's page has one message, its lead's), run side by
+   * side so they share one fetch (RecentPages). Resolves once every task it started is final: only then may its
+   * message go. Tells the queue `workDone` once each of them has only its final write left, so the next page
+   * can start meanwhile.
    */
   async function handle(job: Job, progress?: JobProgress): Promise<void> {
-    // Every job of a page starts the page's tasks in one order (ids sorted): of two workers that take jobs of
-    // one page at once, the one that wins the first start is also first at the others, so the page is fetched once.
-    const page = pageOrder(job);
-    const ownAt = page.indexOf(job.taskId);
-    const runs: Promise<void>[] = [];
-    const worked: Promise<void>[] = [];
-    let startedAny = false;
-    // Said once, when the first of the page's runs has its page (its page-mates share that fetch).
-    let near = false;
-    const paged = () => {
-      if (!near) progress?.nearEnd?.();
-      near = true;
-    };
-    const together = startTogether(page, ownAt, job);
-    if (together) {
-      // Every run registered at once (runningHere), before the store answers: none is started here twice.
-      for (const [i, id] of page.entries()) {
-        const run = startRun(id, job, i !== ownAt, paged, together);
-        runs.push(run.done);
-        worked.push(run.worked);
-      }
-    } else {
-      for (const [i, id] of page.entries()) {
-        // A fresh job that started none of the page's tasks up to its own skips the rest (no store calls): whoever
-        // started those started the rest with them. A retry (or a redelivery) claims them anyway, for a page-mate
-        // given back after a crash has no other message left.
-        if (i > ownAt && !startedAny && job.firstDelivery === true && job.retried !== true) break;
-        const run = startRun(id, job, i !== ownAt, paged);
-        runs.push(run.done);
-        worked.push(run.worked);
-        if (await run.started) startedAny = true;
-      }
-    }
-    void Promise.all(worked).then(() => progress?.workDone());
-    const outcomes = await Promise.allSettled(runs);
+    // Only a fresh message leaves a task another live worker holds to that worker (whose message covers it, and
+    // the broker redelivers that one if it dies). A redelivery may be the dead holder's own message, and a retry
+    // may be the only one left for a task its earlier run could not give back: those wait for the holder.
+    const waits = job.firstDelivery !== true || job.retried === true;
+    const page = tasksOf(job).filter((id) => waits || !runningHere.has(id)); // a run here covers a fresh message's task
+    // Fresh: the page's tasks started in one store call (on MongoDB one ticket insert and one update for all).
+    const together = !waits && page.length > 1 ? deps.store.startTasks(page, { ...deps.lease, reopenExhausted: job.replayed === true }) : undefined;
+    // Every run registered at once (runningHere), before the store answers: none is started here twice.
+    const runs = page.map((id) => startRun(id, job, waits, together));
+    void Promise.all(runs.map((r) => r.worked)).then(() => progress?.workDone());
+    const outcomes = await Promise.allSettled(runs.map((r) => r.done));
     const errors = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
     // Not acked beats retried beats dead-lettered: a retry reruns the page-mates that crashed, final ones are no-ops.
     const pick = errors.find((e) => e instanceof TaskInterruptedError) ?? errors.find((e) => !(e instanceof DeadLetterError)) ?? errors[0];
     if (pick !== undefined) throw pick;
   }
 
-  /**
-   * A fresh job's page-mates started in one store call (TaskStore.startTasks: on MongoDB one ticket insert and
-   * one update for all), with the rule the one-by-one loop below follows: the tasks after the job's own are
-   * started only if one up to it is. Undefined when fewer than two are left to start here.
-   */
-  function startTogether(page: string[], ownAt: number, job: Job): Promise<Map<string, Task | null>> | undefined {
-    if (job.firstDelivery !== true || job.retried === true) return undefined;
-    const ids = page.filter((id) => !leftHere(id, job, true));
-    const lead = page.slice(0, ownAt + 1).filter((id) => ids.includes(id)).length;
-    if (ids.length < 2 || lead === 0) return undefined;
-    return deps.store.startTasks(ids, { ...deps.lease, reopenExhausted: job.replayed === true }, lead);
-  }
-
-  /** Does this call leave the task alone: a run here covers it (or a redelivery would wait for that), or it succeeded here? */
-  function leftHere(taskId: string, job: Job, covered: boolean): boolean {
-    // Succeeded here: a start would find it final (no store call). A replay may still reopen what gave up.
-    return (covered && runningHere.has(taskId)) || (succeededHere.has(taskId) && job.replayed !== true);
-  }
-
-  /** runHere, with `started` resolving once it is known whether this call started the task, `worked` once only its final write is left. */
-  function startRun(
-    taskId: string, job: Job, sibling: boolean, paged: () => void, together?: Promise<Map<string, Task | null>>,
-  ): { started: Promise<boolean>; worked: Promise<void>; done: Promise<void> } {
-    let started!: (started: boolean) => void;
+  /** runHere, with `worked` resolving once only its final write is left (or it ended). */
+  function startRun(taskId: string, job: Job, waits: boolean, together?: Promise<Map<string, Task | null>>): { worked: Promise<void>; done: Promise<void> } {
     let worked!: () => void;
-    const startedP = new Promise<boolean>((resolve) => (started = resolve));
     const workedP = new Promise<void>((resolve) => (worked = resolve));
-    const done = runHere(taskId, job, sibling, { started, worked, paged }, together).finally(() => {
-      started(false);
-      worked();
-    });
-    return { started: startedP, worked: workedP, done };
+    const done = runHere(taskId, job, waits, worked, together).finally(worked);
+    return { worked: workedP, done };
   }
 
-  /**
-   * One task of a job, unless this process runs it already: a page-mate is then left to that run, and so is the
-   * job's own task on a first delivery (the run's message covers it); a redelivery waits for that run first.
-   * `hear` hears whether this call started the task, and when only its final write is left.
-   */
-  async function runHere(taskId: string, job: Job, sibling: boolean, hear?: RunHooks, together?: Promise<Map<string, Task | null>>): Promise<void> {
-    const covered = sibling || job.firstDelivery === true;
-    if (leftHere(taskId, job, covered)) return;
+  /** One task of a job, after any run of it in this process (a job that waits takes it over, or finds it final). */
+  async function runHere(taskId: string, job: Job, waits: boolean, worked: () => void, together?: Promise<Map<string, Task | null>>): Promise<void> {
     for (let other = runningHere.get(taskId); other; other = runningHere.get(taskId)) await other.catch(() => {});
-    const run = attempt(taskId, job, !covered, hear, together);
+    const run = attempt(taskId, job, waits, worked, together);
     runningHere.set(taskId, run);
     try {
       await run;
@@ -231,11 +165,10 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     }
   }
 
-  async function attempt(taskId: string, job: Job, waits: boolean, hear?: RunHooks, together?: Promise<Map<string, Task | null>>): Promise<void> {
+  async function attempt(taskId: string, job: Job, waits: boolean, worked: () => void, together?: Promise<Map<string, Task | null>>): Promise<void> {
     deps.log.debug({ step: 'acquire', taskId, of: job.taskId }, 'timeline');
     const task = await acquire(taskId, job.replayed === true, waits, together);
     deps.log.debug({ step: task ? 'acquired' : 'notacquired', taskId, of: job.taskId }, 'timeline');
-    hear?.started(task !== null);
     if (!task) return; // unknown, already final (a finished job's redelivery), or another live worker's
     const log = deps.log.child({ taskId: task.id, kind: task.kind, url: task.url });
     // Every earlier run was started and none finished: their workers died (or were cut off).
@@ -256,7 +189,6 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
       const page = await runKind(task, deps, log, signal, (p) => {
         fetched = p;
         log.debug({ step: 'paged' }, 'timeline');
-        hear?.paged();
       });
       log.debug({ step: 'ran' }, 'timeline');
       // Before the task is final: a crawl whose last page is still expanding is not drained.
@@ -274,7 +206,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
       stopLease();
       release();
     }
-    hear?.worked();
+    worked();
     if (deps.shutdown?.aborted) {
       // Not acked: RabbitMQ redelivers it; the embedded queue's store resumes it at the next start.
       log.warn('task interrupted by shutdown; it stays unfinished and will run again');
@@ -296,7 +228,6 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     }
     log.debug({ step: 'finishing' }, 'timeline');
     const final = await deps.store.finishTask(task.id, result as NonNullable<typeof result>, deps.lease.owner);
-    if (final?.status === 'succeeded') rememberSucceeded(final.id);
     telemetry.taskFinished({
       kind: task.kind, code: final?.status === 'failed' ? final.error?.code ?? 'unknown' : undefined, owner: task.owner, url: task.url,
       pageBytes: final?.page?.bytes, imagesStored: final?.counts ? final.counts.stored + final.counts.reused : undefined,
@@ -308,9 +239,10 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
   async function onDeadLetter(job: Job, error: unknown): Promise<void> {
     if (error instanceof DeadLetterError) return; // handle() failed the task already
     await giveUpOn(job.taskId, error, () => true);
-    // A page-mate this job ran and gave back after a crash may have no message of its own left (it was acked
-    // while we held the task); one never started, or held by a live worker, is left to its own message.
-    for (const id of job.siblings ?? []) await giveUpOn(id, error, (task) => task.status === 'queued' && task.attempts > 0);
+    // The job's message was its page-mates' only one: those still queued (never started, or given back after a
+    // crash) or left held by this worker give up with it; one another worker holds is left to that worker's message.
+    const ours = (task: Task) => task.status === 'queued' || task.lease?.owner === deps.lease.owner;
+    for (const id of job.siblings ?? []) await giveUpOn(id, error, ours);
   }
 
   async function giveUpOn(taskId: string, error: unknown, applies: (task: Task) => boolean): Promise<void> {
@@ -321,39 +253,7 @@ export function createTaskRunner(deps: TaskRunnerDeps): TaskRunner {
     deps.log.error({ taskId: task.id, error: exhausted }, `task gave up: the queue dead-lettered it (${ATTEMPTS_EXHAUSTED})`);
   }
 
-  /**
-   * What handle would find for a fresh job, read without starting anything: it tries the page's tasks in order
-   * up to the job's own and gives up when each is refused (known here, or decideStart says final or leased).
-   * Read before the job's slot frees, this saves the slot that round trip for a page another worker took.
-   */
-  async function coveredElsewhere(job: Job): Promise<boolean> {
-    if (job.firstDelivery !== true || job.retried === true || job.replayed === true) return false;
-    // A job without page-mates has one message for its task (a sweeper's second one comes a minute late at the
-    // earliest): nothing else takes it, so reading it ahead would only cost a round trip per job.
-    if (!job.siblings?.length) return false;
-    const page = pageOrder(job);
-    for (const id of page.slice(0, page.indexOf(job.taskId) + 1)) {
-      if (leftHere(id, job, true)) continue;
-      const task = await deps.store.getTask(id);
-      if (task && typeof decideStart(task, Date.now(), deps.lease) !== 'string') return false;
-    }
-    return true;
-  }
-
-  return { handle, onDeadLetter, coveredElsewhere };
-}
-
-/** A job's task and its page-mates in the one order every job of the page starts them (ids sorted). */
-function pageOrder(job: Job): string[] {
-  return [...new Set([job.taskId, ...(job.siblings ?? [])])].sort();
-}
-
-/** What a run tells the job that started it: whether it started the task, and when only its final write is left. */
-interface RunHooks {
-  started(started: boolean): void;
-  worked(): void;
-  /** Its page is fetched (JobProgress.nearEnd). */
-  paged(): void;
+  return { handle, onDeadLetter };
 }
 
 /** A webhook event that cannot be recorded is logged, never a reason to fail or redo the task. */

@@ -232,46 +232,6 @@ describeWithService('AMQP_URL', 'JobQueue on RabbitMQ', (amqpUrl) => {
       gates.get('tail-3')!();
     });
 
-    it('once a running job says its end is near, acknowledges each job waiting for a slot that coveredElsewhere covers, without running it', async () => {
-      const queue = open();
-      const near = deferred();
-      const gate = deferred();
-      const started: string[] = [];
-      const asked: string[] = [];
-      await queue.consume(async (job, progress) => {
-        started.push(job.taskId);
-        if (job.taskId !== 'near-0') return;
-        await near.promise;
-        progress?.nearEnd?.();
-        await gate.promise;
-      }, {
-        concurrency: 1,
-        coveredElsewhere: async (job) => {
-          asked.push(job.taskId);
-          return job.taskId === 'near-1';
-        },
-      });
-      for (let i = 0; i < 4; i++) await queue.dispatch({ taskId: `near-${i}`, kind: 'text' });
-      await until(() => started.length === 1, 10_000, 'the first job');
-      // Before the running job's nearEnd, the one waiting for its slot is not looked at.
-      await tick(200);
-      expect(asked).toEqual([]);
-      near.resolve();
-      // near-1 is covered: acknowledged at once, so the broker sends near-2, looked at on arrival (not covered), then near-3 waits.
-      await until(() => asked.length === 2, 10_000, 'two looks');
-      expect(asked).toEqual(['near-1', 'near-2']);
-      for (let i = 0; i < 100 && (await adminCh.checkQueue(queueName)).messageCount > 1; i++) await tick(20);
-      expect((await adminCh.checkQueue(queueName)).messageCount).toBe(1);
-      expect(started).toEqual(['near-0']);
-      gate.resolve();
-      await until(() => started.length === 3, 10_000, 'the jobs left');
-      expect(started).toEqual(['near-0', 'near-2', 'near-3']);
-      // Each message looked at once at most; near-3 came after near-0's slot was given back, so it never was.
-      expect(asked).toEqual(['near-1', 'near-2']);
-      for (let i = 0; i < 100 && (await adminCh.checkQueue(queueName)).messageCount > 0; i++) await tick(20);
-      expect((await adminCh.checkQueue(queueName)).messageCount).toBe(0);
-    });
-
     it('dead-letters malformed messages without running them and keeps consuming', async () => {
       const queue = open();
       const seen: Job[] = [];

@@ -366,7 +366,7 @@ export function describeTaskStoreContract(
       it('starts a page\'s tasks together, each as startTask would, and tells a later link run from a first one', async () => {
         const text = await newTask('text');
         const images = await newTask('images');
-        const started = await store.startTasks([text.id, images.id, 'no-such-task'], lease('w1'), 1);
+        const started = await store.startTasks([text.id, images.id, 'no-such-task'], lease('w1'));
         expect([...started.keys()]).toEqual([text.id, images.id, 'no-such-task']);
         expect(started.get(text.id)).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w1' } });
         expect(started.get(text.id)?.dispatchPendingSince).toBeUndefined();
@@ -376,7 +376,7 @@ export function describeTaskStoreContract(
         expect(await store.getTask(images.id)).toEqual(started.get(images.id));
         // A second worker's batch changes nothing while the lease is live; a finished mate is null, as startTask has it.
         await store.finishTask(text.id, { status: 'succeeded' }, 'w1');
-        const again = await store.startTasks([text.id, images.id], lease('w2'), 2);
+        const again = await store.startTasks([text.id, images.id], lease('w2'));
         expect(again.get(text.id)).toBeNull();
         expect(again.get(images.id)).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w1' } });
         // A later run of a task with links starts with their counts (the runner clears them by these).
@@ -385,33 +385,26 @@ export function describeTaskStoreContract(
         await store.linkImage({ taskId: images.id, position: 0, sourceUrl: url, imageId: claimed.image.id, outcome: 'failed' });
         await store.releaseTask(images.id, 'w1', { code: 'internal', message: 'crashed' });
         const other = await newTask('text');
-        const rerun = await store.startTasks([images.id, other.id], lease('w2'), 1);
+        const rerun = await store.startTasks([images.id, other.id], lease('w2'));
         expect(rerun.get(images.id)).toMatchObject({ status: 'running', attempts: 2, lease: { owner: 'w2' }, counts: { found: 1, failed: 1 } });
         expect(rerun.get(other.id)).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w2' } });
       });
 
-      it('starts the tasks after the lead only when one of the lead may start', async () => {
+      it('starts each of a page\'s tasks on its own merits: a final or held one leaves the others to start', async () => {
         const held = await newTask('text');
         const mate = await newTask('images');
         await store.startTask(held.id, lease('w1'));
-        // The lead is another live worker's: the rest is left to it (absent, untouched).
-        const left = await store.startTasks([held.id, mate.id], lease('w2'), 1);
-        expect([...left.keys()]).toEqual([held.id]);
-        expect(left.get(held.id)).toMatchObject({ lease: { owner: 'w1' } });
-        expect(await store.getTask(mate.id)).toMatchObject({ status: 'queued', attempts: 0 });
-        // A final lead leaves the rest too; a lead of two of which one may start does not.
-        await store.finishTask(held.id, { status: 'failed', error: { code: 'http_error', message: '404' } }, 'w1');
-        expect([...(await store.startTasks([held.id, mate.id], lease('w2'), 1)).keys()]).toEqual([held.id]);
-        const both = await store.startTasks([held.id, mate.id], lease('w2'), 2);
-        expect(both.get(held.id)).toBeNull();
-        expect(both.get(mate.id)).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w2' } });
-        // A held mate after a lead that starts is returned with its holder's lease, unchanged.
-        const lead = await newTask('text');
-        const busy = await newTask('images');
-        await store.startTask(busy.id, lease('w1'));
-        const mixed = await store.startTasks([lead.id, busy.id], lease('w2'), 1);
-        expect(mixed.get(lead.id)).toMatchObject({ status: 'running', lease: { owner: 'w2' } });
-        expect(mixed.get(busy.id)).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w1' } });
+        // Another live worker's task is returned with its holder's lease, unchanged; its page-mate starts.
+        const mixed = await store.startTasks([held.id, mate.id], lease('w2'));
+        expect(mixed.get(held.id)).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w1' } });
+        expect(mixed.get(mate.id)).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w2' } });
+        // A final one is null; the queued page-mate after it still starts.
+        const done = await newTask('text');
+        const queued = await newTask('images');
+        await store.finishTask(done.id, { status: 'failed', error: { code: 'http_error', message: '404' } });
+        const after = await store.startTasks([done.id, queued.id], lease('w2'));
+        expect(after.get(done.id)).toBeNull();
+        expect(after.get(queued.id)).toMatchObject({ status: 'running', attempts: 1, lease: { owner: 'w2' } });
       });
 
       it('hands each undispatched queued task to one sweeper at a time, and never one whose dispatch was confirmed', async () => {

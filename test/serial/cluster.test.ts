@@ -302,7 +302,7 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
         return blocker;
       };
 
-      it('dispatches a task whose API was killed between the insert and the publish, once', async () => {
+      it('dispatches a task whose API was killed between the insert and the publish, once, and every task of a batch\'s page', async () => {
         cluster = await startCluster(mongoUrl, amqpUrl, env);
         const proxy = await TcpProxy.start(amqpUrl);
         try {
@@ -312,17 +312,33 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
           const url = site.url(`/orphan-${randomBytes(3).toString('hex')}.html`);
           servePage(new URL(url).pathname, '<p>orphan</p>');
           void request(doomedUrl).post('/text_tasks').send({ url }).then(() => {}, () => {});
-          let orphan: Record<string, unknown> | undefined;
-          while (!orphan) {
-            const list = await request(cluster.url).get('/text_tasks').query({ limit: 50 }).expect(200);
-            orphan = (list.body.items as Array<Record<string, unknown>>).find((t) => t.url === url);
-            if (!orphan) await sleep(20);
+          // A batch's page is one message (its text task's, naming the images task): never sent, so neither task has one.
+          const image = png(6, 6, randomBytes(2).readUInt16BE(0));
+          const imageRoute = `/orphan-image-${randomBytes(3).toString('hex')}.png`;
+          servePng(imageRoute, image);
+          const pageUrl = site.url(`/orphan-page-${randomBytes(3).toString('hex')}.html`);
+          servePage(new URL(pageUrl).pathname, `<p>orphan page</p><img src="${imageRoute}">`);
+          void request(doomedUrl).post('/batches').send({ urls: [pageUrl], kinds: ['text', 'images'] }).then(() => {}, () => {});
+          const find = async (kind: string, of: string) => {
+            const list = await request(cluster!.url).get(`/${kind}_tasks`).query({ limit: 50 }).expect(200);
+            return (list.body.items as Array<Record<string, unknown>>).find((t) => t.url === of);
+          };
+          let orphans: Array<Record<string, unknown> | undefined> = [];
+          while (orphans.length === 0 || orphans.some((t) => !t)) {
+            orphans = [await find('text', url), await find('text', pageUrl), await find('images', pageUrl)];
+            if (orphans.some((t) => !t)) await sleep(20);
           }
           await doomed.stop('SIGKILL');
-          expect(orphan.status).toBe('queued');
-          const [final] = await waitAllFinal(cluster.url, [`/text_tasks/${orphan.id as string}`], 60_000);
+          const [orphan, pageText, pageImages] = orphans as Array<Record<string, unknown>>;
+          expect(orphans.map((t) => t!.status)).toEqual(['queued', 'queued', 'queued']);
+          const [final, text, images] = await waitAllFinal(cluster.url, [
+            `/text_tasks/${orphan!.id as string}`, `/text_tasks/${pageText!.id as string}`, `/images_tasks/${pageImages!.id as string}`,
+          ], 60_000);
           expect(final).toMatchObject({ status: 'succeeded', attempts: 1 });
           expect(site.hits(new URL(url).pathname)).toBe(1);
+          expect(text).toMatchObject({ status: 'succeeded', attempts: 1 });
+          expect(images).toMatchObject({ status: 'succeeded', attempts: 1, counts: { found: 1, stored: 1 } });
+          expect(site.hits(imageRoute)).toBe(1);
         } finally {
           await proxy.close();
         }

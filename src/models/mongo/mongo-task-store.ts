@@ -204,19 +204,13 @@ export class MongoTaskStore implements TaskStore {
    * The page's tasks read together (a find each, sent at once), then started in one Revisions.updateMany: one
    * ticket insert and one update command for them all, where startTask costs both per task.
    */
-  async startTasks(ids: readonly string[], lease: StartOptions, lead: number): Promise<Map<string, Task | null>> {
+  async startTasks(ids: readonly string[], lease: StartOptions): Promise<Map<string, Task | null>> {
     const unique = [...new Set(ids)];
     const read = new Map((await this.revisions.readMany(this.m.tasks, unique)).map((d) => [d._id, d]));
-    const nowMs = Date.now();
-    const startable = (id: string) => {
-      const doc = read.get(id);
-      return doc !== undefined && typeof decideStart(toTask(doc), nowMs, lease) !== 'string';
-    };
-    const chosen = unique.slice(0, lead).some(startable) ? unique : unique.slice(0, lead);
     const decisions = new StartDecisions(lease);
-    const res = await this.revisions.updateMany('tasks', this.m.tasks, chosen, decisions.decide, read);
+    const res = await this.revisions.updateMany('tasks', this.m.tasks, unique, decisions.decide, read);
     const out = new Map<string, Task | null>();
-    for (const id of chosen) out.set(id, await this.started(id, res.get(id) ?? null, decisions));
+    for (const id of unique) out.set(id, await this.started(id, res.get(id) ?? null, decisions));
     return out;
   }
 

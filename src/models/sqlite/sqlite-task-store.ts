@@ -364,33 +364,23 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async startTask(id: string, lease?: StartOptions): Promise<Task | null> {
-    return this.start(id, lease).task;
+    return this.start(id, lease);
   }
 
-  /** One IMMEDIATE transaction: the lead's decisions and the rest's see the same tasks. */
-  async startTasks(ids: readonly string[], lease: StartOptions, lead: number): Promise<Map<string, Task | null>> {
-    return this.db.transaction(() => {
-      const out = new Map<string, Task | null>();
-      let started = false;
-      for (const [i, id] of [...new Set(ids)].entries()) {
-        if (i >= lead && !started) break;
-        const res = this.start(id, lease);
-        started ||= res.started;
-        out.set(id, res.task);
-      }
-      return out;
-    }).immediate();
+  /** One IMMEDIATE transaction for the page's tasks. */
+  async startTasks(ids: readonly string[], lease: StartOptions): Promise<Map<string, Task | null>> {
+    return this.db.transaction(() => new Map([...new Set(ids)].map((id) => [id, this.start(id, lease)]))).immediate();
   }
 
-  /** startTask's answer, and whether decideStart let it start (not refused). */
-  private start(id: string, lease?: StartOptions): { task: Task | null; started: boolean } {
+  /** startTask's answer. */
+  private start(id: string, lease?: StartOptions): Task | null {
     let refusal: string | undefined;
     const res = this.updateTask(id, (task) => {
       const decision = decideStart(task, Date.now(), lease);
       refusal = typeof decision === 'string' ? decision : undefined;
       return typeof decision === 'string' ? null : decision;
     });
-    return { task: !res || refusal === 'final' ? null : this.toTask(res.row), started: res !== null && refusal === undefined };
+    return !res || refusal === 'final' ? null : this.toTask(res.row);
   }
 
   async renewLease(id: string, lease: LeaseRequest): Promise<boolean> {

@@ -40,8 +40,7 @@ export interface CeleryQueueOptions {
 /**
  * Messages a consumer holds unacknowledged: one waiting behind each running handler (docs/decisions.md,
  * "WORKER_CONCURRENCY bounds the pages at work"). The handler that ends acks, and the next starts at once
- * instead of after the broker's round trip; a page-mate's message (a page is usually two) finds its page
- * done here without a store call. The pLimit bounds the jobs at work; the prefetch, all handlers.
+ * instead of after the broker's round trip. The pLimit bounds the jobs at work; the prefetch, all handlers.
  */
 function prefetchFor(concurrency: number): number {
   return 2 * concurrency;
@@ -49,18 +48,6 @@ function prefetchFor(concurrency: number): number {
 
 export function createCeleryQueue(options: CeleryQueueOptions): JobQueue {
   return new CeleryQueue(options);
-}
-
-/**
- * A delivery waiting for a slot: `checking` while coveredElsewhere is asked about it, `checked` once it said
- * no (or failed), `acked` once it said yes and the delivery was acknowledged (its slot, when it comes, is then
- * given back at once), `started` once it runs.
- */
-interface Waiting {
-  sub: Subscription;
-  msg: ConsumeMessage;
-  job: Job;
-  state: 'waiting' | 'checking' | 'checked' | 'acked' | 'started';
 }
 
 /** One consumer channel; `open` turns false when it closes, after which its deliveries cannot be acked. */
@@ -91,11 +78,6 @@ class CeleryQueue implements JobQueue {
   private subscribing?: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
   private consecutiveFailures = 0;
-  private coveredElsewhere?: ConsumeOptions['coveredElsewhere'];
-  /** Deliveries waiting for a slot, in arrival order. */
-  private readonly waiting = new Set<Waiting>();
-  /** Running jobs that said nearEnd and have not given their slot back yet: a delivery meanwhile is looked at on arrival. */
-  private nearEnd = 0;
 
   constructor(options: CeleryQueueOptions) {
     this.queueName = options.queueName ?? 'scrapeds';
@@ -177,7 +159,6 @@ class CeleryQueue implements JobQueue {
     if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new Error('concurrency must be a positive integer');
     this.handler = handler;
     this.onDeadLetter = options.onDeadLetter;
-    this.coveredElsewhere = options.coveredElsewhere;
     this.concurrency = options.concurrency;
     // Also bounds handlers across a reconnect, while those of the lost channel still run.
     this.limit = pLimit(options.concurrency);
@@ -258,19 +239,9 @@ class CeleryQueue implements JobQueue {
     this.log.debug({ step: 'delivered', taskId: decoded.job.taskId, redelivered: msg.fields.redelivered }, 'timeline');
     const job: Job = msg.fields.redelivered ? { ...decoded.job } : { ...decoded.job, firstDelivery: true };
     if (retriesOf(msg) > 0) job.retried = true;
-    const waiting: Waiting = { sub, msg, job, state: 'waiting' };
-    this.waiting.add(waiting);
-    if (this.nearEnd > 0) this.lookAhead();
     // A slot is the job's while it is at work: given back at the handler's workDone, or at its end.
     const run = new Promise<void>((ended) => {
       void limit(() => new Promise<void>((freeSlot) => {
-        this.waiting.delete(waiting);
-        // Acknowledged while it waited: nothing to run, the slot goes to the next at once.
-        if (waiting.state === 'acked') {
-          freeSlot();
-          return ended();
-        }
-        waiting.state = 'started';
         this.run(sub, msg, job, decoded.celeryId, freeSlot)
           .catch((err: unknown) => this.log.error({ err, taskId: decoded.job.taskId }, 'unexpected error while running a job'))
           .finally(() => {
@@ -289,31 +260,14 @@ class CeleryQueue implements JobQueue {
     if (this.closed) return this.settle(sub, msg, 'requeue');
     const log = this.log.child({ taskId: job.taskId, celeryId });
     this.log.debug({ step: 'slot', taskId: job.taskId }, 'timeline');
-    // Between its nearEnd and the end of its work, deliveries are looked at as they arrive (lookAhead).
-    let near = false;
-    const leaveNearEnd = () => {
-      if (near) this.nearEnd--;
-      near = false;
-    };
     const progress: JobProgress = {
       workDone: () => {
         this.log.debug({ step: 'workDone', taskId: job.taskId }, 'timeline');
-        leaveNearEnd();
         freeSlot();
-      },
-      nearEnd: () => {
-        if (near) return;
-        near = true;
-        this.nearEnd++;
-        this.lookAhead();
       },
     };
     try {
-      try {
-        await (this.handler as JobHandler)(job, progress);
-      } finally {
-        leaveNearEnd();
-      }
+      await (this.handler as JobHandler)(job, progress);
       this.consecutiveFailures = 0;
       this.settle(sub, msg, 'ack');
       this.log.debug({ step: 'ack', taskId: job.taskId }, 'timeline');
@@ -325,35 +279,6 @@ class CeleryQueue implements JobQueue {
       log.error({ err, attempt }, 'giving up on the job; dead-lettering it');
       await this.onDeadLetter?.(job, err).catch((deadErr: unknown) => log.error({ err: deadErr }, 'could not record the dead-lettered job'));
       await this.deadLetter(sub, msg, 'attempts_exhausted', String((err as Error)?.message ?? err), log);
-    }
-  }
-
-  /**
-   * Asks coveredElsewhere about each delivery waiting for a slot, and acknowledges at once those it covers
-   * (a page another worker took): the slot, when it frees, goes to a job with work, and the broker sends the
-   * next message meanwhile. Asked once per delivery (at most one look per message); a job whose slot comes
-   * before the answer runs as usual, and the answer is dropped.
-   */
-  private lookAhead(): void {
-    const covered = this.coveredElsewhere;
-    if (!covered || this.closed) return;
-    for (const w of this.waiting) {
-      if (w.state !== 'waiting') continue;
-      w.state = 'checking';
-      covered(w.job).then(
-        (yes) => {
-          if (w.state !== 'checking') return;
-          w.state = yes ? 'acked' : 'checked';
-          if (!yes) return;
-          this.log.debug({ step: 'covered', taskId: w.job.taskId }, 'timeline');
-          this.settle(w.sub, w.msg, 'ack');
-        },
-        (err: unknown) => {
-          // Left to run in its slot, which finds out for itself.
-          if (w.state === 'checking') w.state = 'checked';
-          this.log.debug({ err, taskId: w.job.taskId }, 'could not look ahead at a waiting job');
-        },
-      );
     }
   }
 
