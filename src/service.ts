@@ -37,6 +37,7 @@ import { VolumeBlobStore } from './storage/volume-blob-store.js';
 import { RecentPages } from './worker/recent-pages.js';
 import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js';
 import { createCrawlStep, type JobSink } from './worker/crawl-step.js';
+import { warmUp } from './worker/warm-up.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookEvents } from './webhooks/events.js';
 import { createWebhookSender } from './webhooks/sender.js';
@@ -182,6 +183,9 @@ function startWorker(config: Config, log: Logger, adapters: Adapters, shutdown: 
   const ready = (async () => {
     // The embedded queue keeps nothing across restarts; the store knows what was queued or running.
     await feeder?.start();
+    // A cluster worker takes messages only once warm; the embedded default serves its API at once and loads on
+    // first use (an images-only job there never loads the language tables: the 100k-URL RSS budget).
+    if (config.role === 'worker') await warmUp({ extractor, hasher }, log);
     await queue.consume(runner.handle, { concurrency: config.workerConcurrency, onDeadLetter: runner.onDeadLetter });
     log.info({ concurrency: config.workerConcurrency }, 'worker consuming');
   })();

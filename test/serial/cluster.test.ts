@@ -182,6 +182,13 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
       const served = cluster.apis.map((a) => a.lines.filter((l) => (l.req as { method?: string } | undefined)?.method === 'POST').length);
       for (const n of served) expect(n).toBeGreaterThan(TASKS * 0.3);
       await new Promise((r) => setTimeout(r, 600)); // the workers flush buffered log lines every 250 ms
+      // Each worker warmed up (parse and hashing threads, language tables) before it took a message.
+      for (const w of cluster.workers) {
+        const msgs = w.lines.map((l) => l.msg);
+        expect(msgs.indexOf('worker warmed up')).toBeGreaterThanOrEqual(0);
+        expect(msgs.indexOf('worker warmed up')).toBeLessThan(msgs.indexOf('worker consuming'));
+        expect(w.lines.find((l) => l.msg === 'worker warmed up')).toMatchObject({ language: 'en' });
+      }
       const shares = cluster.workers.map((w) => finishedBy(w).size / TASKS);
       for (const share of shares) {
         expect(share).toBeGreaterThanOrEqual(0.35);
