@@ -52,6 +52,8 @@ const schema = z.object({
   /** A page fetched this recently serves the other tasks of its URL (0 turns reuse off); bounded in bytes. */
   PAGE_REUSE_MS: int(0, 3_600_000).default(60_000),
   PAGE_REUSE_BYTES: int(0, 4_000_000_000).default(64 * 1024 * 1024),
+  /** A heap grows this many percent past its live objects before a full collection (src/heap-growth.ts); 0: V8's own choice. */
+  HEAP_GROWTH_PERCENT: int(0, 1000).default(50),
 
   USER_AGENT: z.string().min(1).default('scrapeds/0.1 (+https://github.com/scrapeds; dataset collection)'),
   ALLOW_PRIVATE_NETWORKS: bool.default(false),
@@ -194,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     parseQueue: c.PARSE_QUEUE,
     parseMaxDepth: c.PARSE_MAX_DEPTH,
     pageReuse: { ttlMs: c.PAGE_REUSE_MS, maxBytes: c.PAGE_REUSE_BYTES },
+    heapGrowthPercent: c.HEAP_GROWTH_PERCENT,
     claimStaleMs: c.CLAIM_STALE_MS,
     rights: { policy: c.RIGHTS_POLICY, aiCrawlerTokens: c.AI_CRAWLER_TOKENS },
     shutdownGraceMs: c.SHUTDOWN_GRACE_MS,

@@ -1,5 +1,6 @@
 /** Process entry: config, logger, the service, and signals. */
 import { ConfigError, loadConfig } from './config.js';
+import { limitHeapGrowth } from './heap-growth.js';
 import { createLogger, flushLogger, type Logger } from './logger.js';
 import { startService } from './service.js';
 
@@ -12,6 +13,7 @@ function exit(code: number): never {
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  limitHeapGrowth(config.heapGrowthPercent);
   log = createLogger(config.logLevel);
   const service = await startService(config, log);
   let signals = 0;

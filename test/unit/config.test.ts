@@ -48,3 +48,15 @@ describe('loadConfig: politeness and proxies', () => {
     expect(() => loadConfig({ PROXY_URLS: 'ftp://user:hunter2@p.test' })).not.toThrow(/hunter2/);
   });
 });
+
+describe('loadConfig: heap growth', () => {
+  it('limits it to 50% by default; 0 leaves V8 its own choice', () => {
+    expect(loadConfig({}).heapGrowthPercent).toBe(50);
+    expect(loadConfig({ HEAP_GROWTH_PERCENT: '0' }).heapGrowthPercent).toBe(0);
+    expect(loadConfig({ HEAP_GROWTH_PERCENT: '100' }).heapGrowthPercent).toBe(100);
+  });
+
+  it.each(['-1', '1001', 'half'])('refuses HEAP_GROWTH_PERCENT=%s, naming it', (v) => {
+    expect(() => loadConfig({ HEAP_GROWTH_PERCENT: v })).toThrow(/HEAP_GROWTH_PERCENT/);
+  });
+});
