@@ -89,6 +89,17 @@ describe('RecentPages', () => {
     expect(loads).toBe(1);
   });
 
+  it('counts an image reference at what it holds in the heap, not only its characters', async () => {
+    // 100 images with an alt text each: ~2.3 KB of characters, ~30 KB of heap as the parse thread hands it over.
+    const imagePage = (n: number): FetchedPage => {
+      const images = Array.from({ length: 100 }, (_, j) => `http://x/${n}-${j}.png`);
+      return { ...page(''), images, imageTexts: Object.fromEntries(images.map((u, j) => [u, { alt: `image ${j}` }])) };
+    };
+    const recent = new RecentPages({ ttlMs: 10_000, maxBytes: 300_000, now: clock });
+    for (let i = 0; i < 10; i++) await recent.get(`u${i}`, ALL_PARTS, only(async () => imagePage(i)), false);
+    expect(recent.size).toBeLessThanOrEqual(9);
+  });
+
   it('does nothing when turned off', async () => {
     const recent = new RecentPages({ ttlMs: 0, maxBytes: 1 << 20, now: clock });
     let loads = 0;
