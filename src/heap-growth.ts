@@ -10,6 +10,15 @@
  * marked concurrently on helper threads).
  */
 import v8 from 'node:v8';
+import type { ResourceLimits } from 'node:worker_threads';
+
+/**
+ * The parse and hashing threads' young generation. V8 gives each thread's heap the main thread's (two 16 MB
+ * semi-spaces here), and the parse thread filled it: ~50-65 MB committed for ~9 MB alive. A page's parse
+ * garbage is small and short-lived, and what a large page keeps (its tree) outgrows any young generation and
+ * is promoted either way.
+ */
+export const THREAD_HEAP_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 12 };
 
 /** The V8 option, as the run-time check in test/unit/heap-growth.test.ts passes it to a fresh node. */
 export function heapGrowthFlag(percent: number): string {

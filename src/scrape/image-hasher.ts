@@ -7,6 +7,7 @@
  * tests run from TypeScript sources.
  */
 import { Piscina } from 'piscina';
+import { THREAD_HEAP_LIMITS } from '../heap-growth.js';
 import { dhash, dhashOfPixels } from './image-hash.js';
 import type { HashJob } from './image-hash-worker.js';
 import { plainPngPixels } from './png-pixels.js';
@@ -32,6 +33,7 @@ export function threadedHasher(options: { concurrency: number }): ImageHasher {
     maxThreads: 1,
     concurrentTasksPerWorker: options.concurrency,
     idleTimeout: 60_000,
+    resourceLimits: THREAD_HEAP_LIMITS,
   });
   return {
     hash(body, size) {

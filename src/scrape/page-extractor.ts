@@ -11,6 +11,7 @@
  */
 import pLimit from 'p-limit';
 import { Piscina } from 'piscina';
+import { THREAD_HEAP_LIMITS } from '../heap-growth.js';
 import { decodeAndExtract, pageOf, type ExtractJob, type ExtractOutcome } from './extract-worker.js';
 import type { ExtractedPage } from './html.js';
 import { ScrapeError } from './scrape-error.js';
@@ -47,6 +48,7 @@ export function threadedExtractor(options: ThreadedExtractorOptions): PageExtrac
     minThreads: 1,
     maxThreads: options.threads,
     idleTimeout: 60_000,
+    resourceLimits: THREAD_HEAP_LIMITS,
   });
   // One page per thread at a time: piscina's own queue would start the timeout while the page still waits.
   const lane = pLimit(options.threads);

@@ -91,6 +91,22 @@ describe('threaded page extractor (dist)', () => {
     }
   });
 
+  it('parses a large page whole on a thread with its smaller young generation (THREAD_HEAP_LIMITS)', async () => {
+    // ~3 MB, 60,000 elements: its tree outgrows the thread's young generation many times over and is promoted.
+    const paragraphs = Array.from({ length: 20_000 }, (_, i) => `<p>Paragraph ${i} ${'word '.repeat(20)}</p>`);
+    const figures = Array.from({ length: 1000 }, (_, i) => `<figure><img src="/i/${i}.png" alt="image ${i}"><figcaption>Figure ${i}</figcaption></figure>`);
+    const big = Buffer.from(`<html><head><title>Big</title></head><body>${paragraphs.join('')}${figures.join('')}</body></html>`);
+    const patient = extractors.threadedExtractor({ threads: 1, timeoutMs: 120_000, maxWaiting: 4 });
+    try {
+      const page = await patient.extract({ ...job, body: big }, never);
+      expect(page.images).toHaveLength(1000);
+      expect(page.imageTexts['http://site.test/i/999.png']).toMatchObject({ alt: 'image 999', figcaption: 'Figure 999' });
+      expect(page.text).toContain('Paragraph 19999 word');
+    } finally {
+      await patient.close();
+    }
+  }, 180_000);
+
   it('gives up when the task is cancelled', async () => {
     const controller = new AbortController();
     const nested = Buffer.from(`<div>`.repeat(400_000));
