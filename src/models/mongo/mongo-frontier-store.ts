@@ -14,7 +14,7 @@ import { optionsOfKind } from '../task.js';
 import type { BatchDoc } from './batch-model.js';
 import { pageDocId, urlDocId, type FrontierDoc } from './frontier-model.js';
 import type { Models } from './models.js';
-import { isDuplicateKey } from './revision.js';
+import { isDuplicateKey } from './write-errors.js';
 import type { TaskDoc } from './task-model.js';
 
 /** Inserts `doc`; false when its `_id` exists already. */

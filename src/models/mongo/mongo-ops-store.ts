@@ -6,7 +6,7 @@ import {
   type ApiKey, type ApiKeyStore, type RateCellStore, type Scope, type UsageQuery, type UsageRow, type UsageStore, type UsageTotal, bucketOf,
 } from '../ops-store.js';
 import type { ApiKeyDoc, RateCellDoc, UsageDoc } from './ops-models.js';
-import { isDuplicateKey } from './revision.js';
+import { isDuplicateKey } from './write-errors.js';
 
 function toKey(d: ApiKeyDoc): ApiKey {
   const key: ApiKey = { id: d._id, name: d.name, scopes: [...d.scopes], createdAt: new Date(d.createdAt).toISOString() };

@@ -37,7 +37,8 @@ import { MongoApiKeyStore, MongoRateCellStore, MongoUsageStore } from './mongo-o
 import { MongoFeedStore } from './mongo-feed-store.js';
 import { MongoFrontierStore } from './mongo-frontier-store.js';
 import { LinkTallies } from './link-tallies.js';
-import { BULK_STATEMENTS, isDuplicateKey, Revisions, writeErrorsOf, type Change } from './revision.js';
+import { BULK_STATEMENTS, Revisions, type Change } from './revision.js';
+import { insertUnordered, isDuplicateKey } from './write-errors.js';
 import { taskImageId, type TaskImageDoc } from './task-image-model.js';
 import type { TaskDoc } from './task-model.js';
 import { TaskWrites, type TaskUpdated } from './task-writes.js';
@@ -376,13 +377,8 @@ export class MongoTaskStore implements TaskStore {
     const offered = all.filter((i) => !skipped.has(i));
     const lost = new Set(skipped); // there already: claimed by the rule below
     if (offered.length > 0) {
-      try {
-        await this.m.images.collection.insertMany(offered.map((i) => docs[i]!) as never[], { ordered: false });
-      } catch (err) {
-        const failed = writeErrorsOf(err);
-        if (!failed || failed.some((e) => !isDuplicateKey(e))) throw err;
-        for (const e of failed) lost.add(offered[e.index]!);
-      }
+      const refused = await insertUnordered(this.m.images.collection, offered.map((i) => docs[i]!));
+      for (const e of refused) lost.add(offered[e.index]!);
     }
     const results = new Map<string, ClaimResult>();
     for (const i of all) {
@@ -459,16 +455,12 @@ export class MongoTaskStore implements TaskStore {
    */
   private async writeLinks(links: readonly ImageLink[]): Promise<void> {
     if (links.length === 0) return;
-    let again: ImageLink[] = [];
+    let again: ImageLink[];
     try {
-      await this.m.taskImages.collection.insertMany(links.map(linkDoc) as never[], { ordered: false });
+      again = (await insertUnordered(this.m.taskImages.collection, links.map(linkDoc))).map((e) => links[e.index]!);
     } catch (err) {
-      const failed = writeErrorsOf(err);
-      if (!failed || failed.some((e) => !isDuplicateKey(e))) {
-        for (const link of links) this.tallies.drop(link.taskId); // some may have been written: uncounted
-        throw err;
-      }
-      again = failed.map((e) => links[e.index]!);
+      for (const link of links) this.tallies.drop(link.taskId); // some may have been written: uncounted
+      throw err;
     }
     const relinked = new Set(again);
     for (const link of links) {

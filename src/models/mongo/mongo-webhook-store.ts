@@ -8,7 +8,8 @@ import type { Page } from '../task.js';
 import { newDelivery, type DeliveryChange, type NewDelivery, type WebhookDelivery, type WebhookEndpoint } from '../webhook.js';
 import type { WebhookStore } from '../webhook-store.js';
 import type { Models } from './models.js';
-import { isDuplicateKey, type Change, type Revisions } from './revision.js';
+import type { Change, Revisions } from './revision.js';
+import { isDuplicateKey } from './write-errors.js';
 import type { WebhookDeliveryDoc, WebhookEndpointDoc } from './webhook-model.js';
 
 function toDelivery(d: WebhookDeliveryDoc): WebhookDelivery {

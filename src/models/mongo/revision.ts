@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Schema } from 'mongoose';
 import type { Model, UpdateQuery } from 'mongoose';
+import { insertUnordered, isDuplicateKey } from './write-errors.js';
 
 export interface TicketDoc {
   /** `${scope}/${documentId}/${revision}` */
@@ -53,27 +54,6 @@ export interface Change {
 export const TICKET_STALE_MS = 30_000;
 /** Give up on an update contended for this long. */
 const MAX_WAIT_MS = 60_000;
-
-export function isDuplicateKey(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { code?: unknown; writeErrors?: Array<{ code?: unknown }> };
-  return e.code === 11000 || e.code === 11001 || (e.writeErrors?.some((w) => w.code === 11000) ?? false);
-}
-
-/**
- * The per-document errors of an unordered bulk insert, or undefined when `err` is not one. A command that
- * failed as a whole is not: the driver reports it with an empty `writeErrors` (FerretDB on a full disk answers
- * an insert `ok: 0`), and read as "no document refused" it would pass for a success.
- */
-export function writeErrorsOf(err: unknown): Array<{ index: number; code: unknown; message: string }> | undefined {
-  if (typeof err !== 'object' || err === null) return undefined;
-  const raw = (err as { writeErrors?: unknown }).writeErrors;
-  if (raw === undefined) return undefined;
-  const list = (Array.isArray(raw) ? raw : [raw]) as Array<{ index?: unknown; code?: unknown; errmsg?: unknown }>;
-  return list.length > 0 && list.every((e) => typeof e.index === 'number')
-    ? list.map((e) => ({ index: e.index as number, code: e.code, message: typeof e.errmsg === 'string' ? e.errmsg : 'write error' }))
-    : undefined;
-}
 
 /** The document after `change` at revision `rev` (a stamp stays until the next batch write replaces it: each is unique). */
 export function applyChange<D extends Revisioned>(doc: D, change: Change, rev: number, stamp?: string): D {
@@ -378,17 +358,9 @@ export class Revisions {
   /** Inserts the tickets in one unordered command; the ones this call now holds (a duplicate key: someone else's). */
   private async takeMany(tickets: string[]): Promise<Set<string>> {
     const at = new Date();
-    try {
-      // The driver's own insertMany: one command, and its error names each failed index.
-      await this.tickets.collection.insertMany(tickets.map((_id) => ({ _id, at })) as never[], { ordered: false });
-      return new Set(tickets);
-    } catch (err) {
-      const failed = writeErrorsOf(err);
-      if (!failed || failed.some((e) => e.code !== 11000)) throw err;
-      const lost = new Set(failed.map((e) => e.index));
-      // Their documents go through update(), which waits for the holder (or clears a stale ticket).
-      return new Set(tickets.filter((_, i) => !lost.has(i)));
-    }
+    const lost = new Set((await insertUnordered(this.tickets.collection, tickets.map((_id) => ({ _id, at })))).map((e) => e.index));
+    // Their documents go through update(), which waits for the holder (or clears a stale ticket).
+    return new Set(tickets.filter((_, i) => !lost.has(i)));
   }
 
   /** Parallel reads by `_id` (see updateMany: an `$in` is a collection scan on FerretDB v1). */

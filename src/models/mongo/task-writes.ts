@@ -11,7 +11,8 @@
  */
 import type { Collection, Model } from 'mongoose';
 import { GroupCommit, type ItemOutcomes } from '../../util/group-commit.js';
-import { BULK_STATEMENTS, writeErrorsOf, type Change, type Revisions } from './revision.js';
+import { BULK_STATEMENTS, type Change, type Revisions } from './revision.js';
+import { insertUnordered } from './write-errors.js';
 import type { TaskDoc } from './task-model.js';
 
 /** One caller's decision on one task (Revisions.update's `decide`). */
@@ -37,22 +38,14 @@ export class DocumentWriteError extends Error {
  */
 export async function insertEach<D>(collection: Collection, docs: readonly D[]): Promise<ItemOutcomes<void>> {
   const ok = Promise.resolve();
-  try {
-    // ignoreUndefined: undefined values are left out, as mongoose's create does.
-    await collection.insertMany(docs as never[], { ordered: false, ignoreUndefined: true });
-    return docs.map(() => ok);
-  } catch (err) {
-    const failed = writeErrorsOf(err);
-    if (!failed) throw err;
-    const byIndex = new Map(failed.map((e) => [e.index, e]));
-    return docs.map((_, i) => {
-      const e = byIndex.get(i);
-      if (!e) return ok;
-      const refused = Promise.reject(new DocumentWriteError(e.message, e.code));
-      refused.catch(() => {}); // handled by its caller, a moment later (GroupCommit)
-      return refused;
-    });
-  }
+  const byIndex = new Map((await insertUnordered(collection, docs, { expected: () => true, ignoreUndefined: true })).map((e) => [e.index, e]));
+  return docs.map((_, i) => {
+    const e = byIndex.get(i);
+    if (!e) return ok;
+    const refused = Promise.reject(new DocumentWriteError(e.message, e.code));
+    refused.catch(() => {}); // handled by its caller, a moment later (GroupCommit)
+    return refused;
+  });
 }
 
 export class TaskWrites {
