@@ -105,6 +105,43 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
       }
     });
 
+    // A claim of an image this connection has seen exist skips the insert (KnownIds in mongo-task-store.ts), and
+    // still decides on the record as it stands: what another connection made of the image since counts.
+    it('claims an image it has seen exist by the record as it stands: another connection\'s refresh is joined, its failure retried', async () => {
+      const [a, b] = pair();
+      const [owner, refresher, later] = [
+        await a.createTask({ kind: 'images', url: 'https://example.test/known/1', refresh: false }),
+        await b.createTask({ kind: 'images', url: 'https://example.test/known/2', refresh: true }),
+        await a.createTask({ kind: 'images', url: 'https://example.test/known/3', refresh: false }),
+      ];
+      const u = 'https://example.test/known.png';
+      const opts = (taskId: string) => ({ taskId, staleAfterMs: 60_000 });
+      const first = await a.claimImage(u, opts(owner.id));
+      expect(first.outcome).toBe('claimed');
+      await a.completeImage(first.image.id, owner.id, { status: 'stored', file });
+      expect(await a.claimImage(u, opts(later.id))).toMatchObject({ outcome: 'stored', image: { status: 'stored' } });
+      const refresh = await b.claimImage(u, { ...opts(refresher.id), refreshStoredBefore: new Date(Date.now() + 60_000).toISOString() });
+      expect(refresh).toMatchObject({ outcome: 'claimed', image: { ownerTaskId: refresher.id } });
+      expect(await a.claimImage(u, opts(later.id))).toMatchObject({ outcome: 'in_progress', image: { ownerTaskId: refresher.id } });
+      await b.completeImage(refresh.image.id, refresher.id, { status: 'failed', error: { code: 'timeout', message: 'too slow' } });
+      expect(await a.claimImage(u, opts(later.id))).toMatchObject({ outcome: 'claimed', image: { status: 'pending', ownerTaskId: later.id } });
+    });
+
+    it('inserts an image it had seen exist again once the image is gone from the store', async () => {
+      const [a, b] = pair();
+      const task = await a.createTask({ kind: 'images', url: 'https://example.test/removed', refresh: false });
+      const urls = ['https://example.test/removed.png', 'https://example.test/kept.png'];
+      const opts = { taskId: task.id, staleAfterMs: 60_000 };
+      const first = await a.claimImages(urls, opts);
+      expect(first.map((c) => c.outcome)).toEqual(['claimed', 'claimed']);
+      await a.completeImage(first[1]!.image.id, task.id, { status: 'stored', file });
+      // Nothing in the service removes images; an operator might.
+      await (await adminConn()).useDb(dbNames.get(a)!, { useCache: false }).collection<Doc>('images').deleteOne({ _id: first[0]!.image.id });
+      const again = await a.claimImages(urls, opts);
+      expect(again.map((c) => c.outcome)).toEqual(['claimed', 'stored']);
+      expect(await b.getImage(first[0]!.image.id)).toMatchObject({ status: 'pending', ownerTaskId: task.id, sourceUrl: urls[0] });
+    });
+
     it('lets either the owner\'s completion or a stale takeover win, never both', async () => {
       const [a, b] = pair();
       const [t1, t2] = [

@@ -26,7 +26,7 @@ import {
 } from '../task-lease-rules.js';
 import {
   claimResult, decideClaim, decideCompletion, decideFinish, decideImageRelease, emptyCounts, foldCounts,
-  mayHaveLinks, newImageClaim, type FinishResult, type ImagePatch,
+  imageIdFor, mayHaveLinks, newImageClaim, type FinishResult, type ImagePatch,
 } from '../task-rules.js';
 import { checkPageLimit, pageOf } from '../paging.js';
 import { groupByTask } from '../task-store.js';
@@ -44,6 +44,35 @@ import type { TaskDoc } from './task-model.js';
 import { TaskWrites, type TaskUpdated } from './task-writes.js';
 
 const UNFINISHED = ['queued', 'running'] as const;
+
+/** Image ids remembered as existing, per process (a few MB at most). */
+const KNOWN_IMAGES_MAX = 65_536;
+
+/**
+ * Ids of documents this process saw exist, the oldest forgotten past `max`. Only existence is remembered, never a
+ * state: a claim still reads and decides on every image it does not insert, exactly as after a refused insert.
+ * Wrong only if a document is removed (nothing removes images today); the claim then finds it gone, forgets
+ * it and inserts it after all.
+ */
+class KnownIds {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly max: number) {}
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  add(id: string): void {
+    if (this.ids.has(id)) return;
+    this.ids.add(id);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value!);
+  }
+
+  delete(id: string): void {
+    this.ids.delete(id);
+  }
+}
 
 /** An image document as first claimed (the rule's record, with Dates and a revision). */
 function freshImageDoc(image: ImageRecord): ImageDoc {
@@ -114,6 +143,8 @@ export class MongoTaskStore implements TaskStore {
   private readonly taskWrites: TaskWrites;
   /** Counts of the links written by the runs this process started first (finishTask needs no $group then). */
   private readonly tallies = new LinkTallies();
+  /** Images this process saw exist (a claim's insert or its refusal): their next claim skips the insert. */
+  private readonly knownImages = new KnownIds(KNOWN_IMAGES_MAX);
   private closed = false;
   readonly batches: MongoBatchStore;
   readonly webhooks: MongoWebhookStore;
@@ -339,22 +370,40 @@ export class MongoTaskStore implements TaskStore {
     const nowMs = Date.now();
     const fresh = urls.map((u) => newImageClaim(u, options, nowMs));
     const docs = fresh.map(freshImageDoc);
-    // Those already there are claimed by the rule below.
-    const lost = new Set((await insertUnordered(this.m.images.collection, docs)).map((e) => e.index));
+    const all = fresh.map((_, i) => i);
+    // Images this process knows exist are not offered to the insert (KnownIds): it would only refuse them, and
+    // FerretDB v1 answers an insert with any refusal by inserting every document again one by one.
+    const skipped = new Set(all.filter((i) => this.knownImages.has(fresh[i]!.id)));
+    const offered = all.filter((i) => !skipped.has(i));
+    const lost = new Set(skipped); // there already: claimed by the rule below
+    if (offered.length > 0) {
+      const refused = await insertUnordered(this.m.images.collection, offered.map((i) => docs[i]!));
+      for (const e of refused) lost.add(offered[e.index]!);
+    }
     const results = new Map<string, ClaimResult>();
-    fresh.forEach((image, i) => {
-      if (lost.has(i)) return;
+    for (const i of all) {
+      this.knownImages.add(fresh[i]!.id); // inserted now, refused as there already, or known before
+      if (lost.has(i)) continue;
       this.revisions.inserted('images', docs[i]!);
-      results.set(image.sourceUrl, claimResult(image, true));
-    });
-    const rest = fresh.filter((_, i) => lost.has(i));
+      results.set(fresh[i]!.sourceUrl, claimResult(fresh[i]!, true));
+    }
+    const rest = all.filter((i) => lost.has(i));
+    /** Known but not found (an image removed behind this process's back): offered to the insert after all. */
+    const gone: string[] = [];
     if (rest.length > 0) {
-      const decided = await this.updateImages(rest.map((r) => r.id), (img) => decideClaim(img, options, Date.now()));
-      for (const { id, sourceUrl } of rest) {
+      const decided = await this.updateImages(rest.map((i) => fresh[i]!.id), (img) => decideClaim(img, options, Date.now()));
+      for (const i of rest) {
+        const { id, sourceUrl } = fresh[i]!;
         const res = decided.get(id);
-        if (!res) throw new Error(`image vanished during claim: ${sourceUrl}`);
-        results.set(sourceUrl, claimResult(toImage(res.doc), res.changed));
+        if (res) results.set(sourceUrl, claimResult(toImage(res.doc), res.changed));
+        else if (skipped.has(i)) gone.push(sourceUrl);
+        else throw new Error(`image vanished during claim: ${sourceUrl}`);
       }
+    }
+    if (gone.length > 0) {
+      for (const url of gone) this.knownImages.delete(imageIdFor(url));
+      const again = await this.claimImages(gone, options);
+      gone.forEach((url, i) => results.set(url, again[i]!));
     }
     return sourceUrls.map((u) => results.get(u)!);
   }
