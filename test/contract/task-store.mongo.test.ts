@@ -439,20 +439,6 @@ describeWithService('MONGO_URL', 'MongoTaskStore', (url) => {
       }
     });
 
-    it('records whether a task has a webhook of its own, so a worker starting it need not look one up', async () => {
-      const store = await openFresh();
-      try {
-        const hooked = await store.createTask({ kind: 'text', url: 'https://example.test/w', refresh: false, hasWebhook: true });
-        const plain = await store.createTask({ kind: 'images', url: 'https://example.test/w', refresh: false });
-        expect(hooked.hasWebhook).toBe(true);
-        expect(plain.hasWebhook).toBe(false);
-        expect((await store.startTask(hooked.id))?.hasWebhook).toBe(true);
-        expect((await store.startTask(plain.id))?.hasWebhook).toBe(false);
-      } finally {
-        await dispose(store);
-      }
-    });
-
     it('rejects a limit out of range', async () => {
       const store = await openFresh();
       try {

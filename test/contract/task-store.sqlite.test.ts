@@ -129,6 +129,8 @@ describe('SqliteTaskStore on a shared file', () => {
     const store = openSqliteTaskStore(file);
     try {
       expect((await store.getTask('t1'))?.counts).toEqual({ found: 1, stored: 1, reused: 0, failed: 0, skipped: 0 });
+      // Made before the store kept it: unknown, so its events look its endpoint up.
+      expect(await store.getTask('t1')).not.toHaveProperty('hasWebhook');
       expect((await store.listTaskImages('t1', { limit: 5 })).items).toEqual([
         { taskId: 't1', position: 0, sourceUrl: 'https://example.test/a.png', imageId: 'i1', outcome: 'stored', file: { sha256: 'ab', key: 'images/ab/ab.png', mime: 'image/png', bytes: 1 } },
       ]);

@@ -170,6 +170,8 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE UNIQUE INDEX IF NOT EXISTS crawl_frontier_page ON crawl_frontier (batch_id, page) WHERE page IS NOT NULL;
   `,
+  // 11: Task.hasWebhook (1 or 0; NULL on tasks made before it was kept), so a task's events look up no endpoint it has not got
+  'ALTER TABLE tasks ADD COLUMN webhook INTEGER;',
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import {
 import { optionsOfKind, type KindOptions, type Page, type Task, type TaskKind, type TaskStatus } from '../task.js';
 import { emptyProgress } from '../batch-progress.js';
 import type { CrawlSpec } from '../crawl.js';
+import { transactionsOf, type Transactions } from './transactions.js';
 
 interface BatchRow {
   id: string;
@@ -72,8 +73,8 @@ function toExport(r: ExportRow): ExportRecord {
 /** A queued task of a batch; `pending` (the dispatch-pending mark) null when the caller dispatches it at once. */
 export function insertBatchTask(db: Database.Database) {
   const stmt = db.prepare<[{ id: string; kind: TaskKind; url: string; refresh: number; format: string | null; options: string | null; at: string; batchId: string; seq: number; pending: string | null; owner: string | null }], void>(`
-    INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq, dispatch_pending_since, owner)
-    VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq, @pending, @owner)`);
+    INSERT INTO tasks (id, kind, url, status, refresh, format, options, attempts, created_at, updated_at, batch_id, batch_seq, dispatch_pending_since, owner, webhook)
+    VALUES (@id, @kind, @url, 'queued', @refresh, @format, @options, 0, @at, @at, @batchId, @seq, @pending, @owner, 0)`);
   // The task's own options (text format, images options as JSON) and the batch's owner, when it has any.
   return {
     run: (p: { id: string; kind: TaskKind; url: string; refresh: number; at: string; batchId: string; seq: number; pending: string | null; format?: string | null; options?: string | null; owner?: string | null }) =>
@@ -136,11 +137,13 @@ function prepare<Row>(db: Database.Database) {
 }
 
 export class SqliteBatchStore<Row extends { batch_seq?: number | null }> implements BatchStore {
+  private readonly tx: Transactions;
   private readonly stmt: ReturnType<typeof prepare<Row>>;
 
   /** `toTasks` maps task rows the way the task store does (with image counts). */
-  constructor(private readonly db: Database.Database, private readonly toTasks: (rows: Row[]) => Task[]) {
+  constructor(db: Database.Database, private readonly toTasks: (rows: Row[]) => Task[]) {
     this.stmt = prepare<Row>(db);
+    this.tx = transactionsOf(db);
   }
 
   async createBatch(input: NewBatch): Promise<{ batch: BatchWithProgress; jobs: BatchJob[] }> {
@@ -156,7 +159,7 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     const jobs: BatchJob[] = new Array<BatchJob>(row.task_count);
     const own = optionColumnsByKind(input);
     // One transaction: prepared inserts in a loop run at ~1 µs each, so 100k tasks take well under a second.
-    this.db.transaction(() => {
+    this.tx.immediate(() => {
       this.stmt.insertBatch.run(row);
       if (input.crawl) this.stmt.insertSeed.run({ batchId: id, url: input.crawl.url });
       let seq = 0;
@@ -167,7 +170,7 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
           jobs[seq++] = { taskId: task.id, kind };
         }
       }
-    }).immediate();
+    });
     const progress = emptyProgress();
     progress.counts.queued = row.task_count;
     return { batch: { ...toBatch(row), progress }, jobs };
@@ -188,20 +191,20 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
   }
 
   async getBatch(id: string): Promise<BatchWithProgress | null> {
-    return this.db.transaction(() => {
+    return this.tx.deferred(() => {
       const row = this.stmt.getBatch.get(id);
       return row ? this.withProgress(row) : null;
-    }).deferred();
+    });
   }
 
   async listBatches(query: { limit: number; cursor?: string; owner?: string }): Promise<Page<BatchWithProgress>> {
     checkPageLimit(query.limit);
     const after = query.cursor === undefined ? undefined : decodeTaskCursor(query.cursor);
     const stmt = this.stmt.listBatches.get(`${after ? 'c' : ''}${query.owner !== undefined ? 'o' : ''}`) as Database.Statement<[Record<string, unknown>], BatchRow>;
-    return this.db.transaction(() => {
+    return this.tx.deferred(() => {
       const rows = stmt.all({ limit: query.limit + 1, owner: query.owner, ...after });
       return pageOf(rows.map((r) => this.withProgress(r)), query.limit, (b) => encodeTaskCursor(b.createdAt, b.id));
-    }).deferred();
+    });
   }
 
   async listBatchTasks(batchId: string, query: BatchTasksQuery): Promise<Page<Task>> {
@@ -210,14 +213,14 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
     const params = { batchId, after, limit: query.limit + 1, status: query.status };
     const { tasks } = this.stmt;
     const stmt = query.status === undefined ? tasks.any : query.status === 'finished' ? tasks.finished : tasks.one;
-    return this.db.transaction(() => {
+    return this.tx.deferred(() => {
       const rows = stmt.all(params);
       return pageOf(this.toTasks(rows), query.limit, (t) => encodePositionCursor(t.batchSeq ?? 0));
-    }).deferred();
+    });
   }
 
   async cancelBatch(id: string): Promise<{ batch: BatchWithProgress; cancelled: number } | null> {
-    return this.db.transaction(() => {
+    return this.tx.immediate(() => {
       if (!this.stmt.getBatch.get(id)) return null;
       const now = nowIso();
       this.stmt.cancelBatch.run({ id, now });
@@ -225,16 +228,16 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
       const { changes } = this.stmt.cancelTasks.run({ id, now, error });
       const batch = this.withProgress(this.stmt.getBatch.get(id) as BatchRow);
       return { batch, cancelled: changes };
-    }).immediate();
+    });
   }
 
   async retryBatch(id: string): Promise<BatchJob[] | null> {
-    return this.db.transaction(() => {
+    return this.tx.immediate(() => {
       if (!this.stmt.getBatch.get(id)) return null;
       const rows = this.stmt.retryTasks.all({ id, now: nowIso(), cancelled: CANCELLED }) as Array<{ id: string; kind: TaskKind; batch_seq: number }>;
       rows.sort((a, b) => a.batch_seq - b.batch_seq);
       return rows.map((r) => ({ taskId: r.id, kind: r.kind }));
-    }).immediate();
+    });
   }
 
   async createExport(batchId: string, options: ExportOptions): Promise<ExportRecord> {

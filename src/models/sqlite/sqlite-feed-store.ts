@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import type { BatchJob } from '../batch.js';
 import type { FeedStore } from '../feed-store.js';
 import type { TaskKind } from '../task.js';
+import { transactionsOf, type Transactions } from './transactions.js';
 
 const CHUNK = 500;
 
@@ -21,26 +22,28 @@ function prepare(db: Database.Database) {
 }
 
 export class SqliteFeedStore implements FeedStore {
+  private readonly tx: Transactions;
   private readonly stmt: ReturnType<typeof prepare>;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.stmt = prepare(db);
+    this.tx = transactionsOf(db);
   }
 
   async takeWaiting(limit: number): Promise<BatchJob[]> {
-    return this.db.transaction((): BatchJob[] => {
+    return this.tx.immediate((): BatchJob[] => {
       const rows = this.stmt.take.all({ limit });
       for (const r of rows) this.stmt.clear.run(r.id);
       return rows.map((r) => ({ taskId: r.id, kind: r.kind }));
-    }).immediate();
+    });
   }
 
   async markWaiting(taskIds: readonly string[]): Promise<void> {
     const now = new Date().toISOString();
     for (let i = 0; i < taskIds.length; i += CHUNK) {
-      this.db.transaction(() => {
+      this.tx.immediate(() => {
         for (const id of taskIds.slice(i, i + CHUNK)) this.stmt.mark.run({ id, now });
-      }).immediate();
+      });
     }
   }
 

@@ -10,6 +10,7 @@ import type { FrontierStore } from '../frontier-store.js';
 import { newIdWithTime } from '../ids.js';
 import type { TaskKind } from '../task.js';
 import { insertBatchTask, optionColumnsByKind } from './sqlite-batch-store.js';
+import { transactionsOf, type Transactions } from './transactions.js';
 
 interface CrawlBatchRow {
   kinds: string;
@@ -38,14 +39,16 @@ function prepare(db: Database.Database) {
 }
 
 export class SqliteFrontierStore implements FrontierStore {
+  private readonly tx: Transactions;
   private readonly stmt: ReturnType<typeof prepare>;
 
-  constructor(private readonly db: Database.Database) {
+  constructor(db: Database.Database) {
     this.stmt = prepare(db);
+    this.tx = transactionsOf(db);
   }
 
   async add(batchId: string, candidates: readonly FrontierCandidate[]): Promise<BatchJob[]> {
-    return this.db.transaction((): BatchJob[] => {
+    return this.tx.immediate((): BatchJob[] => {
       const batch = this.stmt.batch.get(batchId);
       if (!batch?.crawl || batch.cancelled_at !== null) return [];
       const spec = JSON.parse(batch.crawl) as CrawlSpec;
@@ -71,7 +74,7 @@ export class SqliteFrontierStore implements FrontierStore {
       }
       if (admitted !== batch.url_count) this.stmt.admitted.run({ id: batchId, n: admitted, tasks: admitted * kinds.length });
       return jobs;
-    }).immediate();
+    });
   }
 
   async depthOf(batchId: string, url: string): Promise<number | null> {
@@ -79,13 +82,13 @@ export class SqliteFrontierStore implements FrontierStore {
   }
 
   async counters(batchId: string): Promise<CrawlCounters | null> {
-    return this.db.transaction((): CrawlCounters | null => {
+    return this.tx.deferred((): CrawlCounters | null => {
       const batch = this.stmt.batch.get(batchId);
       if (!batch?.crawl) return null;
       const f = this.stmt.frontier.get(batchId) as { discovered: number; queued: number; depth: number | null };
       const kinds = (JSON.parse(batch.kinds) as TaskKind[]).length;
       const unfinished = this.stmt.unfinishedPages.get({ id: batchId, kinds })?.n ?? 0;
       return { discovered: f.discovered, queued: f.queued, done: f.queued - unfinished, depthReached: f.depth ?? 0 };
-    }).deferred();
+    });
   }
 }

@@ -33,6 +33,7 @@ import { SqliteBatchStore } from './sqlite-batch-store.js';
 import { SqliteFeedStore } from './sqlite-feed-store.js';
 import { SqliteFrontierStore } from './sqlite-frontier-store.js';
 import { SqliteApiKeyStore, SqliteUsageStore } from './sqlite-ops-store.js';
+import { transactionsOf, type Transactions } from './transactions.js';
 
 /** TaskPatch fields stored in a column of their own name (lease, error and page are mapped by hand). */
 const PATCH_COLUMNS: Record<Exclude<keyof TaskPatch, 'lease' | 'error' | 'page'>, string> = {
@@ -63,6 +64,7 @@ interface TaskRow {
   lease_owner: string | null;
   lease_until: string | null;
   dispatch_pending_since: string | null;
+  webhook?: number | null;
 }
 
 interface ImageRow {
@@ -176,9 +178,9 @@ function prepareStatements(db: Database.Database) {
   return {
     insertTask: db.prepare<[TaskRow], void>(`
       INSERT INTO tasks (id, kind, url, status, refresh, format, attempts, created_at, updated_at, started_at, finished_at, error, page, options, owner,
-        lease_owner, lease_until, dispatch_pending_since)
+        lease_owner, lease_until, dispatch_pending_since, webhook)
       VALUES (@id, @kind, @url, @status, @refresh, @format, @attempts, @created_at, @updated_at, @started_at, @finished_at, @error, @page, @options, @owner,
-        @lease_owner, @lease_until, @dispatch_pending_since)`),
+        @lease_owner, @lease_until, @dispatch_pending_since, @webhook)`),
     getTask: db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?'),
     getTaskHead: db.prepare<[string], TaskHeadRow>('SELECT kind, status, attempts, updated_at, owner FROM tasks WHERE id = ?'),
     list,
@@ -222,6 +224,7 @@ function prepareStatements(db: Database.Database) {
 }
 
 export class SqliteTaskStore implements TaskStore {
+  private readonly tx: Transactions;
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly patchStatements = new Map<string, Database.Statement<[Record<string, unknown>], never>>();
@@ -240,6 +243,7 @@ export class SqliteTaskStore implements TaskStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
+    this.tx = transactionsOf(this.db);
 
     this.stmt = prepareStatements(this.db);
     this.batches = new SqliteBatchStore<TaskRow>(this.db, (rows) => this.toTasks(rows));
@@ -272,6 +276,7 @@ export class SqliteTaskStore implements TaskStore {
       task.batchSeq = r.batch_seq ?? 0;
     }
     if (r.owner !== null) task.owner = r.owner;
+    if (r.webhook !== undefined && r.webhook !== null) task.hasWebhook = r.webhook === 1;
     return task;
   }
 
@@ -291,7 +296,7 @@ export class SqliteTaskStore implements TaskStore {
       id, kind: input.kind, url: input.url, status: 'queued', refresh: input.refresh ? 1 : 0, format: input.format ?? null,
       attempts: 0, created_at: at, updated_at: at, started_at: null, finished_at: null, error: null, page: null, options: json(input.options),
       lease_owner: null, lease_until: null, dispatch_pending_since: at,
-      owner: input.owner ?? null,
+      owner: input.owner ?? null, webhook: input.hasWebhook ? 1 : 0,
     };
     this.stmt.insertTask.run(row);
     return this.toTask(row, input.kind === 'images' ? emptyCounts() : undefined);
@@ -318,7 +323,7 @@ export class SqliteTaskStore implements TaskStore {
     const reads = this.headReads;
     this.headReads = [];
     try {
-      const heads = reads.length === 1 ? [this.headSync(reads[0]!.id)] : this.db.transaction(() => reads.map((r) => this.headSync(r.id))).deferred();
+      const heads = reads.length === 1 ? [this.headSync(reads[0]!.id)] : this.tx.deferred(() => reads.map((r) => this.headSync(r.id)));
       reads.forEach((r, i) => r.resolve(heads[i]!));
     } catch (err) {
       for (const r of reads) r.reject(err);
@@ -342,10 +347,10 @@ export class SqliteTaskStore implements TaskStore {
     if (after) Object.assign(params, after);
     const stmt = this.stmt.list.get(`${query.status ? 's' : ''}${after ? 'c' : ''}${query.owner !== undefined ? 'o' : ''}`)!;
     // One read snapshot for the page and its counts.
-    return this.db.transaction((): Page<Task> => {
+    return this.tx.deferred((): Page<Task> => {
       const page = pageOf(stmt.all(params), query.limit, (last) => encodeTaskCursor(last.created_at, last.id));
       return { ...page, items: this.toTasks(page.items) };
-    }).deferred();
+    });
   }
 
   /** Rows → tasks, image counts read in one query (a read transaction keeps them consistent with the rows). */
@@ -360,7 +365,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async listUnfinished(kind?: TaskKind): Promise<Task[]> {
-    return this.db.transaction(() => this.toTasks(kind ? this.stmt.unfinishedOfKind.all(kind) : this.stmt.unfinished.all())).deferred();
+    return this.tx.deferred(() => this.toTasks(kind ? this.stmt.unfinishedOfKind.all(kind) : this.stmt.unfinished.all()));
   }
 
   async startTask(id: string, lease?: StartOptions): Promise<Task | null> {
@@ -369,7 +374,7 @@ export class SqliteTaskStore implements TaskStore {
 
   /** One IMMEDIATE transaction for the page's tasks. */
   async startTasks(ids: readonly string[], lease: StartOptions): Promise<Map<string, Task | null>> {
-    return this.db.transaction(() => new Map([...new Set(ids)].map((id) => [id, this.start(id, lease)]))).immediate();
+    return this.tx.immediate(() => new Map([...new Set(ids)].map((id) => [id, this.start(id, lease)])));
   }
 
   /** startTask's answer. */
@@ -392,13 +397,13 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async markDispatched(ids: readonly string[]): Promise<void> {
-    this.db.transaction(() => {
+    this.tx.immediate(() => {
       for (const id of ids) this.updateTask(id, (task) => decideDispatched(task, Date.now()));
-    }).immediate();
+    });
   }
 
   async takeUndispatched(query: { olderThanMs: number; limit: number }): Promise<Task[]> {
-    return this.db.transaction((): Task[] => {
+    return this.tx.immediate((): Task[] => {
       const nowMs = Date.now();
       const taken: TaskRow[] = [];
       for (const row of this.stmt.undispatched.all({ before: new Date(nowMs - query.olderThanMs).toISOString(), limit: query.limit })) {
@@ -407,7 +412,7 @@ export class SqliteTaskStore implements TaskStore {
         if (patch) taken.push(this.writeRow('tasks', row.id, taskColumns(patch), row));
       }
       return this.toTasks(taken);
-    }).immediate();
+    });
   }
 
   /** Whether `decide` changed the task (the record port, in one IMMEDIATE transaction). */
@@ -421,12 +426,12 @@ export class SqliteTaskStore implements TaskStore {
    * image counts: no rule needs them, and reading them would cost a query.
    */
   private updateTask(id: string, decide: (task: Task) => TaskPatch | null): { row: TaskRow; changed: boolean } | null {
-    return this.db.transaction(() => {
+    return this.tx.immediate(() => {
       const row = this.stmt.getTask.get(id);
       if (!row) return null;
       const patch = decide(this.toTask(row, emptyCounts()));
       return patch ? { row: this.writeRow('tasks', id, taskColumns(patch), row), changed: true } : { row, changed: false };
-    }).immediate();
+    });
   }
 
   /** The record port for images: as updateTask, on the image `row` already read in the caller's transaction. */
@@ -450,10 +455,10 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async saveText(id: string, text: string): Promise<void> {
-    this.db.transaction(() => {
+    this.tx.immediate(() => {
       if (!this.stmt.getTask.get(id)) throw new Error(`unknown task ${id}`);
       this.stmt.saveText.run(id, text);
-    }).immediate();
+    });
   }
 
   async getText(id: string): Promise<string | null> {
@@ -470,7 +475,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async claimImages(sourceUrls: readonly string[], options: ClaimOptions): Promise<ClaimResult[]> {
-    return this.db.transaction(() => sourceUrls.map((url) => this.claimSync(url, options))).immediate();
+    return this.tx.immediate(() => sourceUrls.map((url) => this.claimSync(url, options)));
   }
 
   /** Looked up by source URL, which also finds images stored before ids were derived from it. */
@@ -496,15 +501,15 @@ export class SqliteTaskStore implements TaskStore {
 
   /** The image record port by id, in one IMMEDIATE transaction; throws for an unknown image. */
   private updateImage(imageId: string, decide: (image: ImageRecord) => ImagePatch | null): { image: ImageRecord; changed: boolean } {
-    return this.db.transaction(() => {
+    return this.tx.immediate(() => {
       const row = this.stmt.imageById.get(imageId);
       if (!row) throw new Error(`unknown image ${imageId}`);
       return this.updateImageRow(row, decide);
-    }).immediate();
+    });
   }
 
   async settleImages(items: readonly ImageSettlement[]): Promise<SettledImage[]> {
-    return this.db.transaction(() => items.map(({ link, completion }): SettledImage => {
+    return this.tx.immediate(() => items.map(({ link, completion }): SettledImage => {
       if (completion) {
         const row = this.stmt.imageById.get(link.imageId);
         if (!row) return { image: null, linked: false };
@@ -515,7 +520,7 @@ export class SqliteTaskStore implements TaskStore {
       }
       this.linkSync(link);
       return { image: null, linked: true };
-    })).immediate();
+    }));
   }
 
   async getImage(imageId: string): Promise<ImageRecord | null> {
