@@ -97,6 +97,26 @@ describe('SqliteTaskStore on a shared file', () => {
     }
   });
 
+  it('indexes owned tasks only for the lists by owner, which still search that index', async () => {
+    const file = nextFile();
+    const store = openSqliteTaskStore(file);
+    const owned = await store.createTask({ kind: 'text', url: 'https://example.test/o', refresh: false, owner: 'key-1' });
+    await store.createTask({ kind: 'text', url: 'https://example.test/a', refresh: false });
+    expect((await store.listTasks({ kind: 'text', limit: 10, owner: 'key-1' })).items.map((t) => t.id)).toEqual([owned.id]);
+    await store.close();
+    const db = new Database(file, { readonly: true });
+    try {
+      const plan = db
+        .prepare("EXPLAIN QUERY PLAN SELECT * FROM tasks WHERE kind = 'text' AND owner = 'key-1' ORDER BY created_at DESC, id DESC LIMIT 5")
+        .all() as Array<{ detail: string }>;
+      expect(plan.map((r) => r.detail).join('; ')).toContain('USING INDEX tasks_owner_kind_created');
+      const indexed = db.prepare('SELECT COUNT(*) AS n FROM tasks INDEXED BY tasks_owner_kind_created WHERE owner IS NOT NULL').get() as { n: number };
+      expect(indexed.n).toBe(1);
+    } finally {
+      db.close();
+    }
+  });
+
   it('keeps its data across reopening', async () => {
     const file = nextFile();
     const first = openSqliteTaskStore(file);
