@@ -33,12 +33,12 @@ export function runPeerScript(script, arg, dir) {
   return runRunner(process.execPath, [path.join(here, 'runners', script), json], { env, logFile: path.join(dir, 'stderr.log') });
 }
 
-/** This service, standalone: one process, fresh data dir. `nodeArgs` e.g. --cpu-prof. */
-export async function runStandalone({ distDir, site, concurrency, outDir, images, name = 'standalone', run = 1, nodeArgs = [], env = {} }) {
+/** This service, standalone: one process, fresh data dir. `nodeArgs` e.g. --cpu-prof; `submit` as runApiJob's (one POST per task, or `batch`). */
+export async function runStandalone({ distDir, site, concurrency, outDir, images, name = 'standalone', run = 1, nodeArgs = [], env = {}, submit = 'tasks' }) {
   const dir = freshDir(path.join(outDir, `${name}-${run}`));
   const svc = await startStandalone({ distDir, dataDir: path.join(dir, 'data'), logDir: dir, nodeArgs, env: { PER_HOST_CONCURRENCY: String(concurrency), ...env } });
   try {
-    return await measureService(svc, (onFinished) => runApiJob(svc.url, site.base, site.plan.pagePaths, { kinds: images ? ['text', 'images'] : ['text'], onFinished }));
+    return await measureService(svc, (onFinished) => runApiJob(svc.url, site.base, site.plan.pagePaths, { kinds: images ? ['text', 'images'] : ['text'], submit, onFinished }));
   } finally {
     await svc.stop();
   }

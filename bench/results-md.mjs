@@ -14,8 +14,8 @@ const f1 = (x) => (x == null || Number.isNaN(x) ? '—' : x >= 100 ? x.toFixed(0
 const f2 = (x) => (x == null || !Number.isFinite(x) ? '—' : x.toFixed(2));
 const ok = (r) => r && !r.skipped && !r.error;
 const rate = (r, what) => (ok(r) ? r[what] / r.seconds : NaN);
-const NAMES = { standalone: 'this service, standalone', raw: 'raw undici loop (upper bound)', crawlee: 'Crawlee CheerioCrawler', scrapy: 'Scrapy + ImagesPipeline' };
-const ORDER = ['standalone', 'raw', 'crawlee', 'scrapy'];
+const NAMES = { standalone: 'this service, standalone', standaloneBatch: 'this service, standalone, one `POST /batches`', raw: 'raw undici loop (upper bound)', crawlee: 'Crawlee CheerioCrawler', scrapy: 'Scrapy + ImagesPipeline' };
+const ORDER = ['standalone', 'standaloneBatch', 'raw', 'crawlee', 'scrapy'];
 
 function jobTable(job, what, expected) {
   const lines = [
@@ -50,6 +50,11 @@ function targets(R) {
   add('images/s ≥ 1.2× Crawlee (text + images job)', `${f2(ratio('fullJob', 'images', 'crawlee'))}×`, ratio('fullJob', 'images', 'crawlee'), 1.2);
   add('pages/s ≥ 0.8× raw undici (text job)', `${f2(ratio('textJob', 'pages', 'raw'))}×`, ratio('textJob', 'pages', 'raw'), 0.8);
   add('images/s ≥ 0.8× raw undici (text + images job)', `${f2(ratio('fullJob', 'images', 'raw'))}×`, ratio('fullJob', 'images', 'raw'), 0.8);
+  // The same jobs submitted as one POST /batches, beside the targets (which are judged one POST per task, as before).
+  const batched = (job, what) => rate(R[job]?.standaloneBatch, what) / rate(R[job]?.raw, what);
+  if (Number.isFinite(batched('textJob', 'pages')) || Number.isFinite(batched('fullJob', 'images'))) {
+    add('(beside it) the same, the tasks in one `POST /batches`: pages/s (text job), images/s (text + images job) ÷ raw undici', `${f2(batched('textJob', 'pages'))}×, ${f2(batched('fullJob', 'images'))}×`, Math.min(batched('textJob', 'pages'), batched('fullJob', 'images')), 0.8);
+  }
   const c = R.cluster;
   const scaling = ok(c) ? rate(c.two, 'images') / rate(c.one, 'images') : NaN;
   add('cluster: 2 workers ≥ 1.7× one (CPU-bound job)', ok(c) ? `${f2(scaling)}×` : c?.skipped ?? c?.error ?? '', scaling, 1.7);
@@ -246,7 +251,7 @@ ${R.warnings.length ? `\n${R.warnings.map((w) => `> ${w}`).join('\n>\n')}\n` : '
 ${targets(R)}
 
 ## Text + images job (text of every page and every distinct image on disk)
-The service gets a text task and an images task per page (as a user does), and both tasks of a page share one fetch and parse (page reuse, PAGE_REUSE_MS); the peers fetch each page once too. Images/s counts distinct images stored; pages/s is pages ÷ the same wall time, so its ratios equal these.
+The service gets a text task and an images task per page (as a user does), one \`POST\` per task 8 at a time, or in the \`POST /batches\` row all of them in one request (as a user with a list of URLs would, and as the peers get their list); both tasks of a page share one fetch and parse (page reuse, PAGE_REUSE_MS); the peers fetch each page once too. Images/s counts distinct images stored; pages/s is pages ÷ the same wall time, so its ratios equal these.
 
 ${jobTable(R.fullJob, 'images', exp(R.plan))}
 

@@ -192,12 +192,17 @@ try {
   if (want('jobs')) {
     // Interleaved repeats, so a noisy minute on a shared machine hurts every runner alike.
     for (const [jobName, images] of [['textJob', false], ['fullJob', true]]) {
-      const runs = { standalone: [], raw: [], crawlee: [], scrapy: [] };
+      const runs = { standalone: [], standaloneBatch: [], raw: [], crawlee: [], scrapy: [] };
       for (let i = 0; i < params.repeat; i++) {
         for (const k of Object.keys(runs)) {
           if ((k === 'scrapy' && scrapyMissing) || !runnerWanted(k)) continue;
           const dir = path.join(outDir, jobName);
-          const r = await section(`${jobName} ${k} #${i + 1}`, () => (k === 'standalone' ? runStandalone({ ...common, outDir: dir, images, run: i + 1 }) : runPeer(k, { ...common, outDir: dir, images, run: i + 1 })));
+          const run = () => {
+            if (k === 'standalone') return runStandalone({ ...common, outDir: dir, images, run: i + 1 });
+            if (k === 'standaloneBatch') return runStandalone({ ...common, outDir: dir, images, run: i + 1, name: 'standalone-batch', submit: 'batch' });
+            return runPeer(k, { ...common, outDir: dir, images, run: i + 1 });
+          };
+          const r = await section(`${jobName} ${k} #${i + 1}`, run);
           runs[k].push(r);
         }
       }
