@@ -100,7 +100,7 @@ export const batchSchemas = {
       url: { type: 'string', format: 'uri', maxLength: 2048, description: 'the start URL (depth 0); normalised' },
       max_pages: { type: 'integer', minimum: 1, default: 1000, description: 'pages admitted at most, the start URL included; exact (never exceeded, also with many workers). At most BATCH_MAX_URLS' },
       max_depth: { type: 'integer', minimum: 0, maximum: 100, default: 10, description: 'links away from the start URL at most; sitemap URLs are seeds (depth 0)' },
-      include: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 500 }, description: 'follow only URLs matching one of these (none: all). `/regex/flags` (flags i, u) is a regular expression searched in the whole normalised URL; anything else a glob over the whole URL: `**` any characters, `*` any but `/`, `?` one but `/`' },
+      include: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 500 }, description: 'follow only URLs matching one of these (none: all). `/regex/flags` (flags i, u) is a regular expression in RE2 syntax (no backreferences or lookaround; matching is linear in the URL) searched in the whole normalised URL; anything else a glob over the whole URL: `**` any characters, `*` any but `/`, `?` one but `/`' },
       exclude: { type: 'array', maxItems: 50, items: { type: 'string', maxLength: 500 }, description: 'never follow URLs matching one of these (same syntax)' },
       sitemaps: { type: 'boolean', default: true, description: 'read robots.txt `Sitemap:` lines and /sitemap.xml (indexes and gzipped sitemaps followed) once the start page is done' },
       same_site: { type: 'boolean', default: true, description: 'only the start URL\'s host (a leading `www.` ignored)' },

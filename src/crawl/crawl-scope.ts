@@ -5,8 +5,11 @@
  * - anything else is a glob that must match the whole URL: `**` any characters, `*` any characters but `/`,
  *   `?` one character but `/`; everything else literal.
  * A URL is followed when it matches some include pattern (or there are none) and no exclude pattern.
- * Pure: no I/O.
+ * Both kinds run on RE2 (re2js): matching takes time linear in the URL whatever the pattern, so no pattern a
+ * user sends can stall the thread that admits links (standalone, the one that also serves the API). RE2 has
+ * no backreferences or lookaround; a pattern that uses them is refused. Pure: no I/O.
  */
+import { RE2JS } from 're2js';
 import type { CrawlSpec } from '../models/crawl.js';
 
 /** Longer patterns are refused: a crawl's patterns run on every link of every page. */
@@ -22,19 +25,21 @@ export function compilePattern(pattern: string): UrlPattern {
   if (regex) {
     const [, source, flags] = regex as unknown as [string, string, string];
     if (/[^iu]/.test(flags)) throw new Error('a regular expression may only use the flags i and u');
-    let re: RegExp;
+    let re: RE2JS;
     try {
-      re = new RegExp(source, flags);
+      // RE2 matches by code point, so `u` needs no flag of its own.
+      re = RE2JS.compile(source, flags.includes('i') ? RE2JS.CASE_INSENSITIVE : 0);
     } catch (err) {
-      throw new Error(`is not a valid regular expression: ${(err as Error).message}`);
+      throw new Error(`is not a valid regular expression (RE2 syntax: no backreferences or lookaround): ${(err as Error).message}`);
     }
     return (url) => re.test(url);
   }
-  const re = globToRegExp(pattern);
+  const re = globToRE2(pattern);
   return (url) => re.test(url);
 }
 
-export function globToRegExp(glob: string): RegExp {
+/** A glob as an RE2 expression anchored at both ends (`**` may span line breaks, as it spans anything). */
+export function globToRE2(glob: string): RE2JS {
   let out = '';
   for (let i = 0; i < glob.length; i++) {
     const ch = glob[i] as string;
@@ -45,7 +50,7 @@ export function globToRegExp(glob: string): RegExp {
     else if (ch === '?') out += '[^/]';
     else out += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }
-  return new RegExp(`^${out}$`, 's');
+  return RE2JS.compile(`^${out}$`, RE2JS.DOTALL);
 }
 
 /** A host without a leading `www.`: example.com and www.example.com are one site. */
