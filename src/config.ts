@@ -97,6 +97,8 @@ const schema = z.object({
   BATCH_MAX_URLS: int(1, 10_000_000).default(1_000_000),
   EXPORT_SHARD_SAMPLES: int(1, 10_000_000).default(10_000),
   EXPORT_SHARD_BYTES: int(1024, 100_000_000_000).default(512 * 1024 * 1024),
+  /** A running export whose builder gave no sign of life this long (renewed every quarter of it) is failed as interrupted. */
+  EXPORT_STALE_MS: int(100, 86_400_000).default(60_000),
   // Webhooks: first retry after the base delay, each next one 4× later (capped), none after the window.
   WEBHOOK_RETRY_BASE_MS: int(1, 3_600_000).default(5_000),
   WEBHOOK_RETRY_MAX_MS: int(1, 86_400_000).default(10 * 3_600_000),
@@ -212,7 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       pollMs: c.WEBHOOK_POLL_MS,
       concurrency: c.WEBHOOK_CONCURRENCY,
     },
-    datasets: { batchMaxUrls: c.BATCH_MAX_URLS, shardSamples: c.EXPORT_SHARD_SAMPLES, shardBytes: c.EXPORT_SHARD_BYTES },
+    datasets: { batchMaxUrls: c.BATCH_MAX_URLS, shardSamples: c.EXPORT_SHARD_SAMPLES, shardBytes: c.EXPORT_SHARD_BYTES, exportStaleMs: c.EXPORT_STALE_MS },
     ops: {
       auth: c.AUTH,
       adminKey: c.ADMIN_API_KEY,

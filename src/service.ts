@@ -39,6 +39,7 @@ import { createTaskRunner, TaskInterruptedError } from './worker/task-runner.js'
 import { createCrawlStep, type JobSink } from './worker/crawl-step.js';
 import { warmUp } from './worker/warm-up.js';
 import { startWebhookDispatcher } from './webhooks/dispatcher.js';
+import { EXPORT_INTERRUPTED } from './models/export-liveness.js';
 import { WebhookEvents } from './webhooks/events.js';
 import { createWebhookSender } from './webhooks/sender.js';
 import sharp from 'sharp';
@@ -252,7 +253,7 @@ async function startMetricsServer(config: Config, log: Logger): Promise<http.Ser
  */
 async function failInterruptedExports(config: Config, log: Logger, store: TaskStore): Promise<void> {
   if (config.mongoUrl || config.role !== 'serve') return;
-  const failed = await store.batches.failRunningExports({ code: 'interrupted', message: 'the service stopped while building this export: start another' });
+  const failed = await store.batches.failRunningExports(EXPORT_INTERRUPTED);
   if (failed > 0) log.warn({ exports: failed }, 'exports left running by a stopped service marked failed');
 }
 

@@ -31,7 +31,7 @@ export interface AppDeps {
   /** Where /media/ comes from: standalone serves it itself; in a cluster nginx serves the volume (or asks here, for S3). */
   media?: MediaSource;
   /** Batch and export limits (config.datasets). */
-  datasets?: { batchMaxUrls: number; shardSamples: number; shardBytes: number };
+  datasets?: { batchMaxUrls: number; shardSamples: number; shardBytes: number; exportStaleMs: number };
   /** The SSRF guard's policy, applied to webhook URLs at submission; default: refuse private addresses. */
   addressPolicy?: AddressPolicy;
   /** API keys, rate limits, stats, metrics (default: all off). */
@@ -42,7 +42,7 @@ export interface AppDeps {
   feeder?: StoreFeeder;
 }
 
-const DATASET_DEFAULTS = { batchMaxUrls: 1_000_000, shardSamples: 10_000, shardBytes: 512 * 1024 * 1024 };
+const DATASET_DEFAULTS = { batchMaxUrls: 1_000_000, shardSamples: 10_000, shardBytes: 512 * 1024 * 1024, exportStaleMs: 60_000 };
 
 export function createApp(deps: AppDeps): Express {
   const app = express();

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { runExport } from '../datasets/exporter.js';
 import type { Logger } from '../logger.js';
 import { unfinishedCount } from '../models/batch-progress.js';
-import { EXPORT_FORMATS, type ExportOptions } from '../models/batch.js';
+import { EXPORT_FORMATS, type ExportOptions, type ExportRecord } from '../models/batch.js';
+import { EXPORT_INTERRUPTED, isExportInterrupted } from '../models/export-liveness.js';
 import type { TaskStore } from '../models/task-store.js';
 import type { TaskKind } from '../models/task.js';
 import type { BlobStore } from '../storage/blob-store.js';
@@ -21,6 +22,8 @@ export interface ExportsDeps {
   log: Logger;
   shardSamples: number;
   shardBytes: number;
+  /** EXPORT_STALE_MS: see export-liveness.ts. */
+  exportStaleMs: number;
 }
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -59,14 +62,20 @@ export function exportsRouter(deps: ExportsDeps): Router {
       images: body.images, ...(body.near_duplicates ? { nearDuplicates: body.near_duplicates } : {}),
     };
     const exp = await deps.store.batches.createExport(batch.id, options);
-    const run = runExport(deps, exp, kinds).finally(() => running.delete(run));
+    const run = runExport({ ...deps, heartbeatStaleMs: deps.exportStaleMs }, exp, kinds).finally(() => running.delete(run));
     running.add(run);
     res.status(202).location(`/exports/${exp.id}`).json(presentExport(exp, deps.blobs));
   });
 
+  /** An export whose builder stopped renewing its heartbeat (its process died) is failed now, not left running. */
+  const liveOrInterrupted = async (exp: ExportRecord | null): Promise<ExportRecord | null> =>
+    exp && isExportInterrupted(exp, Date.now(), deps.exportStaleMs)
+      ? ((await deps.store.batches.finishExport(exp.id, { status: 'failed', error: EXPORT_INTERRUPTED })) ?? exp)
+      : exp;
+
   router.get('/exports/:id', async (req, res) => {
     const id = req.params.id as string;
-    const exp = ID.test(id) ? await deps.store.batches.getExport(id) : null;
+    const exp = ID.test(id) ? await liveOrInterrupted(await deps.store.batches.getExport(id)) : null;
     // An export belongs to its batch's owner: whoever may see the batch may see its exports.
     const caller = callerOf(res);
     const visible = exp && (caller.admin || canSee(caller, (await deps.store.batches.getBatch(exp.batchId))?.owner));

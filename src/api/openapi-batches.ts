@@ -195,7 +195,7 @@ export const batchSchemas = {
       },
       error: {
         type: ['object', 'null'],
-        description: 'Why a failed export failed: `{code, message}`; code `export_failed` (e.g. a stored file missing, named in the message) or `interrupted` (the standalone service stopped while building it; start another)',
+        description: 'Why a failed export failed: `{code, message}`; code `export_failed` (e.g. a stored file missing, named in the message) or `interrupted` (the process building it stopped: a standalone service found it at start, or in a cluster its heartbeat was older than EXPORT_STALE_MS; start another)',
       },
     },
   },

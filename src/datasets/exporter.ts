@@ -15,11 +15,14 @@ import { FORMATS, type EncoderOptions, type ShardEncoder } from './formats.js';
 import { HammingIndex, isHash64 } from './near-duplicates.js';
 import { samplesOf, type ImageSample, type Sample } from './samples.js';
 import { ShardSink } from './shard-sink.js';
+import { heartbeatEveryMs } from '../models/export-liveness.js';
 
 export interface ExporterDeps {
   store: TaskStore;
   blobs: BlobStore;
   log: Logger;
+  /** The export's heartbeat is renewed often enough for this stale limit (export-liveness.ts); none when absent. */
+  heartbeatStaleMs?: number;
 }
 
 interface OpenShard {
@@ -165,13 +168,23 @@ function count(stats: ShardStats, sample: Sample): void {
 export async function runExport(deps: ExporterDeps, exp: ExportRecord, kinds: readonly TaskKind[]): Promise<void> {
   const log = deps.log.child({ exportId: exp.id, batchId: exp.batchId, format: exp.options.format });
   const started = Date.now();
+  const heartbeat = deps.heartbeatStaleMs === undefined ? undefined : setInterval(() => {
+    deps.store.batches.touchExport(exp.id).then(
+      (running) => running || log.warn('export no longer running (found interrupted): its result will not be recorded'),
+      (err: unknown) => log.warn({ err }, 'could not renew the export heartbeat'),
+    );
+  }, heartbeatEveryMs(deps.heartbeatStaleMs));
+  heartbeat?.unref();
   try {
     const { shards, stats } = await buildShards(deps, exp, kinds);
-    await deps.store.batches.finishExport(exp.id, { status: 'succeeded', shards, stats });
-    log.info({ shards: shards.length, ...stats, ms: Date.now() - started }, 'export finished');
+    const done = await deps.store.batches.finishExport(exp.id, { status: 'succeeded', shards, stats });
+    if (done?.status === 'succeeded') log.info({ shards: shards.length, ...stats, ms: Date.now() - started }, 'export finished');
+    else log.warn({ status: done?.status, error: done?.error }, 'export built, but it had been finished meanwhile (found interrupted): not recorded');
   } catch (err) {
     log.error({ err }, 'export failed');
     await deps.store.batches.finishExport(exp.id, { status: 'failed', error: { code: 'export_failed', message: (err as Error).message } })
       .catch((e: unknown) => log.error({ err: e }, 'could not record the export failure'));
+  } finally {
+    clearInterval(heartbeat);
   }
 }

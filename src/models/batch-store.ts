@@ -47,6 +47,8 @@ export interface BatchStore {
   /** running → succeeded | failed with its shards and stats; a no-op on a final export. Null when unknown. */
   finishExport(id: string, result: ExportResult): Promise<ExportRecord | null>;
   getExport(id: string): Promise<ExportRecord | null>;
+  /** A running export's heartbeat, from the process building it: heartbeatAt = now. False when it is final or unknown. */
+  touchExport(id: string): Promise<boolean>;
   /**
    * Every export still running → failed with `error`; returns how many. For a process that starts alone
    * (standalone): the exports it finds running died with the process before it.

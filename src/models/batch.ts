@@ -113,6 +113,8 @@ export interface ExportRecord {
   status: ExportStatus;
   createdAt: string;
   finishedAt?: string;
+  /** While running: when its builder last said it is alive (export-liveness.ts); absent on exports made before it was kept. */
+  heartbeatAt?: string;
   shards: ExportShard[];
   /** Set once it succeeded (absent on exports made before these were counted). */
   stats?: ExportStats;

@@ -199,6 +199,22 @@ export function describeBatchStoreContract(name: string, open: () => Promise<Tas
       expect(await store.batches.failRunningExports(error)).toBe(0);
     });
 
+    it("keeps a running export's heartbeat, renewed by its builder until it is final", async () => {
+      const { batch } = await store.batches.createBatch({ kinds: ['images'], refresh: false, urls: urls(1) });
+      const options: ExportOptions = { format: 'jsonl', shardSamples: 10, shardBytes: 1000, includeImages: false };
+      const created = await store.batches.createExport(batch.id, options);
+      expect(created.heartbeatAt).toBe(created.createdAt);
+      await new Promise((r) => setTimeout(r, 5));
+      expect(await store.batches.touchExport(created.id)).toBe(true);
+      const touched = await store.batches.getExport(created.id);
+      expect(Date.parse(touched!.heartbeatAt!)).toBeGreaterThan(Date.parse(created.heartbeatAt!));
+      expect(touched).toMatchObject({ status: 'running' });
+      await store.batches.finishExport(created.id, { status: 'failed', error: { code: 'interrupted', message: 'm' } });
+      expect(await store.batches.touchExport(created.id)).toBe(false);
+      expect(await store.batches.getExport(created.id)).toMatchObject({ status: 'failed', heartbeatAt: touched!.heartbeatAt });
+      expect(await store.batches.touchExport('nope')).toBe(false);
+    });
+
     it('records an export and finishes it once, with its options and stats', async () => {
       const { batch } = await store.batches.createBatch({ kinds: ['images'], refresh: false, urls: urls(1) });
       const options: ExportOptions = { format: 'webdataset', shardSamples: 10, shardBytes: 1000, includeImages: false, images: 'resized', nearDuplicates: { images: 6, text: 0 } };

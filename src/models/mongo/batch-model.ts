@@ -41,6 +41,8 @@ export interface ExportDoc {
   status: ExportStatus;
   createdAt: Date;
   finishedAt?: Date;
+  /** ExportRecord.heartbeatAt. */
+  heartbeatAt?: Date;
   shards: ExportShard[];
   stats?: ExportStats;
   error?: { code: string; message: string };
@@ -54,6 +56,7 @@ export const exportSchema = new Schema<ExportDoc>(
     status: { type: String, enum: ['running', 'succeeded', 'failed'], required: true },
     createdAt: { type: Date, required: true },
     finishedAt: Date,
+    heartbeatAt: Date,
     shards: { type: Schema.Types.Mixed, required: true },
     stats: Schema.Types.Mixed,
     error: Schema.Types.Mixed,

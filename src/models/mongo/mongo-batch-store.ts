@@ -40,6 +40,7 @@ function toExport(d: ExportDoc): ExportRecord {
     id: d._id, batchId: d.batchId, options: d.options, status: d.status, createdAt: iso(d.createdAt), shards: d.shards ?? [],
   };
   if (d.finishedAt) rec.finishedAt = iso(d.finishedAt);
+  if (d.heartbeatAt) rec.heartbeatAt = iso(d.heartbeatAt);
   if (d.stats) rec.stats = d.stats;
   if (d.error) rec.error = d.error;
   return rec;
@@ -208,13 +209,14 @@ export class MongoBatchStore implements BatchStore {
   }
 
   async createExport(batchId: string, options: ExportOptions): Promise<ExportRecord> {
-    const doc: ExportDoc = { _id: newIdWithTime().id, batchId, options, status: 'running', createdAt: new Date(), shards: [] };
+    const at = new Date();
+    const doc: ExportDoc = { _id: newIdWithTime().id, batchId, options, status: 'running', createdAt: at, heartbeatAt: at, shards: [] };
     await this.m.exports.create(doc);
     return toExport(doc);
   }
 
   async finishExport(id: string, result: ExportResult): Promise<ExportRecord | null> {
-    // One writer per export (the process that builds it), so a conditional update is enough here.
+    // The process that builds it, or one that found it interrupted (export-liveness.ts): the first to finish it wins.
     const set: Record<string, unknown> = { status: result.status, finishedAt: new Date() };
     if (result.status === 'succeeded') {
       set.shards = result.shards;
@@ -227,6 +229,11 @@ export class MongoBatchStore implements BatchStore {
   async getExport(id: string): Promise<ExportRecord | null> {
     const doc = await this.m.exports.findById(id).lean<ExportDoc>().exec();
     return doc ? toExport(doc) : null;
+  }
+
+  async touchExport(id: string): Promise<boolean> {
+    const res = await this.m.exports.updateOne({ _id: id, status: 'running' }, { $set: { heartbeatAt: new Date() } }).exec();
+    return res.matchedCount === 1;
   }
 
   async failRunningExports(error: { code: string; message: string }): Promise<number> {

@@ -178,6 +178,8 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX IF EXISTS tasks_owner_kind_created;
   CREATE INDEX tasks_owner_kind_created ON tasks (owner, kind, created_at DESC, id DESC) WHERE owner IS NOT NULL;
   `,
+  // 13: a running export's heartbeat (its builder's last sign of life), so an export whose process died is failed
+  'ALTER TABLE exports ADD COLUMN heartbeat_at TEXT;',
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -37,6 +37,8 @@ interface ExportRow {
   /** JSON ExportStats, once it succeeded (schema step 8). */
   stats: string | null;
   error: string | null;
+  /** Schema step 13; NULL on exports made before. */
+  heartbeat_at?: string | null;
 }
 
 interface ProgressRow {
@@ -67,6 +69,7 @@ function toExport(r: ExportRow): ExportRecord {
   if (r.finished_at !== null) rec.finishedAt = r.finished_at;
   if (r.stats !== null) rec.stats = JSON.parse(r.stats) as ExportStats;
   if (r.error !== null) rec.error = JSON.parse(r.error) as ExportRecord['error'];
+  if (r.heartbeat_at) rec.heartbeatAt = r.heartbeat_at;
   return rec;
 }
 
@@ -125,8 +128,9 @@ function prepare<Row>(db: Database.Database) {
       WHERE batch_id = @id AND status = 'failed' AND json_extract(error, '$.code') IS NOT @cancelled
       RETURNING id, kind, batch_seq`),
     insertExport: db.prepare<[ExportRow], void>(`
-      INSERT INTO exports (id, batch_id, options, status, created_at, finished_at, shards, stats, error)
-      VALUES (@id, @batch_id, @options, @status, @created_at, @finished_at, @shards, @stats, @error)`),
+      INSERT INTO exports (id, batch_id, options, status, created_at, finished_at, shards, stats, error, heartbeat_at)
+      VALUES (@id, @batch_id, @options, @status, @created_at, @finished_at, @shards, @stats, @error, @heartbeat_at)`),
+    touchExport: db.prepare<[{ id: string; now: string }], void>("UPDATE exports SET heartbeat_at = @now WHERE id = @id AND status = 'running'"),
     finishExport: db.prepare<[{ id: string; status: string; now: string; shards: string; stats: string | null; error: string | null }], ExportRow>(`
       UPDATE exports SET status = @status, finished_at = @now, shards = @shards, stats = @stats, error = @error
       WHERE id = @id AND status = 'running' RETURNING *`),
@@ -241,9 +245,10 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
   }
 
   async createExport(batchId: string, options: ExportOptions): Promise<ExportRecord> {
+    const at = nowIso();
     const row: ExportRow = {
       id: newIdWithTime().id, batch_id: batchId, options: JSON.stringify(options), status: 'running',
-      created_at: nowIso(), finished_at: null, shards: '[]', stats: null, error: null,
+      created_at: at, finished_at: null, shards: '[]', stats: null, error: null, heartbeat_at: at,
     };
     this.stmt.insertExport.run(row);
     return toExport(row);
@@ -263,6 +268,10 @@ export class SqliteBatchStore<Row extends { batch_seq?: number | null }> impleme
   async getExport(id: string): Promise<ExportRecord | null> {
     const row = this.stmt.getExport.get(id);
     return row ? toExport(row) : null;
+  }
+
+  async touchExport(id: string): Promise<boolean> {
+    return this.stmt.touchExport.run({ id, now: nowIso() }).changes === 1;
   }
 
   async failRunningExports(error: { code: string; message: string }): Promise<number> {

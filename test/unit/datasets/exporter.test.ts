@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { pino } from 'pino';
-import { buildShards } from '../../../src/datasets/exporter.js';
+import { buildShards, runExport } from '../../../src/datasets/exporter.js';
 import { openSqliteTaskStore, type SqliteTaskStore } from '../../../src/models/sqlite/sqlite-task-store.js';
+import type { Composer } from '../../../src/storage/blob-store.js';
 import { VolumeBlobStore } from '../../../src/storage/volume-blob-store.js';
 import { tempDir } from '../../helpers/temp.js';
 
@@ -88,5 +89,29 @@ describe('buildShards', () => {
     expect(near.stats.nearDuplicatesDropped).toEqual({ images: 1, text: 0 });
     const tighter = await jsonl(batchId, { nearDuplicates: { images: 2 } });
     expect(tighter.lines).toHaveLength(4);
+  });
+
+  it('renews the export heartbeat while it builds, and records the result as its own', async () => {
+    const batchId = await batchOf([{ body: Buffer.from('a'.repeat(40)), phash: '0'.repeat(16) }]);
+    const exp = await store.batches.createExport(batchId, { format: 'jsonl', shardSamples: 100, shardBytes: 1 << 20, includeImages: false });
+    // A volume whose shard writes finish only once the export's heartbeat has been renewed: a build that outlasts one renewal.
+    const renewed = async () => {
+      for (let i = 0; i < 1000; i++) {
+        if ((await store.batches.getExport(exp.id))?.heartbeatAt !== exp.heartbeatAt) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error('the heartbeat was never renewed');
+    };
+    const slow = Object.assign(Object.create(blobs) as VolumeBlobStore, {
+      compose(key: string): Composer {
+        const inner = blobs.compose(key);
+        return { add: (parts) => inner.add(parts), abort: (err) => inner.abort(err), end: async () => (await renewed(), inner.end()) };
+      },
+    });
+    await runExport({ store, blobs: slow, log: pino({ level: 'silent' }), heartbeatStaleMs: 40 }, exp, ['images']);
+    const done = await store.batches.getExport(exp.id);
+    expect(done).toMatchObject({ status: 'succeeded', stats: expect.any(Object) });
+    expect(done!.shards).toHaveLength(1);
+    expect(Date.parse(done!.heartbeatAt!)).toBeGreaterThan(Date.parse(exp.heartbeatAt!));
   });
 });
