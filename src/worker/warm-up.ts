@@ -28,7 +28,7 @@ export async function warmUp(deps: { extractor: PageExtractor; hasher: ImageHash
       deps.extractor.extract({ body: Buffer.from(PAGE), contentType: 'text/html; charset=utf-8', pageUrl: 'https://warm-up.invalid/' }, signal),
       deps.hasher.hash(image, { width: 64, height: 64 }),
     ]);
-    // A text task's page goes through the language tables (worker/page.ts): ~0.5 s of synchronous load, once.
+    // A text task's page goes through the language tables (worker/page.ts): ~0.1 s of load once (language.ts).
     const language = await detectLanguage(page.text);
     log.info({ ms: Date.now() - started, language }, 'worker warmed up');
   } catch (err) {
