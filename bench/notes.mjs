@@ -22,7 +22,7 @@ export function notes(R) {
     const pageMs = (1000 * text.cpuSeconds) / text.pages;
     const pageShare = pageMs / perPage;
     n.push(
-      `The 0.8× target as CPU: the service and the raw loop are both CPU-bound on the same cores (above), so at 0.8× the raw loop's images/s the service could spend about ${f2(budget)} CPU ms per image (the raw loop's ${f2(rawMs)} ÷ 0.8). The text-only job, a lower bound of a page's share of the work (its text task's POST and store writes, the fetch, the parse, main content, metadata, rights, language and SimHash; not the images task; in a job this short, also the one-time load of the language detector's tables, about 0.5 CPU s), costs the service ${f2(pageMs)} CPU ms per page, that is ${f2(pageShare)} ms per image at ${f2(perPage)} distinct images per page: ${pct(pageShare / budget)} of the budget before any image is fetched, hashed, stored or recorded.`,
+      `The 0.8× target as CPU: the service and the raw loop are both CPU-bound on the same cores (above), so at 0.8× the raw loop's images/s the service could spend about ${f2(budget)} CPU ms per image (the raw loop's ${f2(rawMs)} ÷ 0.8). The text-only job, a lower bound of a page's share of the work (its text task's POST and store writes, the fetch, the parse, main content, metadata, rights, language and SimHash; not the images task; in a job this short, also the one-time load of the language detector's tables, about 0.1 CPU s), costs the service ${f2(pageMs)} CPU ms per page, that is ${f2(pageShare)} ms per image at ${f2(perPage)} distinct images per page: ${pct(pageShare / budget)} of the budget before any image is fetched, hashed, stored or recorded.`,
     );
   }
   const c = R.cluster;
