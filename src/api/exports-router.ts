@@ -62,7 +62,7 @@ export function exportsRouter(deps: ExportsDeps): Router {
       images: body.images, ...(body.near_duplicates ? { nearDuplicates: body.near_duplicates } : {}),
     };
     const exp = await deps.store.batches.createExport(batch.id, options);
-    const run = runExport({ ...deps, heartbeatStaleMs: deps.exportStaleMs }, exp, kinds).finally(() => running.delete(run));
+    const run = runExport(deps, exp, kinds).finally(() => running.delete(run));
     running.add(run);
     res.status(202).location(`/exports/${exp.id}`).json(presentExport(exp, deps.blobs));
   });

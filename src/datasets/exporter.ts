@@ -21,8 +21,8 @@ export interface ExporterDeps {
   store: TaskStore;
   blobs: BlobStore;
   log: Logger;
-  /** The export's heartbeat is renewed often enough for this stale limit (export-liveness.ts); none when absent. */
-  heartbeatStaleMs?: number;
+  /** EXPORT_STALE_MS: the export's heartbeat is renewed often enough for it (export-liveness.ts); none when absent. */
+  exportStaleMs?: number;
 }
 
 interface OpenShard {
@@ -168,12 +168,12 @@ function count(stats: ShardStats, sample: Sample): void {
 export async function runExport(deps: ExporterDeps, exp: ExportRecord, kinds: readonly TaskKind[]): Promise<void> {
   const log = deps.log.child({ exportId: exp.id, batchId: exp.batchId, format: exp.options.format });
   const started = Date.now();
-  const heartbeat = deps.heartbeatStaleMs === undefined ? undefined : setInterval(() => {
+  const heartbeat = deps.exportStaleMs === undefined ? undefined : setInterval(() => {
     deps.store.batches.touchExport(exp.id).then(
       (running) => running || log.warn('export no longer running (found interrupted): its result will not be recorded'),
       (err: unknown) => log.warn({ err }, 'could not renew the export heartbeat'),
     );
-  }, heartbeatEveryMs(deps.heartbeatStaleMs));
+  }, heartbeatEveryMs(deps.exportStaleMs));
   heartbeat?.unref();
   try {
     const { shards, stats } = await buildShards(deps, exp, kinds);

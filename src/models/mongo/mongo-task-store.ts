@@ -26,7 +26,7 @@ import {
 } from '../task-lease-rules.js';
 import {
   claimResult, decideClaim, decideCompletion, decideFinish, decideImageRelease, emptyCounts, foldCounts,
-  imageIdFor, mayHaveLinks, newImageClaim, type FinishResult, type ImagePatch,
+  mayHaveLinks, newImageClaim, type FinishResult, type ImagePatch,
 } from '../task-rules.js';
 import { checkPageLimit, pageOf } from '../paging.js';
 import { groupByTask } from '../task-store.js';
@@ -389,21 +389,22 @@ export class MongoTaskStore implements TaskStore {
     }
     const rest = all.filter((i) => lost.has(i));
     /** Known but not found (an image removed behind this process's back): offered to the insert after all. */
-    const gone: string[] = [];
+    const gone: number[] = [];
     if (rest.length > 0) {
       const decided = await this.updateImages(rest.map((i) => fresh[i]!.id), (img) => decideClaim(img, options, Date.now()));
       for (const i of rest) {
         const { id, sourceUrl } = fresh[i]!;
         const res = decided.get(id);
         if (res) results.set(sourceUrl, claimResult(toImage(res.doc), res.changed));
-        else if (skipped.has(i)) gone.push(sourceUrl);
+        else if (skipped.has(i)) gone.push(i);
         else throw new Error(`image vanished during claim: ${sourceUrl}`);
       }
     }
     if (gone.length > 0) {
-      for (const url of gone) this.knownImages.delete(imageIdFor(url));
-      const again = await this.claimImages(gone, options);
-      gone.forEach((url, i) => results.set(url, again[i]!));
+      for (const i of gone) this.knownImages.delete(fresh[i]!.id);
+      const urlsGone = gone.map((i) => fresh[i]!.sourceUrl);
+      const again = await this.claimImages(urlsGone, options);
+      urlsGone.forEach((url, k) => results.set(url, again[k]!));
     }
     return sourceUrls.map((u) => results.get(u)!);
   }

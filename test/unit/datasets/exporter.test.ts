@@ -108,7 +108,7 @@ describe('buildShards', () => {
         return { add: (parts) => inner.add(parts), abort: (err) => inner.abort(err), end: async () => (await renewed(), inner.end()) };
       },
     });
-    await runExport({ store, blobs: slow, log: pino({ level: 'silent' }), heartbeatStaleMs: 40 }, exp, ['images']);
+    await runExport({ store, blobs: slow, log: pino({ level: 'silent' }), exportStaleMs: 40 }, exp, ['images']);
     const done = await store.batches.getExport(exp.id);
     expect(done).toMatchObject({ status: 'succeeded', stats: expect.any(Object) });
     expect(done!.shards).toHaveLength(1);
