@@ -83,7 +83,8 @@ async function startCluster(mongoUrl: string, amqpUrl: string, env: Record<strin
 }
 
 /** Pages p/0..n: even ones for text tasks, odd ones with 3 images from a shared pool (so tasks reuse and join). */
-function buildSite(site: FixtureSite, imageDelayMs: number): Map<string, Buffer> {
+/** `slowPages`: pages 0 … slowPages.count - 1 answer after slowPages.ms. */
+function buildSite(site: FixtureSite, imageDelayMs: number, slowPages = { count: 0, ms: 0 }): Map<string, Buffer> {
   const images = new Map<string, Buffer>();
   for (let i = 0; i < IMAGE_POOL; i++) {
     const body = png(4 + (i % 5), 3, 1000 + i);
@@ -93,8 +94,9 @@ function buildSite(site: FixtureSite, imageDelayMs: number): Map<string, Buffer>
       res.writeHead(200, { 'content-type': 'image/png' }).end(body);
     });
   }
-  site.route('/p', (req, res) => {
+  site.route('/p', async (req, res) => {
     const n = Number(new URL(req.url ?? '', 'http://x').searchParams.get('n'));
+    if (n < slowPages.count) await new Promise((r) => setTimeout(r, slowPages.ms));
     const imgs = [0, 1, 2].map((k) => `<img src="/pool/${(n * 7 + k * 11) % IMAGE_POOL}.png">`).join('');
     res.writeHead(200, { 'content-type': 'text/html' }).end(`<html><body><h1>Page ${n}</h1><p>text of page ${n}</p>${imgs}</body></html>`);
   });
@@ -208,7 +210,11 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
     });
 
     it('finishes every task when a worker is killed with SIGKILL mid-run, storing no image twice', async () => {
-      const originals = buildSite(site, 40);
+      // The first 60 pages (those at work when the victim is killed) answer after 500 ms, more than the victim's
+      // log lags behind (up to 250 ms, below): a task seen started and then running is still running when the
+      // kill lands a few ms later. With fast tasks only, a fresh-machine CI run killed a victim whose task had
+      // just ended, and no task was redone.
+      const originals = buildSite(site, 40, { count: 60, ms: 500 });
       cluster = await startCluster(mongoUrl, amqpUrl);
       // Killed while the tasks are still being submitted: waiting for the whole submission first let a fast
       // pair of workers finish nearly everything, so the victim sometimes died with nothing in flight.
