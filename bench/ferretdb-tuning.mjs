@@ -25,7 +25,7 @@ const script = path.join(repoRoot, 'scripts/services.sh');
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)];
 
 /** services.sh's variables for the stand-in as it was before the tuning (issue 9); the tuned one is its defaults. */
-export const UNTUNED = { FERRETDB_PG_VIA: 'tcp', FERRETDB_GOGC: '100', FERRETDB_GOMAXPROCS: String(os.cpus().length) };
+export const UNTUNED = { FERRETDB_PG_VIA: 'tcp', FERRETDB_GOGC: '100', FERRETDB_GOMAXPROCS: String(os.cpus().length), FERRETDB_PG_ID_INDEX: '0' };
 export const CONFIGS = { untuned: UNTUNED, tuned: {} };
 
 /** FerretDB on PostgreSQL with `vars`, in its own state dir; with `full`, RabbitMQ (and S3) too. */
