@@ -33,7 +33,8 @@
 #                    Ps spin for work after each reply, which on 2 cores shared with Node and PostgreSQL
 #                    backends costs more than the parallelism gains.
 #   FERRETDB_PG_ID_INDEX  1 (default): a GIN index on every collection's `_id` that FerretDB v1's lookups can use
-#                    (see PG_ID_INDEX_SQL); 0: FerretDB's own indexes only, as before (every find by `_id` a scan).
+#                    (see PG_ID_INDEX_SQL); 0: FerretDB's own indexes only, as before (every find by `_id` a scan;
+#                    those a run with 1 made are dropped at start).
 #   PG_SETTINGS      extra `-c name=value` options for PostgreSQL (e.g. to try one).
 #   FERRETDB_DEBUG_ADDR  FerretDB's debug HTTP address (/debug/pprof, /debug/metrics); default off (-).
 #   The env file also has MONGO_URL_UNIX: the same FerretDB over its Unix socket ($FDB_DIR/ferretdb.sock),
@@ -448,6 +449,18 @@ BEGIN
 END $d$;
 SQL
 )
+# FERRETDB_PG_ID_INDEX=0: no trigger, and the indexes it made are dropped (a data dir kept from a run with it).
+PG_NO_ID_INDEX_SQL=$(cat <<'SQL'
+DROP EVENT TRIGGER IF EXISTS scrapeds_index_new_tables;
+DO $d$
+DECLARE i record;
+BEGIN
+  FOR i IN SELECT schemaname, indexname FROM pg_indexes WHERE indexname LIKE 'scrapeds\_id\_%' LOOP
+    EXECUTE format('DROP INDEX %I.%I', i.schemaname, i.indexname);
+  END LOOP;
+END $d$;
+SQL
+)
 
 pg_start() {
   local bin
@@ -482,7 +495,7 @@ pg_start() {
     as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U "$PG_USER" -d "$PG_DB" -Atq -v ON_ERROR_STOP=1 -f - <<<"$PG_ID_INDEX_SQL" \
       >>"$PG_DIR/postgres.log" 2>&1 || { show_log "$PG_DIR/postgres.log"; die "could not install the _id index trigger"; }
   else
-    as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U "$PG_USER" -d "$PG_DB" -Atqc 'DROP EVENT TRIGGER IF EXISTS scrapeds_index_new_tables' >/dev/null 2>&1 || true
+    as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U "$PG_USER" -d "$PG_DB" -Atq -f - <<<"$PG_NO_ID_INDEX_SQL" >/dev/null 2>&1 || true
   fi
   log "postgresql started (port $port, data $PG_DIR/data)"
 }
