@@ -486,8 +486,10 @@ pg_start() {
   echo "$port" >"$PG_DIR/port"
   # A throwaway test database: durability settings off (a crash loses it, which is fine), loopback only,
   # the socket in its own dir so no system path is touched.
+  local id_index_opts=''
+  [ "$FERRETDB_PG_ID_INDEX" != 1 ] || id_index_opts='-c plan_cache_mode=force_custom_plan' # see PG_ID_INDEX_SQL
   as_pg "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t "$SERVICES_TIMEOUT" start \
-    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR/data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c jit=off $([ "$FERRETDB_PG_ID_INDEX" = 1 ] && echo '-c plan_cache_mode=force_custom_plan') ${PG_SETTINGS:-}" \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$PG_DIR/data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 -c jit=off $id_index_opts ${PG_SETTINGS:-}" \
     >/dev/null || { show_log "$PG_DIR/postgres.log"; die "postgresql did not start"; }
   if ! as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U "$PG_USER" -d postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'" | grep -q 1; then
     as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U "$PG_USER" "$PG_DB" || die "createdb $PG_DB failed"

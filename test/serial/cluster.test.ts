@@ -82,8 +82,10 @@ async function startCluster(mongoUrl: string, amqpUrl: string, env: Record<strin
   }
 }
 
-/** Pages p/0..n: even ones for text tasks, odd ones with 3 images from a shared pool (so tasks reuse and join). */
-/** `slowPages`: pages 0 … slowPages.count - 1 answer after slowPages.ms. */
+/**
+ * Pages p/0..n: even ones for text tasks, odd ones with 3 images from a shared pool (so tasks reuse and join);
+ * pages 0 … slowPages.count - 1 answer after slowPages.ms.
+ */
 function buildSite(site: FixtureSite, imageDelayMs: number, slowPages = { count: 0, ms: 0 }): Map<string, Buffer> {
   const images = new Map<string, Buffer>();
   for (let i = 0; i < IMAGE_POOL; i++) {
