@@ -35,7 +35,7 @@ async function measured(svc, roles, site, profileDir) {
   const r = await measureService(svc, () => runApiJob(svc.url, site.base, site.plan.pagePaths, { onFinished: () => ((cpu1 = pids.map(cpuSeconds)), (sys1 = pids.map(sysSeconds))) }));
   await svc.stop();
   const byRole = Object.fromEntries(roles.map((role, i) => [role, cpu1[i] - cpu0[i]]));
-  const out = { seconds: r.seconds, tasks: r.tasks, failedTasks: r.failedTasks, images: r.images, cpu: byRole, msPerTask: Object.fromEntries(Object.entries(byRole).map(([k, s]) => [k, (s * 1000) / r.tasks])) };
+  const out = { seconds: r.seconds, submitSeconds: r.submitSeconds, tasks: r.tasks, failedTasks: r.failedTasks, images: r.images, cpu: byRole, msPerTask: Object.fromEntries(Object.entries(byRole).map(([k, s]) => [k, (s * 1000) / r.tasks])) };
   out.msPerTask.total = (sum(Object.values(byRole)) * 1000) / r.tasks;
   out.sysMsPerTask = Object.fromEntries(roles.map((role, i) => [role, ((sys1[i] - sys0[i]) * 1000) / r.tasks]));
   if (profileDir) {
@@ -87,7 +87,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         const { cluster: c, standalone: s } = r;
         const ratio = c.images / c.seconds / (s.images / s.seconds);
         console.log(
-          `${b.distDir} round ${i + 1} load ${f(r.load)}: cluster ${f(c.seconds)} s, ms/task api ${f(c.msPerTask.api)} worker ${f(c.msPerTask.worker)} total ${f(c.msPerTask.total)} | standalone ${f(s.seconds)} s, ${f(s.msPerTask.total)} ms/task | sys ms/task ${Object.entries({ ...c.sysMsPerTask, ...s.sysMsPerTask }).map(([k, v]) => `${k} ${f(v)}`).join(' ')} | images/s ratio ${ratio.toFixed(2)} (failed ${c.failedTasks}/${s.failedTasks})`,
+          `${b.distDir} round ${i + 1} load ${f(r.load)}: cluster ${f(c.seconds)} s (submitted in ${f(c.submitSeconds)} s), ms/task api ${f(c.msPerTask.api)} worker ${f(c.msPerTask.worker)} total ${f(c.msPerTask.total)} | standalone ${f(s.seconds)} s (submitted in ${f(s.submitSeconds)} s), ${f(s.msPerTask.total)} ms/task | sys ms/task ${Object.entries({ ...c.sysMsPerTask, ...s.sysMsPerTask }).map(([k, v]) => `${k} ${f(v)}`).join(' ')} | images/s ratio ${ratio.toFixed(2)} (failed ${c.failedTasks}/${s.failedTasks})`,
         );
         if (profile) fs.writeFileSync(path.join(outDir, String(builds.indexOf(b)), 'profile.json'), JSON.stringify(r, null, 1));
       }

@@ -253,7 +253,7 @@ try {
         // task, the target's mode) and `batch` (the same tasks through one POST /batches, whose page-mates start
         // together). BENCH_CLUSTER_SUBMIT picks the modes (the first is the target's), BENCH_CLUSTER_ROUNDS the rounds.
         const submits = (env.BENCH_CLUSTER_SUBMIT || 'tasks,batch').split(',').map((x) => x.trim()).filter(Boolean);
-        const rounds = Math.max(1, num('BENCH_CLUSTER_ROUNDS', 3));
+        const rounds = Math.max(1, num('BENCH_CLUSTER_ROUNDS', 5));
         const base = { ...common, site: clusterSite, outDir: path.join(outDir, 'cluster'), services };
         const modes = [];
         for (const submit of submits) {
