@@ -13,6 +13,8 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: serial ? ['<rootDir>/test/serial/**/*.test.ts'] : ['<rootDir>/test/**/*.test.ts'],
   testPathIgnorePatterns: serial ? ['/node_modules/'] : ['/node_modules/', '<rootDir>/test/serial/'],
+  // Rebuilds dist/ first if the sources changed since (the e2e suites run dist/main.js).
+  globalSetup: '<rootDir>/test/global-setup.mjs',
   testTimeout: serial ? 300_000 : 30_000,
   ...(serial ? { maxWorkers: 1 } : {}),
 };
