@@ -1,7 +1,6 @@
 /** `scrapeds keys …` and `--api-key` / SCRAPEDS_API_KEY, as a child process against a service with AUTH=keys. */
 import { runCli } from '../helpers/cli.js';
 import { serveDatasetSite, type DatasetSite } from '../helpers/batches.js';
-import { ensureBuilt } from '../helpers/processes.js';
 import { withSiteAndService } from '../helpers/service.js';
 
 const ADMIN = 'cli-admin-key-0123456789abcdefghij';
@@ -12,8 +11,6 @@ describe('scrapeds keys (AUTH=keys)', () => {
     data = serveDatasetSite(site);
   });
   const api = () => ['--api', ctx.svc.url];
-
-  beforeAll(() => ensureBuilt());
 
   it('needs a key: without one every command says 401', async () => {
     const r = await runCli([...api(), 'keys', 'list']);

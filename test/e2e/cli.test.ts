@@ -6,7 +6,6 @@ import { runCli } from '../helpers/cli.js';
 import { serveDatasetSite, type DatasetSite } from '../helpers/batches.js';
 import { serveCrawlSite } from '../helpers/crawl-site.js';
 import { startFixtureSite } from '../fixtures/site.js';
-import { ensureBuilt } from '../helpers/processes.js';
 import { tempDir, withSiteAndService } from '../helpers/service.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -18,8 +17,6 @@ describe('scrapeds CLI', () => {
   });
   const api = () => ['--api', ctx.svc.url];
   let batchId: string;
-
-  beforeAll(() => ensureBuilt());
 
   it('submit FILE --wait: a batch from a URL list (plain and NDJSON lines), progress as plain lines off a terminal, exit 3 when tasks failed', async () => {
     const file = path.join(tempDir(), 'urls.txt');

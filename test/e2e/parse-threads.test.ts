@@ -10,7 +10,7 @@ import { inlineExtractor } from '../../src/scrape/page-extractor.js';
 import type * as Hashers from '../../src/scrape/image-hasher.js';
 import { inlineHasher } from '../../src/scrape/image-hasher.js';
 import { gif, png } from '../fixtures/images.js';
-import { ensureBuilt, repoRoot } from '../helpers/processes.js';
+import { repoRoot } from '../helpers/processes.js';
 
 const PAGE = Buffer.from(
   '<html><head><title>Threads</title><meta charset="windows-1251"></head><body><p>\xcf\xf0\xe8\xe2\xe5\xf2</p><img src="a.png"><noscript><img src="/b.png"></noscript></body></html>',
@@ -24,7 +24,6 @@ describe('threaded page extractor (dist)', () => {
   const never = new AbortController().signal;
 
   beforeAll(async () => {
-    ensureBuilt();
     extractors = (await import(pathToFileURL(path.join(repoRoot, 'dist/scrape/page-extractor.js')).href)) as typeof Extractors;
     // A page's budget includes starting a fresh thread after one was stopped: on a busy host that takes a while.
     pool = extractors.threadedExtractor({ threads: 2, timeoutMs: 5000, maxWaiting: 16 });
@@ -118,7 +117,6 @@ describe('threaded page extractor (dist)', () => {
 
 describe('threaded image hasher (dist)', () => {
   it('gives the same hashes as hashing inline, many at a time, and undefined for what it cannot decode', async () => {
-    ensureBuilt();
     const hashers = (await import(pathToFileURL(path.join(repoRoot, 'dist/scrape/image-hasher.js')).href)) as typeof Hashers;
     const hasher = hashers.threadedHasher({ concurrency: 4 });
     try {

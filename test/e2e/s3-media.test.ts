@@ -10,7 +10,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import request from 'supertest';
 import { png } from '../fixtures/images.js';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
-import { ensureBuilt, repoRoot, standaloneEnv } from '../helpers/processes.js';
+import { repoRoot, standaloneEnv } from '../helpers/processes.js';
 import { createTestBucket, type TestBucket } from '../helpers/s3.js';
 import { startTestService, tempDir, type TestService } from '../helpers/service.js';
 import { describeWithService } from '../helpers/services.js';
@@ -25,7 +25,6 @@ describeWithService('S3_ENDPOINT', 'files in S3 (BLOB_STORE=s3)', (endpoint) => 
   const s3env = () => ({ BLOB_STORE: 's3', S3_BUCKET: bucket.name, S3_ENDPOINT: endpoint, S3_FORCE_PATH_STYLE: 'true' });
 
   beforeAll(async () => {
-    ensureBuilt();
     bucket = await createTestBucket(endpoint);
     site = await startFixtureSite();
     images.forEach((body, i) => site.serve(`/img/${i}.png`, body, 'image/png'));

@@ -1,6 +1,5 @@
 /** Runs the built service (`node dist/main.js`, what `npm start` runs) as a child process and reads its JSON logs. */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
@@ -15,11 +14,6 @@ export interface ServiceProcess {
   ready: Promise<string | undefined>;
   exited: Promise<number | null>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-/** Builds dist/ once when a test runs without ./test.sh having built it. */
-export function ensureBuilt(): void {
-  if (!fs.existsSync(path.join(repoRoot, 'dist/main.js'))) execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
 }
 
 /** ./test.sh exports the service URLs for the suites; a child gets only the configuration its test gives. */
@@ -77,13 +71,12 @@ export function spawnService(env: Record<string, string>, readyMsg = 'listening'
 }
 
 /**
- * For a describe block of tests that spawn the built service: builds dist/ when missing and starts the fixture
- * site before all its tests; after them, kills any service process left running and stops the site.
+ * For a describe block of tests that spawn the built service (dist/, which jest's globalSetup keeps fresh): starts
+ * the fixture site before all its tests; after them, kills any service process left running and stops the site.
  */
 export function withBuiltServiceAndSite(): { readonly site: FixtureSite } {
   let site: FixtureSite | undefined;
   beforeAll(async () => {
-    ensureBuilt();
     site = await startFixtureSite();
   });
   afterAll(async () => {

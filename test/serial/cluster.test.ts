@@ -16,7 +16,7 @@ import amqplib from 'amqplib';
 import { encodeCeleryTask } from '../../src/queue/celery/celery-message.js';
 import { listDeadLetters } from '../../src/queue/celery/dead-letters.js';
 import { startNginx, type RunningNginx } from '../helpers/nginx.js';
-import { ensureBuilt, spawnService, stopAllServices, type ServiceProcess } from '../helpers/processes.js';
+import { spawnService, stopAllServices, type ServiceProcess } from '../helpers/processes.js';
 import { createTestBucket, type TestBucket } from '../helpers/s3.js';
 import { describeWithService, isCI } from '../helpers/services.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
@@ -163,7 +163,6 @@ describeWithService('MONGO_URL', 'cluster mode', (mongoUrl) => {
     let site: FixtureSite;
     let cluster: Cluster | undefined;
     beforeAll(async () => {
-      ensureBuilt();
       site = await startFixtureSite();
     });
     afterEach(async () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import request from 'supertest';
 import { startFixtureSite, type FixtureSite } from '../fixtures/site.js';
 import { startNginx, type RunningNginx } from '../helpers/nginx.js';
-import { ensureBuilt, spawnService, stopAllServices, type ServiceProcess } from '../helpers/processes.js';
+import { spawnService, stopAllServices, type ServiceProcess } from '../helpers/processes.js';
 import { describeWithService } from '../helpers/services.js';
 import { tempDir } from '../helpers/temp.js';
 import { freePort } from '../helpers/free-port.js';
@@ -27,7 +27,6 @@ describeWithService('MONGO_URL', 'shared service: 2 API replicas behind nginx', 
 
   beforeAll(async () => {
     if (!amqpUrl) throw new Error('AMQP_URL is needed (scripts/services.sh start)');
-    ensureBuilt();
     site = await startFixtureSite();
     site.serve('/page', '<html><title>t</title><p>shared</p></html>', 'text/html');
     const dataDir = tempDir('scrapeds-shared-');
